@@ -1,0 +1,26 @@
+// Compiles every stage of a model into one shared object: the stage
+// pipelines (without runtime), exactly one Halide runtime, and the manifest,
+// linked with the system (or cross) C compiler driver.
+#pragma once
+#include <string>
+
+#include <Halide.h>
+
+#include "../../models/dtype.h"
+#include "../../models/qwen2/config.h"
+
+namespace qwenc {
+
+struct EmitOptions {
+    std::string output;           // MODEL.so
+    Halide::Target target;
+    DType weight_dtype = DType::BF16;
+    std::string cc;               // C compiler driver used to link; empty = pick for the target
+    int64_t prefill_max_tokens = 512;
+    bool keep_temps = false;
+    bool show_progress = true;
+};
+
+void emit_shared_object(const Qwen2Config &config, const std::string &config_path, const EmitOptions &opts);
+
+}  // namespace qwenc

@@ -1,0 +1,56 @@
+// The Qwen2 building blocks as Halide Funcs, with no scheduling: the
+// algorithm only. Each returns a struct naming the Funcs and reduction
+// domains a schedule needs to reach.
+//
+// Conventions: activations are (feature, token) with feature innermost;
+// per-head tensors are (dim, head, token).
+#pragma once
+#include <Halide.h>
+
+#include "weight_matrix.h"
+
+namespace qwenc {
+
+struct Linear {
+    Halide::Func out;  // out(o, t)
+    Halide::RDom r;    // r.x is the contiguous reduction dimension
+};
+
+// out(o, t) = bias(o) + sum_i w(i, o) * x(i, t)
+Linear linear(const std::string &name, const WeightMatrix &w, Halide::Func x, Halide::Func bias = Halide::Func());
+
+// o_proj: out(o, t) = sum_{h, d} w(d + h * head_dim, o) * attn(d, h, t); the
+// two-level reduction keeps the weight reads contiguous without div/mod.
+Linear linear_over_heads(const std::string &name, const WeightMatrix &w, Halide::Func attn, int64_t head_dim,
+                         int64_t n_heads);
+
+struct RmsNorm {
+    Halide::Func sum_sq;  // sum_sq(t)
+    Halide::Func out;     // out(h, t)
+};
+RmsNorm rms_norm(const std::string &name, Halide::Func x, Halide::Func weight, int64_t dim, double eps);
+
+struct RopeTables {
+    Halide::Func cos, sin;  // (j, t) for j < head_dim / 2, position pos0 + t
+};
+// Angles are formed in double so long positions keep full f32 accuracy.
+RopeTables rope_tables(const std::string &name, int64_t head_dim, double theta, Halide::Expr pos0);
+
+// Rotate-half RoPE as transformers applies it, on x(d, head, t).
+Halide::Func apply_rope(const std::string &name, Halide::Func x, const RopeTables &tables, int64_t head_dim);
+
+// Causal grouped-query attention of q(d, h, t) (absolute position pos0 + t)
+// over cached keys/values k(d, p, g), v(d, p, g), p < pos0 + n_tokens.
+struct Attention {
+    Halide::Func scores;    // (p, h, t)
+    Halide::Func max_score; // (h, t)
+    Halide::Func weights;   // (p, h, t): exp(score - max)
+    Halide::Func denom;     // (h, t)
+    Halide::Func sum_v;     // (d, h, t): unnormalized
+    Halide::Func out;       // (d, h, t)
+    Halide::RDom r_dim, r_key;
+};
+Attention attention(Halide::Func q, Halide::Func k, Halide::Func v, int64_t head_dim, int64_t group_size,
+                    Halide::Expr pos0, Halide::Expr n_tokens);
+
+}  // namespace qwenc

@@ -1,0 +1,153 @@
+#include "pipelines.h"
+
+namespace qwenc {
+
+using namespace Halide;
+
+namespace {
+
+Var o("o"), t("t"), h("h"), d("d"), g("g");
+
+// An activation input x(h, t) of `n_tokens` tokens (a constant 1 for decode).
+ImageParam activations(const std::string &name, int64_t dim, Phase phase) {
+    ImageParam x(Float(32), 2, name);
+    x.dim(0).set_bounds(0, int(dim)).set_stride(1);
+    x.dim(1).set_stride(int(dim));
+    if (phase == Phase::Decode) x.dim(1).set_bounds(0, 1);
+    return x;
+}
+
+Expr n_tokens(const ImageParam &x, Phase phase) {
+    return phase == Phase::Decode ? Expr(1) : x.dim(1).extent();
+}
+
+// Output x(h, t) / logits(v, t): dense rows.
+void constrain_rows(Func f, int64_t dim, Phase phase) {
+    f.output_buffer().dim(0).set_bounds(0, int(dim)).set_stride(1);
+    f.output_buffer().dim(1).set_stride(int(dim));
+    if (phase == Phase::Decode) f.output_buffer().dim(1).set_bounds(0, 1);
+}
+
+StagePipeline build_embed(const Qwen2Config &c, DType wd, Schedule &s) {
+    ImageParam tokens(Int(32), 1, "tokens");
+    WeightMatrix table("table", wd, c.hidden_size, c.vocab_size);
+    EmbedGraph gr{Func("x_out")};
+    gr.out(h, t) = table(h, clamp(tokens(t), 0, int(c.vocab_size) - 1));
+    constrain_rows(gr.out, c.hidden_size, Phase::Prefill);
+    s.embed(gr, Phase::Prefill);
+    return {Pipeline(gr.out), {tokens, table.param()}};
+}
+
+StagePipeline build_qkv(const Qwen2Config &c, DType wd, Phase phase, Schedule &s) {
+    const int64_t H = c.hidden_size, hd = c.head_dim();
+    ImageParam x = activations("x", H, phase);
+    ImageParam norm_w = vector_input("norm_w", H);
+    WeightMatrix wq("wq", wd, H, c.q_dim()), wk("wk", wd, H, c.kv_dim()), wv("wv", wd, H, c.kv_dim());
+    ImageParam bq = vector_input("bq", c.q_dim()), bk = vector_input("bk", c.kv_dim()), bv = vector_input("bv", c.kv_dim());
+    Param<int32_t> pos0("pos0");
+    pos0.set_range(0, Int(32).max());
+
+    QkvGraph gr;
+    gr.norm = rms_norm("attn_norm", x, norm_w, H, c.rms_norm_eps);
+    gr.q = linear("q_lin", wq, gr.norm.out, bq);
+    gr.k = linear("k_lin", wk, gr.norm.out, bk);
+    gr.v = linear("v_lin", wv, gr.norm.out, bv);
+    gr.rope = rope_tables("rope", hd, c.rope_theta, pos0);
+
+    Func q_heads("q_heads"), k_heads("k_heads");
+    q_heads(d, h, t) = gr.q.out(d + h * int(hd), t);
+    k_heads(d, h, t) = gr.k.out(d + h * int(hd), t);
+    Func q_rot = apply_rope("q_rot", q_heads, gr.rope, hd);
+    Func k_rot = apply_rope("k_rot", k_heads, gr.rope, hd);
+    gr.q_out = Func("q_out");
+    gr.k_out = Func("k_out");
+    gr.v_out = Func("v_out");
+    gr.q_out(d, h, t) = q_rot(d, h, t);
+    gr.k_out(d, t, g) = k_rot(d, g, t);  // cache layout: (d, position, kv head)
+    gr.v_out(d, t, g) = gr.v.out(d + g * int(hd), t);
+
+    gr.q_out.output_buffer().dim(0).set_bounds(0, int(hd)).set_stride(1);
+    gr.q_out.output_buffer().dim(1).set_bounds(0, int(c.num_attention_heads)).set_stride(int(hd));
+    gr.q_out.output_buffer().dim(2).set_stride(int(c.q_dim()));
+    for (Func f : {gr.k_out, gr.v_out}) {
+        f.output_buffer().dim(0).set_bounds(0, int(hd)).set_stride(1);
+        f.output_buffer().dim(1).set_stride(int(hd));
+        f.output_buffer().dim(2).set_bounds(0, int(c.num_key_value_heads));
+    }
+    if (phase == Phase::Decode) {
+        gr.q_out.output_buffer().dim(2).set_bounds(0, 1);
+        gr.k_out.output_buffer().dim(1).set_bounds(0, 1);
+        gr.v_out.output_buffer().dim(1).set_bounds(0, 1);
+    }
+    s.qkv(gr, phase);
+    return {Pipeline({gr.q_out, gr.k_out, gr.v_out}),
+            {x, norm_w, wq.param(), bq, wk.param(), bk, wv.param(), bv, pos0}};
+}
+
+StagePipeline build_attn_mlp(const Qwen2Config &c, DType wd, Phase phase, Schedule &s) {
+    const int64_t H = c.hidden_size, hd = c.head_dim(), I = c.intermediate_size;
+    ImageParam x = activations("x", H, phase);
+    ImageParam q(Float(32), 3, "q");
+    q.dim(0).set_bounds(0, int(hd)).set_stride(1);
+    q.dim(1).set_bounds(0, int(c.num_attention_heads)).set_stride(int(hd));
+    q.dim(2).set_stride(int(c.q_dim()));
+    ImageParam k_cache(Float(32), 3, "k_cache"), v_cache(Float(32), 3, "v_cache");
+    for (ImageParam *kv : {&k_cache, &v_cache}) {
+        kv->dim(0).set_bounds(0, int(hd)).set_stride(1);
+        kv->dim(1).set_min(0).set_stride(int(hd));
+        kv->dim(2).set_bounds(0, int(c.num_key_value_heads));
+    }
+    Param<int32_t> pos0("pos0");
+    pos0.set_range(0, Int(32).max());
+    WeightMatrix wo("wo", wd, c.q_dim(), H), w_gate("w_gate", wd, H, I), w_up("w_up", wd, H, I), w_down("w_down", wd, I, H);
+    ImageParam post_norm_w = vector_input("post_norm_w", H);
+
+    AttnMlpGraph gr;
+    gr.attn = attention(q, k_cache, v_cache, hd, c.group_size(), pos0, n_tokens(x, phase));
+    gr.o_proj = linear_over_heads("o_proj", wo, gr.attn.out, hd, c.num_attention_heads);
+    gr.x_mid = Func("x_mid");
+    gr.x_mid(h, t) = x(h, t) + gr.o_proj.out(h, t);
+    gr.norm = rms_norm("mlp_norm", gr.x_mid, post_norm_w, H, c.rms_norm_eps);
+    gr.gate = linear("gate", w_gate, gr.norm.out);
+    gr.up = linear("up", w_up, gr.norm.out);
+    gr.act = Func("act");
+    Expr gv = gr.gate.out(o, t);
+    gr.act(o, t) = gv / (1.0f + exp(-gv)) * gr.up.out(o, t);
+    gr.down = linear("down", w_down, gr.act);
+    gr.out = Func("x_out");
+    gr.out(h, t) = gr.x_mid(h, t) + gr.down.out(h, t);
+    constrain_rows(gr.out, H, phase);
+    s.attn_mlp(gr, phase);
+    return {Pipeline(gr.out),
+            {x, q, k_cache, v_cache, pos0, wo.param(), post_norm_w, w_gate.param(), w_up.param(), w_down.param()}};
+}
+
+StagePipeline build_head(const Qwen2Config &c, DType wd, Phase phase, Schedule &s) {
+    const int64_t H = c.hidden_size;
+    ImageParam x = activations("x", H, phase);
+    ImageParam norm_w = vector_input("norm_w", H);
+    WeightMatrix lm_head("lm_head", wd, H, c.vocab_size);
+    HeadGraph gr;
+    gr.norm = rms_norm("final_norm", x, norm_w, H, c.rms_norm_eps);
+    gr.logits = linear("logits", lm_head, gr.norm.out);
+    constrain_rows(gr.logits.out, c.vocab_size, phase);
+    s.head(gr, phase);
+    return {Pipeline(gr.logits.out), {x, norm_w, lm_head.param()}};
+}
+
+}  // namespace
+
+StagePipeline build_stage(Stage stage, const Qwen2Config &c, DType wd, Schedule &s) {
+    switch (stage) {
+    case Stage::Embed: return build_embed(c, wd, s);
+    case Stage::QkvPrefill: return build_qkv(c, wd, Phase::Prefill, s);
+    case Stage::QkvDecode: return build_qkv(c, wd, Phase::Decode, s);
+    case Stage::AttnMlpPrefill: return build_attn_mlp(c, wd, Phase::Prefill, s);
+    case Stage::AttnMlpDecode: return build_attn_mlp(c, wd, Phase::Decode, s);
+    case Stage::HeadPrefill: return build_head(c, wd, Phase::Prefill, s);
+    case Stage::HeadDecode: return build_head(c, wd, Phase::Decode, s);
+    }
+    throw std::logic_error("unknown stage");
+}
+
+}  // namespace qwenc

@@ -1,0 +1,22 @@
+// Builds each compiled stage of a Qwen2 model as a Halide pipeline with all
+// model dimensions constant, scheduled by the given Schedule.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <Halide.h>
+
+#include "../../models/manifest.h"
+#include "../../models/qwen2/config.h"
+#include "../../schedules/schedule.h"
+
+namespace qwenc {
+
+struct StagePipeline {
+    Halide::Pipeline pipeline;
+    std::vector<Halide::Argument> args;  // inputs, in a fixed order; outputs follow
+};
+
+StagePipeline build_stage(Stage stage, const Qwen2Config &c, DType weight_dtype, Schedule &schedule);
+
+}  // namespace qwenc

@@ -1,0 +1,40 @@
+// The Funcs of each compiled stage, as the algorithm defines them. Schedules
+// (schedules/) receive these and decide loop order, tiling, vectorization and
+// parallelism; they never change what is computed.
+#pragma once
+#include <Halide.h>
+
+#include "layers.h"
+
+namespace qwenc {
+
+enum class Phase { Prefill, Decode };
+
+struct EmbedGraph {
+    Halide::Func out;  // x(h, t)
+};
+
+struct QkvGraph {
+    RmsNorm norm;
+    Linear q, k, v;
+    RopeTables rope;
+    Halide::Func q_out, k_out, v_out;  // outputs: q(d, h, t), k/v(d, t, g) into the cache
+};
+
+struct AttnMlpGraph {
+    Attention attn;
+    Linear o_proj;
+    Halide::Func x_mid;  // x + attention
+    RmsNorm norm;
+    Linear gate, up;
+    Halide::Func act;    // silu(gate) * up
+    Linear down;
+    Halide::Func out;    // x_mid + mlp: output x_out(h, t)
+};
+
+struct HeadGraph {
+    RmsNorm norm;
+    Linear logits;  // output logits(v, t)
+};
+
+}  // namespace qwenc

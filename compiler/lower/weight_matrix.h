@@ -1,0 +1,31 @@
+// A weight matrix as a pipeline input: a 2-D buffer over the mmapped
+// checkpoint data, dims (in, out) since safetensors stores [out, in]
+// row-major. Elements are widened to f32 where they are read.
+#pragma once
+#include <Halide.h>
+
+#include "../../models/dtype.h"
+
+namespace qwenc {
+
+// How a checkpoint dtype is held in a Halide buffer. bf16 travels as raw
+// uint16 bits: widening is then a shift, which vectorizes everywhere.
+Halide::Type halide_storage_type(DType t);
+
+class WeightMatrix {
+public:
+    WeightMatrix(const std::string &name, DType dtype, int64_t in_dim, int64_t out_dim);
+    Halide::Expr operator()(const Halide::Expr &i, const Halide::Expr &o) const;
+    const Halide::ImageParam &param() const { return param_; }
+    int64_t in_dim() const { return in_; }
+
+private:
+    Halide::ImageParam param_;
+    DType dtype_;
+    int64_t in_;
+};
+
+// A 1-D f32 input (norm weights, biases) of known length.
+Halide::ImageParam vector_input(const std::string &name, int64_t n);
+
+}  // namespace qwenc

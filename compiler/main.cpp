@@ -1,0 +1,69 @@
+// qwenc: compiles a Qwen2 config.json into a specialized model object.
+#include <cstdio>
+#include <iostream>
+
+#include <Halide.h>
+
+#include "../common/cli_args.h"
+#include "emit/emit_object.h"
+#include "version.h"
+
+using namespace qwenc;
+
+static const char *kHelp = R"(usage: qwenc CONFIG.json -o MODEL.so [options]
+
+Compiles the Qwen2 decoder described by a Hugging Face config.json into one
+shared object with every model dimension fixed, for qwenrun / libqwenrt.
+
+options:
+  -o, --output FILE        the model object to write (required)
+  --target T               Halide target string (default: host), e.g.
+                           x86-64-linux-avx2-fma-f16c-sse41
+  --weight-dtype D         dtype of the weight matrices in the checkpoint:
+                           bf16, f16 or f32 (default: the config's torch_dtype)
+  --prefill-chunk N        most tokens per prefill call (default 512)
+  --cc CC                  C compiler driver used to link (default: cc)
+  --keep-temps             keep the intermediate objects
+  --quiet                  no progress output
+  --version, -h/--help
+)";
+
+int main(int argc, char **argv) {
+    try {
+        CliArgs args(argc, argv, {"output", "target", "weight-dtype", "cc", "prefill-chunk"},
+                     {"help", "version", "keep-temps", "quiet"});
+        if (args.has("help")) {
+            std::fputs(kHelp, stdout);
+            return 0;
+        }
+        if (args.has("version")) {
+            std::printf("qwenc %s (Halide 14, host target %s)\n", kQwencVersion,
+                        Halide::get_host_target().to_string().c_str());
+            return 0;
+        }
+        if (args.positionals().size() != 1) throw UsageError("expected exactly one CONFIG.json (see --help)");
+        if (!args.has("output")) throw UsageError("-o MODEL.so is required (see --help)");
+        const std::string config_path = args.positionals()[0];
+        const Qwen2Config config = load_qwen2_config(config_path);
+
+        EmitOptions opts;
+        opts.output = args.get("output");
+        const std::string target = args.get("target", "host");
+        if (!Halide::Target::validate_target_string(target))
+            throw UsageError("--target '" + target + "' is not a valid Halide target string");
+        opts.target = Halide::Target(target);
+        std::string wd = args.get("weight-dtype", config.torch_dtype.empty() ? "bf16" : config.torch_dtype);
+        auto dt = dtype_from_flag(wd);
+        if (!dt || *dt == DType::I32) throw UsageError("--weight-dtype must be bf16, f16 or f32 (got '" + wd + "')");
+        opts.weight_dtype = *dt;
+        opts.prefill_max_tokens = args.get_int("prefill-chunk", 512, 1, 8192);
+        opts.cc = args.get("cc");
+        opts.keep_temps = args.has("keep-temps");
+        opts.show_progress = !args.has("quiet");
+        emit_shared_object(config, config_path, opts);
+        return 0;
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "qwenc: error: %s\n", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,69 @@
+#include "dtype.h"
+
+#include <cmath>
+
+namespace qwenc {
+
+const char *dtype_name(DType t) {
+    switch (t) {
+    case DType::F32: return "F32";
+    case DType::F16: return "F16";
+    case DType::BF16: return "BF16";
+    case DType::I32: return "I32";
+    }
+    return "?";
+}
+
+const char *dtype_flag_name(DType t) {
+    switch (t) {
+    case DType::F32: return "f32";
+    case DType::F16: return "f16";
+    case DType::BF16: return "bf16";
+    case DType::I32: return "i32";
+    }
+    return "?";
+}
+
+std::optional<DType> dtype_from_name(const std::string &name) {
+    for (DType t : {DType::F32, DType::F16, DType::BF16, DType::I32})
+        if (name == dtype_name(t)) return t;
+    return std::nullopt;
+}
+
+std::optional<DType> dtype_from_flag(const std::string &name) {
+    for (DType t : {DType::F32, DType::F16, DType::BF16, DType::I32})
+        if (name == dtype_flag_name(t)) return t;
+    if (name == "bfloat16") return DType::BF16;
+    if (name == "float16") return DType::F16;
+    if (name == "float32") return DType::F32;
+    return std::nullopt;
+}
+
+size_t dtype_size(DType t) {
+    switch (t) {
+    case DType::F32: return 4;
+    case DType::I32: return 4;
+    case DType::F16: return 2;
+    case DType::BF16: return 2;
+    }
+    return 0;
+}
+
+float f16_to_float(uint16_t h) {
+    const uint32_t sign = (h >> 15) & 1, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+    float v;
+    if (exp == 0) v = std::ldexp(float(mant), -24);
+    else if (exp == 31) v = mant ? NAN : INFINITY;
+    else v = std::ldexp(float(mant | 0x400), int(exp) - 25);
+    return sign ? -v : v;
+}
+
+uint16_t float_to_f16(float f) {
+    // Good enough for test data: round to nearest via the standard conversion.
+    _Float16 h = static_cast<_Float16>(f);
+    uint16_t out;
+    std::memcpy(&out, &h, 2);
+    return out;
+}
+
+}  // namespace qwenc

@@ -1,0 +1,73 @@
+#include "manifest.h"
+
+namespace qwenc {
+
+using nlohmann::json;
+
+const char *stage_name(Stage s) {
+    switch (s) {
+    case Stage::Embed: return "embed";
+    case Stage::QkvPrefill: return "qkv_prefill";
+    case Stage::QkvDecode: return "qkv_decode";
+    case Stage::AttnMlpPrefill: return "attn_mlp_prefill";
+    case Stage::AttnMlpDecode: return "attn_mlp_decode";
+    case Stage::HeadPrefill: return "head_prefill";
+    case Stage::HeadDecode: return "head_decode";
+    }
+    return "?";
+}
+
+json Manifest::to_json() const {
+    json t = json::array();
+    for (const TensorSpec &s : tensors)
+        t.push_back({{"name", s.name},
+                     {"shape", s.shape},
+                     {"dtype", s.kind == TensorKind::Matrix ? dtype_flag_name(weight_dtype) : "float"}});
+    return json{{"format", kManifestFormat},
+                {"abi_version", abi_version},
+                {"qwenc_version", qwenc_version},
+                {"target", target},
+                {"arch", arch},
+                {"cpu_features", cpu_features},
+                {"config", config.canonical_json()},
+                {"config_fingerprint", config_fingerprint},
+                {"weight_dtype", dtype_flag_name(weight_dtype)},
+                {"kv_cache", {{"dtype", "f32"}, {"layout", "[layer][k|v][kv_head][position][head_dim]"}}},
+                {"prefill_max_tokens", prefill_max_tokens},
+                {"entry_points", entry_points},
+                {"tensors", t}};
+}
+
+Manifest Manifest::from_json(const json &j, const std::string &source) {
+    auto bad = [&](const std::string &msg) -> InputError { return InputError(source + ": bad manifest: " + msg); };
+    if (!j.is_object() || j.value("format", "") != kManifestFormat) throw bad("not a qwenc model object");
+    Manifest m;
+    try {
+        m.abi_version = j.at("abi_version").get<int>();
+        if (m.abi_version != kManifestAbiVersion)
+            throw InputError(source + ": compiled for runtime ABI " + std::to_string(m.abi_version) +
+                             ", this runtime speaks ABI " + std::to_string(kManifestAbiVersion) + "; recompile it with this qwenc");
+        m.qwenc_version = j.at("qwenc_version").get<std::string>();
+        m.target = j.at("target").get<std::string>();
+        m.arch = j.at("arch").get<std::string>();
+        m.cpu_features = j.at("cpu_features").get<std::vector<std::string>>();
+        m.config = parse_qwen2_config(j.at("config"), source + " (embedded config)");
+        m.config_fingerprint = j.at("config_fingerprint").get<std::string>();
+        if (m.config_fingerprint != m.config.fingerprint()) throw bad("config fingerprint does not match its config");
+        auto wd = dtype_from_flag(j.at("weight_dtype").get<std::string>());
+        if (!wd) throw bad("unknown weight_dtype");
+        m.weight_dtype = *wd;
+        m.prefill_max_tokens = j.at("prefill_max_tokens").get<int64_t>();
+        if (m.prefill_max_tokens < 1) throw bad("prefill_max_tokens must be positive");
+        m.entry_points = j.at("entry_points").get<std::map<std::string, std::string>>();
+        for (Stage s : kAllStages)
+            if (!m.entry_points.count(stage_name(s))) throw bad(std::string("no entry point for stage ") + stage_name(s));
+    } catch (const json::exception &e) {
+        throw bad(e.what());
+    }
+    // The tensor list is re-derived from the config so that the two cannot disagree.
+    m.tensors = qwen2_tensor_specs(m.config);
+    return m;
+}
+
+}  // namespace qwenc

@@ -1,0 +1,53 @@
+// The manifest a compiled model object carries: what it was compiled for
+// (config fingerprint, target, ABI) and what it expects at run time (tensors,
+// KV-cache layout, entry points). The compiler writes it as JSON into the
+// object; the runtime reads it back and checks it before running anything.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "dtype.h"
+#include "qwen2/config.h"
+#include "qwen2/tensors.h"
+
+namespace qwenc {
+
+// Bumped whenever the calling convention between runtime and object changes.
+constexpr int kManifestAbiVersion = 1;
+constexpr const char *kManifestFormat = "qwenc-model";
+
+// The stages every object provides; each is an exported Halide pipeline
+// whose symbol is entry_points[stage].
+enum class Stage { Embed, QkvPrefill, QkvDecode, AttnMlpPrefill, AttnMlpDecode, HeadPrefill, HeadDecode };
+constexpr Stage kAllStages[] = {Stage::Embed,          Stage::QkvPrefill,    Stage::QkvDecode,  Stage::AttnMlpPrefill,
+                                Stage::AttnMlpDecode, Stage::HeadPrefill, Stage::HeadDecode};
+const char *stage_name(Stage s);
+
+struct Manifest {
+    int abi_version = kManifestAbiVersion;
+    std::string qwenc_version;
+    std::string target;                      // Halide target string, canonical form
+    std::vector<std::string> cpu_features;   // CPU features the code needs (e.g. "avx2", "fma")
+    std::string arch;                        // "x86-64", "arm-64", ...
+    Qwen2Config config;
+    std::string config_fingerprint;
+    DType weight_dtype = DType::BF16;        // dtype of the Matrix tensors
+    std::vector<TensorSpec> tensors;
+    std::map<std::string, std::string> entry_points;  // stage name -> symbol
+    int64_t prefill_max_tokens = 0;          // largest T one prefill call accepts
+
+    nlohmann::json to_json() const;
+    // `source` names the object in error messages; throws InputError.
+    static Manifest from_json(const nlohmann::json &j, const std::string &source);
+};
+
+// Symbols every compiled object exports besides the pipelines.
+constexpr const char *kManifestSymbol = "qwenc_manifest_json";
+constexpr const char *kSetThreadsSymbol = "qwenc_set_num_threads";
+constexpr const char *kSetErrorHandlerSymbol = "qwenc_set_error_handler";
+
+}  // namespace qwenc

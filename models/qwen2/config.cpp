@@ -1,0 +1,180 @@
+#include "config.h"
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace qwenc {
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void fail(const std::string &source, const std::string &msg) {
+    throw InputError(source + ": " + msg);
+}
+
+// Limits that keep a hostile config from asking for absurd allocations; all
+// far above any published Qwen2 model.
+constexpr int64_t kMaxDim = 1 << 17;
+constexpr int64_t kMaxLayers = 1024;
+constexpr int64_t kMaxVocab = 1 << 22;
+constexpr int64_t kMaxPositions = 1 << 24;
+
+int64_t get_int(const json &j, const std::string &source, const char *field, int64_t lo, int64_t hi) {
+    if (!j.contains(field)) fail(source, std::string("missing required field '") + field + "'");
+    const json &v = j.at(field);
+    if (!v.is_number_integer())
+        fail(source, std::string("field '") + field + "' must be an integer, got " + v.dump());
+    int64_t x = v.get<int64_t>();
+    if (x < lo || x > hi)
+        fail(source, std::string("field '") + field + "' = " + std::to_string(x) + " is out of range [" +
+                         std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    return x;
+}
+
+double get_positive_number(const json &j, const std::string &source, const char *field) {
+    if (!j.contains(field)) fail(source, std::string("missing required field '") + field + "'");
+    const json &v = j.at(field);
+    if (!v.is_number()) fail(source, std::string("field '") + field + "' must be a number, got " + v.dump());
+    double x = v.get<double>();
+    if (!(x > 0) || !std::isfinite(x))
+        fail(source, std::string("field '") + field + "' must be a positive finite number, got " + v.dump());
+    return x;
+}
+
+std::vector<int64_t> get_token_ids(const json &j, const std::string &source, const char *field) {
+    std::vector<int64_t> ids;
+    if (!j.contains(field) || j.at(field).is_null()) return ids;
+    const json &v = j.at(field);
+    auto one = [&](const json &e) {
+        if (!e.is_number_integer() || e.get<int64_t>() < 0)
+            fail(source, std::string("field '") + field + "' must hold non-negative integer token ids");
+        ids.push_back(e.get<int64_t>());
+    };
+    if (v.is_array()) {
+        for (const json &e : v) one(e);
+    } else {
+        one(v);
+    }
+    return ids;
+}
+
+}  // namespace
+
+json read_json_file(const std::string &path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw InputError(path + ": cannot open file");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    try {
+        return json::parse(ss.str());
+    } catch (const json::parse_error &e) {
+        // nlohmann's message already says where ("at line 3, column 5").
+        std::string what = e.what();
+        auto pos = what.find("parse error");
+        throw InputError(path + ": invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos)));
+    }
+}
+
+Qwen2Config parse_qwen2_config(const json &j, const std::string &source) {
+    if (!j.is_object()) fail(source, "expected a JSON object at top level");
+
+    if (!j.contains("model_type")) fail(source, "missing required field 'model_type' (expected \"qwen2\")");
+    if (!j.at("model_type").is_string() || j.at("model_type").get<std::string>() != "qwen2")
+        fail(source, "unsupported model_type " + j.at("model_type").dump() + " (only \"qwen2\" is supported)");
+    if (j.contains("architectures")) {
+        const json &a = j.at("architectures");
+        bool ok = false;
+        if (a.is_array())
+            for (const json &e : a) ok = ok || (e.is_string() && e.get<std::string>() == "Qwen2ForCausalLM");
+        if (!ok) fail(source, "unsupported architectures " + a.dump() + " (only Qwen2ForCausalLM is supported)");
+    }
+    if (j.contains("hidden_act")) {
+        const json &a = j.at("hidden_act");
+        if (!a.is_string() || a.get<std::string>() != "silu")
+            fail(source, "unsupported hidden_act " + a.dump() + " (only \"silu\" is supported)");
+    }
+    if (j.contains("rope_scaling") && !j.at("rope_scaling").is_null())
+        fail(source, "unsupported field 'rope_scaling' = " + j.at("rope_scaling").dump() +
+                         " (only plain RoPE is implemented)");
+    if (j.contains("use_sliding_window")) {
+        const json &s = j.at("use_sliding_window");
+        if (!s.is_boolean()) fail(source, "field 'use_sliding_window' must be a boolean");
+        if (s.get<bool>()) fail(source, "unsupported 'use_sliding_window': true (sliding-window attention is not implemented)");
+    }
+    if (j.contains("attention_bias") && j.at("attention_bias").is_boolean() && !j.at("attention_bias").get<bool>())
+        fail(source, "unsupported 'attention_bias': false (Qwen2 has q/k/v biases)");
+
+    Qwen2Config c;
+    c.hidden_size = get_int(j, source, "hidden_size", 2, kMaxDim);
+    c.intermediate_size = get_int(j, source, "intermediate_size", 1, kMaxDim * 8);
+    c.num_attention_heads = get_int(j, source, "num_attention_heads", 1, kMaxDim);
+    c.num_key_value_heads = get_int(j, source, "num_key_value_heads", 1, kMaxDim);
+    c.num_hidden_layers = get_int(j, source, "num_hidden_layers", 1, kMaxLayers);
+    c.vocab_size = get_int(j, source, "vocab_size", 1, kMaxVocab);
+    c.max_position_embeddings = get_int(j, source, "max_position_embeddings", 1, kMaxPositions);
+    c.rms_norm_eps = get_positive_number(j, source, "rms_norm_eps");
+    c.rope_theta = get_positive_number(j, source, "rope_theta");
+
+    if (j.contains("tie_word_embeddings")) {
+        if (!j.at("tie_word_embeddings").is_boolean()) fail(source, "field 'tie_word_embeddings' must be a boolean");
+        c.tie_word_embeddings = j.at("tie_word_embeddings").get<bool>();
+    }  // transformers' Qwen2Config defaults to false
+    if (j.contains("torch_dtype") && j.at("torch_dtype").is_string()) c.torch_dtype = j.at("torch_dtype").get<std::string>();
+    c.eos_token_ids = get_token_ids(j, source, "eos_token_id");
+    auto bos = get_token_ids(j, source, "bos_token_id");
+    if (!bos.empty()) c.bos_token_id = bos[0];
+
+    if (c.hidden_size % c.num_attention_heads != 0)
+        fail(source, "hidden_size " + std::to_string(c.hidden_size) + " is not divisible by num_attention_heads " +
+                         std::to_string(c.num_attention_heads));
+    if (c.num_attention_heads % c.num_key_value_heads != 0)
+        fail(source, "num_attention_heads " + std::to_string(c.num_attention_heads) +
+                         " is not divisible by num_key_value_heads " + std::to_string(c.num_key_value_heads));
+    if (c.head_dim() % 2 != 0)
+        fail(source, "head dimension hidden_size/num_attention_heads = " + std::to_string(c.head_dim()) +
+                         " must be even for RoPE");
+    if (j.contains("head_dim") && !(j.at("head_dim").is_number_integer() && j.at("head_dim").get<int64_t>() == c.head_dim()))
+        fail(source, "field 'head_dim' = " + j.at("head_dim").dump() + " differs from hidden_size/num_attention_heads = " +
+                         std::to_string(c.head_dim()) + " (unsupported for qwen2)");
+    for (int64_t id : c.eos_token_ids)
+        if (id >= c.vocab_size)
+            fail(source, "eos_token_id " + std::to_string(id) + " is not below vocab_size " + std::to_string(c.vocab_size));
+    return c;
+}
+
+Qwen2Config load_qwen2_config(const std::string &path) {
+    return parse_qwen2_config(read_json_file(path), path);
+}
+
+json Qwen2Config::canonical_json() const {
+    // An ordered_json would keep insertion order; plain json sorts keys, which
+    // is just as canonical.
+    return json{{"model_type", "qwen2"},
+                {"hidden_size", hidden_size},
+                {"intermediate_size", intermediate_size},
+                {"num_attention_heads", num_attention_heads},
+                {"num_key_value_heads", num_key_value_heads},
+                {"num_hidden_layers", num_hidden_layers},
+                {"vocab_size", vocab_size},
+                {"max_position_embeddings", max_position_embeddings},
+                {"rms_norm_eps", rms_norm_eps},
+                {"rope_theta", rope_theta},
+                {"tie_word_embeddings", tie_word_embeddings}};
+}
+
+std::string Qwen2Config::fingerprint() const {
+    // FNV-1a 64 over the canonical text: stable across builds and machines.
+    const std::string text = canonical_json().dump();
+    uint64_t h = 1469598103934665603ull;
+    for (unsigned char ch : text) {
+        h ^= ch;
+        h *= 1099511628211ull;
+    }
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+    return buf;
+}
+
+}  // namespace qwenc

@@ -1,0 +1,53 @@
+// The Qwen2 architecture as a Hugging Face config.json describes it: parsing,
+// validation (every unsupported feature refused by name) and the fingerprint
+// that ties a compiled object to the config it was compiled from.
+#pragma once
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace qwenc {
+
+// Thrown for any bad input file; what() is a complete one-line message that
+// names the file and the problem.
+struct InputError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct Qwen2Config {
+    int64_t hidden_size = 0;
+    int64_t intermediate_size = 0;
+    int64_t num_attention_heads = 0;
+    int64_t num_key_value_heads = 0;
+    int64_t num_hidden_layers = 0;
+    int64_t vocab_size = 0;
+    int64_t max_position_embeddings = 0;
+    double rms_norm_eps = 0;
+    double rope_theta = 0;
+    bool tie_word_embeddings = false;
+    std::string torch_dtype;             // "bfloat16" etc.; informational
+    std::vector<int64_t> eos_token_ids;  // from config.json (generation_config may add more)
+    int64_t bos_token_id = -1;
+
+    int64_t head_dim() const { return hidden_size / num_attention_heads; }
+    int64_t q_dim() const { return hidden_size; }
+    int64_t kv_dim() const { return num_key_value_heads * head_dim(); }
+    int64_t group_size() const { return num_attention_heads / num_key_value_heads; }
+
+    // The architecture fields that determine the compiled code, in a fixed
+    // order; the fingerprint is a hash of this.
+    nlohmann::json canonical_json() const;
+    std::string fingerprint() const;
+};
+
+// `source` names the file in error messages.
+Qwen2Config parse_qwen2_config(const nlohmann::json &j, const std::string &source);
+Qwen2Config load_qwen2_config(const std::string &path);
+
+// Reads and parses a JSON file; throws InputError naming the file.
+nlohmann::json read_json_file(const std::string &path);
+
+}  // namespace qwenc

@@ -1,0 +1,105 @@
+// qwenc-random-model: writes a Hugging Face style model directory
+// (config.json, generation_config.json, safetensors, optional shard index)
+// with deterministic random weights, for tests, demos and benchmarks.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "../../common/cli_args.h"
+#include "../../common/progress.h"
+#include "../qwen2/config.h"
+#include "random_weights.h"
+
+using namespace qwenc;
+namespace fs = std::filesystem;
+
+static const char *kHelp = R"(usage: qwenc-random-model --output DIR [options]
+
+Writes a Qwen2 model directory with deterministic random weights.
+
+Shape (either a real config.json, or the flags below):
+  --config FILE             take the architecture from this config.json
+  --hidden-size N           default 64
+  --intermediate-size N     default 160
+  --num-heads N             default 4
+  --num-kv-heads N          default 2
+  --num-layers N            default 2
+  --vocab-size N            default 512
+  --max-position-embeddings N  default 2048
+  --rope-theta X            default 1000000
+  --untied                  separate lm_head.weight (default: tied to the embedding)
+Weights:
+  --dtype bf16|f16|f32      default bf16
+  --shards N                split into N safetensors files with an index (default 1)
+  --seed N                  default 0
+  --generation-config FILE  copy this generation_config.json (default: a greedy one)
+)";
+
+int main(int argc, char **argv) {
+    try {
+        CliArgs args(argc, argv,
+                     {"output", "config", "hidden-size", "intermediate-size", "num-heads", "num-kv-heads", "num-layers",
+                      "vocab-size", "max-position-embeddings", "rope-theta", "dtype", "shards", "seed",
+                      "generation-config"},
+                     {"help", "untied"});
+        if (args.has("help")) {
+            std::fputs(kHelp, stdout);
+            return 0;
+        }
+        if (!args.has("output")) throw UsageError("--output DIR is required (see --help)");
+        const std::string dir = args.get("output");
+
+        nlohmann::json cfg;
+        if (args.has("config")) {
+            cfg = read_json_file(args.get("config"));
+        } else {
+            cfg = {{"architectures", {"Qwen2ForCausalLM"}},
+                   {"model_type", "qwen2"},
+                   {"hidden_act", "silu"},
+                   {"hidden_size", args.get_int("hidden-size", 64, 2, 1 << 17)},
+                   {"intermediate_size", args.get_int("intermediate-size", 160, 1, 1 << 20)},
+                   {"num_attention_heads", args.get_int("num-heads", 4, 1, 1 << 12)},
+                   {"num_key_value_heads", args.get_int("num-kv-heads", 2, 1, 1 << 12)},
+                   {"num_hidden_layers", args.get_int("num-layers", 2, 1, 1024)},
+                   {"vocab_size", args.get_int("vocab-size", 512, 1, 1 << 22)},
+                   {"max_position_embeddings", args.get_int("max-position-embeddings", 2048, 1, 1 << 24)},
+                   {"rms_norm_eps", 1e-6},
+                   {"rope_theta", args.get_double("rope-theta", 1000000.0)},
+                   {"tie_word_embeddings", !args.has("untied")},
+                   {"use_sliding_window", false},
+                   {"torch_dtype", "bfloat16"},
+                   {"bos_token_id", 0},
+                   {"eos_token_id", 1}};
+        }
+        const Qwen2Config c = parse_qwen2_config(cfg, args.has("config") ? args.get("config") : "generated config");
+        auto dtype = dtype_from_flag(args.get("dtype", "bf16"));
+        if (!dtype || *dtype == DType::I32) throw UsageError("--dtype must be bf16, f16 or f32");
+        cfg["torch_dtype"] = *dtype == DType::BF16 ? "bfloat16" : *dtype == DType::F16 ? "float16" : "float32";
+
+        fs::create_directories(dir);
+        std::ofstream(dir + "/config.json") << cfg.dump(2) << "\n";
+        if (args.has("generation-config")) {
+            fs::copy_file(args.get("generation-config"), dir + "/generation_config.json",
+                          fs::copy_options::overwrite_existing);
+        } else {
+            nlohmann::json gen = {{"bos_token_id", c.bos_token_id < 0 ? 0 : c.bos_token_id},
+                                  {"eos_token_id", c.eos_token_ids},
+                                  {"do_sample", false}};
+            std::ofstream(dir + "/generation_config.json") << gen.dump(2) << "\n";
+        }
+
+        const int shards = int(args.get_int("shards", 1, 1, 999));
+        Progress progress("writing weights");
+        write_model_safetensors(dir, random_qwen2_tensors(c, *dtype, uint64_t(args.get_int("seed", 0, 0, INT64_MAX))),
+                                shards, [&](int64_t done, int64_t total) { progress.update(double(done), double(total)); });
+        progress.finish();
+        std::printf("wrote %s (hidden %lld, layers %lld, vocab %lld, %s, %s head, %d shard%s)\n", dir.c_str(),
+                    (long long)c.hidden_size, (long long)c.num_hidden_layers, (long long)c.vocab_size,
+                    dtype_flag_name(*dtype), c.tie_word_embeddings ? "tied" : "untied", shards, shards == 1 ? "" : "s");
+        return 0;
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "qwenc-random-model: error: %s\n", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,16 @@
+// Deterministic random weights for a Qwen2 config, scaled so that
+// activations stay O(1) through the layers and logits have a std near 1.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "../qwen2/config.h"
+#include "safetensors_writer.h"
+
+namespace qwenc {
+
+// Each tensor's values depend only on (seed, tensor name, element index), so
+// sharding or reordering does not change the model.
+std::vector<TensorToWrite> random_qwen2_tensors(const Qwen2Config &c, DType dtype, uint64_t seed);
+
+}  // namespace qwenc

@@ -1,0 +1,106 @@
+#include "safetensors_writer.h"
+
+#include <cstdio>
+#include <fstream>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+namespace qwenc {
+
+int64_t TensorToWrite::numel() const {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+}
+
+void write_safetensors(const std::string &path, const std::vector<TensorToWrite> &tensors,
+                       const std::function<void(int64_t)> &progress) {
+    nlohmann::ordered_json header;
+    header["__metadata__"] = {{"format", "pt"}};
+    int64_t offset = 0;
+    for (const TensorToWrite &t : tensors) {
+        header[t.name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.nbytes()}}};
+        offset += t.nbytes();
+    }
+    std::string text = header.dump();
+    while ((text.size() + 8) % 8 != 0) text.push_back(' ');
+
+    std::ofstream out(path, std::ios::binary);
+    if (!out) throw std::runtime_error(path + ": cannot create file");
+    uint64_t n = text.size();
+    unsigned char len[8];
+    for (int i = 0; i < 8; i++) len[i] = static_cast<unsigned char>(n >> (8 * i));
+    out.write(reinterpret_cast<const char *>(len), 8);
+    out.write(text.data(), std::streamsize(text.size()));
+
+    constexpr int64_t kChunk = 1 << 20;
+    std::vector<float> vals(kChunk);
+    std::vector<unsigned char> bytes(kChunk * 4);
+    int64_t done = 0;
+    for (const TensorToWrite &t : tensors) {
+        const int64_t total = t.numel();
+        for (int64_t at = 0; at < total; at += kChunk) {
+            const int64_t cnt = std::min(kChunk, total - at);
+            t.fill(vals.data(), at, cnt);
+            const size_t es = dtype_size(t.dtype);
+            for (int64_t i = 0; i < cnt; i++) {
+                unsigned char *dst = bytes.data() + i * es;
+                if (t.dtype == DType::F32) {
+                    std::memcpy(dst, &vals[i], 4);
+                } else {
+                    uint16_t h = t.dtype == DType::BF16 ? float_to_bf16(vals[i]) : float_to_f16(vals[i]);
+                    std::memcpy(dst, &h, 2);
+                }
+            }
+            out.write(reinterpret_cast<const char *>(bytes.data()), std::streamsize(cnt * es));
+            done += cnt * int64_t(es);
+            if (progress) progress(done);
+        }
+    }
+    if (!out) throw std::runtime_error(path + ": write failed");
+}
+
+void write_model_safetensors(const std::string &dir, const std::vector<TensorToWrite> &tensors, int num_shards,
+                             const std::function<void(int64_t, int64_t)> &progress) {
+    int64_t total = 0;
+    for (const auto &t : tensors) total += t.nbytes();
+    int64_t base = 0;
+    auto shard_progress = [&](int64_t done) {
+        if (progress) progress(base + done, total);
+    };
+    if (num_shards <= 1) {
+        write_safetensors(dir + "/model.safetensors", tensors, shard_progress);
+        return;
+    }
+    // Greedy split by size, keeping checkpoint order, as save_pretrained does.
+    std::vector<std::vector<TensorToWrite>> shards(1);
+    const int64_t target = (total + num_shards - 1) / num_shards;
+    int64_t in_shard = 0;
+    for (const auto &t : tensors) {
+        if (in_shard > 0 && in_shard + t.nbytes() > target && int(shards.size()) < num_shards) {
+            shards.emplace_back();
+            in_shard = 0;
+        }
+        shards.back().push_back(t);
+        in_shard += t.nbytes();
+    }
+    nlohmann::ordered_json index;
+    index["metadata"] = {{"total_size", total}};
+    index["weight_map"] = nlohmann::ordered_json::object();
+    const int n = int(shards.size());
+    for (int s = 0; s < n; s++) {
+        char name[64];
+        std::snprintf(name, sizeof name, "model-%05d-of-%05d.safetensors", s + 1, n);
+        write_safetensors(dir + "/" + name, shards[s], shard_progress);
+        for (const auto &t : shards[s]) {
+            index["weight_map"][t.name] = name;
+            base += t.nbytes();
+        }
+    }
+    std::ofstream idx(dir + "/model.safetensors.index.json");
+    idx << index.dump(2) << "\n";
+    if (!idx) throw std::runtime_error(dir + "/model.safetensors.index.json: write failed");
+}
+
+}  // namespace qwenc

@@ -1,0 +1,168 @@
+#include "model.h"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "progress.h"
+
+namespace qwenc {
+
+namespace {
+constexpr halide_type_t kF32{halide_type_float, 32, 1};
+constexpr halide_type_t kI32{halide_type_int, 32, 1};
+}  // namespace
+
+Model::Model(const std::string &object_path, const std::string &weights_dir, const LoadOptions &opts) {
+    Progress progress("loading " + object_path, opts.show_progress);
+    object_ = std::make_unique<ModelObject>(object_path);
+    const Manifest &m = object_->manifest();
+    // A config.json beside the weights must describe the model that was compiled.
+    const std::string cfg_path = weights_dir + "/config.json";
+    if (std::filesystem::exists(cfg_path)) {
+        const Qwen2Config c = load_qwen2_config(cfg_path);
+        if (c.fingerprint() != m.config_fingerprint)
+            throw InputError(cfg_path + ": describes a different model (fingerprint " + c.fingerprint() + ", hidden " +
+                             std::to_string(c.hidden_size) + ", layers " + std::to_string(c.num_hidden_layers) + ") than " +
+                             object_path + " was compiled for (fingerprint " + m.config_fingerprint + ", hidden " +
+                             std::to_string(m.config.hidden_size) + ", layers " + std::to_string(m.config.num_hidden_layers) + ")");
+    }
+    progress.update(1, 2, "weights");
+    weights_ = std::make_unique<WeightStore>(weights_dir, m, object_path);
+    object_->set_num_threads(opts.num_threads);
+    progress.finish();
+}
+
+halide_type_t Model::weight_type() const {
+    switch (object_->manifest().weight_dtype) {
+    case DType::BF16: return {halide_type_uint, 16, 1};
+    case DType::F16: return {halide_type_float, 16, 1};
+    default: return kF32;
+    }
+}
+
+Session::Session(const Model &model, int64_t max_context) : model_(model) {
+    const Qwen2Config &c = model.config();
+    if (max_context <= 0) max_context = std::min<int64_t>(c.max_position_embeddings, 4096);
+    if (max_context > c.max_position_embeddings)
+        throw InputError("context of " + std::to_string(max_context) + " exceeds the model's max_position_embeddings " +
+                         std::to_string(c.max_position_embeddings));
+    max_ctx_ = max_context;
+    chunk_ = model.object().manifest().prefill_max_tokens;
+    kv_layer_ = c.num_key_value_heads * max_ctx_ * c.head_dim();
+    // calloc: the cache is only touched (and resident) as positions fill.
+    const size_t floats = size_t(2 * c.num_hidden_layers) * size_t(kv_layer_);
+    kv_.reset(static_cast<float *>(std::calloc(floats, sizeof(float))));
+    if (!kv_) throw std::runtime_error("cannot allocate a KV cache of " + std::to_string(floats * 4 >> 20) + " MiB");
+    x_a_.resize(size_t(chunk_ * c.hidden_size));
+    x_b_.resize(size_t(chunk_ * c.hidden_size));
+    q_.resize(size_t(chunk_ * c.q_dim()));
+}
+
+void Session::truncate(int64_t n) {
+    if (n < 0 || n > pos_) throw std::invalid_argument("truncate position out of range");
+    pos_ = n;
+}
+
+void Session::eval(const int32_t *tokens, int64_t n, float *logits_out, bool all_logits) {
+    const Qwen2Config &c = model_.config();
+    if (n <= 0) throw std::invalid_argument("no tokens to evaluate");
+    if (pos_ + n > max_ctx_)
+        throw std::invalid_argument(std::to_string(n) + " tokens at position " + std::to_string(pos_) +
+                                    " exceed the context of " + std::to_string(max_ctx_) + " positions");
+    for (int64_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= c.vocab_size)
+            throw std::invalid_argument("token id " + std::to_string(tokens[i]) + " is outside the vocabulary [0, " +
+                                        std::to_string(c.vocab_size) + ")");
+    const int64_t start = pos_;
+    try {
+        for (int64_t off = 0; off < n; off += chunk_) {
+            const int64_t T = std::min(chunk_, n - off);
+            const bool last = off + T == n;
+            float *out = nullptr;
+            int64_t rows = 0;
+            if (logits_out && all_logits) out = logits_out + off * c.vocab_size, rows = T;
+            else if (logits_out && last) out = logits_out, rows = 1;
+            run_chunk(tokens + off, T, out, rows);
+        }
+    } catch (...) {
+        pos_ = start;
+        throw;
+    }
+}
+
+void Session::run_chunk(const int32_t *tokens, int64_t T, float *logits, int64_t logit_rows) {
+    const Qwen2Config &c = model_.config();
+    const ModelObject &obj = model_.object();
+    const WeightStore &w = model_.weights();
+    const halide_type_t wt = model_.weight_type();
+    const int64_t H = c.hidden_size, hd = c.head_dim(), kvh = c.num_key_value_heads, V = c.vocab_size;
+    const bool decode = T == 1;
+    auto matrix = [&](HalideBuffer &b, const std::string &name) {
+        const TensorView &t = w.matrix(name);
+        b.reset(t.data, wt, {{t.shape[1], 1}, {t.shape[0], t.shape[1]}});
+        return b.get();
+    };
+    auto vec = [&](HalideBuffer &b, const std::string &name) {
+        const std::vector<float> &v = w.vector(name);
+        b.reset(v.data(), kF32, {{int64_t(v.size()), 1}});
+        return b.get();
+    };
+
+    HalideBuffer tok, table, xa, xb, q, k_new, v_new, k_all, v_all;
+    tok.reset(tokens, kI32, {{T, 1}});
+    xa.reset(x_a_.data(), kF32, {{H, 1}, {T, H}});
+    xb.reset(x_b_.data(), kF32, {{H, 1}, {T, H}});
+    q.reset(q_.data(), kF32, {{hd, 1}, {c.num_attention_heads, hd}, {T, c.q_dim()}});
+    obj.call(Stage::Embed, {{"tokens", tok.get()}, {"table", matrix(table, "model.embed_tokens.weight")}, {"x_out", xa.get()}});
+
+    HalideBuffer norm_w, wq, bq, wk, bk, wv, bv, wo, post_w, gate, up, down;
+    for (int64_t l = 0; l < c.num_hidden_layers; l++) {
+        auto name = [&](const char *s) { return layer_tensor_name(l, s); };
+        k_new.reset(k_cache(l) + pos_ * hd, kF32, {{hd, 1}, {T, hd}, {kvh, max_ctx_ * hd}});
+        v_new.reset(v_cache(l) + pos_ * hd, kF32, {{hd, 1}, {T, hd}, {kvh, max_ctx_ * hd}});
+        obj.call(decode ? Stage::QkvDecode : Stage::QkvPrefill,
+                 {{"x", xa.get()},
+                  {"norm_w", vec(norm_w, name("input_layernorm.weight"))},
+                  {"wq", matrix(wq, name("self_attn.q_proj.weight"))},
+                  {"bq", vec(bq, name("self_attn.q_proj.bias"))},
+                  {"wk", matrix(wk, name("self_attn.k_proj.weight"))},
+                  {"bk", vec(bk, name("self_attn.k_proj.bias"))},
+                  {"wv", matrix(wv, name("self_attn.v_proj.weight"))},
+                  {"bv", vec(bv, name("self_attn.v_proj.bias"))},
+                  {"pos0", nullptr, int32_t(pos_)},
+                  {"q_out", q.get()},
+                  {"k_out", k_new.get()},
+                  {"v_out", v_new.get()}});
+        k_all.reset(k_cache(l), kF32, {{hd, 1}, {pos_ + T, hd}, {kvh, max_ctx_ * hd}});
+        v_all.reset(v_cache(l), kF32, {{hd, 1}, {pos_ + T, hd}, {kvh, max_ctx_ * hd}});
+        obj.call(decode ? Stage::AttnMlpDecode : Stage::AttnMlpPrefill,
+                 {{"x", xa.get()},
+                  {"q", q.get()},
+                  {"k_cache", k_all.get()},
+                  {"v_cache", v_all.get()},
+                  {"pos0", nullptr, int32_t(pos_)},
+                  {"wo", matrix(wo, name("self_attn.o_proj.weight"))},
+                  {"post_norm_w", vec(post_w, name("post_attention_layernorm.weight"))},
+                  {"w_gate", matrix(gate, name("mlp.gate_proj.weight"))},
+                  {"w_up", matrix(up, name("mlp.up_proj.weight"))},
+                  {"w_down", matrix(down, name("mlp.down_proj.weight"))},
+                  {"x_out", xb.get()}});
+        std::swap(x_a_, x_b_);
+        xa.reset(x_a_.data(), kF32, {{H, 1}, {T, H}});
+        xb.reset(x_b_.data(), kF32, {{H, 1}, {T, H}});
+    }
+    pos_ += T;
+
+    if (logits) {
+        // Only the rows asked for go through the head: for generation just the last.
+        HalideBuffer x_rows, final_norm, head, out;
+        x_rows.reset(x_a_.data() + (T - logit_rows) * H, kF32, {{H, 1}, {logit_rows, H}});
+        out.reset(logits, kF32, {{V, 1}, {logit_rows, V}});
+        const std::string head_name = c.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight";
+        obj.call(logit_rows == 1 ? Stage::HeadDecode : Stage::HeadPrefill,
+                 {{"x", x_rows.get()}, {"norm_w", vec(final_norm, "model.norm.weight")}, {"lm_head", matrix(head, head_name)},
+                  {"logits", out.get()}});
+    }
+}
+
+}  // namespace qwenc

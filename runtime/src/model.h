@@ -1,0 +1,53 @@
+// A loaded model: the compiled object plus its weights, and sessions that
+// evaluate tokens through the stage pipelines over a KV cache.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "halide_buffer.h"
+#include "model_object.h"
+#include "weight_store.h"
+
+namespace qwenc {
+
+struct LoadOptions {
+    int num_threads = 0;
+    bool show_progress = false;
+};
+
+class Model {
+public:
+    Model(const std::string &object_path, const std::string &weights_dir, const LoadOptions &opts);
+    const ModelObject &object() const { return *object_; }
+    const Qwen2Config &config() const { return object_->manifest().config; }
+    const WeightStore &weights() const { return *weights_; }
+    halide_type_t weight_type() const;
+
+private:
+    std::unique_ptr<ModelObject> object_;
+    std::unique_ptr<WeightStore> weights_;
+};
+
+class Session {
+public:
+    Session(const Model &model, int64_t max_context);
+    int64_t max_context() const { return max_ctx_; }
+    int64_t position() const { return pos_; }
+    void truncate(int64_t n);
+    // See qwenrt_session_eval. Throws on error, leaving the position unchanged.
+    void eval(const int32_t *tokens, int64_t n, float *logits_out, bool all_logits);
+
+private:
+    void run_chunk(const int32_t *tokens, int64_t T, float *logits, int64_t logit_rows);
+    float *k_cache(int64_t layer) { return kv_.get() + (2 * layer) * kv_layer_; }
+    float *v_cache(int64_t layer) { return kv_.get() + (2 * layer + 1) * kv_layer_; }
+
+    const Model &model_;
+    int64_t max_ctx_, pos_ = 0, chunk_;
+    int64_t kv_layer_;  // floats per layer per K or V: kv_heads * max_ctx * head_dim
+    std::unique_ptr<float[], void (*)(void *)> kv_{nullptr, std::free};
+    std::vector<float> x_a_, x_b_, q_;
+};
+
+}  // namespace qwenc

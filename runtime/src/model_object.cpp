@@ -1,0 +1,194 @@
+#include "model_object.h"
+
+#include <cstdio>
+#include <cstring>
+#include <dlfcn.h>
+#include <fstream>
+#include <mutex>
+
+#include "host_cpu.h"
+
+namespace qwenc {
+
+namespace {
+
+// Halide reports pipeline errors through a process-wide handler; keep the
+// latest message so a failed call can say what went wrong.
+std::mutex g_error_mutex;
+std::string g_last_halide_error;
+void capture_halide_error(void *, const char *msg) {
+    std::lock_guard<std::mutex> lock(g_error_mutex);
+    g_last_halide_error = msg ? msg : "";
+    while (!g_last_halide_error.empty() && g_last_halide_error.back() == '\n') g_last_halide_error.pop_back();
+}
+
+// The ELF machine of a shared object, read before dlopen so that an object
+// for another architecture gets a clear message rather than dlerror's.
+std::string elf_arch(const std::string &path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw InputError(path + ": cannot open");
+    unsigned char h[20] = {};
+    in.read(reinterpret_cast<char *>(h), sizeof h);
+    if (in.gcount() < 20 || std::memcmp(h, "\x7f" "ELF", 4) != 0)
+        throw InputError(path + ": not an ELF shared object (was it produced by qwenc?)");
+    const int machine = h[18] | (h[19] << 8);  // little-endian e_machine
+    switch (machine) {
+    case 62: return "x86-64";
+    case 183: return "arm-64";
+    case 243: return "riscv-64";
+    case 3: return "x86-32";
+    case 40: return "arm-32";
+    default: return "elf-machine-" + std::to_string(machine);
+    }
+}
+
+struct ArgSpec {
+    const char *name;
+    halide_argument_kind_t kind;
+    int dims;
+    halide_type_t type;
+};
+
+constexpr halide_type_t kF32{halide_type_float, 32, 1};
+constexpr halide_type_t kI32{halide_type_int, 32, 1};
+
+halide_type_t weight_type(DType t) {
+    switch (t) {
+    case DType::BF16: return {halide_type_uint, 16, 1};
+    case DType::F16: return {halide_type_float, 16, 1};
+    default: return kF32;
+    }
+}
+
+// The calling convention each stage must have (the compiler's pipelines.cpp
+// defines it); checked once at load so a mismatched object cannot be called.
+std::vector<ArgSpec> expected_signature(Stage s, DType wd) {
+    const halide_type_t W = weight_type(wd);
+    const auto in = halide_argument_kind_input_buffer;
+    const auto out = halide_argument_kind_output_buffer;
+    const auto scalar = halide_argument_kind_input_scalar;
+    switch (s) {
+    case Stage::Embed: return {{"tokens", in, 1, kI32}, {"table", in, 2, W}, {"x_out", out, 2, kF32}};
+    case Stage::QkvPrefill:
+    case Stage::QkvDecode:
+        return {{"x", in, 2, kF32},   {"norm_w", in, 1, kF32}, {"wq", in, 2, W},        {"bq", in, 1, kF32},
+                {"wk", in, 2, W},     {"bk", in, 1, kF32},     {"wv", in, 2, W},        {"bv", in, 1, kF32},
+                {"pos0", scalar, 0, kI32}, {"q_out", out, 3, kF32}, {"k_out", out, 3, kF32}, {"v_out", out, 3, kF32}};
+    case Stage::AttnMlpPrefill:
+    case Stage::AttnMlpDecode:
+        return {{"x", in, 2, kF32},       {"q", in, 3, kF32},      {"k_cache", in, 3, kF32}, {"v_cache", in, 3, kF32},
+                {"pos0", scalar, 0, kI32}, {"wo", in, 2, W},        {"post_norm_w", in, 1, kF32}, {"w_gate", in, 2, W},
+                {"w_up", in, 2, W},       {"w_down", in, 2, W},    {"x_out", out, 2, kF32}};
+    case Stage::HeadPrefill:
+    case Stage::HeadDecode:
+        return {{"x", in, 2, kF32}, {"norm_w", in, 1, kF32}, {"lm_head", in, 2, W}, {"logits", out, 2, kF32}};
+    }
+    return {};
+}
+
+// Halide makes Func names unique within the compiling process by appending
+// "$N" (the decode stage's output "x_out" becomes "x_out$1"); compare names
+// without that suffix.
+bool same_arg_name(const char *halide_name, const char *name) {
+    const size_t n = std::strlen(name);
+    return std::strncmp(halide_name, name, n) == 0 && (halide_name[n] == '\0' || halide_name[n] == '$');
+}
+
+bool same_type(const halide_type_t &a, const halide_type_t &b) {
+    return a.code == b.code && a.bits == b.bits && a.lanes == b.lanes;
+}
+
+}  // namespace
+
+ModelObject::ModelObject(const std::string &path) : path_(path) {
+    const std::string arch = elf_arch(path);
+    if (arch != host_arch())
+        throw InputError(path + ": compiled for " + arch + ", but this machine is " + host_arch() +
+                         " (compile with --target host, or run it on a " + arch + " machine)");
+    handle_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle_) throw InputError(path + ": cannot load: " + dlerror());
+    try {
+        auto *json_text = static_cast<const char *>(dlsym(handle_, kManifestSymbol));
+        if (!json_text) throw InputError(path + ": no qwenc manifest (not a model object compiled by qwenc)");
+        manifest_json_ = json_text;
+        nlohmann::json j;
+        try {
+            j = nlohmann::json::parse(manifest_json_);
+        } catch (const nlohmann::json::exception &e) {
+            throw InputError(path + ": manifest is not valid JSON: " + e.what());
+        }
+        manifest_ = Manifest::from_json(j, path);
+        if (manifest_.arch != host_arch())
+            throw InputError(path + ": compiled for " + manifest_.arch + ", but this machine is " + host_arch());
+        // Checked before any of the object's code runs: never SIGILL.
+        auto missing = missing_cpu_features(manifest_.cpu_features);
+        if (!missing.empty()) {
+            std::string list;
+            for (const auto &f : missing) list += (list.empty() ? "" : ", ") + f;
+            throw InputError(path + ": compiled for target " + manifest_.target + ", which needs CPU features this CPU lacks: " +
+                             list + " (recompile with --target host)");
+        }
+        set_threads_ = reinterpret_cast<int (*)(int)>(dlsym(handle_, kSetThreadsSymbol));
+        auto set_handler = reinterpret_cast<void (*)(void (*)(void *, const char *))>(dlsym(handle_, kSetErrorHandlerSymbol));
+        if (!set_threads_ || !set_handler) throw InputError(path + ": missing qwenc helper symbols");
+        set_handler(capture_halide_error);
+
+        for (size_t i = 0; i < std::size(kAllStages); i++) {
+            const Stage stage = kAllStages[i];
+            const std::string fn = manifest_.entry_points.at(stage_name(stage));
+            Entry &e = entries_[i];
+            e.argv_fn = reinterpret_cast<int (*)(void **)>(dlsym(handle_, (fn + "_argv").c_str()));
+            auto meta_fn = reinterpret_cast<const halide_filter_metadata_t *(*)()>(dlsym(handle_, (fn + "_metadata").c_str()));
+            if (!e.argv_fn || !meta_fn) throw InputError(path + ": missing entry point " + fn);
+            e.metadata = meta_fn();
+            const auto want = expected_signature(stage, manifest_.weight_dtype);
+            if (e.metadata->num_arguments != int(want.size()))
+                throw InputError(path + ": entry point " + fn + " has " + std::to_string(e.metadata->num_arguments) +
+                                 " arguments, this runtime expects " + std::to_string(want.size()));
+            for (const ArgSpec &spec : want) {
+                const halide_filter_argument_t *found = nullptr;
+                for (int k = 0; k < e.metadata->num_arguments; k++)
+                    if (same_arg_name(e.metadata->arguments[k].name, spec.name)) found = &e.metadata->arguments[k];
+                if (!found || found->kind != spec.kind || found->dimensions != spec.dims || !same_type(found->type, spec.type))
+                    throw InputError(path + ": entry point " + fn + " argument '" + spec.name +
+                                     "' does not match this runtime's ABI");
+            }
+        }
+    } catch (...) {
+        dlclose(handle_);
+        throw;
+    }
+}
+
+ModelObject::~ModelObject() {
+    if (handle_) dlclose(handle_);
+}
+
+void ModelObject::set_num_threads(int n) const {
+    if (n > 0) set_threads_(n);
+}
+
+void ModelObject::call(Stage stage, const std::vector<PipelineArg> &args) const {
+    size_t index = 0;
+    while (kAllStages[index] != stage) index++;
+    const Entry &e = entries_[index];
+    void *argv[16];
+    const int n = e.metadata->num_arguments;
+    for (int k = 0; k < n; k++) {
+        const halide_filter_argument_t &a = e.metadata->arguments[k];
+        argv[k] = nullptr;
+        for (const PipelineArg &arg : args)
+            if (same_arg_name(a.name, arg.name))
+                argv[k] = a.kind == halide_argument_kind_input_scalar ? const_cast<int32_t *>(&arg.scalar)
+                                                                       : static_cast<void *>(arg.buffer);
+        if (!argv[k]) throw std::logic_error(std::string("no value for pipeline argument ") + a.name);
+    }
+    const int rc = e.argv_fn(argv);
+    if (rc != 0) {
+        std::lock_guard<std::mutex> lock(g_error_mutex);
+        throw std::runtime_error(path_ + ": stage " + stage_name(stage) + " failed (Halide error " + std::to_string(rc) +
+                                 "): " + g_last_halide_error);
+    }
+}
+
+}  // namespace qwenc

@@ -1,0 +1,51 @@
+// A model object compiled by qwenc, loaded: its manifest read and checked
+// against this machine (architecture, CPU features, ABI), its stage
+// pipelines resolved, and a way to call them with arguments bound by name.
+#pragma once
+#include <array>
+#include <string>
+#include <vector>
+
+#include <HalideRuntime.h>
+
+#include "manifest.h"
+
+namespace qwenc {
+
+// One argument value for a pipeline call: a buffer or an int32 scalar.
+struct PipelineArg {
+    const char *name;
+    halide_buffer_t *buffer = nullptr;
+    int32_t scalar = 0;
+};
+
+class ModelObject {
+public:
+    explicit ModelObject(const std::string &path);  // throws InputError
+    ~ModelObject();
+    ModelObject(const ModelObject &) = delete;
+    ModelObject &operator=(const ModelObject &) = delete;
+
+    const Manifest &manifest() const { return manifest_; }
+    const std::string &manifest_json() const { return manifest_json_; }
+    const std::string &path() const { return path_; }
+    void set_num_threads(int n) const;
+
+    // Runs a stage; every argument of its signature must be given. Throws
+    // std::runtime_error with Halide's message on failure.
+    void call(Stage stage, const std::vector<PipelineArg> &args) const;
+
+private:
+    struct Entry {
+        int (*argv_fn)(void **) = nullptr;
+        const halide_filter_metadata_t *metadata = nullptr;
+    };
+    std::string path_;
+    void *handle_ = nullptr;
+    std::string manifest_json_;
+    Manifest manifest_;
+    std::array<Entry, std::size(kAllStages)> entries_;
+    int (*set_threads_)(int) = nullptr;
+};
+
+}  // namespace qwenc

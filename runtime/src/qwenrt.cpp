@@ -1,0 +1,89 @@
+// The C API of libqwenrt: thin wrappers that turn exceptions into a
+// thread-local error message and a NULL / -1 return.
+#include "qwenrt.h"
+
+#include <string>
+
+#include "model.h"
+
+struct qwenrt_model {
+    std::unique_ptr<qwenc::Model> model;
+};
+struct qwenrt_session {
+    std::unique_ptr<qwenc::Session> session;
+};
+
+namespace {
+thread_local std::string g_error;
+
+template <typename F>
+auto guarded(F &&f, decltype(f()) on_error) -> decltype(f()) {
+    try {
+        g_error.clear();
+        return f();
+    } catch (const std::exception &e) {
+        g_error = e.what();
+    } catch (...) {
+        g_error = "unknown error";
+    }
+    return on_error;
+}
+}  // namespace
+
+extern "C" {
+
+const char *qwenrt_last_error(void) { return g_error.c_str(); }
+
+qwenrt_model *qwenrt_model_load(const char *object_path, const char *weights_dir, const qwenrt_load_options *opts) {
+    return guarded(
+        [&]() -> qwenrt_model * {
+            if (!object_path || !weights_dir) throw std::invalid_argument("model object and weights directory are required");
+            qwenc::LoadOptions o;
+            if (opts) o.num_threads = opts->num_threads, o.show_progress = opts->show_progress != 0;
+            auto m = std::make_unique<qwenc::Model>(object_path, weights_dir, o);
+            return new qwenrt_model{std::move(m)};
+        },
+        nullptr);
+}
+
+void qwenrt_model_free(qwenrt_model *model) { delete model; }
+
+int64_t qwenrt_model_vocab_size(const qwenrt_model *m) { return m ? m->model->config().vocab_size : -1; }
+int64_t qwenrt_model_max_position_embeddings(const qwenrt_model *m) {
+    return m ? m->model->config().max_position_embeddings : -1;
+}
+const char *qwenrt_model_manifest(const qwenrt_model *m) { return m ? m->model->object().manifest_json().c_str() : nullptr; }
+
+qwenrt_session *qwenrt_session_new(qwenrt_model *model, int64_t max_context) {
+    return guarded(
+        [&]() -> qwenrt_session * {
+            if (!model) throw std::invalid_argument("no model");
+            return new qwenrt_session{std::make_unique<qwenc::Session>(*model->model, max_context)};
+        },
+        nullptr);
+}
+
+void qwenrt_session_free(qwenrt_session *s) { delete s; }
+int64_t qwenrt_session_max_context(const qwenrt_session *s) { return s ? s->session->max_context() : -1; }
+int64_t qwenrt_session_position(const qwenrt_session *s) { return s ? s->session->position() : -1; }
+
+int qwenrt_session_truncate(qwenrt_session *s, int64_t n) {
+    return guarded(
+        [&]() {
+            s->session->truncate(n);
+            return 0;
+        },
+        -1);
+}
+
+int qwenrt_session_eval(qwenrt_session *s, const int32_t *tokens, int64_t n, float *logits_out, int all_logits) {
+    return guarded(
+        [&]() {
+            if (!s || !tokens) throw std::invalid_argument("session and tokens are required");
+            s->session->eval(tokens, n, logits_out, all_logits != 0);
+            return 0;
+        },
+        -1);
+}
+
+}  // extern "C"

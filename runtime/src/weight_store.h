@@ -1,0 +1,32 @@
+// The weights of a Hugging Face model directory: model.safetensors, or the
+// shards listed by model.safetensors.index.json, all mmapped, each tensor
+// checked against what the compiled model expects.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "manifest.h"
+#include "safetensors.h"
+
+namespace qwenc {
+
+class WeightStore {
+public:
+    // Throws InputError naming the file and tensor at fault.
+    WeightStore(const std::string &dir, const Manifest &manifest, const std::string &object_path);
+
+    // A Matrix tensor, in place in the mapped file.
+    const TensorView &matrix(const std::string &name) const;
+    // A Vector tensor, widened to f32 (these are tiny: norms and biases).
+    const std::vector<float> &vector(const std::string &name) const;
+    size_t mapped_bytes() const;
+
+private:
+    std::vector<std::unique_ptr<SafetensorsFile>> files_;
+    std::map<std::string, TensorView> matrices_;
+    std::map<std::string, std::vector<float>> vectors_;
+};
+
+}  // namespace qwenc

@@ -1,0 +1,101 @@
+#include "cpu_generic.h"
+
+namespace qwenc {
+
+using namespace Halide;
+
+namespace {
+// Model dimensions may be smaller than a tile (tiny test models, 2 kv
+// heads): every split of a pure dimension guards its tail rather than
+// rounding up past the end of a weight matrix.
+constexpr TailStrategy kGuard = TailStrategy::GuardWithIf;
+// The pure Vars of every stage Func, by name (see compiler/lower/).
+Var o("o"), t("t"), h("h"), d("d"), j("j"), p("p"), g("g");
+}  // namespace
+
+void CpuGenericSchedule::linear(Linear &l, Phase phase) {
+    Func y = l.out;
+    Var u("u"), oo("oo"), oi("oi"), ot("ot"), ox("ox"), to("to"), ti("ti");
+    RVar ro("ro"), ri("ri");
+    // partial(u, o, t): u-th lane of the dot product, summed over the
+    // reduction in steps of `vector`; y then adds the lanes up.
+    Func partial = y.update().split(l.r.x, ro, ri, t_.vector).rfactor(ri, u);
+    y.compute_root();
+    y.split(o, oo, oi, t_.parallel_rows, kGuard).parallel(oo);
+    if (phase == Phase::Decode) {
+        y.update().split(o, oo, oi, t_.parallel_rows, kGuard).split(oi, ot, ox, t_.rows, kGuard).parallel(oo);
+        partial.compute_at(y, ot).vectorize(u);
+        partial.update().reorder(u, o, t, ro).vectorize(u).unroll(o);
+    } else {
+        y.update()
+            .split(o, oo, oi, t_.parallel_rows, kGuard)
+            .split(t, to, ti, t_.tokens, kGuard)
+            .split(oi, ot, ox, t_.rows, kGuard)
+            .reorder(ox, ti, ot, to, oo)
+            .parallel(oo);
+        partial.compute_at(y, ot).vectorize(u);
+        partial.update().reorder(u, o, t, ro).vectorize(u).unroll(o).unroll(t);
+    }
+}
+
+void CpuGenericSchedule::norm(RmsNorm &n, Phase phase) {
+    n.out.compute_root().vectorize(h, t_.vector, kGuard);
+    if (phase == Phase::Prefill) n.out.parallel(t);
+    n.sum_sq.compute_at(n.out, t);
+}
+
+void CpuGenericSchedule::embed(EmbedGraph &g, Phase) {
+    g.out.vectorize(h, t_.vector, kGuard).parallel(t);
+}
+
+void CpuGenericSchedule::qkv(QkvGraph &g, Phase phase) {
+    norm(g.norm, phase);
+    linear(g.q, phase);
+    linear(g.k, phase);
+    linear(g.v, phase);
+    g.rope.cos.compute_root();
+    g.rope.sin.compute_root();
+    g.q_out.vectorize(d, t_.vector, kGuard);
+    g.k_out.vectorize(d, t_.vector, kGuard);
+    g.v_out.vectorize(d, t_.vector, kGuard);
+    if (phase == Phase::Prefill) {
+        g.q_out.parallel(t);
+        g.k_out.parallel(t);
+        g.v_out.parallel(t);
+    }
+}
+
+void CpuGenericSchedule::attn_mlp(AttnMlpGraph &g, Phase phase) {
+    Attention &a = g.attn;
+    // One query head of one token at a time: its scores, softmax and
+    // weighted sum of values stay in cache.
+    a.out.compute_root().vectorize(d, t_.vector, kGuard);
+    if (phase == Phase::Prefill) a.out.parallel(t);
+    else a.out.parallel(h);
+    a.sum_v.compute_at(a.out, h).vectorize(d, t_.vector, kGuard);
+    a.sum_v.update().vectorize(d, t_.vector, kGuard);
+    a.denom.compute_at(a.out, h);
+    a.max_score.compute_at(a.out, h);
+    a.weights.compute_at(a.out, h).vectorize(p, t_.vector, kGuard);
+    a.scores.compute_at(a.out, h);
+    linear(g.o_proj, phase);
+    g.x_mid.compute_root().vectorize(h, t_.vector, kGuard);
+    norm(g.norm, phase);
+    linear(g.gate, phase);
+    linear(g.up, phase);
+    g.act.compute_root().vectorize(o, t_.vector, kGuard);
+    linear(g.down, phase);
+    g.out.vectorize(h, t_.vector, kGuard);
+    if (phase == Phase::Prefill) {
+        g.x_mid.parallel(t);
+        g.act.parallel(t);
+        g.out.parallel(t);
+    }
+}
+
+void CpuGenericSchedule::head(HeadGraph &g, Phase phase) {
+    norm(g.norm, phase);
+    linear(g.logits, phase);
+}
+
+}  // namespace qwenc

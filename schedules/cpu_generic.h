@@ -1,0 +1,33 @@
+// A portable CPU schedule: matrix-vector / matrix-matrix products vectorized
+// along the contiguous weight rows with per-lane partial sums, register
+// tiles of rows x tokens, and parallel blocks of output rows. The tile
+// sizes come from the target's vector width.
+#pragma once
+#include "schedule.h"
+
+namespace qwenc {
+
+struct CpuTiles {
+    int vector = 8;        // f32 lanes per partial sum vector
+    int rows = 4;          // output rows per register tile
+    int tokens = 3;        // tokens per register tile (prefill)
+    int parallel_rows = 64;  // output rows per parallel task
+};
+
+class CpuGenericSchedule : public Schedule {
+public:
+    explicit CpuGenericSchedule(CpuTiles tiles, const char *name = "cpu-generic") : t_(tiles), name_(name) {}
+    const char *name() const override { return name_; }
+    void embed(EmbedGraph &g, Phase phase) override;
+    void qkv(QkvGraph &g, Phase phase) override;
+    void attn_mlp(AttnMlpGraph &g, Phase phase) override;
+    void head(HeadGraph &g, Phase phase) override;
+
+protected:
+    void linear(Linear &l, Phase phase);
+    void norm(RmsNorm &n, Phase phase);
+    CpuTiles t_;
+    const char *name_;
+};
+
+}  // namespace qwenc
