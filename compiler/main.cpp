@@ -44,14 +44,13 @@ int main(int argc, char **argv) {
         if (args.positionals().size() != 1) throw UsageError("expected exactly one CONFIG.json (see --help)");
         if (!args.has("output")) throw UsageError("-o MODEL.so is required (see --help)");
         const std::string config_path = args.positionals()[0];
-        const Qwen2Config config = load_qwen2_config(config_path);
-
         EmitOptions opts;
         opts.output = args.get("output");
         const std::string target = args.get("target", "host");
         if (!Halide::Target::validate_target_string(target))
             throw UsageError("--target '" + target + "' is not a valid Halide target string");
         opts.target = Halide::Target(target);
+        const Qwen2Config config = load_qwen2_config(config_path);
         std::string wd = args.get("weight-dtype", config.torch_dtype.empty() ? "bf16" : config.torch_dtype);
         auto dt = dtype_from_flag(wd);
         if (!dt || *dt == DType::I32) throw UsageError("--weight-dtype must be bf16, f16 or f32 (got '" + wd + "')");

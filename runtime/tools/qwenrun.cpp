@@ -142,6 +142,7 @@ int main(int argc, char **argv) {
         }
         const double decode_s = seconds_since(t_decode);
         if (generated) std::printf("\n");
+        std::fflush(stdout);
         if (!quiet) {
             // The first generated token comes from the prefill's logits; the rest are decode steps.
             const int64_t decode_steps = std::max<int64_t>(generated - 1, 0);

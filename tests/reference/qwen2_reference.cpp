@@ -1,0 +1,184 @@
+#include "qwen2_reference.h"
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+namespace qwen2_reference {
+namespace {
+
+using Tensor = std::vector<double>;  // row-major, as stored
+
+std::string slurp(const std::string &path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("reference: cannot open " + path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+double from_half(uint16_t h) {
+    const int exp = (h >> 10) & 31, mant = h & 1023;
+    double v = exp == 0 ? std::ldexp(mant, -24) : std::ldexp(mant + 1024, exp - 25);
+    return (h & 0x8000) ? -v : v;
+}
+
+// Every tensor of every safetensors file in the directory, converted to double.
+std::map<std::string, Tensor> read_all_tensors(const std::string &dir) {
+    std::vector<std::string> files;
+    std::ifstream index(dir + "/model.safetensors.index.json");
+    if (index) {
+        auto j = nlohmann::json::parse(slurp(dir + "/model.safetensors.index.json"));
+        std::map<std::string, int> unique;
+        for (auto &[name, file] : j["weight_map"].items()) unique[file.get<std::string>()] = 1;
+        for (auto &[file, one] : unique) files.push_back(dir + "/" + file);
+    } else {
+        files.push_back(dir + "/model.safetensors");
+    }
+    std::map<std::string, Tensor> out;
+    for (const std::string &path : files) {
+        const std::string bytes = slurp(path);
+        uint64_t n = 0;
+        std::memcpy(&n, bytes.data(), 8);
+        auto header = nlohmann::json::parse(bytes.substr(8, n));
+        const char *data = bytes.data() + 8 + n;
+        for (auto &[name, e] : header.items()) {
+            if (name == "__metadata__") continue;
+            const std::string dtype = e["dtype"];
+            const size_t begin = e["data_offsets"][0], end = e["data_offsets"][1];
+            const size_t es = dtype == "F32" ? 4 : 2;
+            Tensor t((end - begin) / es);
+            for (size_t i = 0; i < t.size(); i++) {
+                const char *p = data + begin + i * es;
+                if (dtype == "F32") {
+                    float f;
+                    std::memcpy(&f, p, 4);
+                    t[i] = f;
+                } else {
+                    uint16_t h;
+                    std::memcpy(&h, p, 2);
+                    if (dtype == "BF16") {
+                        uint32_t u = uint32_t(h) << 16;
+                        float f;
+                        std::memcpy(&f, &u, 4);
+                        t[i] = f;
+                    } else {
+                        t[i] = from_half(h);
+                    }
+                }
+            }
+            out[name] = std::move(t);
+        }
+    }
+    return out;
+}
+
+// y[o] = b[o] + sum_i W[o][i] x[i], W stored [out][in].
+std::vector<double> matvec(const Tensor &W, const std::vector<double> &x, size_t out, const Tensor *b = nullptr) {
+    std::vector<double> y(out);
+    const size_t in = x.size();
+    for (size_t o = 0; o < out; o++) {
+        double s = b ? (*b)[o] : 0.0;
+        for (size_t i = 0; i < in; i++) s += W[o * in + i] * x[i];
+        y[o] = s;
+    }
+    return y;
+}
+
+std::vector<double> rms_norm(const std::vector<double> &x, const Tensor &w, double eps) {
+    double ss = 0;
+    for (double v : x) ss += v * v;
+    const double inv = 1.0 / std::sqrt(ss / double(x.size()) + eps);
+    std::vector<double> y(x.size());
+    for (size_t i = 0; i < x.size(); i++) y[i] = x[i] * inv * w[i];
+    return y;
+}
+
+// Rotate-half RoPE on one head vector at position pos.
+void rope(double *v, int64_t head_dim, int64_t pos, double theta) {
+    const int64_t half = head_dim / 2;
+    for (int64_t i = 0; i < half; i++) {
+        const double freq = 1.0 / std::pow(theta, double(2 * i) / double(head_dim));
+        const double c = std::cos(double(pos) * freq), s = std::sin(double(pos) * freq);
+        const double a = v[i], b = v[i + half];
+        v[i] = a * c - b * s;
+        v[i + half] = b * c + a * s;
+    }
+}
+
+}  // namespace
+
+std::vector<double> forward(const std::string &dir, const std::vector<int32_t> &tokens, int64_t *vocab_out) {
+    const auto cfg = nlohmann::json::parse(slurp(dir + "/config.json"));
+    const int64_t H = cfg["hidden_size"], I = cfg["intermediate_size"], L = cfg["num_hidden_layers"];
+    const int64_t nh = cfg["num_attention_heads"], nkv = cfg["num_key_value_heads"], V = cfg["vocab_size"];
+    const double eps = cfg["rms_norm_eps"], theta = cfg["rope_theta"];
+    const bool tied = cfg.value("tie_word_embeddings", false);
+    const int64_t hd = H / nh, group = nh / nkv, T = int64_t(tokens.size());
+    auto w = read_all_tensors(dir);
+    auto get = [&](const std::string &name) -> const Tensor & {
+        auto it = w.find(name);
+        if (it == w.end()) throw std::runtime_error("reference: missing " + name);
+        return it->second;
+    };
+
+    std::vector<std::vector<double>> x(T, std::vector<double>(H));
+    const Tensor &emb = get("model.embed_tokens.weight");
+    for (int64_t t = 0; t < T; t++)
+        for (int64_t i = 0; i < H; i++) x[t][i] = emb[size_t(tokens[t]) * H + i];
+
+    for (int64_t l = 0; l < L; l++) {
+        const std::string p = "model.layers." + std::to_string(l) + ".";
+        std::vector<std::vector<double>> q(T), k(T), v(T);
+        for (int64_t t = 0; t < T; t++) {
+            auto n = rms_norm(x[t], get(p + "input_layernorm.weight"), eps);
+            q[t] = matvec(get(p + "self_attn.q_proj.weight"), n, nh * hd, &get(p + "self_attn.q_proj.bias"));
+            k[t] = matvec(get(p + "self_attn.k_proj.weight"), n, nkv * hd, &get(p + "self_attn.k_proj.bias"));
+            v[t] = matvec(get(p + "self_attn.v_proj.weight"), n, nkv * hd, &get(p + "self_attn.v_proj.bias"));
+            for (int64_t h = 0; h < nh; h++) rope(&q[t][h * hd], hd, t, theta);
+            for (int64_t h = 0; h < nkv; h++) rope(&k[t][h * hd], hd, t, theta);
+        }
+        for (int64_t t = 0; t < T; t++) {
+            std::vector<double> attn(nh * hd, 0.0);
+            for (int64_t h = 0; h < nh; h++) {
+                const int64_t g = h / group;
+                std::vector<double> s(t + 1);
+                double mx = -INFINITY;
+                for (int64_t j = 0; j <= t; j++) {
+                    double dot = 0;
+                    for (int64_t d = 0; d < hd; d++) dot += q[t][h * hd + d] * k[j][g * hd + d];
+                    s[j] = dot / std::sqrt(double(hd));
+                    mx = std::max(mx, s[j]);
+                }
+                double sum = 0;
+                for (double &e : s) sum += (e = std::exp(e - mx));
+                for (int64_t j = 0; j <= t; j++)
+                    for (int64_t d = 0; d < hd; d++) attn[h * hd + d] += s[j] / sum * v[j][g * hd + d];
+            }
+            auto o = matvec(get(p + "self_attn.o_proj.weight"), attn, H);
+            for (int64_t i = 0; i < H; i++) x[t][i] += o[i];
+            auto n = rms_norm(x[t], get(p + "post_attention_layernorm.weight"), eps);
+            auto gate = matvec(get(p + "mlp.gate_proj.weight"), n, I);
+            auto up = matvec(get(p + "mlp.up_proj.weight"), n, I);
+            std::vector<double> act(I);
+            for (int64_t i = 0; i < I; i++) act[i] = gate[i] / (1.0 + std::exp(-gate[i])) * up[i];
+            auto down = matvec(get(p + "mlp.down_proj.weight"), act, H);
+            for (int64_t i = 0; i < H; i++) x[t][i] += down[i];
+        }
+    }
+    const Tensor &head = tied ? emb : get("lm_head.weight");
+    std::vector<double> logits;
+    for (int64_t t = 0; t < T; t++) {
+        auto y = matvec(head, rms_norm(x[t], get("model.norm.weight"), eps), V);
+        logits.insert(logits.end(), y.begin(), y.end());
+    }
+    if (vocab_out) *vocab_out = V;
+    return logits;
+}
+
+}  // namespace qwen2_reference

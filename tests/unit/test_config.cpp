@@ -1,0 +1,117 @@
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "qwen2/config.h"
+#include "qwen2/tensors.h"
+
+using namespace qwenc;
+using nlohmann::json;
+
+namespace {
+
+json small_config() {
+    return json{{"architectures", {"Qwen2ForCausalLM"}},
+                {"model_type", "qwen2"},
+                {"hidden_act", "silu"},
+                {"hidden_size", 64},
+                {"intermediate_size", 128},
+                {"num_attention_heads", 4},
+                {"num_key_value_heads", 2},
+                {"num_hidden_layers", 2},
+                {"vocab_size", 256},
+                {"max_position_embeddings", 1024},
+                {"rms_norm_eps", 1e-6},
+                {"rope_theta", 10000.0},
+                {"tie_word_embeddings", true},
+                {"use_sliding_window", false},
+                {"eos_token_id", 3}};
+}
+
+std::string error_of(const json &j) {
+    try {
+        parse_qwen2_config(j, "dir/config.json");
+    } catch (const InputError &e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("the published Qwen2.5 configs parse") {
+    for (const char *name : {"0.5B", "1.5B", "3B", "7B"}) {
+        const std::string path = std::string(QWENC_SHARED_DIR) + "/qwen2/configs/Qwen2.5-" + name + "-Instruct.config.json";
+        INFO(path);
+        const Qwen2Config c = load_qwen2_config(path);
+        CHECK(c.head_dim() == 128 - (std::string(name) == "0.5B" ? 64 : 0));
+        CHECK(c.tie_word_embeddings == (std::string(name) != "7B"));
+        CHECK(c.eos_token_ids == std::vector<int64_t>{151645});
+    }
+    const Qwen2Config c = load_qwen2_config(std::string(QWENC_SHARED_DIR) + "/qwen2/configs/Qwen2.5-1.5B-Instruct.config.json");
+    CHECK(c.hidden_size == 1536);
+    CHECK(c.num_key_value_heads == 2);
+    CHECK(c.group_size() == 6);
+    CHECK(c.rope_theta == 1000000.0);
+    // 28 layers x 12 tensors + embedding + final norm; lm_head is tied.
+    CHECK(qwen2_tensor_specs(c).size() == 28 * 12 + 2);
+}
+
+TEST_CASE("the fingerprint follows the architecture, not the bookkeeping") {
+    json a = small_config(), b = small_config();
+    b["transformers_version"] = "4.99";
+    b["eos_token_id"] = 4;
+    CHECK(parse_qwen2_config(a, "a").fingerprint() == parse_qwen2_config(b, "b").fingerprint());
+    b["num_hidden_layers"] = 3;
+    CHECK(parse_qwen2_config(a, "a").fingerprint() != parse_qwen2_config(b, "b").fingerprint());
+}
+
+TEST_CASE("bad configs are refused with the file and field named") {
+    struct Case {
+        const char *field;
+        json value;  // null = remove the field
+        const char *message;
+    };
+    const Case cases[] = {
+        {"model_type", "llama", "dir/config.json: unsupported model_type \"llama\""},
+        {"architectures", {"LlamaForCausalLM"}, "unsupported architectures"},
+        {"hidden_act", "gelu", "unsupported hidden_act \"gelu\""},
+        {"rope_scaling", {{"type", "yarn"}, {"factor", 4.0}}, "unsupported field 'rope_scaling'"},
+        {"use_sliding_window", true, "unsupported 'use_sliding_window': true"},
+        {"hidden_size", nullptr, "missing required field 'hidden_size'"},
+        {"num_key_value_heads", 3, "num_attention_heads 4 is not divisible by num_key_value_heads 3"},
+        {"num_attention_heads", 5, "hidden_size 64 is not divisible by num_attention_heads 5"},
+        {"hidden_size", "64", "field 'hidden_size' must be an integer"},
+        {"vocab_size", -5, "field 'vocab_size' = -5 is out of range"},
+        {"num_hidden_layers", 100000, "field 'num_hidden_layers' = 100000 is out of range"},
+        {"rope_theta", 0, "field 'rope_theta' must be a positive finite number"},
+        {"rms_norm_eps", nullptr, "missing required field 'rms_norm_eps'"},
+        {"tie_word_embeddings", "yes", "field 'tie_word_embeddings' must be a boolean"},
+        {"eos_token_id", 999, "eos_token_id 999 is not below vocab_size 256"},
+        {"head_dim", 32, "field 'head_dim' = 32 differs from hidden_size/num_attention_heads = 16"},
+    };
+    for (const Case &c : cases) {
+        json j = small_config();
+        if (c.value.is_null()) j.erase(c.field);
+        else j[c.field] = c.value;
+        INFO(c.field << " = " << c.value.dump());
+        const std::string err = error_of(j);
+        CHECK_THAT(err, Catch::Contains(c.message));
+        CHECK(err.rfind("dir/config.json: ", 0) == 0);
+        CHECK(err.find('\n') == std::string::npos);
+    }
+    CHECK(error_of(json::array()) == "dir/config.json: expected a JSON object at top level");
+    CHECK(error_of(small_config()).empty());
+}
+
+TEST_CASE("a config file that is not JSON is refused with its path") {
+    const std::string path = "not_json_config.json";
+    std::ofstream(path) << "{\"hidden_size\": 64,";
+    try {
+        load_qwen2_config(path);
+        FAIL("no error");
+    } catch (const InputError &e) {
+        CHECK_THAT(e.what(), Catch::StartsWith(path + ": invalid JSON"));
+    }
+    CHECK_THROWS_WITH(load_qwen2_config("no/such/config.json"), "no/such/config.json: cannot open file");
+}
