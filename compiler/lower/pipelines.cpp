@@ -21,6 +21,19 @@ Expr n_tokens(const ImageParam &x, Phase phase) {
     return phase == Phase::Decode ? Expr(1) : x.dim(1).extent();
 }
 
+StagePipeline make_stage(Pipeline p, const std::vector<ImageParam> &buffers, const std::vector<Param<int32_t>> &scalars) {
+    StagePipeline sp{std::move(p), {}, {}, {}};
+    for (const ImageParam &b : buffers) {
+        sp.args.push_back(b);
+        sp.buffers.emplace(b.name(), b);
+    }
+    for (const Param<int32_t> &s : scalars) {
+        sp.args.push_back(s);
+        sp.scalars.emplace(s.name(), s);
+    }
+    return sp;
+}
+
 // Output x(h, t) / logits(v, t): dense rows.
 void constrain_rows(Func f, int64_t dim, Phase phase) {
     f.output_buffer().dim(0).set_bounds(0, int(dim)).set_stride(1);
@@ -35,7 +48,7 @@ StagePipeline build_embed(const Qwen2Config &c, DType wd, Schedule &s) {
     gr.out(h, t) = table(h, clamp(tokens(t), 0, int(c.vocab_size) - 1));
     constrain_rows(gr.out, c.hidden_size, Phase::Prefill);
     s.embed(gr, Phase::Prefill);
-    return {Pipeline(gr.out), {tokens, table.param()}};
+    return make_stage(Pipeline(gr.out), {tokens, table.param()}, {});
 }
 
 StagePipeline build_qkv(const Qwen2Config &c, DType wd, Phase phase, Schedule &s) {
@@ -80,8 +93,8 @@ StagePipeline build_qkv(const Qwen2Config &c, DType wd, Phase phase, Schedule &s
         gr.v_out.output_buffer().dim(1).set_bounds(0, 1);
     }
     s.qkv(gr, phase);
-    return {Pipeline({gr.q_out, gr.k_out, gr.v_out}),
-            {x, norm_w, wq.param(), bq, wk.param(), bk, wv.param(), bv, pos0}};
+    return make_stage(Pipeline({gr.q_out, gr.k_out, gr.v_out}), {x, norm_w, wq.param(), bq, wk.param(), bk, wv.param(), bv},
+                      {pos0});
 }
 
 StagePipeline build_attn_mlp(const Qwen2Config &c, DType wd, Phase phase, Schedule &s) {
@@ -118,8 +131,8 @@ StagePipeline build_attn_mlp(const Qwen2Config &c, DType wd, Phase phase, Schedu
     gr.out(h, t) = gr.x_mid(h, t) + gr.down.out(h, t);
     constrain_rows(gr.out, H, phase);
     s.attn_mlp(gr, phase);
-    return {Pipeline(gr.out),
-            {x, q, k_cache, v_cache, pos0, wo.param(), post_norm_w, w_gate.param(), w_up.param(), w_down.param()}};
+    return make_stage(Pipeline(gr.out),
+                      {x, q, k_cache, v_cache, wo.param(), post_norm_w, w_gate.param(), w_up.param(), w_down.param()}, {pos0});
 }
 
 StagePipeline build_head(const Qwen2Config &c, DType wd, Phase phase, Schedule &s) {
@@ -132,7 +145,7 @@ StagePipeline build_head(const Qwen2Config &c, DType wd, Phase phase, Schedule &
     gr.logits = linear("logits", lm_head, gr.norm.out);
     constrain_rows(gr.logits.out, c.vocab_size, phase);
     s.head(gr, phase);
-    return {Pipeline(gr.logits.out), {x, norm_w, lm_head.param()}};
+    return make_stage(Pipeline(gr.logits.out), {x, norm_w, lm_head.param()}, {});
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Builds each compiled stage of a Qwen2 model as a Halide pipeline with all
 // model dimensions constant, scheduled by the given Schedule.
 #pragma once
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,9 @@ namespace qwenc {
 struct StagePipeline {
     Halide::Pipeline pipeline;
     std::vector<Halide::Argument> args;  // inputs, in a fixed order; outputs follow
+    // The same inputs by name, so a JIT caller (the stage tests) can bind them.
+    std::map<std::string, Halide::ImageParam> buffers;
+    std::map<std::string, Halide::Param<int32_t>> scalars;
 };
 
 StagePipeline build_stage(Stage stage, const Qwen2Config &c, DType weight_dtype, Schedule &schedule);

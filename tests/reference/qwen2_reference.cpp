@@ -12,8 +12,6 @@
 namespace qwen2_reference {
 namespace {
 
-using Tensor = std::vector<double>;  // row-major, as stored
-
 std::string slurp(const std::string &path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw std::runtime_error("reference: cannot open " + path);
@@ -78,8 +76,9 @@ std::map<std::string, Tensor> read_all_tensors(const std::string &dir) {
     return out;
 }
 
-// y[o] = b[o] + sum_i W[o][i] x[i], W stored [out][in].
-std::vector<double> matvec(const Tensor &W, const std::vector<double> &x, size_t out, const Tensor *b = nullptr) {
+}  // namespace
+
+std::vector<double> matvec(const Tensor &W, const std::vector<double> &x, size_t out, const Tensor *b) {
     std::vector<double> y(out);
     const size_t in = x.size();
     for (size_t o = 0; o < out; o++) {
@@ -99,7 +98,6 @@ std::vector<double> rms_norm(const std::vector<double> &x, const Tensor &w, doub
     return y;
 }
 
-// Rotate-half RoPE on one head vector at position pos.
 void rope(double *v, int64_t head_dim, int64_t pos, double theta) {
     const int64_t half = head_dim / 2;
     for (int64_t i = 0; i < half; i++) {
@@ -111,7 +109,7 @@ void rope(double *v, int64_t head_dim, int64_t pos, double theta) {
     }
 }
 
-}  // namespace
+double silu(double x) { return x / (1.0 + std::exp(-x)); }
 
 std::vector<double> forward(const std::string &dir, const std::vector<int32_t> &tokens, int64_t *vocab_out) {
     const auto cfg = nlohmann::json::parse(slurp(dir + "/config.json"));
@@ -147,18 +145,9 @@ std::vector<double> forward(const std::string &dir, const std::vector<int32_t> &
             std::vector<double> attn(nh * hd, 0.0);
             for (int64_t h = 0; h < nh; h++) {
                 const int64_t g = h / group;
-                std::vector<double> s(t + 1);
-                double mx = -INFINITY;
-                for (int64_t j = 0; j <= t; j++) {
-                    double dot = 0;
-                    for (int64_t d = 0; d < hd; d++) dot += q[t][h * hd + d] * k[j][g * hd + d];
-                    s[j] = dot / std::sqrt(double(hd));
-                    mx = std::max(mx, s[j]);
-                }
-                double sum = 0;
-                for (double &e : s) sum += (e = std::exp(e - mx));
-                for (int64_t j = 0; j <= t; j++)
-                    for (int64_t d = 0; d < hd; d++) attn[h * hd + d] += s[j] / sum * v[j][g * hd + d];
+                auto head = attend(&q[t][h * hd], hd, t + 1, [&](int64_t j) { return &k[j][g * hd]; },
+                                   [&](int64_t j) { return &v[j][g * hd]; });
+                std::copy(head.begin(), head.end(), attn.begin() + h * hd);
             }
             auto o = matvec(get(p + "self_attn.o_proj.weight"), attn, H);
             for (int64_t i = 0; i < H; i++) x[t][i] += o[i];
@@ -166,7 +155,7 @@ std::vector<double> forward(const std::string &dir, const std::vector<int32_t> &
             auto gate = matvec(get(p + "mlp.gate_proj.weight"), n, I);
             auto up = matvec(get(p + "mlp.up_proj.weight"), n, I);
             std::vector<double> act(I);
-            for (int64_t i = 0; i < I; i++) act[i] = gate[i] / (1.0 + std::exp(-gate[i])) * up[i];
+            for (int64_t i = 0; i < I; i++) act[i] = silu(gate[i]) * up[i];
             auto down = matvec(get(p + "mlp.down_proj.weight"), act, H);
             for (int64_t i = 0; i < H; i++) x[t][i] += down[i];
         }
