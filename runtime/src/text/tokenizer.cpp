@@ -1,0 +1,260 @@
+#include "tokenizer.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <utf8proc.h>
+
+#include <algorithm>
+#include <climits>
+
+#include "qwen2/config.h"
+#include "utf8.h"
+
+namespace qwenc {
+
+using nlohmann::json;
+
+// The pre-tokenizer regex, compiled once (with PCRE2's JIT where available).
+struct Tokenizer::Regex {
+    pcre2_code *code = nullptr;
+    ~Regex() { pcre2_code_free(code); }
+};
+
+Tokenizer::~Tokenizer() = default;
+
+namespace {
+
+// GPT-2's byte-to-unicode table: printable bytes map to themselves, the
+// rest to code points from U+0100 up, so every byte is a visible character.
+std::vector<std::string> byte_level_alphabet() {
+    std::vector<std::string> table(256);
+    int next = 0;
+    for (int b = 0; b < 256; b++) {
+        const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+        table[size_t(b)] = utf8_encode(printable ? char32_t(b) : char32_t(256 + next++));
+    }
+    return table;
+}
+
+uint64_t pair_key(int32_t a, int32_t b) { return (uint64_t(uint32_t(a)) << 32) | uint32_t(b); }
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> Tokenizer::load(const std::string &path) {
+    auto fail = [&](const std::string &msg) { return InputError(path + ": " + msg); };
+    const json j = read_json_file(path);
+    std::unique_ptr<Tokenizer> t(new Tokenizer());
+    if (!j.is_object() || !j.contains("model") || !j["model"].is_object()) throw fail("no \"model\" object (not a tokenizer.json?)");
+    const json &model = j["model"];
+    if (model.value("type", "") != "BPE") throw fail("unsupported model type " + model.value("type", std::string("?")) + " (only BPE)");
+    if (model.contains("byte_fallback") && model["byte_fallback"].is_boolean() && model["byte_fallback"].get<bool>())
+        throw fail("unsupported model.byte_fallback: true");
+
+    // Normalizer: none or NFC.
+    if (j.contains("normalizer") && !j["normalizer"].is_null() && j["normalizer"].value("type", "") != "NFC")
+        throw fail("unsupported normalizer " + j["normalizer"].dump().substr(0, 80) + " (only NFC)");
+
+    // Pre-tokenizer: Sequence[Split(Regex, Isolated), ByteLevel(use_regex=false)].
+    std::string pattern;
+    const json &pre = j.value("pre_tokenizer", json());
+    bool byte_level = false;
+    auto visit = [&](const json &p) {
+        const std::string type = p.value("type", "");
+        if (type == "Split") {
+            if (!p.contains("pattern") || !p["pattern"].contains("Regex")) throw fail("Split pre-tokenizer without a Regex pattern");
+            if (p.value("behavior", "") != "Isolated" || p.value("invert", false))
+                throw fail("unsupported Split behavior " + p.value("behavior", std::string("?")) + " (only Isolated)");
+            pattern = p["pattern"]["Regex"].get<std::string>();
+        } else if (type == "ByteLevel") {
+            if (p.value("add_prefix_space", false) || p.value("use_regex", false))
+                throw fail("unsupported ByteLevel pre-tokenizer options (add_prefix_space / use_regex)");
+            byte_level = true;
+        } else {
+            throw fail("unsupported pre-tokenizer " + type);
+        }
+    };
+    if (pre.value("type", "") == "Sequence") {
+        for (const json &p : pre["pretokenizers"]) visit(p);
+    } else if (pre.is_object()) {
+        visit(pre);
+    }
+    if (!byte_level || pattern.empty()) throw fail("expected a Split regex and a ByteLevel pre-tokenizer");
+
+    int err = 0;
+    PCRE2_SIZE err_off = 0;
+    t->split_ = std::make_unique<Regex>();
+    t->split_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.c_str()), pattern.size(), PCRE2_UTF | PCRE2_UCP,
+                                    &err, &err_off, nullptr);
+    if (!t->split_->code) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(err, msg, sizeof msg);
+        throw fail("pre-tokenizer regex does not compile at offset " + std::to_string(err_off) + ": " +
+                   reinterpret_cast<char *>(msg));
+    }
+    pcre2_jit_compile(t->split_->code, PCRE2_JIT_COMPLETE);  // falls back to the interpreter if JIT is unavailable
+
+    // Vocabulary.
+    const auto alphabet = byte_level_alphabet();
+    std::unordered_map<std::string, int> char_to_byte;
+    for (int b = 0; b < 256; b++) char_to_byte[alphabet[size_t(b)]] = b;
+    if (!model.contains("vocab") || !model["vocab"].is_object()) throw fail("model.vocab is not an object");
+    int32_t max_id = -1;
+    for (auto it = model["vocab"].begin(); it != model["vocab"].end(); ++it) {
+        if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 || it.value().get<int64_t>() > INT32_MAX / 2)
+            throw fail("model.vocab entry '" + it.key() + "' has a bad id");
+        const int32_t id = it.value().get<int32_t>();
+        t->vocab_[it.key()] = id;
+        max_id = std::max(max_id, id);
+    }
+    const json added = j.value("added_tokens", json::array());
+    for (const json &a : added) max_id = std::max(max_id, a.value("id", -1));
+    t->id_bytes_.assign(size_t(max_id + 1), "");
+    t->special_.assign(size_t(max_id + 1), false);
+    for (const auto &[text, id] : t->vocab_) {
+        // Byte-level text back to raw bytes, one character at a time.
+        std::string bytes;
+        for (size_t i = 0; i < text.size();) {
+            const int n = std::max(1, utf8_sequence_length(static_cast<unsigned char>(text[i])));
+            auto b = char_to_byte.find(text.substr(i, size_t(n)));
+            if (b == char_to_byte.end()) throw fail("vocab token '" + text + "' is not byte-level text");
+            bytes += char(b->second);
+            i += size_t(n);
+        }
+        t->id_bytes_[size_t(id)] = bytes;
+    }
+    for (int b = 0; b < 256; b++) {
+        auto it = t->vocab_.find(alphabet[size_t(b)]);
+        if (it == t->vocab_.end()) throw fail("vocabulary lacks the byte-level token for byte " + std::to_string(b));
+        t->byte_token_[b] = it->second;
+    }
+
+    // Merges: "a b" strings (older files) or ["a", "b"] pairs.
+    if (!model.contains("merges") || !model["merges"].is_array()) throw fail("model.merges is not an array");
+    int32_t rank = 0;
+    for (const json &m : model["merges"]) {
+        std::string a, b;
+        if (m.is_string()) {
+            const std::string s = m.get<std::string>();
+            const auto sp = s.find(' ', 1);
+            if (sp == std::string::npos) throw fail("merge '" + s + "' is not two tokens");
+            a = s.substr(0, sp), b = s.substr(sp + 1);
+        } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
+            a = m[0].get<std::string>(), b = m[1].get<std::string>();
+        } else {
+            throw fail("merge entry " + m.dump() + " is not a pair of tokens");
+        }
+        auto ia = t->vocab_.find(a), ib = t->vocab_.find(b), im = t->vocab_.find(a + b);
+        if (ia == t->vocab_.end() || ib == t->vocab_.end() || im == t->vocab_.end())
+            throw fail("merge '" + a + " " + b + "' uses tokens outside the vocabulary");
+        t->merges_.emplace(pair_key(ia->second, ib->second), std::make_pair(rank++, im->second));
+    }
+
+    // Added tokens, matched in input text before anything else, longest first.
+    for (const json &a : added) {
+        if (!a.contains("id") || !a.contains("content") || !a["content"].is_string())
+            throw fail("added_tokens entry without id and content");
+        const int32_t id = a["id"].get<int32_t>();
+        const std::string content = a["content"].get<std::string>();
+        t->added_.push_back({content, id});
+        t->id_bytes_[size_t(id)] = content;
+        t->special_[size_t(id)] = a.value("special", false);
+    }
+    std::sort(t->added_.begin(), t->added_.end(),
+              [](const Added &x, const Added &y) { return x.content.size() > y.content.size(); });
+    return t;
+}
+
+const std::string &Tokenizer::token_bytes(int32_t id) const {
+    static const std::string empty;
+    return id >= 0 && size_t(id) < id_bytes_.size() ? id_bytes_[size_t(id)] : empty;
+}
+
+int32_t Tokenizer::token_id(const std::string &content) const {
+    for (const Added &a : added_)
+        if (a.content == content) return a.id;
+    // Vocabulary entries are byte-level text.
+    static const auto alphabet = byte_level_alphabet();
+    std::string text;
+    for (unsigned char b : content) text += alphabet[b];
+    auto it = vocab_.find(text);
+    return it == vocab_.end() ? -1 : it->second;
+}
+
+bool Tokenizer::is_special(int32_t id) const { return id >= 0 && size_t(id) < special_.size() && special_[size_t(id)]; }
+
+std::vector<int32_t> Tokenizer::encode(const std::string &text, bool parse_special) const {
+    if (size_t bad = utf8_first_invalid(text); bad != std::string::npos)
+        throw InputError("input text is not valid UTF-8 (byte " + std::to_string(bad) + ")");
+    std::vector<int32_t> out;
+    size_t plain_start = 0;
+    if (parse_special) {
+        for (size_t i = 0; i < text.size(); i++) {
+            for (const Added &a : added_) {
+                if (text.compare(i, a.content.size(), a.content) == 0) {
+                    encode_plain(text.substr(plain_start, i - plain_start), out);
+                    out.push_back(a.id);
+                    i += a.content.size() - 1;
+                    plain_start = i + 1;
+                    break;
+                }
+            }
+        }
+    }
+    encode_plain(text.substr(plain_start), out);
+    return out;
+}
+
+void Tokenizer::encode_plain(const std::string &raw, std::vector<int32_t> &out) const {
+    if (raw.empty()) return;
+    std::string text = raw;
+    if (std::any_of(raw.begin(), raw.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
+        utf8proc_uint8_t *nfc = nullptr;
+        const auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t *>(raw.data()), utf8proc_ssize_t(raw.size()), &nfc,
+                                    utf8proc_option_t(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+        if (n < 0) throw InputError(std::string("cannot normalize input text: ") + utf8proc_errmsg(n));
+        text.assign(reinterpret_cast<char *>(nfc), size_t(n));
+        std::free(nfc);
+    }
+    pcre2_match_data *md = pcre2_match_data_create_from_pattern(split_->code, nullptr);
+    size_t at = 0, gap_start = 0;
+    while (at < text.size()) {
+        const int rc = pcre2_match(split_->code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), at,
+                                   PCRE2_NO_UTF_CHECK, md, nullptr);
+        if (rc < 0) break;
+        const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+        if (ov[0] > gap_start) bpe(text.substr(gap_start, ov[0] - gap_start), out);  // "Isolated": gaps are pieces too
+        if (ov[1] > ov[0]) {
+            bpe(text.substr(ov[0], ov[1] - ov[0]), out);
+            at = gap_start = ov[1];
+        } else {
+            // An empty match: step over one character.
+            at = ov[0] + size_t(std::max(1, utf8_sequence_length(static_cast<unsigned char>(text[ov[0]]))));
+            gap_start = ov[0];
+        }
+    }
+    pcre2_match_data_free(md);
+    if (gap_start < text.size()) bpe(text.substr(gap_start), out);
+}
+
+void Tokenizer::bpe(const std::string &piece, std::vector<int32_t> &out) const {
+    std::vector<int32_t> syms;
+    syms.reserve(piece.size());
+    for (unsigned char b : piece) syms.push_back(byte_token_[b]);
+    // Merge the lowest-ranked adjacent pair until none is in the merge table.
+    while (syms.size() > 1) {
+        int32_t best_rank = INT32_MAX, best_id = -1;
+        size_t best_at = 0;
+        for (size_t i = 0; i + 1 < syms.size(); i++) {
+            auto it = merges_.find(pair_key(syms[i], syms[i + 1]));
+            if (it != merges_.end() && it->second.first < best_rank) {
+                best_rank = it->second.first, best_id = it->second.second, best_at = i;
+            }
+        }
+        if (best_id < 0) break;
+        syms[best_at] = best_id;
+        syms.erase(syms.begin() + long(best_at) + 1);
+    }
+    out.insert(out.end(), syms.begin(), syms.end());
+}
+
+}  // namespace qwenc

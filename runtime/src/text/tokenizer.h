@@ -1,0 +1,49 @@
+// A Hugging Face tokenizer.json of the kind Qwen2 uses: NFC normalizer,
+// Split pre-tokenizer (a regex, "Isolated") followed by ByteLevel, a BPE
+// model with ranked merges, and added tokens recognised in input text.
+// Anything else in the file is refused with a message naming the field.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace qwenc {
+
+class Tokenizer {
+public:
+    // Throws InputError naming the file and the problem.
+    static std::unique_ptr<Tokenizer> load(const std::string &path);
+    ~Tokenizer();
+
+    // Token ids of `text`; added tokens ("<|im_start|>", ...) are recognised
+    // when parse_special. Throws InputError on invalid UTF-8.
+    std::vector<int32_t> encode(const std::string &text, bool parse_special = true) const;
+    // The raw bytes token `id` stands for ("" for ids outside the vocabulary).
+    const std::string &token_bytes(int32_t id) const;
+    // Id of an exact token text (vocabulary or added token), or -1.
+    int32_t token_id(const std::string &content) const;
+    bool is_special(int32_t id) const;
+    int32_t vocab_size() const { return int32_t(id_bytes_.size()); }
+
+private:
+    Tokenizer() = default;
+    void encode_plain(const std::string &text, std::vector<int32_t> &out) const;
+    void bpe(const std::string &piece, std::vector<int32_t> &out) const;
+
+    struct Regex;
+    std::unique_ptr<Regex> split_;
+    std::unordered_map<std::string, int32_t> vocab_;  // byte-level token text -> id
+    std::unordered_map<uint64_t, std::pair<int32_t, int32_t>> merges_;  // (left id, right id) -> (rank, merged id)
+    int32_t byte_token_[256] = {};                    // id of each single byte
+    std::vector<std::string> id_bytes_;               // id -> raw bytes
+    std::vector<bool> special_;
+    struct Added {
+        std::string content;
+        int32_t id;
+    };
+    std::vector<Added> added_;  // longest first
+};
+
+}  // namespace qwenc
