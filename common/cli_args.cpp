@@ -32,6 +32,7 @@ CliArgs::CliArgs(int argc, char **argv, const std::set<std::string> &valued, con
                 value = argv[++i];
             }
             values_[name] = value;
+            all_values_[name].push_back(value);
         } else {
             throw UsageError("unknown option '--" + name + "' (see --help)");
         }
@@ -41,6 +42,11 @@ CliArgs::CliArgs(int argc, char **argv, const std::set<std::string> &valued, con
 std::string CliArgs::get(const std::string &name, const std::string &def) const {
     auto it = values_.find(name);
     return it == values_.end() ? def : it->second;
+}
+
+std::vector<std::string> CliArgs::get_all(const std::string &name) const {
+    auto it = all_values_.find(name);
+    return it == all_values_.end() ? std::vector<std::string>{} : it->second;
 }
 
 int64_t CliArgs::get_int(const std::string &name, int64_t def, int64_t lo, int64_t hi) const {

@@ -24,10 +24,13 @@ public:
     std::string get(const std::string &name, const std::string &def = "") const;
     int64_t get_int(const std::string &name, int64_t def, int64_t lo, int64_t hi) const;
     double get_double(const std::string &name, double def) const;
+    // Every value of a repeatable option, in order.
+    std::vector<std::string> get_all(const std::string &name) const;
     const std::vector<std::string> &positionals() const { return positionals_; }
 
 private:
-    std::map<std::string, std::string> values_;
+    std::map<std::string, std::string> values_;  // the last value of each option
+    std::map<std::string, std::vector<std::string>> all_values_;
     std::vector<std::string> positionals_;
 };
 

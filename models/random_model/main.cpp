@@ -29,11 +29,15 @@ Shape (either a real config.json, or the flags below):
   --max-position-embeddings N  default 2048
   --rope-theta X            default 1000000
   --untied                  separate lm_head.weight (default: tied to the embedding)
+  --bos-token-id N, --eos-token-id N   written to config.json (default 0 and 1)
 Weights:
   --dtype bf16|f16|f32      default bf16
   --shards N                split into N safetensors files with an index (default 1)
   --seed N                  default 0
   --generation-config FILE  copy this generation_config.json (default: a greedy one)
+Text (optional):
+  --tokenizer FILE          copy this tokenizer.json into the directory
+  --chat-template FILE      write tokenizer_config.json with this Jinja chat template
 )";
 
 int main(int argc, char **argv) {
@@ -41,7 +45,7 @@ int main(int argc, char **argv) {
         CliArgs args(argc, argv,
                      {"output", "config", "hidden-size", "intermediate-size", "num-heads", "num-kv-heads", "num-layers",
                       "vocab-size", "max-position-embeddings", "rope-theta", "dtype", "shards", "seed",
-                      "generation-config"},
+                      "generation-config", "tokenizer", "chat-template", "bos-token-id", "eos-token-id"},
                      {"help", "untied"});
         if (args.has("help")) {
             std::fputs(kHelp, stdout);
@@ -69,8 +73,8 @@ int main(int argc, char **argv) {
                    {"tie_word_embeddings", !args.has("untied")},
                    {"use_sliding_window", false},
                    {"torch_dtype", "bfloat16"},
-                   {"bos_token_id", 0},
-                   {"eos_token_id", 1}};
+                   {"bos_token_id", args.get_int("bos-token-id", 0, 0, INT32_MAX)},
+                   {"eos_token_id", args.get_int("eos-token-id", 1, 0, INT32_MAX)}};
         }
         const Qwen2Config c = parse_qwen2_config(cfg, args.has("config") ? args.get("config") : "generated config");
         auto dtype = dtype_from_flag(args.get("dtype", "bf16"));
@@ -87,6 +91,16 @@ int main(int argc, char **argv) {
                                   {"eos_token_id", c.eos_token_ids},
                                   {"do_sample", false}};
             std::ofstream(dir + "/generation_config.json") << gen.dump(2) << "\n";
+        }
+
+        if (args.has("tokenizer"))
+            fs::copy_file(args.get("tokenizer"), dir + "/tokenizer.json", fs::copy_options::overwrite_existing);
+        if (args.has("chat-template")) {
+            std::ifstream in(args.get("chat-template"), std::ios::binary);
+            if (!in) throw InputError(args.get("chat-template") + ": cannot open");
+            const std::string tmpl((std::istreambuf_iterator<char>(in)), {});
+            nlohmann::json tc = {{"chat_template", tmpl}, {"model_max_length", c.max_position_embeddings}};
+            std::ofstream(dir + "/tokenizer_config.json") << tc.dump(2) << "\n";
         }
 
         const int shards = int(args.get_int("shards", 1, 1, 999));

@@ -34,6 +34,7 @@ public:
     Session(const Model &model, int64_t max_context);
     int64_t max_context() const { return max_ctx_; }
     int64_t position() const { return pos_; }
+    int64_t vocab_size() const { return model_.config().vocab_size; }
     void truncate(int64_t n);
     // See qwenrt_session_eval. Throws on error, leaving the position unchanged.
     void eval(const int32_t *tokens, int64_t n, float *logits_out, bool all_logits);

@@ -1,159 +1,285 @@
-// qwenrun: loads a model object compiled by qwenc with a model directory's
-// weights and generates.
+// qwenrun: loads a model object compiled by qwenc with a Hugging Face model
+// directory (weights mmapped, tokenizer, chat template, generation config)
+// and generates.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <iostream>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 #include "cli_args.h"
-#include "qwen2/config.h"
-#include "qwenrt.h"
+#include "generate/generation_config.h"
+#include "generate/generator.h"
+#include "model.h"
+#include "text/chat_template.h"
+#include "text/tokenizer.h"
 
 using namespace qwenc;
 using Clock = std::chrono::steady_clock;
 
-static const char *kHelp = R"(usage: qwenrun --model MODEL.so --weights MODEL_DIR --tokens IDS [options]
+static const char *kHelp = R"(usage: qwenrun --model MODEL.so --weights MODEL_DIR (--prompt TEXT | --tokens IDS | ...) [options]
 
-Runs a model object compiled by qwenc over the safetensors weights of a
-Hugging Face model directory (mmapped, not copied) and generates greedily.
+Runs a model object compiled by qwenc over a Hugging Face model directory:
+safetensors weights (mmapped, not copied), tokenizer.json, the chat template
+of tokenizer_config.json, defaults from generation_config.json.
 
-input:
-  --tokens 1,2,3         the prompt as token ids
-output:
-  --max-tokens N         tokens to generate (default 256; 0 = only evaluate the input)
-  --dump-logits FILE     write the float32 logits of every input position,
-                         row-major [n_tokens, vocab_size], little-endian, no header
-  --ignore-eos           keep generating past end-of-sequence tokens
-runtime:
-  --threads N            worker threads (default: one per core)
-  --max-context N        KV-cache positions (default: min(max_position_embeddings, 4096))
-  --quiet                print only the generated ids
+input (one of):
+  --prompt TEXT            a user message, rendered with the chat template
+    --system TEXT          system message (default: the template's own)
+    --raw                  send --prompt as is, without the chat template
+  --messages FILE.json     a JSON list of {"role", "content"} messages
+  --chat                   interactive multi-turn chat on stdin (/reset, /exit)
+  --prompts-file FILE      one prompt per line (or JSONL with "prompt" or
+                           "messages"); prints one JSON result per line
+  --tokens 1,2,3           the input as token ids; prints the generated ids
+sampling (defaults from generation_config.json):
+  --max-tokens N           tokens to generate (default 256; 0 = only evaluate the input)
+  --temperature X          0 = greedy
+  --top-k N  --top-p X  --min-p X  --repetition-penalty X
+  --seed N                 makes sampling reproducible (default 0)
+  --stop TEXT              stop before this text (repeatable)
+  --ignore-eos             do not stop at end-of-sequence tokens
+tools without a model object:
+  --tokenize TEXT          print the token ids of TEXT (special tokens recognised)
+  --messages FILE --print-prompt   print the rendered prompt exactly
+other:
+  --chat-template FILE     a Jinja chat template to use instead of tokenizer_config.json's
+  --tokenizer FILE         tokenizer.json (default: MODEL_DIR/tokenizer.json)
+  --dump-logits FILE       with --tokens: float32 logits of every input position,
+                           row-major [n_tokens, vocab_size], little-endian, no header
+  --threads N              worker threads (default: one per core)
+  --max-context N          KV-cache positions (default: min(max_position_embeddings, 4096))
+  --quiet                  no progress or statistics on stderr
   -h, --help
 )";
 
 namespace {
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 std::vector<int32_t> parse_token_list(const std::string &s) {
     std::vector<int32_t> ids;
     size_t at = 0;
-    while (at <= s.size()) {
+    while (true) {
         size_t comma = s.find(',', at);
         std::string item = s.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
         item.erase(0, item.find_first_not_of(" \t"));
         item.erase(item.find_last_not_of(" \t") + 1);
         char *end = nullptr;
         long v = std::strtol(item.c_str(), &end, 10);
-        if (item.empty() || *end != '\0' || v < 0 || v > INT32_MAX)
-            throw UsageError("--tokens: '" + item + "' is not a token id");
+        if (item.empty() || *end != '\0' || v < 0 || v > INT32_MAX) throw UsageError("--tokens: '" + item + "' is not a token id");
         ids.push_back(int32_t(v));
-        if (comma == std::string::npos) break;
+        if (comma == std::string::npos) return ids;
         at = comma + 1;
     }
-    return ids;
 }
 
-// End-of-sequence ids: config.json's, plus generation_config.json's if present.
-std::vector<int64_t> eos_ids(const std::string &dir) {
-    std::vector<int64_t> ids;
-    for (const char *file : {"/config.json", "/generation_config.json"}) {
-        std::ifstream probe(dir + file);
-        if (!probe) continue;
-        nlohmann::json j = read_json_file(dir + file);
-        if (!j.is_object() || !j.contains("eos_token_id")) continue;
-        const auto &e = j["eos_token_id"];
-        if (e.is_number_integer()) ids.push_back(e.get<int64_t>());
-        else if (e.is_array())
-            for (const auto &x : e)
-                if (x.is_number_integer()) ids.push_back(x.get<int64_t>());
-    }
-    return ids;
+std::string slurp(const std::string &path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw InputError(path + ": cannot open");
+    return std::string(std::istreambuf_iterator<char>(in), {});
 }
+
+struct Run {
+    CliArgs &args;
+    std::string dir;
+    bool quiet;
+
+    std::unique_ptr<Tokenizer> tokenizer() const {
+        return Tokenizer::load(args.get("tokenizer", dir + "/tokenizer.json"));
+    }
+    ChatTemplate chat_template() const {
+        if (args.has("chat-template")) return ChatTemplate::from_jinja(slurp(args.get("chat-template")), args.get("chat-template"));
+        return ChatTemplate::from_model_dir(dir);
+    }
+    GenerationRequest request() const {
+        const GenerationDefaults d = read_generation_defaults(dir);
+        GenerationRequest r;
+        r.sampling = d.sampling;
+        r.eos_ids = args.has("ignore-eos") ? std::vector<int32_t>{} : d.eos_ids;
+        // Setting any sampling knob on the command line means sampling, as with vLLM.
+        if (args.has("temperature") || args.has("top-p") || args.has("top-k") || args.has("min-p")) r.sampling.do_sample = true;
+        r.sampling.temperature = float(args.get_double("temperature", r.sampling.temperature));
+        r.sampling.top_k = args.get_int("top-k", r.sampling.top_k, 0, INT32_MAX);
+        r.sampling.top_p = float(args.get_double("top-p", r.sampling.top_p));
+        r.sampling.min_p = float(args.get_double("min-p", r.sampling.min_p));
+        r.sampling.repetition_penalty = float(args.get_double("repetition-penalty", r.sampling.repetition_penalty));
+        r.sampling.seed = uint64_t(args.get_int("seed", 0, 0, INT64_MAX));
+        if (r.sampling.temperature < 0) throw UsageError("--temperature must be >= 0");
+        if (r.sampling.top_p <= 0 || r.sampling.top_p > 1) throw UsageError("--top-p must be in (0, 1]");
+        if (r.sampling.min_p < 0 || r.sampling.min_p > 1) throw UsageError("--min-p must be in [0, 1]");
+        if (r.sampling.repetition_penalty <= 0) throw UsageError("--repetition-penalty must be > 0");
+        r.stop = args.get_all("stop");
+        r.max_tokens = args.get_int("max-tokens", 256, 0, INT32_MAX);
+        return r;
+    }
+    void stats(const GenerationResult &g) const {
+        if (quiet) return;
+        const int64_t dec = g.decode_steps;
+        std::fprintf(stderr, "\n[%lld prompt tokens, %zu generated, %s] ttft %.3f s | prefill %.1f tok/s | decode %.2f tok/s\n",
+                     (long long)g.prompt_tokens, g.tokens.size(), g.finish_reason.c_str(), g.ttft_s,
+                     double(g.prompt_tokens) / std::max(g.prefill_s, 1e-9), dec ? double(dec) / g.decode_s : 0.0);
+    }
+};
 
 }  // namespace
 
 int main(int argc, char **argv) {
-    qwenrt_model *model = nullptr;
-    qwenrt_session *session = nullptr;
-    auto die = [&](const std::string &msg) {
-        std::fprintf(stderr, "qwenrun: error: %s\n", msg.c_str());
-        qwenrt_session_free(session);
-        qwenrt_model_free(model);
-        return 1;
-    };
     try {
-        CliArgs args(argc, argv, {"model", "weights", "tokens", "max-tokens", "dump-logits", "threads", "max-context"},
-                     {"help", "quiet", "ignore-eos"});
+        CliArgs args(argc, argv,
+                     {"model", "weights", "tokens", "max-tokens", "dump-logits", "threads", "max-context", "prompt", "system",
+                      "messages", "prompts-file", "tokenize", "chat-template", "tokenizer", "temperature", "top-k", "top-p",
+                      "min-p", "repetition-penalty", "seed", "stop"},
+                     {"help", "quiet", "ignore-eos", "raw", "chat", "print-prompt"});
         if (args.has("help")) {
             std::fputs(kHelp, stdout);
             return 0;
         }
         if (!args.positionals().empty()) throw UsageError("unexpected argument '" + args.positionals()[0] + "' (see --help)");
-        if (!args.has("model")) throw UsageError("--model MODEL.so is required (see --help)");
         if (!args.has("weights")) throw UsageError("--weights MODEL_DIR is required (see --help)");
-        if (!args.has("tokens")) throw UsageError("--tokens is required (see --help)");
-        const bool quiet = args.has("quiet");
-        const int64_t max_tokens = args.get_int("max-tokens", 256, 0, INT32_MAX);
-        std::vector<int32_t> prompt = parse_token_list(args.get("tokens"));
+        Run run{args, args.get("weights"), args.has("quiet")};
+
+        // Tools that need no model object.
+        if (args.has("tokenize")) {
+            const auto ids = run.tokenizer()->encode(args.get("tokenize"));
+            for (size_t i = 0; i < ids.size(); i++) std::printf("%s%d", i ? " " : "", ids[i]);
+            std::printf("\n");
+            return 0;
+        }
+        if (args.has("print-prompt")) {
+            if (!args.has("messages")) throw UsageError("--print-prompt needs --messages FILE");
+            std::fputs(run.chat_template().render(read_messages_json(args.get("messages")), true).c_str(), stdout);
+            return 0;
+        }
+
+        const int modes = args.has("tokens") + args.has("prompt") + args.has("messages") + args.has("chat") + args.has("prompts-file");
+        if (modes != 1) throw UsageError("give exactly one of --prompt, --messages, --chat, --prompts-file, --tokens (see --help)");
+        if (!args.has("model")) throw UsageError("--model MODEL.so is required (see --help)");
+        GenerationRequest req = run.request();
+        std::unique_ptr<Tokenizer> tok;
+        if (!args.has("tokens")) tok = run.tokenizer();
 
         const auto t_load = Clock::now();
-        qwenrt_load_options opts{int(args.get_int("threads", 0, 0, 1024)), quiet ? 0 : 1};
-        model = qwenrt_model_load(args.get("model").c_str(), args.get("weights").c_str(), &opts);
-        if (!model) return die(qwenrt_last_error());
-        session = qwenrt_session_new(model, args.get_int("max-context", 0, 0, INT32_MAX));
-        if (!session) return die(qwenrt_last_error());
-        const double load_s = seconds_since(t_load);
-        const int64_t vocab = qwenrt_model_vocab_size(model);
-        const int64_t ctx = qwenrt_session_max_context(session);
-        if (int64_t(prompt.size()) + max_tokens > ctx)
-            return die("prompt of " + std::to_string(prompt.size()) + " tokens plus --max-tokens " +
-                       std::to_string(max_tokens) + " exceeds the context of " + std::to_string(ctx) +
-                       " positions (raise --max-context, up to max_position_embeddings)");
-
-        const bool dump = args.has("dump-logits");
-        std::vector<float> logits(size_t(vocab) * (dump ? prompt.size() : 1));
-        const auto t_prefill = Clock::now();
-        if (qwenrt_session_eval(session, prompt.data(), int64_t(prompt.size()), logits.data(), dump ? 1 : 0) != 0)
-            return die(qwenrt_last_error());
-        const double prefill_s = seconds_since(t_prefill);
-        if (dump) {
-            const std::string path = args.get("dump-logits");
-            std::ofstream out(path, std::ios::binary);
-            out.write(reinterpret_cast<const char *>(logits.data()), std::streamsize(logits.size() * sizeof(float)));
-            if (!out) return die(path + ": cannot write logits");
-        }
-
-        const std::vector<int64_t> eos = args.has("ignore-eos") ? std::vector<int64_t>{} : eos_ids(args.get("weights"));
-        const float *last = logits.data() + (dump ? (prompt.size() - 1) * size_t(vocab) : 0);
-        std::vector<float> step(static_cast<size_t>(vocab));
-        int64_t generated = 0;
-        const auto t_decode = Clock::now();
-        while (generated < max_tokens) {
-            const int32_t next = int32_t(std::max_element(last, last + vocab) - last);
-            std::printf("%s%d", generated ? " " : "", next);
+        LoadOptions lo;
+        lo.num_threads = int(args.get_int("threads", 0, 0, 1024));
+        lo.show_progress = !run.quiet;
+        Model model(args.get("model"), run.dir, lo);
+        Session session(model, args.get_int("max-context", 0, 0, INT32_MAX));
+        if (!run.quiet) std::fprintf(stderr, "loaded in %.3f s\n", since(t_load));
+        auto print = [](const std::string &s) {
+            std::fputs(s.c_str(), stdout);
             std::fflush(stdout);
-            generated++;
-            if (std::find(eos.begin(), eos.end(), next) != eos.end() || generated == max_tokens) break;
-            if (qwenrt_session_eval(session, &next, 1, step.data(), 0) != 0) return die(qwenrt_last_error());
-            last = step.data();
+        };
+
+        if (args.has("tokens")) {
+            const std::vector<int32_t> prompt = parse_token_list(args.get("tokens"));
+            if (args.has("dump-logits")) {
+                const int64_t V = model.config().vocab_size;
+                std::vector<float> logits(prompt.size() * size_t(V));
+                session.eval(prompt.data(), int64_t(prompt.size()), logits.data(), true);
+                std::ofstream out(args.get("dump-logits"), std::ios::binary);
+                out.write(reinterpret_cast<const char *>(logits.data()), std::streamsize(logits.size() * sizeof(float)));
+                if (!out) throw InputError(args.get("dump-logits") + ": cannot write logits");
+                if (req.max_tokens == 0) return 0;
+                session.truncate(0);
+            } else if (req.max_tokens == 0) {
+                session.eval(prompt.data(), int64_t(prompt.size()), nullptr, false);
+                return 0;
+            }
+            const GenerationResult g = generate(session, nullptr, {}, prompt, req, nullptr);
+            for (size_t i = 0; i < g.tokens.size(); i++) std::printf("%s%d", i ? " " : "", g.tokens[i]);
+            std::printf("\n");
+            std::fflush(stdout);
+            run.stats(g);
+            return 0;
         }
-        const double decode_s = seconds_since(t_decode);
-        if (generated) std::printf("\n");
-        std::fflush(stdout);
-        if (!quiet) {
-            // The first generated token comes from the prefill's logits; the rest are decode steps.
-            const int64_t decode_steps = std::max<int64_t>(generated - 1, 0);
-            std::fprintf(stderr, "load %.3f s | prefill %zu tokens in %.3f s (%.1f tok/s) | decode %lld tokens in %.3f s (%.2f tok/s)\n",
-                         load_s, prompt.size(), prefill_s, double(prompt.size()) / prefill_s, (long long)decode_steps,
-                         decode_s, decode_steps ? double(decode_steps) / decode_s : 0.0);
+
+        auto user_turn = [&](const std::string &text) {
+            std::vector<ChatMessage> msgs;
+            if (args.has("system")) msgs.push_back({"system", args.get("system")});
+            msgs.push_back({"user", text});
+            return msgs;
+        };
+        if (args.has("prompt") || args.has("messages")) {
+            std::string text;
+            if (args.has("raw")) text = args.get("prompt");
+            else text = run.chat_template().render(args.has("messages") ? read_messages_json(args.get("messages"))
+                                                                        : user_turn(args.get("prompt")), true);
+            const GenerationResult g = generate(session, tok.get(), {}, tok->encode(text), req, print);
+            std::printf("\n");
+            run.stats(g);
+            return 0;
         }
-        qwenrt_session_free(session);
-        qwenrt_model_free(model);
+
+        if (args.has("prompts-file")) {
+            std::ifstream in(args.get("prompts-file"));
+            if (!in) throw InputError(args.get("prompts-file") + ": cannot open");
+            const ChatTemplate tmpl = args.has("raw") ? ChatTemplate() : run.chat_template();
+            std::string line;
+            for (int index = 0; std::getline(in, line);) {
+                if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+                std::vector<ChatMessage> msgs;
+                std::string prompt_text = line;
+                if (line[0] == '{') {
+                    const auto j = nlohmann::json::parse(line, nullptr, false);
+                    if (j.is_discarded() || !j.is_object())
+                        throw InputError(args.get("prompts-file") + ": line " + std::to_string(index + 1) + " is not valid JSON");
+                    if (j.contains("messages"))
+                        for (const auto &m : j["messages"]) msgs.push_back({m.value("role", ""), m.value("content", "")});
+                    else prompt_text = j.value("prompt", "");
+                }
+                if (msgs.empty()) msgs = user_turn(prompt_text);
+                const std::string text = args.has("raw") ? prompt_text : tmpl.render(msgs, true);
+                session.truncate(0);
+                const GenerationResult g = generate(session, tok.get(), {}, tok->encode(text), req, nullptr);
+                nlohmann::json out = {{"index", index++},          {"prompt", prompt_text},
+                                      {"text", g.text},            {"finish_reason", g.finish_reason},
+                                      {"prompt_tokens", g.prompt_tokens}, {"completion_tokens", g.tokens.size()}};
+                std::printf("%s\n", out.dump().c_str());
+                std::fflush(stdout);
+                run.stats(g);
+            }
+            return 0;
+        }
+
+        // --chat: the conversation is re-rendered each turn; the KV cache
+        // keeps the longest prefix it shares with what was evaluated before.
+        const ChatTemplate tmpl = run.chat_template();
+        std::vector<ChatMessage> msgs;
+        if (args.has("system")) msgs.push_back({"system", args.get("system")});
+        std::vector<int32_t> in_cache;
+        const bool tty = isatty(0);
+        std::string line;
+        while (true) {
+            if (tty) std::fprintf(stderr, "> ");
+            if (!std::getline(std::cin, line) || line == "/exit") break;
+            if (line == "/reset") {
+                msgs.resize(args.has("system") ? 1 : 0);
+                continue;
+            }
+            msgs.push_back({"user", line});
+            const std::vector<int32_t> all = tok->encode(tmpl.render(msgs, true));
+            size_t common = 0;
+            while (common < all.size() && common < in_cache.size() && all[common] == in_cache[common]) common++;
+            if (common == all.size()) common--;  // always evaluate at least one token
+            session.truncate(int64_t(common));
+            in_cache.resize(common);
+            const std::vector<int32_t> fresh(all.begin() + long(common), all.end());
+            const GenerationResult g = generate(session, tok.get(), in_cache, fresh, req, print);
+            std::printf("\n");
+            std::fflush(stdout);
+            run.stats(g);
+            in_cache.insert(in_cache.end(), fresh.begin(), fresh.end());
+            // The last generated token was sampled but never evaluated.
+            in_cache.insert(in_cache.end(), g.tokens.begin(), g.tokens.end() - (g.tokens.empty() ? 0 : 1));
+            msgs.push_back({"assistant", g.text});
+        }
         return 0;
     } catch (const std::exception &e) {
-        return die(e.what());
+        std::fprintf(stderr, "qwenrun: error: %s\n", e.what());
+        return 1;
     }
 }

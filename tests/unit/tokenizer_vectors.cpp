@@ -3,6 +3,7 @@
 // token ids (and that decoding them gives the string back), or one chat
 // case's rendered prompt and ids.
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -62,6 +63,35 @@ int main(int argc, char **argv) {
         return std::puts("PASS"), 0;
     }
     const nlohmann::json cases = read_json_file(dir + "/chat-cases.json");
+    if (kind == "cli") {
+        // The qwenrun contract: --messages F --print-prompt prints the render
+        // exactly; --tokenize prints the ids, space-separated.
+        const char *qwenrun = std::getenv("QWENRUN"), *model_dir = std::getenv("QWENC_TEST_WEIGHTS");
+        if (!qwenrun || !model_dir) return std::fprintf(stderr, "set QWENRUN and QWENC_TEST_WEIGHTS\n"), 2;
+        const auto &c = cases.at(index);
+        if (!c["add_generation_prompt"].get<bool>()) return std::puts("PASS (case renders without generation prompt; --print-prompt always adds it)"), 0;
+        const std::string msgs = "cli_case_" + std::to_string(index) + ".json";
+        std::ofstream(msgs) << c["messages"].dump();
+        auto quote = [](const std::string &s) {
+            std::string q = "'";
+            for (char ch : s) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+            return q + "'";
+        };
+        auto run = [](const std::string &cmd) {
+            std::string out;
+            FILE *p = popen(cmd.c_str(), "r");
+            char buf[4096];
+            size_t n;
+            while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+            return pclose(p) == 0 ? out : "<command failed: " + cmd + ">";
+        };
+        const std::string rendered = run(quote(qwenrun) + " --weights " + quote(model_dir) + " --messages " + msgs + " --print-prompt");
+        const std::string ids = run(quote(qwenrun) + " --weights " + quote(model_dir) + " --tokenize " + quote(c["rendered"].get<std::string>()));
+        std::printf("print-prompt:\n%s\ntokenize: %s", rendered.c_str(), ids.c_str());
+        if (rendered != c["rendered"].get<std::string>()) return std::puts("FAIL: --print-prompt differs"), 1;
+        if (ids != ids_str(c["ids"].get<std::vector<int32_t>>()) + "\n") return std::puts("FAIL: --tokenize differs"), 1;
+        return std::puts("PASS"), 0;
+    }
     const auto &c = cases.at(index);
     std::vector<ChatMessage> msgs;
     for (const auto &m : c["messages"]) msgs.push_back({m["role"], m["content"]});

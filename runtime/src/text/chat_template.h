@@ -16,6 +16,7 @@ struct ChatMessage {
 
 class ChatTemplate {
 public:
+    ChatTemplate() = default;  // no default system prompt
     // `source` names the file in error messages. Throws InputError.
     static ChatTemplate from_jinja(const std::string &jinja, const std::string &source);
     // The template of a model directory: tokenizer_config.json's chat_template.

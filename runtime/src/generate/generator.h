@@ -1,0 +1,37 @@
+// The generation loop: evaluates a prompt on a session, then samples,
+// streams text and stops at an eos id, a stop string or the token limit.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "../model.h"
+#include "../text/tokenizer.h"
+#include "sampler.h"
+
+namespace qwenc {
+
+struct GenerationRequest {
+    SamplingParams sampling;
+    std::vector<int32_t> eos_ids;  // empty: never stop at eos
+    std::vector<std::string> stop;
+    int64_t max_tokens = 256;
+};
+
+struct GenerationResult {
+    std::vector<int32_t> tokens;  // generated, including a final eos if any
+    std::string text;             // decoded, without the eos or stop string
+    std::string finish_reason;    // "stop" or "length"
+    int64_t prompt_tokens = 0;
+    double prefill_s = 0, ttft_s = 0, decode_s = 0;
+    int64_t decode_steps = 0;     // tokens produced by decode calls
+};
+
+// `context` holds every token already in the session's cache (they count
+// for the repetition penalty); `prompt` is evaluated after them. on_text
+// receives text as it becomes final (may be null).
+GenerationResult generate(Session &session, const Tokenizer *tokenizer, const std::vector<int32_t> &context,
+                          const std::vector<int32_t> &prompt, const GenerationRequest &req,
+                          const std::function<void(const std::string &)> &on_text);
+
+}  // namespace qwenc

@@ -1,0 +1,35 @@
+// Picks the next token from logits as transformers' generate() does with
+// do_sample: repetition penalty over every token seen so far (prompt
+// included), then temperature, top-k, top-p and min-p, then a draw from
+// the remaining distribution with a seeded generator. Temperature 0 (or
+// do_sample false) is greedy.
+#pragma once
+#include <cstdint>
+#include <random>
+#include <vector>
+
+namespace qwenc {
+
+struct SamplingParams {
+    bool do_sample = true;
+    float temperature = 1.0f;
+    int64_t top_k = 0;               // 0: off
+    float top_p = 1.0f;              // 1: off
+    float min_p = 0.0f;              // 0: off
+    float repetition_penalty = 1.0f; // 1: off
+    uint64_t seed = 0;
+};
+
+class Sampler {
+public:
+    explicit Sampler(const SamplingParams &p) : p_(p), rng_(p.seed) {}
+    // `logits` is modified in place. `seen` holds the tokens so far.
+    int32_t next(std::vector<float> &logits, const std::vector<int32_t> &seen);
+    bool greedy() const { return !p_.do_sample || p_.temperature <= 0.0f; }
+
+private:
+    SamplingParams p_;
+    std::mt19937_64 rng_;
+};
+
+}  // namespace qwenc

@@ -1,0 +1,121 @@
+// Sampling on fixed logits: each filter keeps exactly the tokens the
+// transformers logits warpers keep, and a seed makes draws reproducible.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "generate/sampler.h"
+
+using namespace qwenc;
+
+namespace {
+
+// The set of tokens drawn over many samples.
+std::set<int32_t> support(SamplingParams p, const std::vector<float> &logits, const std::vector<int32_t> &seen = {}) {
+    std::set<int32_t> s;
+    Sampler sampler(p);
+    for (int i = 0; i < 4000; i++) {
+        auto l = logits;
+        s.insert(sampler.next(l, seen));
+    }
+    return s;
+}
+
+// Probabilities softmax(logits) = {0.5, 0.25, 0.125, 0.0625, 0.0625}.
+const std::vector<float> kLogits = {std::log(8.f), std::log(4.f), std::log(2.f), 0.f, 0.f};
+
+}  // namespace
+
+TEST_CASE("temperature 0 and do_sample false are greedy") {
+    SamplingParams p;
+    p.temperature = 0;
+    CHECK(support(p, kLogits) == std::set<int32_t>{0});
+    p.temperature = 1;
+    p.do_sample = false;
+    CHECK(support(p, kLogits) == std::set<int32_t>{0});
+}
+
+TEST_CASE("top-k keeps the k most likely, ties at the k-th included") {
+    SamplingParams p;
+    p.top_k = 2;
+    CHECK(support(p, kLogits) == std::set<int32_t>{0, 1});
+    p.top_k = 4;  // the 4th and 5th are tied: both stay
+    CHECK(support(p, kLogits) == std::set<int32_t>{0, 1, 2, 3, 4});
+    p.top_k = 1;
+    CHECK(support(p, kLogits) == std::set<int32_t>{0});
+}
+
+TEST_CASE("top-p keeps the smallest head whose mass reaches p") {
+    SamplingParams p;
+    p.top_p = 0.74f;  // the tail of mass 0.25 <= 1 - 0.74 goes
+    CHECK(support(p, kLogits) == std::set<int32_t>{0, 1});
+    p.top_p = 0.76f;
+    CHECK(support(p, kLogits) == std::set<int32_t>{0, 1, 2});
+    p.top_p = 0.1f;  // never fewer than one
+    CHECK(support(p, kLogits) == std::set<int32_t>{0});
+}
+
+TEST_CASE("min-p drops tokens below min_p times the top probability") {
+    SamplingParams p;
+    p.min_p = 0.3f;  // threshold 0.15: keeps 0.5 and 0.25
+    CHECK(support(p, kLogits) == std::set<int32_t>{0, 1});
+    p.min_p = 0.24f;  // threshold 0.12: keeps the 0.125 too
+    CHECK(support(p, kLogits) == std::set<int32_t>{0, 1, 2});
+}
+
+TEST_CASE("repetition penalty divides positive and multiplies negative logits of seen tokens") {
+    SamplingParams p;
+    p.do_sample = false;
+    p.repetition_penalty = 2.0f;
+    std::vector<float> l = {3.0f, 2.0f, -1.0f};
+    Sampler s(p);
+    CHECK(s.next(l, {0, 0, 2}) == 1);  // 3/2 = 1.5 < 2
+    CHECK(l[0] == 1.5f);
+    CHECK(l[1] == 2.0f);
+    CHECK(l[2] == -2.0f);  // a negative logit is multiplied: less likely still
+}
+
+TEST_CASE("temperature sharpens and flattens the distribution") {
+    SamplingParams p;
+    p.seed = 3;
+    p.temperature = 0.05f;  // almost greedy
+    std::map<int32_t, int> counts;
+    Sampler s(p);
+    for (int i = 0; i < 1000; i++) {
+        auto l = kLogits;
+        counts[s.next(l, {})]++;
+    }
+    CHECK(counts[0] > 990);
+    p.temperature = 1.0f;
+    Sampler s1(p);
+    counts.clear();
+    for (int i = 0; i < 8000; i++) {
+        auto l = kLogits;
+        counts[s1.next(l, {})]++;
+    }
+    CHECK(std::abs(counts[0] / 8000.0 - 0.5) < 0.03);
+    CHECK(std::abs(counts[1] / 8000.0 - 0.25) < 0.03);
+}
+
+TEST_CASE("the same seed gives the same draws") {
+    SamplingParams p;
+    p.seed = 42;
+    Sampler a(p), b(p);
+    std::vector<int32_t> da, db;
+    for (int i = 0; i < 50; i++) {
+        auto la = kLogits, lb = kLogits;
+        da.push_back(a.next(la, {}));
+        db.push_back(b.next(lb, {}));
+    }
+    CHECK(da == db);
+    p.seed = 43;
+    Sampler c(p);
+    std::vector<int32_t> dc;
+    for (int i = 0; i < 50; i++) {
+        auto l = kLogits;
+        dc.push_back(c.next(l, {}));
+    }
+    CHECK(dc != da);
+}

@@ -1,0 +1,125 @@
+// Tokenizer, streaming decode, stop strings and chat templates, on the real
+// Qwen tokenizer.json (QWENC_TOKENIZER_JSON) and the templates in shared/.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "generate/stop_strings.h"
+#include "qwen2/config.h"
+#include "text/chat_template.h"
+#include "text/stream_decoder.h"
+#include "text/tokenizer.h"
+
+using namespace qwenc;
+
+namespace {
+
+const Tokenizer &tok() {
+    static const auto t = Tokenizer::load(QWENC_TOKENIZER_JSON);
+    return *t;
+}
+
+std::string decode_all(const std::vector<int32_t> &ids, bool skip_special = false) {
+    StreamDecoder d(tok(), skip_special);
+    std::string s;
+    for (int32_t id : ids) s += d.push(id);
+    return s + d.flush();
+}
+
+std::string slurp(const std::string &path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+
+TEST_CASE("decode(encode(s)) == s on a mixed corpus") {
+    const char *corpus[] = {
+        "跟我讲讲股市运行的逻辑。上海证券交易所成立于1990年。",
+        "emoji: 🦙🚀👩‍👩‍👧‍👦 and flags 🇯🇵🇫🇷, skin tones 👍🏽",
+        "def f(x):\n\treturn x  *  2\n\n\n# tabs\tand  spaces   \n",
+        "numbers 3.14159 1,234,567 0x7fff -42e-3 ١٢٣ 一二三",
+        "   leading and trailing whitespace runs     ",
+        "\r\n\r\n  \n\t\t\n",
+        "Ελληνικά, русский, עברית, العربية, हिन्दी, 한국어, ไทย",
+        "combining: e\xcc\x81 (NFC makes é), Å, ﬁ ligature",
+        "<|im_start|>user\nhi<|im_end|>\n",
+    };
+    for (const char *s : corpus) {
+        INFO(s);
+        const auto ids = tok().encode(s);
+        CHECK(!ids.empty());
+        const std::string back = decode_all(ids);
+        // NFC is part of encoding: the decoded text is the NFC form.
+        if (std::string(s).find("e\xcc\x81") == std::string::npos) CHECK(back == s);
+        else CHECK(back.find("\xc3\xa9") != std::string::npos);
+    }
+}
+
+TEST_CASE("special tokens are recognised in text, and only then") {
+    const auto ids = tok().encode("<|im_start|>user<|im_end|>");
+    CHECK(ids == std::vector<int32_t>{151644, 872, 151645});
+    const auto plain = tok().encode("<|im_start|>", false);
+    CHECK(plain.size() > 1);
+    CHECK(tok().token_id("<|im_end|>") == 151645);
+    CHECK(tok().is_special(151645));
+    CHECK(decode_all(ids, true) == "user");
+}
+
+TEST_CASE("invalid UTF-8 input is an error naming the byte, not a crash") {
+    for (const std::string bad : {std::string("ok \xff"), std::string("\xc3"), std::string("a\xed\xa0\x80"), std::string("\xc0\xaf")}) {
+        INFO(bad.size());
+        CHECK_THROWS_WITH(tok().encode(bad), Catch::Contains("not valid UTF-8 (byte"));
+    }
+}
+
+TEST_CASE("streaming holds back a character split across tokens") {
+    // One emoji is several byte-level tokens; nothing is shown until it completes.
+    const auto ids = tok().encode("𠀋");  // 3 byte-level tokens for one 4-byte character
+    REQUIRE(ids.size() > 1);
+    StreamDecoder d(tok());
+    for (size_t i = 0; i + 1 < ids.size(); i++) CHECK(d.push(ids[i]).empty());
+    CHECK(d.push(ids.back()) == "𠀋");
+    // A dangling partial character becomes U+FFFD at the end.
+    StreamDecoder d2(tok());
+    CHECK(d2.push(ids[0]).empty());
+    CHECK(d2.flush() == "\xEF\xBF\xBD");
+}
+
+TEST_CASE("stop strings cut the output and hold back possible prefixes") {
+    StopStrings s({"STOP", "\n\n"});
+    CHECK(s.feed("hello ST") == "hello ");  // "ST" could start STOP
+    CHECK(s.feed("AR") == "STAR");          // it did not
+    CHECK(s.feed("t STO") == "t ");
+    CHECK(s.feed("P and more") == "");
+    CHECK(s.stopped());
+    CHECK(s.feed("x").empty());
+    StopStrings t({"\n\n"});
+    CHECK(t.feed("a\n") == "a");
+    CHECK(t.flush() == "\n");
+}
+
+TEST_CASE("the chat template's default system prompt comes from its text") {
+    const std::string qwen25 = slurp(std::string(QWENC_SHARED_DIR) + "/qwen2/tokenizer-tests/Qwen2.5-Instruct.chat_template.jinja");
+    const ChatTemplate t25 = ChatTemplate::from_jinja(qwen25, "t");
+    CHECK(t25.default_system() == "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.");
+    // Qwen2's template differs only in its default system prompt.
+    std::string qwen2 = qwen25;
+    const std::string from = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.";
+    for (size_t at; (at = qwen2.find(from)) != std::string::npos;) qwen2.replace(at, from.size(), "You are a helpful assistant.");
+    const ChatTemplate t2 = ChatTemplate::from_jinja(qwen2, "t");
+    CHECK(t2.default_system() == "You are a helpful assistant.");
+    CHECK(t2.render({{"user", "hi"}}, true) ==
+          "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
+    CHECK(t2.render({{"system", "S"}, {"user", "u"}, {"assistant", "a"}}, false) ==
+          "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nu<|im_end|>\n<|im_start|>assistant\na<|im_end|>\n");
+    CHECK_THROWS_WITH(t2.render({{"tool", "x"}}, true), Catch::Contains("role 'tool'"));
+}
+
+TEST_CASE("templates outside the Qwen2 family are refused, not approximated") {
+    const std::string qwen3_config = std::string(QWENC_TOKENIZER_JSON).substr(0, std::string(QWENC_TOKENIZER_JSON).rfind('/'));
+    CHECK_THROWS_WITH(ChatTemplate::from_model_dir(qwen3_config), Catch::Contains("chat template not supported") &&
+                                                                      Catch::Contains("use --raw"));
+    CHECK_THROWS_WITH(ChatTemplate::from_jinja("{{ bos_token }}{% for m in messages %}[INST] {{ m.content }}{% endfor %}", "llama.jinja"),
+                      Catch::StartsWith("llama.jinja: chat template not supported (no ChatML"));
+}
