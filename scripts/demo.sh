@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # The main job end to end: set up, write a small random-weight Qwen2 model in
-# the Hugging Face layout, compile it for this CPU, and generate from it.
+# the Hugging Face layout (with the real Qwen tokenizer and the Qwen2.5 chat
+# template), compile it for this CPU, and generate text from a chat prompt.
+# The weights are random, so the text is too; the path is the real one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 MODEL=work/demo-model
+SHARED=../shared/qwen2
 build/bin/qwenc-random-model --output "$MODEL" --hidden-size 512 --intermediate-size 1536 \
-  --num-heads 8 --num-kv-heads 2 --num-layers 8 --vocab-size 32000 --seed 42
+  --num-heads 8 --num-kv-heads 2 --num-layers 8 --vocab-size 151936 --seed 42 \
+  --bos-token-id 151643 --eos-token-id 151645 \
+  --tokenizer work/tokenizers/qwen/tokenizer.json \
+  --chat-template $SHARED/tokenizer-tests/Qwen2.5-Instruct.chat_template.jinja \
+  --generation-config $SHARED/configs/Qwen2.5-1.5B-Instruct.generation_config.json
 build/bin/qwenc "$MODEL/config.json" -o "$MODEL/model.so"
 build/bin/qwenrun --model "$MODEL/model.so" --weights "$MODEL" \
-  --tokens 151,9,2023,77,4096,12 --max-tokens 64 --ignore-eos
+  --system "You are a helpful assistant." --prompt "跟我讲讲股市运行的逻辑" \
+  --temperature 0.7 --top-p 0.8 --repetition-penalty 1.05 --max-tokens 64 --seed 1

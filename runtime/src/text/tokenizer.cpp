@@ -95,10 +95,17 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const std::string &path) {
 
     // Vocabulary.
     const auto alphabet = byte_level_alphabet();
-    std::unordered_map<std::string, int> char_to_byte;
-    for (int b = 0; b < 256; b++) char_to_byte[alphabet[size_t(b)]] = b;
+    // Byte-level characters are code points below 0x144: a table maps them back.
+    std::vector<int> cp_to_byte(0x200, -1);
+    for (int b = 0; b < 256; b++) {
+        const std::string &ch = alphabet[size_t(b)];
+        const int cp = ch.size() == 1 ? (unsigned char)ch[0] : (((unsigned char)ch[0] & 0x1F) << 6) | ((unsigned char)ch[1] & 0x3F);
+        cp_to_byte[size_t(cp)] = b;
+    }
     if (!model.contains("vocab") || !model["vocab"].is_object()) throw fail("model.vocab is not an object");
     int32_t max_id = -1;
+    t->vocab_.reserve(model["vocab"].size());
+    if (model.contains("merges") && model["merges"].is_array()) t->merges_.reserve(model["merges"].size());
     for (auto it = model["vocab"].begin(); it != model["vocab"].end(); ++it) {
         if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 || it.value().get<int64_t>() > INT32_MAX / 2)
             throw fail("model.vocab entry '" + it.key() + "' has a bad id");
@@ -114,10 +121,12 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const std::string &path) {
         // Byte-level text back to raw bytes, one character at a time.
         std::string bytes;
         for (size_t i = 0; i < text.size();) {
-            const int n = std::max(1, utf8_sequence_length(static_cast<unsigned char>(text[i])));
-            auto b = char_to_byte.find(text.substr(i, size_t(n)));
-            if (b == char_to_byte.end()) throw fail("vocab token '" + text + "' is not byte-level text");
-            bytes += char(b->second);
+            const unsigned char c0 = static_cast<unsigned char>(text[i]);
+            int cp = -1, n = 1;
+            if (c0 < 0x80) cp = c0;
+            else if ((c0 & 0xE0) == 0xC0 && i + 1 < text.size()) cp = ((c0 & 0x1F) << 6) | (text[i + 1] & 0x3F), n = 2;
+            if (cp < 0 || cp >= 0x200 || cp_to_byte[size_t(cp)] < 0) throw fail("vocab token '" + text + "' is not byte-level text");
+            bytes += char(cp_to_byte[size_t(cp)]);
             i += size_t(n);
         }
         t->id_bytes_[size_t(id)] = bytes;
@@ -156,6 +165,7 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const std::string &path) {
         const int32_t id = a["id"].get<int32_t>();
         const std::string content = a["content"].get<std::string>();
         t->added_.push_back({content, id});
+        if (!content.empty()) t->added_first_byte_[static_cast<unsigned char>(content[0])] = true;
         t->id_bytes_[size_t(id)] = content;
         t->special_[size_t(id)] = a.value("special", false);
     }
@@ -189,6 +199,7 @@ std::vector<int32_t> Tokenizer::encode(const std::string &text, bool parse_speci
     size_t plain_start = 0;
     if (parse_special) {
         for (size_t i = 0; i < text.size(); i++) {
+            if (!added_first_byte_[static_cast<unsigned char>(text[i])]) continue;
             for (const Added &a : added_) {
                 if (text.compare(i, a.content.size(), a.content) == 0) {
                     encode_plain(text.substr(plain_start, i - plain_start), out);
@@ -237,6 +248,15 @@ void Tokenizer::encode_plain(const std::string &raw, std::vector<int32_t> &out) 
 }
 
 void Tokenizer::bpe(const std::string &piece, std::vector<int32_t> &out) const {
+    // Words repeat: remember each piece's tokens (bounded, so memory stays small).
+    {
+        std::lock_guard<std::mutex> lock(cache_mutex_);
+        auto it = cache_.find(piece);
+        if (it != cache_.end()) {
+            out.insert(out.end(), it->second.begin(), it->second.end());
+            return;
+        }
+    }
     std::vector<int32_t> syms;
     syms.reserve(piece.size());
     for (unsigned char b : piece) syms.push_back(byte_token_[b]);
@@ -255,6 +275,9 @@ void Tokenizer::bpe(const std::string &piece, std::vector<int32_t> &out) const {
         syms.erase(syms.begin() + long(best_at) + 1);
     }
     out.insert(out.end(), syms.begin(), syms.end());
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    if (cache_.size() >= kCacheEntries) cache_.clear();
+    cache_.emplace(piece, std::move(syms));
 }
 
 }  // namespace qwenc

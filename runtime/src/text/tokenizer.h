@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -44,6 +45,10 @@ private:
         int32_t id;
     };
     std::vector<Added> added_;  // longest first
+    bool added_first_byte_[256] = {};  // bytes that can start an added token
+    static constexpr size_t kCacheEntries = 1 << 16;
+    mutable std::mutex cache_mutex_;
+    mutable std::unordered_map<std::string, std::vector<int32_t>> cache_;
 };
 
 }  // namespace qwenc
