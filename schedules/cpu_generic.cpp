@@ -38,15 +38,18 @@ void CpuGenericSchedule::linear(Linear &l, Phase phase) {
     }
 }
 
+void CpuGenericSchedule::elementwise(Func f, Var inner, Phase phase) {
+    f.vectorize(inner, t_.vector, kGuard);
+    if (phase == Phase::Prefill) f.parallel(t);
+}
+
 void CpuGenericSchedule::norm(RmsNorm &n, Phase phase) {
     n.out.compute_root().vectorize(h, t_.vector, kGuard);
     if (phase == Phase::Prefill) n.out.parallel(t);
     n.sum_sq.compute_at(n.out, t);
 }
 
-void CpuGenericSchedule::embed(EmbedGraph &g, Phase) {
-    g.out.vectorize(h, t_.vector, kGuard).parallel(t);
-}
+void CpuGenericSchedule::embed(EmbedGraph &g, Phase phase) { elementwise(g.out, h, phase); }
 
 void CpuGenericSchedule::qkv(QkvGraph &g, Phase phase) {
     norm(g.norm, phase);
@@ -55,14 +58,9 @@ void CpuGenericSchedule::qkv(QkvGraph &g, Phase phase) {
     linear(g.v, phase);
     g.rope.cos.compute_root();
     g.rope.sin.compute_root();
-    g.q_out.vectorize(d, t_.vector, kGuard);
-    g.k_out.vectorize(d, t_.vector, kGuard);
-    g.v_out.vectorize(d, t_.vector, kGuard);
-    if (phase == Phase::Prefill) {
-        g.q_out.parallel(t);
-        g.k_out.parallel(t);
-        g.v_out.parallel(t);
-    }
+    elementwise(g.q_out, d, phase);
+    elementwise(g.k_out, d, phase);
+    elementwise(g.v_out, d, phase);
 }
 
 void CpuGenericSchedule::attn_mlp(AttnMlpGraph &g, Phase phase) {
@@ -79,18 +77,13 @@ void CpuGenericSchedule::attn_mlp(AttnMlpGraph &g, Phase phase) {
     a.weights.compute_at(a.out, h).vectorize(p, t_.vector, kGuard);
     a.scores.compute_at(a.out, h);
     linear(g.o_proj, phase);
-    g.x_mid.compute_root().vectorize(h, t_.vector, kGuard);
+    elementwise(g.x_mid.compute_root(), h, phase);
     norm(g.norm, phase);
     linear(g.gate, phase);
     linear(g.up, phase);
-    g.act.compute_root().vectorize(o, t_.vector, kGuard);
+    elementwise(g.act.compute_root(), o, phase);
     linear(g.down, phase);
-    g.out.vectorize(h, t_.vector, kGuard);
-    if (phase == Phase::Prefill) {
-        g.x_mid.parallel(t);
-        g.act.parallel(t);
-        g.out.parallel(t);
-    }
+    elementwise(g.out, h, phase);
 }
 
 void CpuGenericSchedule::head(HeadGraph &g, Phase phase) {

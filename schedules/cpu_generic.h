@@ -26,6 +26,8 @@ public:
 protected:
     void linear(Linear &l, Phase phase);
     void norm(RmsNorm &n, Phase phase);
+    // A per-element stage: vectorized along `inner`, parallel over tokens in prefill.
+    void elementwise(Halide::Func f, Halide::Var inner, Phase phase);
     CpuTiles t_;
     const char *name_;
 };
