@@ -43,7 +43,9 @@ double get_positive_number(const json &j, const std::string &source, const char 
     return x;
 }
 
-std::vector<int64_t> get_token_ids(const json &j, const std::string &source, const char *field) {
+}  // namespace
+
+std::vector<int64_t> parse_token_ids(const json &j, const std::string &source, const char *field) {
     std::vector<int64_t> ids;
     if (!j.contains(field) || j.at(field).is_null()) return ids;
     const json &v = j.at(field);
@@ -60,15 +62,18 @@ std::vector<int64_t> get_token_ids(const json &j, const std::string &source, con
     return ids;
 }
 
-}  // namespace
-
-json read_json_file(const std::string &path) {
+std::string read_text_file(const std::string &path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw InputError(path + ": cannot open file");
     std::stringstream ss;
     ss << in.rdbuf();
+    return ss.str();
+}
+
+json read_json_file(const std::string &path) {
+    const std::string text = read_text_file(path);
     try {
-        return json::parse(ss.str());
+        return json::parse(text);
     } catch (const json::parse_error &e) {
         // nlohmann's message already says where ("at line 3, column 5").
         std::string what = e.what();
@@ -122,8 +127,8 @@ Qwen2Config parse_qwen2_config(const json &j, const std::string &source) {
         c.tie_word_embeddings = j.at("tie_word_embeddings").get<bool>();
     }  // transformers' Qwen2Config defaults to false
     if (j.contains("torch_dtype") && j.at("torch_dtype").is_string()) c.torch_dtype = j.at("torch_dtype").get<std::string>();
-    c.eos_token_ids = get_token_ids(j, source, "eos_token_id");
-    auto bos = get_token_ids(j, source, "bos_token_id");
+    c.eos_token_ids = parse_token_ids(j, source, "eos_token_id");
+    auto bos = parse_token_ids(j, source, "bos_token_id");
     if (!bos.empty()) c.bos_token_id = bos[0];
 
     if (c.hidden_size % c.num_attention_heads != 0)

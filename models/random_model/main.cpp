@@ -96,10 +96,7 @@ int main(int argc, char **argv) {
         if (args.has("tokenizer"))
             fs::copy_file(args.get("tokenizer"), dir + "/tokenizer.json", fs::copy_options::overwrite_existing);
         if (args.has("chat-template")) {
-            std::ifstream in(args.get("chat-template"), std::ios::binary);
-            if (!in) throw InputError(args.get("chat-template") + ": cannot open");
-            const std::string tmpl((std::istreambuf_iterator<char>(in)), {});
-            nlohmann::json tc = {{"chat_template", tmpl}, {"model_max_length", c.max_position_embeddings}};
+            nlohmann::json tc = {{"chat_template", read_text_file(args.get("chat-template"))}, {"model_max_length", c.max_position_embeddings}};
             std::ofstream(dir + "/tokenizer_config.json") << tc.dump(2) << "\n";
         }
 

@@ -77,12 +77,6 @@ std::vector<int32_t> parse_token_list(const std::string &s) {
     }
 }
 
-std::string slurp(const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw InputError(path + ": cannot open");
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 struct Run {
     CliArgs &args;
     std::string dir;
@@ -92,7 +86,7 @@ struct Run {
         return Tokenizer::load(args.get("tokenizer", dir + "/tokenizer.json"));
     }
     ChatTemplate chat_template() const {
-        if (args.has("chat-template")) return ChatTemplate::from_jinja(slurp(args.get("chat-template")), args.get("chat-template"));
+        if (args.has("chat-template")) return ChatTemplate::from_jinja(read_text_file(args.get("chat-template")), args.get("chat-template"));
         return ChatTemplate::from_model_dir(dir);
     }
     GenerationRequest request() const {

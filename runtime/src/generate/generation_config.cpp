@@ -1,6 +1,7 @@
 #include "generation_config.h"
 
 #include <algorithm>
+#include <climits>
 #include <filesystem>
 
 #include "qwen2/config.h"
@@ -8,11 +9,11 @@
 namespace qwenc {
 
 namespace {
-void add_ids(const nlohmann::json &v, std::vector<int32_t> &out) {
-    if (v.is_number_integer()) out.push_back(v.get<int32_t>());
-    else if (v.is_array())
-        for (const auto &x : v)
-            if (x.is_number_integer()) out.push_back(x.get<int32_t>());
+void add_eos_ids(const nlohmann::json &j, const std::string &source, std::vector<int32_t> &out) {
+    for (int64_t id : parse_token_ids(j, source, "eos_token_id")) {
+        if (id > INT32_MAX) throw InputError(source + ": eos_token_id " + std::to_string(id) + " is too large");
+        out.push_back(int32_t(id));
+    }
 }
 }  // namespace
 
@@ -22,7 +23,7 @@ GenerationDefaults read_generation_defaults(const std::string &dir) {
     const std::string cfg = dir + "/config.json", gen = dir + "/generation_config.json";
     if (std::filesystem::exists(cfg)) {
         const auto j = read_json_file(cfg);
-        if (j.is_object() && j.contains("eos_token_id")) add_ids(j["eos_token_id"], d.eos_ids);
+        if (j.is_object()) add_eos_ids(j, cfg, d.eos_ids);
     }
     if (std::filesystem::exists(gen)) {
         const auto j = read_json_file(gen);
@@ -38,7 +39,7 @@ GenerationDefaults read_generation_defaults(const std::string &dir) {
         number("top_p", d.sampling.top_p);
         number("min_p", d.sampling.min_p);
         number("repetition_penalty", d.sampling.repetition_penalty);
-        if (j.contains("eos_token_id")) add_ids(j["eos_token_id"], d.eos_ids);
+        add_eos_ids(j, gen, d.eos_ids);
     }
     std::sort(d.eos_ids.begin(), d.eos_ids.end());
     d.eos_ids.erase(std::unique(d.eos_ids.begin(), d.eos_ids.end()), d.eos_ids.end());

@@ -1,8 +1,6 @@
 #include "chat_template.h"
 
-#include <fstream>
 #include <regex>
-#include <sstream>
 
 #include "qwen2/config.h"
 
@@ -42,7 +40,6 @@ ChatTemplate ChatTemplate::from_jinja(const std::string &jinja, const std::strin
         throw refuse("does not treat a leading system message the Qwen2 way");
 
     ChatTemplate t;
-    t.source_ = source;
     // The default system turn is a literal: '<|im_start|>system\n...<|im_end|>\n'.
     static const std::regex kDefault(R"(<\|im_start\|>system\\n([^'"]*?)<\|im_end\|>)");
     std::smatch m;

@@ -27,7 +27,6 @@ public:
 
 private:
     std::string default_system_;  // empty: the template adds no system turn
-    std::string source_;
 };
 
 // Reads a JSON list of {"role", "content"} objects (or {"messages": [...]}).
