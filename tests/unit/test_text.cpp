@@ -2,8 +2,10 @@
 // Qwen tokenizer.json (QWENC_TOKENIZER_JSON) and the templates in shared/.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <fstream>
 
+#include "generate/generation_config.h"
 #include "generate/stop_strings.h"
 #include "qwen2/config.h"
 #include "text/chat_template.h"
@@ -122,4 +124,76 @@ TEST_CASE("templates outside the Qwen2 family are refused, not approximated") {
                                                                       Catch::Contains("use --raw"));
     CHECK_THROWS_WITH(ChatTemplate::from_jinja("{{ bos_token }}{% for m in messages %}[INST] {{ m.content }}{% endfor %}", "llama.jinja"),
                       Catch::StartsWith("llama.jinja: chat template not supported (no ChatML"));
+}
+
+namespace {
+
+// Writes `text` as `name` in a fresh directory and returns the directory.
+std::string dir_with(const std::string &name, const std::string &text) {
+    static int n = 0;
+    const std::string dir = "bad_text_inputs_" + std::to_string(n++);
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir + "/" + name) << text;
+    return dir;
+}
+
+template <typename F>
+std::string error_of(F &&f) {
+    try {
+        f();
+    } catch (const InputError &e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("malformed tokenizer.json files are refused with the file named") {
+    struct Case {
+        std::string json;
+        const char *message;
+    };
+    const std::string vocab = R"("vocab": {"a": 0}, "merges": [])";
+    const Case cases[] = {
+        {"{\"model\": ", "invalid JSON"},
+        {"[]", "no \"model\" object"},
+        {R"({"model": {"type": "WordPiece"}})", "unsupported model type WordPiece"},
+        {R"({"model": {"type": "BPE", "byte_fallback": true}})", "unsupported model.byte_fallback"},
+        {R"({"normalizer": {"type": "NFKC"}, "model": {"type": "BPE"}})", "only NFC"},
+        {R"({"pre_tokenizer": {"type": "Whitespace"}, "model": {"type": "BPE"}})", "unsupported pre-tokenizer Whitespace"},
+        {R"({"pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "(["}, "behavior": "Isolated"}, {"type": "ByteLevel"}]}, "model": {"type": "BPE"}})",
+         "pre-tokenizer regex does not compile"},
+        {(R"({"pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "\\s+"}, "behavior": "Isolated"}, {"type": "ByteLevel"}]}, "model": {"type": "BPE", )" + vocab + "}}"),
+         "vocabulary lacks the byte-level token for byte"},
+    };
+    for (const Case &c : cases) {
+        INFO(c.json);
+        const std::string dir = dir_with("tokenizer.json", c.json);
+        const std::string err = error_of([&] { Tokenizer::load(dir + "/tokenizer.json"); });
+        CHECK_THAT(err, Catch::StartsWith(dir + "/tokenizer.json: "));
+        CHECK_THAT(err, Catch::Contains(c.message));
+    }
+}
+
+TEST_CASE("malformed generation_config.json, messages and tokenizer_config.json are refused") {
+    std::string dir = dir_with("generation_config.json", R"({"temperature": "hot"})");
+    CHECK_THAT(error_of([&] { read_generation_defaults(dir); }),
+               Catch::Equals(dir + "/generation_config.json: field 'temperature' must be a number"));
+    dir = dir_with("generation_config.json", R"({"eos_token_id": ["end"]})");
+    CHECK_THAT(error_of([&] { read_generation_defaults(dir); }), Catch::Contains("field 'eos_token_id' must hold non-negative integer token ids"));
+    dir = dir_with("generation_config.json", "[1, 2]");
+    CHECK_THAT(error_of([&] { read_generation_defaults(dir); }), Catch::Contains("expected a JSON object"));
+
+    dir = dir_with("messages.json", R"([{"role": "user"}])");
+    CHECK_THAT(error_of([&] { read_messages_json(dir + "/messages.json"); }),
+               Catch::Equals(dir + "/messages.json: message 0 needs string \"role\" and \"content\""));
+    dir = dir_with("messages.json", R"({"role": "user", "content": "hi"})");
+    CHECK_THAT(error_of([&] { read_messages_json(dir + "/messages.json"); }), Catch::Contains("expected a JSON list"));
+
+    dir = dir_with("tokenizer_config.json", R"({"model_max_length": 10})");
+    CHECK_THAT(error_of([&] { ChatTemplate::from_model_dir(dir); }), Catch::Contains("no chat_template (use --raw)"));
+    dir = dir_with("tokenizer_config.json", R"({"chat_template": 7})");
+    CHECK_THAT(error_of([&] { ChatTemplate::from_model_dir(dir); }), Catch::Contains("chat_template is neither a string"));
 }
