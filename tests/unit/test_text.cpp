@@ -131,7 +131,7 @@ namespace {
 // Writes `text` as `name` in a fresh directory and returns the directory.
 std::string dir_with(const std::string &name, const std::string &text) {
     static int n = 0;
-    const std::string dir = "bad_text_inputs_" + std::to_string(n++);
+    const std::string dir = (std::filesystem::temp_directory_path() / ("qwenc_bad_text_inputs_" + std::to_string(n++))).string();
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     std::ofstream(dir + "/" + name) << text;
