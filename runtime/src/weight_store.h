@@ -22,6 +22,7 @@ public:
     // A Vector tensor, widened to f32 (these are tiny: norms and biases).
     const std::vector<float> &vector(const std::string &name) const;
     size_t mapped_bytes() const;
+    const std::map<std::string, TensorView> &matrices() const { return matrices_; }
 
 private:
     std::vector<std::unique_ptr<SafetensorsFile>> files_;

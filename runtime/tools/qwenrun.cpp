@@ -7,9 +7,11 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
+#include "bench/model_bench.h"
 #include "cli_args.h"
 #include "generate/generation_config.h"
 #include "generate/generator.h"
@@ -35,6 +37,12 @@ input (one of):
   --prompts-file FILE      one prompt per line (or JSONL with "prompt" or
                            "messages"); prints one JSON result per line
   --tokens 1,2,3           the input as token ids; prints the generated ids
+  --bench                  measure prefill, decode, time to first token, load
+                           time, peak RSS and the machine's read bandwidth;
+                           prints a table and a JSON line (no tokenizer needed)
+    --bench-prefill 128,512  prompt lengths to time (the first also carries decode)
+    --bench-decode N       tokens to decode (default 128)
+    --bench-repeats N      best of N for each figure (default 2)
 sampling (defaults from generation_config.json):
   --max-tokens N           tokens to generate (default 256; 0 = only evaluate the input)
   --temperature X          0 = greedy
@@ -119,6 +127,31 @@ struct Run {
     }
 };
 
+int run_bench(const CliArgs &args) {
+    BenchOptions opts;
+    if (args.has("bench-prefill")) {
+        opts.prefill_lengths.clear();
+        for (int32_t n : parse_token_list(args.get("bench-prefill"))) {
+            if (n < 1) throw UsageError("--bench-prefill: lengths must be >= 1");
+            opts.prefill_lengths.push_back(n);
+        }
+    }
+    opts.decode_tokens = args.get_int("bench-decode", opts.decode_tokens, 0, 1 << 20);
+    opts.repeats = int(args.get_int("bench-repeats", opts.repeats, 1, 100));
+    LoadOptions lo;
+    lo.num_threads = int(args.get_int("threads", 0, 0, 1024));
+    lo.show_progress = !args.has("quiet");
+    opts.threads = lo.num_threads > 0 ? lo.num_threads : int(std::max(1u, std::thread::hardware_concurrency()));
+    const auto t_load = Clock::now();
+    Model model(args.get("model"), args.get("weights"), lo);
+    const double load_s = since(t_load);
+    if (!args.has("quiet")) std::fprintf(stderr, "benchmarking...\n");
+    const BenchResult r = run_model_bench(model, opts, load_s);
+    std::fputs(bench_table(r, model, opts).c_str(), stdout);
+    std::printf("%s\n", bench_json(r, model, opts).c_str());
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -126,8 +159,8 @@ int main(int argc, char **argv) {
         CliArgs args(argc, argv,
                      {"model", "weights", "tokens", "max-tokens", "dump-logits", "threads", "max-context", "prompt", "system",
                       "messages", "prompts-file", "tokenize", "chat-template", "tokenizer", "temperature", "top-k", "top-p",
-                      "min-p", "repetition-penalty", "seed", "stop"},
-                     {"help", "quiet", "ignore-eos", "raw", "chat", "print-prompt"});
+                      "min-p", "repetition-penalty", "seed", "stop", "bench-prefill", "bench-decode", "bench-repeats"},
+                     {"help", "quiet", "ignore-eos", "raw", "chat", "print-prompt", "bench"});
         if (args.has("help")) {
             std::fputs(kHelp, stdout);
             return 0;
@@ -149,9 +182,12 @@ int main(int argc, char **argv) {
             return 0;
         }
 
-        const int modes = args.has("tokens") + args.has("prompt") + args.has("messages") + args.has("chat") + args.has("prompts-file");
-        if (modes != 1) throw UsageError("give exactly one of --prompt, --messages, --chat, --prompts-file, --tokens (see --help)");
+        const int modes = args.has("tokens") + args.has("prompt") + args.has("messages") + args.has("chat") +
+                          args.has("prompts-file") + args.has("bench");
+        if (modes != 1)
+            throw UsageError("give exactly one of --prompt, --messages, --chat, --prompts-file, --tokens, --bench (see --help)");
         if (!args.has("model")) throw UsageError("--model MODEL.so is required (see --help)");
+        if (args.has("bench")) return run_bench(args);
         GenerationRequest req = run.request();
         std::unique_ptr<Tokenizer> tok;
         if (!args.has("tokens")) tok = run.tokenizer();

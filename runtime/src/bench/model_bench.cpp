@@ -1,0 +1,131 @@
+#include "model_bench.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <sys/resource.h>
+
+#include <nlohmann/json.hpp>
+
+#include "../generate/generator.h"
+
+namespace qwenc {
+
+namespace {
+
+// Deterministic token ids spread over the vocabulary (no tokenizer needed).
+std::vector<int32_t> bench_tokens(int64_t n, int64_t vocab) {
+    std::vector<int32_t> ids(static_cast<size_t>(n), 0);
+    uint64_t s = 0x9E3779B97F4A7C15ull;
+    for (auto &id : ids) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        id = int32_t(s % uint64_t(std::min<int64_t>(vocab, 151643)));
+    }
+    return ids;
+}
+
+GenerationResult greedy(Session &session, int64_t prompt_len, int64_t new_tokens) {
+    session.truncate(0);
+    GenerationRequest req;
+    req.sampling.do_sample = false;
+    req.max_tokens = new_tokens;
+    return generate(session, nullptr, {}, bench_tokens(prompt_len, session.vocab_size()), req, nullptr);
+}
+
+double peak_rss_mb() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return double(u.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+// Bytes of weights one decode step reads: every matrix except the
+// embedding table, of which only one row is read, unless it is the tied head.
+double decode_bytes(const Model &model) {
+    double bytes = 0;
+    for (const auto &[name, view] : model.weights().matrices())
+        if (name != "model.embed_tokens.weight" || model.config().tie_word_embeddings) bytes += double(view.nbytes);
+    return bytes;
+}
+
+}  // namespace
+
+BenchResult run_model_bench(const Model &model, const BenchOptions &opts, double load_s) {
+    BenchResult r;
+    r.load_s = load_s;
+    r.decode_bytes_per_token = decode_bytes(model);
+    int64_t need = opts.ttft_prompt_tokens + 1;
+    for (int64_t n : opts.prefill_lengths) need = std::max(need, n + 1);
+    if (!opts.prefill_lengths.empty()) need = std::max(need, opts.prefill_lengths[0] + opts.decode_tokens + 1);
+    Session session(model, std::min<int64_t>(model.config().max_position_embeddings, need));
+
+    greedy(session, 8, 2);  // warm-up: faults in every page of the weights once
+    r.ttft_s = 1e30;
+    for (int i = 0; i < opts.repeats; i++) r.ttft_s = std::min(r.ttft_s, greedy(session, opts.ttft_prompt_tokens, 1).ttft_s);
+    for (size_t k = 0; k < opts.prefill_lengths.size(); k++) {
+        const int64_t n = opts.prefill_lengths[k];
+        double best = 0;
+        for (int i = 0; i < opts.repeats; i++) {
+            // The first length also carries the decode run: decode after a real prompt.
+            const bool with_decode = k == 0 && i == 0 && opts.decode_tokens > 0;
+            const GenerationResult g = greedy(session, n, with_decode ? opts.decode_tokens + 1 : 1);
+            best = std::max(best, double(n) / g.prefill_s);
+            if (with_decode) r.decode_tok_s = double(g.decode_steps) / g.decode_s;
+        }
+        r.prefill_tok_s.push_back({n, best});
+    }
+    r.peak_rss_mb = peak_rss_mb();  // before the bandwidth probe, which runs in a child anyway
+    if (opts.measure_bandwidth) r.bandwidth = measure_read_bandwidth(opts.threads);
+    return r;
+}
+
+std::string bench_table(const BenchResult &r, const Model &model, const BenchOptions &opts) {
+    const Qwen2Config &c = model.config();
+    const Manifest &m = model.object().manifest();
+    char buf[512];
+    std::string s;
+    auto line = [&](const char *fmt, auto... v) {
+        std::snprintf(buf, sizeof buf, fmt, v...);
+        s += buf;
+    };
+    const double gb = r.decode_bytes_per_token / 1e9;
+    line("model      hidden %lld, layers %lld, vocab %lld, weights %s, %.2f GB read per decode step\n",
+         (long long)c.hidden_size, (long long)c.num_hidden_layers, (long long)c.vocab_size, dtype_name(m.weight_dtype), gb);
+    line("target     %s, %d threads\n", m.target.c_str(), opts.threads);
+    line("load       %8.3f s\n", r.load_s);
+    line("ttft       %8.3f s   (%lld-token prompt, first token sampled)\n", r.ttft_s, (long long)opts.ttft_prompt_tokens);
+    for (const auto &[n, tps] : r.prefill_tok_s) line("prefill    %8.1f tok/s (%lld tokens)\n", tps, (long long)n);
+    if (opts.decode_tokens > 0) {
+        line("decode     %8.2f tok/s (%lld tokens) = %.1f GB/s of weights", r.decode_tok_s, (long long)opts.decode_tokens,
+             r.decode_tok_s * gb);
+        if (r.bandwidth.gbs_n_threads > 0) line(", %.0f%% of read bandwidth", 100.0 * r.decode_tok_s * gb / r.bandwidth.gbs_n_threads);
+        s += "\n";
+    }
+    line("peak RSS   %8.0f MB\n", r.peak_rss_mb);
+    if (r.bandwidth.gbs_n_threads > 0)
+        line("read bw    %8.1f GB/s (%d threads), %.1f GB/s (1 thread); decode limit %.2f tok/s\n", r.bandwidth.gbs_n_threads,
+             r.bandwidth.threads, r.bandwidth.gbs_1_thread, r.bandwidth.gbs_n_threads / gb);
+    return s;
+}
+
+std::string bench_json(const BenchResult &r, const Model &model, const BenchOptions &opts) {
+    const Manifest &m = model.object().manifest();
+    nlohmann::json j;
+    for (const auto &[n, tps] : r.prefill_tok_s) j["prefill_" + std::to_string(n) + "_tok_s"] = tps;
+    j["prefill_tok_s"] = r.prefill_tok_s.empty() ? 0.0 : r.prefill_tok_s.back().second;
+    j["decode_tok_s"] = r.decode_tok_s;
+    j["decode_gbs"] = r.decode_tok_s * r.decode_bytes_per_token / 1e9;
+    j["ttft_s"] = r.ttft_s;
+    j["load_s"] = r.load_s;
+    j["peak_rss_mb"] = r.peak_rss_mb;
+    j["read_bw_gbs"] = r.bandwidth.gbs_n_threads;
+    j["read_bw_1t_gbs"] = r.bandwidth.gbs_1_thread;
+    j["decode_bw_fraction"] = r.bandwidth.gbs_n_threads > 0 ? r.decode_tok_s * r.decode_bytes_per_token / 1e9 / r.bandwidth.gbs_n_threads : 0.0;
+    j["threads"] = opts.threads;
+    j["weight_dtype"] = dtype_name(m.weight_dtype);
+    j["target"] = m.target;
+    j["hidden_size"] = m.config.hidden_size;
+    j["num_layers"] = m.config.num_hidden_layers;
+    return j.dump();
+}
+
+}  // namespace qwenc

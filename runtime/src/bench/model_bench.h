@@ -1,0 +1,36 @@
+// `qwenrun --bench`: prefill and decode speed, time to first token, load
+// time and peak RSS of a compiled model on its weights, beside the
+// machine's read bandwidth measured in the same run.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "../model.h"
+#include "read_bandwidth.h"
+
+namespace qwenc {
+
+struct BenchOptions {
+    std::vector<int64_t> prefill_lengths = {128, 512};
+    int64_t decode_tokens = 128;    // generated after a prefill of the first length
+    int64_t ttft_prompt_tokens = 26; // a short chat prompt
+    int repeats = 2;                // best of, for each figure
+    int threads = 1;                // for the bandwidth measurement
+    bool measure_bandwidth = true;
+};
+
+struct BenchResult {
+    std::vector<std::pair<int64_t, double>> prefill_tok_s;  // (length, tok/s)
+    double decode_tok_s = 0, ttft_s = 0, load_s = 0;
+    double peak_rss_mb = 0;
+    double decode_bytes_per_token = 0;  // weights streamed by one decode step
+    ReadBandwidth bandwidth;
+};
+
+BenchResult run_model_bench(const Model &model, const BenchOptions &opts, double load_s);
+
+// The human-readable table (several lines) and the one-line JSON summary.
+std::string bench_table(const BenchResult &r, const Model &model, const BenchOptions &opts);
+std::string bench_json(const BenchResult &r, const Model &model, const BenchOptions &opts);
+
+}  // namespace qwenc
