@@ -1,5 +1,7 @@
 #include "cpu_generic.h"
 
+#include <algorithm>
+
 namespace qwenc {
 
 using namespace Halide;
@@ -20,17 +22,29 @@ void CpuGenericSchedule::linear(Linear &l, Phase phase) {
     // partial(u, o, t): u-th lane of the dot product, summed over the
     // reduction in steps of `vector`; y then adds the lanes up.
     Func partial = y.update().split(l.r.x, ro, ri, t_.vector).rfactor(ri, u);
+    // rfactor makes u the outermost dimension; the lanes must be contiguous
+    // or every accumulation becomes a shuffle.
+    partial.reorder_storage(u, o, t);
+    // Register tiles must divide both the matrix height and the rows of a
+    // parallel task, or the guarded tail tile has a variable extent and
+    // cannot be unrolled (tiny test models, odd vocabularies).
+    const int task = int(std::min<int64_t>(t_.parallel_rows, l.out_dim));
+    int rows = std::min(phase == Phase::Decode ? t_.decode_rows : t_.rows, task);
+    while (rows > 2 && (l.out_dim % rows != 0 || task % rows != 0)) rows--;
+    // No divisor (a prime vocabulary): 4-row tiles with a guarded tail do
+    // unroll, as 4 divides the task; a 1-row split loses the guard.
+    if (l.out_dim % rows != 0) rows = std::min(4, task);
     y.compute_root();
-    y.split(o, oo, oi, t_.parallel_rows, kGuard).parallel(oo);
+    y.split(o, oo, oi, task, kGuard).parallel(oo);
     if (phase == Phase::Decode) {
-        y.update().split(o, oo, oi, t_.parallel_rows, kGuard).split(oi, ot, ox, t_.rows, kGuard).parallel(oo);
+        y.update().split(o, oo, oi, task, kGuard).split(oi, ot, ox, rows, kGuard).parallel(oo);
         partial.compute_at(y, ot).vectorize(u);
         partial.update().reorder(u, o, t, ro).vectorize(u).unroll(o);
     } else {
         y.update()
-            .split(o, oo, oi, t_.parallel_rows, kGuard)
+            .split(o, oo, oi, task, kGuard)
             .split(t, to, ti, t_.tokens, kGuard)
-            .split(oi, ot, ox, t_.rows, kGuard)
+            .split(oi, ot, ox, rows, kGuard)
             .reorder(ox, ti, ot, to, oo)
             .parallel(oo);
         partial.compute_at(y, ot).vectorize(u);

@@ -9,7 +9,10 @@ namespace qwenc {
 
 struct CpuTiles {
     int vector = 8;        // f32 lanes per partial sum vector
-    int rows = 4;          // output rows per register tile
+    int rows = 4;          // output rows per register tile (prefill)
+    // Output rows per register tile in decode: each is a separate weight
+    // stream, so more rows means more loads in flight.
+    int decode_rows = 8;
     int tokens = 3;        // tokens per register tile (prefill)
     int parallel_rows = 64;  // output rows per parallel task
 };

@@ -11,14 +11,14 @@ Var o("o"), t("t"), h("h"), d("d"), j("j"), p("p");
 }
 
 Linear linear(const std::string &name, const WeightMatrix &w, Func x, Func bias) {
-    Linear l{Func(name), RDom(0, int(w.in_dim()), name + "_r")};
+    Linear l{Func(name), RDom(0, int(w.in_dim()), name + "_r"), w.out_dim()};
     l.out(o, t) = bias.defined() ? Expr(bias(o)) : Expr(0.0f);
     l.out(o, t) += w(l.r.x, o) * x(l.r.x, t);
     return l;
 }
 
 Linear linear_over_heads(const std::string &name, const WeightMatrix &w, Func attn, int64_t head_dim, int64_t n_heads) {
-    Linear l{Func(name), RDom(0, int(head_dim), 0, int(n_heads), name + "_r")};
+    Linear l{Func(name), RDom(0, int(head_dim), 0, int(n_heads), name + "_r"), w.out_dim()};
     l.out(o, t) = 0.0f;
     l.out(o, t) += w(l.r.x + l.r.y * int(head_dim), o) * attn(l.r.x, l.r.y, t);
     return l;

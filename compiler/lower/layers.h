@@ -14,6 +14,7 @@ namespace qwenc {
 struct Linear {
     Halide::Func out;  // out(o, t)
     Halide::RDom r;    // r.x is the contiguous reduction dimension
+    int64_t out_dim = 0;  // extent of o: tiles must not exceed it
 };
 
 // out(o, t) = bias(o) + sum_i w(i, o) * x(i, t)

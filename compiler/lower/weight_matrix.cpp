@@ -15,7 +15,7 @@ Type halide_storage_type(DType t) {
 }
 
 WeightMatrix::WeightMatrix(const std::string &name, DType dtype, int64_t in_dim, int64_t out_dim)
-    : param_(halide_storage_type(dtype), 2, name), dtype_(dtype), in_(in_dim) {
+    : param_(halide_storage_type(dtype), 2, name), dtype_(dtype), in_(in_dim), out_(out_dim) {
     // Exact, constant shapes and strides: the checkpoint's row-major layout.
     param_.dim(0).set_bounds(0, int(in_dim)).set_stride(1);
     param_.dim(1).set_bounds(0, int(out_dim)).set_stride(int(in_dim));

@@ -18,11 +18,12 @@ public:
     Halide::Expr operator()(const Halide::Expr &i, const Halide::Expr &o) const;
     const Halide::ImageParam &param() const { return param_; }
     int64_t in_dim() const { return in_; }
+    int64_t out_dim() const { return out_; }
 
 private:
     Halide::ImageParam param_;
     DType dtype_;
-    int64_t in_;
+    int64_t in_, out_;
 };
 
 // A 1-D f32 input (norm weights, biases) of known length.
