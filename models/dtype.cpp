@@ -39,6 +39,16 @@ std::optional<DType> dtype_from_flag(const std::string &name) {
     return std::nullopt;
 }
 
+WeightStorage weight_storage(DType t) {
+    switch (t) {
+    case DType::BF16: return {WeightStorage::UInt, 32, 2};
+    case DType::F16: return {WeightStorage::Float, 16, 1};
+    case DType::F32: return {WeightStorage::Float, 32, 1};
+    case DType::I32: return {WeightStorage::Int, 32, 1};
+    }
+    return {WeightStorage::Float, 32, 1};
+}
+
 size_t dtype_size(DType t) {
     switch (t) {
     case DType::F32: return 4;

@@ -18,6 +18,17 @@ const char *dtype_flag_name(DType t);
 std::optional<DType> dtype_from_flag(const std::string &name);
 size_t dtype_size(DType t);
 
+// How compiled pipelines receive a weight matrix of a dtype. bf16 travels
+// as pairs of elements packed in uint32 words, dims (in / 2, out): one AND
+// and one shift widen a vector of them to f32, where unpacking single
+// uint16 elements costs a shuffle each. Other dtypes go element by element.
+struct WeightStorage {
+    enum Code { Int, UInt, Float } code;
+    int bits;
+    int pack;  // elements per word along the input dimension
+};
+WeightStorage weight_storage(DType t);
+
 inline float bf16_to_float(uint16_t b) {
     uint32_t u = uint32_t(b) << 16;
     float f;

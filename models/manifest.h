@@ -17,7 +17,7 @@
 namespace qwenc {
 
 // Bumped whenever the calling convention between runtime and object changes.
-constexpr int kManifestAbiVersion = 1;
+constexpr int kManifestAbiVersion = 2;  // 2: bf16 matrices as packed uint32 pairs
 constexpr const char *kManifestFormat = "qwenc-model";
 
 // The stages every object provides; each is an exported Halide pipeline

@@ -17,29 +17,52 @@ Var o("o"), t("t"), h("h"), d("d"), j("j"), p("p"), g("g");
 
 void CpuGenericSchedule::linear(Linear &l, Phase phase) {
     Func y = l.out;
-    Var u("u"), oo("oo"), oi("oi"), ot("ot"), ox("ox"), to("to"), ti("ti");
+    Var u("u"), uo("uo"), ui("ui"), oo("oo"), oi("oi"), ot("ot"), ox("ox"), to("to"), ti("ti");
     RVar ro("ro"), ri("ri");
+    const bool decode = phase == Phase::Decode;
     // partial(u, o, t): u-th lane of the dot product, summed over the
-    // reduction in steps of `vector`; y then adds the lanes up.
-    Func partial = y.update().split(l.r.x, ro, ri, t_.vector).rfactor(ri, u);
+    // reduction in steps of `lanes`; y then adds the lanes up. Decode keeps
+    // several vectors of lanes per row, so one row's loads are independent.
+    // Decode tiles only where the vectors divide the reduction exactly:
+    // tails of a several-vector split are where this schedule went wrong on
+    // tiny test models, and real models have no tails.
+    const int64_t n_in = *as_const_int(l.r.x.extent());
+    int vectors = decode ? t_.decode_vectors : 1;
+    while (vectors > 1 && n_in % (vectors * t_.vector) != 0) vectors--;
+    const bool one_row = decode && t_.decode_rows == 1 && n_in % t_.vector == 0;
+    const int lanes = t_.vector * vectors;
+    Func partial = y.update().split(l.r.x, ro, ri, lanes).rfactor(ri, u);
     // rfactor makes u the outermost dimension; the lanes must be contiguous
     // or every accumulation becomes a shuffle.
     partial.reorder_storage(u, o, t);
+    const int task = int(std::min<int64_t>(t_.parallel_rows, l.out_dim));
+    y.compute_root();
+    y.split(o, oo, oi, task, kGuard).parallel(oo);
+    // The de-interleaved inputs of packed bf16 pairs: small, made once.
+    for (Func x : {l.x_even, l.x_odd})
+        if (x.defined()) {
+            x.compute_root().vectorize(x.args()[0], t_.vector, kGuard);
+            if (phase == Phase::Prefill) x.parallel(x.args().back());
+        }
+    if (one_row) {
+        // One weight row at a time: each thread reads one sequential stream.
+        y.update().split(o, oo, oi, task, kGuard).parallel(oo);
+        partial.compute_at(y, oi).vectorize(u, t_.vector);
+        partial.update().reorder(u, t, ro).split(u, uo, ui, t_.vector).vectorize(ui).unroll(uo);
+        return;
+    }
     // Register tiles must divide both the matrix height and the rows of a
     // parallel task, or the guarded tail tile has a variable extent and
     // cannot be unrolled (tiny test models, odd vocabularies).
-    const int task = int(std::min<int64_t>(t_.parallel_rows, l.out_dim));
-    int rows = std::min(phase == Phase::Decode ? t_.decode_rows : t_.rows, task);
+    int rows = std::min(decode ? std::max(t_.decode_rows, t_.rows) : t_.rows, task);
     while (rows > 2 && (l.out_dim % rows != 0 || task % rows != 0)) rows--;
     // No divisor (a prime vocabulary): 4-row tiles with a guarded tail do
     // unroll, as 4 divides the task; a 1-row split loses the guard.
     if (l.out_dim % rows != 0) rows = std::min(4, task);
-    y.compute_root();
-    y.split(o, oo, oi, task, kGuard).parallel(oo);
-    if (phase == Phase::Decode) {
+    if (decode) {
         y.update().split(o, oo, oi, task, kGuard).split(oi, ot, ox, rows, kGuard).parallel(oo);
-        partial.compute_at(y, ot).vectorize(u);
-        partial.update().reorder(u, o, t, ro).vectorize(u).unroll(o);
+        partial.compute_at(y, ot).vectorize(u, t_.vector);
+        partial.update().reorder(u, o, t, ro).split(u, uo, ui, t_.vector).vectorize(ui).unroll(uo).unroll(o);
     } else {
         y.update()
             .split(o, oo, oi, task, kGuard)

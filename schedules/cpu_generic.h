@@ -10,9 +10,12 @@ namespace qwenc {
 struct CpuTiles {
     int vector = 8;        // f32 lanes per partial sum vector
     int rows = 4;          // output rows per register tile (prefill)
-    // Output rows per register tile in decode: each is a separate weight
-    // stream, so more rows means more loads in flight.
-    int decode_rows = 8;
+    // Decode (matrix-vector): output rows per register tile, and vectors of
+    // partial sums per row. One row with several vectors reads the weights
+    // as one sequential stream per thread, which the hardware prefetchers
+    // follow best; several rows share each activation load instead.
+    int decode_rows = 1;
+    int decode_vectors = 4;
     int tokens = 3;        // tokens per register tile (prefill)
     int parallel_rows = 64;  // output rows per parallel task
 };

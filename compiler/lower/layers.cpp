@@ -11,16 +11,36 @@ Var o("o"), t("t"), h("h"), d("d"), j("j"), p("p");
 }
 
 Linear linear(const std::string &name, const WeightMatrix &w, Func x, Func bias) {
-    Linear l{Func(name), RDom(0, int(w.in_dim()), name + "_r"), w.out_dim()};
+    const int pack = w.packed_pairs() ? 2 : 1;
+    Linear l{Func(name), RDom(0, int(w.in_dim() / pack), name + "_r"), w.out_dim(), Func(), Func(), w.param()};
     l.out(o, t) = bias.defined() ? Expr(bias(o)) : Expr(0.0f);
-    l.out(o, t) += w(l.r.x, o) * x(l.r.x, t);
+    if (pack == 2) {
+        l.x_even = Func(name + "_x_even");
+        l.x_odd = Func(name + "_x_odd");
+        l.x_even(j, t) = x(2 * j, t);
+        l.x_odd(j, t) = x(2 * j + 1, t);
+        l.out(o, t) += w.even(l.r.x, o) * l.x_even(l.r.x, t) + w.odd(l.r.x, o) * l.x_odd(l.r.x, t);
+    } else {
+        l.out(o, t) += w(l.r.x, o) * x(l.r.x, t);
+    }
     return l;
 }
 
 Linear linear_over_heads(const std::string &name, const WeightMatrix &w, Func attn, int64_t head_dim, int64_t n_heads) {
-    Linear l{Func(name), RDom(0, int(head_dim), 0, int(n_heads), name + "_r"), w.out_dim()};
+    const int pack = w.packed_pairs() ? 2 : 1;
+    const int per_head = int(head_dim) / pack;
+    Linear l{Func(name), RDom(0, per_head, 0, int(n_heads), name + "_r"), w.out_dim(), Func(), Func(), w.param()};
     l.out(o, t) = 0.0f;
-    l.out(o, t) += w(l.r.x + l.r.y * int(head_dim), o) * attn(l.r.x, l.r.y, t);
+    if (pack == 2) {
+        l.x_even = Func(name + "_x_even");
+        l.x_odd = Func(name + "_x_odd");
+        l.x_even(j, h, t) = attn(2 * j, h, t);
+        l.x_odd(j, h, t) = attn(2 * j + 1, h, t);
+        const Expr i2 = l.r.x + l.r.y * per_head;
+        l.out(o, t) += w.even(i2, o) * l.x_even(l.r.x, l.r.y, t) + w.odd(i2, o) * l.x_odd(l.r.x, l.r.y, t);
+    } else {
+        l.out(o, t) += w(l.r.x + l.r.y * int(head_dim), o) * attn(l.r.x, l.r.y, t);
+    }
     return l;
 }
 

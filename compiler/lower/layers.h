@@ -15,6 +15,10 @@ struct Linear {
     Halide::Func out;  // out(o, t)
     Halide::RDom r;    // r.x is the contiguous reduction dimension
     int64_t out_dim = 0;  // extent of o: tiles must not exceed it
+    // With packed bf16 pairs the reduction runs over pairs of inputs, and
+    // these hold the even and odd input elements (defined only then).
+    Halide::Func x_even, x_odd;
+    Halide::ImageParam w;  // the weights, for schedules that prefetch them
 };
 
 // out(o, t) = bias(o) + sum_i w(i, o) * x(i, t)

@@ -32,13 +32,7 @@ Model::Model(const std::string &object_path, const std::string &weights_dir, con
     progress.finish();
 }
 
-halide_type_t Model::weight_type() const {
-    switch (object_->manifest().weight_dtype) {
-    case DType::BF16: return {halide_type_uint, 16, 1};
-    case DType::F16: return {halide_type_float, 16, 1};
-    default: return kF32;
-    }
-}
+halide_type_t Model::weight_type() const { return weight_buffer_type(object_->manifest().weight_dtype); }
 
 Session::Session(const Model &model, int64_t max_context) : model_(model) {
     const Qwen2Config &c = model.config();
@@ -97,9 +91,11 @@ void Session::run_chunk(const int32_t *tokens, int64_t T, float *logits, int64_t
     const halide_type_t wt = model_.weight_type();
     const int64_t H = c.hidden_size, hd = c.head_dim(), kvh = c.num_key_value_heads, V = c.vocab_size;
     const bool decode = T == 1;
+    const int64_t pack = weight_storage(model_.object().manifest().weight_dtype).pack;
     auto matrix = [&](HalideBuffer &b, const std::string &name) {
         const TensorView &t = w.matrix(name);
-        b.reset(t.data, wt, {{t.shape[1], 1}, {t.shape[0], t.shape[1]}});
+        const int64_t words = t.shape[1] / pack;  // per row
+        b.reset(t.data, wt, {{words, 1}, {t.shape[0], words}});
         return b.get();
     };
     auto vec = [&](HalideBuffer &b, const std::string &name) {

@@ -42,6 +42,20 @@ std::string elf_arch(const std::string &path) {
     }
 }
 
+}  // namespace
+
+halide_type_t weight_buffer_type(DType t) {
+    const WeightStorage s = weight_storage(t);
+    switch (s.code) {
+    case WeightStorage::Int: return {halide_type_int, uint8_t(s.bits), 1};
+    case WeightStorage::UInt: return {halide_type_uint, uint8_t(s.bits), 1};
+    case WeightStorage::Float: return {halide_type_float, uint8_t(s.bits), 1};
+    }
+    return {halide_type_float, 32, 1};
+}
+
+namespace {
+
 struct ArgSpec {
     const char *name;
     halide_argument_kind_t kind;
@@ -52,18 +66,11 @@ struct ArgSpec {
 constexpr halide_type_t kF32{halide_type_float, 32, 1};
 constexpr halide_type_t kI32{halide_type_int, 32, 1};
 
-halide_type_t weight_type(DType t) {
-    switch (t) {
-    case DType::BF16: return {halide_type_uint, 16, 1};
-    case DType::F16: return {halide_type_float, 16, 1};
-    default: return kF32;
-    }
-}
 
 // The calling convention each stage must have (the compiler's pipelines.cpp
 // defines it); checked once at load so a mismatched object cannot be called.
 std::vector<ArgSpec> expected_signature(Stage s, DType wd) {
-    const halide_type_t W = weight_type(wd);
+    const halide_type_t W = weight_buffer_type(wd);
     const auto in = halide_argument_kind_input_buffer;
     const auto out = halide_argument_kind_output_buffer;
     const auto scalar = halide_argument_kind_input_scalar;

@@ -48,4 +48,8 @@ private:
     int (*set_threads_)(int) = nullptr;
 };
 
+// The element type of the buffer a weight matrix of dtype `t` is passed
+// in (see weight_storage: bf16 as packed uint32 pairs).
+halide_type_t weight_buffer_type(DType t);
+
 }  // namespace qwenc

@@ -25,11 +25,13 @@ Qwen2Config stage_config() {
 
 std::mt19937 rng(1234);
 
-// A weight matrix [out][in] as bf16 bits (dims (in, out) for Halide) and as
-// the doubles those bits stand for.
+// A weight matrix [out][in] as bf16 bits (dims (in, out)), as the pipelines
+// receive it (packed uint32 pairs, dims (in / 2, out), over the same bytes),
+// and as the doubles those bits stand for.
 struct Bf16Matrix {
     Buffer<uint16_t> bits;
     ref::Tensor values;
+    Buffer<uint32_t> packed() { return Buffer<uint32_t>(reinterpret_cast<uint32_t *>(bits.data()), bits.width() / 2, bits.height()); }
 };
 Bf16Matrix bf16_matrix(int64_t out, int64_t in) {
     std::uniform_real_distribution<float> u(-1.0f / std::sqrt(float(in)), 1.0f / std::sqrt(float(in)));
@@ -76,7 +78,7 @@ TEST_CASE("embed stage gathers embedding rows") {
     const int ids[4] = {0, 49, 7, 7};
     for (int i = 0; i < 4; i++) tokens(i) = ids[i];
     sp.buffers.at("tokens").set(tokens);
-    sp.buffers.at("table").set(table.bits);
+    sp.buffers.at("table").set(table.packed());
     Buffer<float> out(int(c.hidden_size), 4);
     sp.pipeline.realize(out);
     for (int t = 0; t < 4; t++)
@@ -98,9 +100,9 @@ TEST_CASE("qkv stage: norm, biased projections and RoPE at an offset") {
         auto [bv, bvv] = random_f32(-0.5, 0.5, int(c.kv_dim()));
         sp.buffers.at("x").set(x);
         sp.buffers.at("norm_w").set(norm_w);
-        sp.buffers.at("wq").set(wq.bits);
-        sp.buffers.at("wk").set(wk.bits);
-        sp.buffers.at("wv").set(wv.bits);
+        sp.buffers.at("wq").set(wq.packed());
+        sp.buffers.at("wk").set(wk.packed());
+        sp.buffers.at("wv").set(wv.packed());
         sp.buffers.at("bq").set(bq);
         sp.buffers.at("bk").set(bk);
         sp.buffers.at("bv").set(bv);
@@ -144,10 +146,10 @@ TEST_CASE("attn_mlp stage: causal GQA over the cache, o_proj, SwiGLU, residuals"
         sp.buffers.at("k_cache").set(kc);
         sp.buffers.at("v_cache").set(vc);
         sp.buffers.at("post_norm_w").set(post_w);
-        sp.buffers.at("wo").set(wo.bits);
-        sp.buffers.at("w_gate").set(gate.bits);
-        sp.buffers.at("w_up").set(up.bits);
-        sp.buffers.at("w_down").set(down.bits);
+        sp.buffers.at("wo").set(wo.packed());
+        sp.buffers.at("w_gate").set(gate.packed());
+        sp.buffers.at("w_up").set(up.packed());
+        sp.buffers.at("w_down").set(down.packed());
         sp.scalars.at("pos0").set(pos0);
         Buffer<float> out(int(H), T);
         sp.pipeline.realize(out);
@@ -184,7 +186,7 @@ TEST_CASE("head stage: final norm and lm_head") {
         auto head = bf16_matrix(V, H);
         sp.buffers.at("x").set(x);
         sp.buffers.at("norm_w").set(norm_w);
-        sp.buffers.at("lm_head").set(head.bits);
+        sp.buffers.at("lm_head").set(head.packed());
         Buffer<float> logits(int(V), T);
         sp.pipeline.realize(logits);
         for (int t = 0; t < T; t++) {
