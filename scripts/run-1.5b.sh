@@ -5,11 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONFIGS=../shared/qwen2/configs
-DIR=work/qwen2.5-1.5b-random
+DIR=work/qwen2.5-1.5B-random
 THREADS=${THREADS:-2}
 [ -f "$DIR/model.safetensors" ] || build/bin/qwenc-random-model --output "$DIR" \
   --config $CONFIGS/Qwen2.5-1.5B-Instruct.config.json \
   --generation-config $CONFIGS/Qwen2.5-1.5B-Instruct.generation_config.json
-build/bin/qwenc "$DIR/config.json" -o work/qwen2.5-1.5b.so   # prints its compile time
-build/bin/qwenrun --model work/qwen2.5-1.5b.so --weights "$DIR" --threads "$THREADS" \
+build/bin/qwenc "$DIR/config.json" -o work/qwen2.5-1.5B.so   # prints its compile time
+build/bin/qwenrun --model work/qwen2.5-1.5B.so --weights "$DIR" --threads "$THREADS" \
   --tokens "$(seq -s, 100 1000 26000)" --max-tokens 32 --ignore-eos
