@@ -6,11 +6,13 @@
 
 #include "../common/cli_args.h"
 #include "emit/emit_object.h"
+#include "quantize/quantize.h"
 #include "version.h"
 
 using namespace qwenc;
 
 static const char *kHelp = R"(usage: qwenc CONFIG.json -o MODEL.so [options]
+       qwenc quantize MODEL_DIR OUT_DIR [--shards N] [--quiet]
 
 Compiles the Qwen2 decoder described by a Hugging Face config.json into one
 shared object with every model dimension fixed, for qwenrun / libqwenrt.
@@ -20,16 +22,36 @@ options:
   --target T               Halide target string (default: host), e.g.
                            x86-64-linux-avx2-fma-f16c-sse41
   --weight-dtype D         dtype of the weight matrices in the checkpoint:
-                           bf16, f16 or f32 (default: the config's torch_dtype)
+                           bf16, f16, f32 or int8 (default: int8 for a
+                           `qwenc quantize` directory, else torch_dtype)
   --prefill-chunk N        most tokens per prefill call (default 512)
   --cc CC                  C compiler driver used to link (default: cc)
   --keep-temps             keep the intermediate objects
   --quiet                  no progress output
   --version, -h/--help
+
+qwenc quantize writes OUT_DIR: a copy of MODEL_DIR whose weight matrices are
+int8 with one f32 scale per output row ("X.weight" I8 and "X.weight_scale"
+F32 [out]); compile its config.json to get an int8 model object.
 )";
+
+static int quantize_main(int argc, char **argv) {
+    CliArgs args(argc - 1, argv + 1, {"shards"}, {"help", "quiet"});
+    if (args.has("help")) {
+        std::fputs(kHelp, stdout);
+        return 0;
+    }
+    if (args.positionals().size() != 2) throw UsageError("qwenc quantize expects MODEL_DIR OUT_DIR (see --help)");
+    QuantizeOptions opts;
+    opts.shards = int(args.get_int("shards", 1, 1, 1000));
+    opts.show_progress = !args.has("quiet");
+    quantize_model_dir(args.positionals()[0], args.positionals()[1], opts);
+    return 0;
+}
 
 int main(int argc, char **argv) {
     try {
+        if (argc > 1 && std::string(argv[1]) == "quantize") return quantize_main(argc, argv);
         CliArgs args(argc, argv, {"output", "target", "weight-dtype", "cc", "prefill-chunk"},
                      {"help", "version", "keep-temps", "quiet"});
         if (args.has("help")) {
@@ -51,9 +73,11 @@ int main(int argc, char **argv) {
             throw UsageError("--target '" + target + "' is not a valid Halide target string");
         opts.target = Halide::Target(target);
         const Qwen2Config config = load_qwen2_config(config_path);
-        std::string wd = args.get("weight-dtype", config.torch_dtype.empty() ? "bf16" : config.torch_dtype);
+        // The checkpoint's own dtype by default: int8 for `qwenc quantize` output.
+        const std::string own = !config.quant_method.empty() ? "int8" : config.torch_dtype.empty() ? "bf16" : config.torch_dtype;
+        std::string wd = args.get("weight-dtype", own);
         auto dt = dtype_from_flag(wd);
-        if (!dt || *dt == DType::I32) throw UsageError("--weight-dtype must be bf16, f16 or f32 (got '" + wd + "')");
+        if (!dt || *dt == DType::I32) throw UsageError("--weight-dtype must be bf16, f16, f32 or int8 (got '" + wd + "')");
         opts.weight_dtype = *dt;
         opts.prefill_max_tokens = args.get_int("prefill-chunk", 512, 1, 8192);
         opts.cc = args.get("cc");

@@ -10,6 +10,7 @@ const char *dtype_name(DType t) {
     case DType::F16: return "F16";
     case DType::BF16: return "BF16";
     case DType::I32: return "I32";
+    case DType::I8: return "I8";
     }
     return "?";
 }
@@ -20,18 +21,19 @@ const char *dtype_flag_name(DType t) {
     case DType::F16: return "f16";
     case DType::BF16: return "bf16";
     case DType::I32: return "i32";
+    case DType::I8: return "int8";
     }
     return "?";
 }
 
 std::optional<DType> dtype_from_name(const std::string &name) {
-    for (DType t : {DType::F32, DType::F16, DType::BF16, DType::I32})
+    for (DType t : {DType::F32, DType::F16, DType::BF16, DType::I32, DType::I8})
         if (name == dtype_name(t)) return t;
     return std::nullopt;
 }
 
 std::optional<DType> dtype_from_flag(const std::string &name) {
-    for (DType t : {DType::F32, DType::F16, DType::BF16, DType::I32})
+    for (DType t : {DType::F32, DType::F16, DType::BF16, DType::I32, DType::I8})
         if (name == dtype_flag_name(t)) return t;
     if (name == "bfloat16") return DType::BF16;
     if (name == "float16") return DType::F16;
@@ -45,6 +47,7 @@ WeightStorage weight_storage(DType t) {
     case DType::F16: return {WeightStorage::Float, 16, 1};
     case DType::F32: return {WeightStorage::Float, 32, 1};
     case DType::I32: return {WeightStorage::Int, 32, 1};
+    case DType::I8: return {WeightStorage::Int, 32, 4};
     }
     return {WeightStorage::Float, 32, 1};
 }
@@ -55,6 +58,7 @@ size_t dtype_size(DType t) {
     case DType::I32: return 4;
     case DType::F16: return 2;
     case DType::BF16: return 2;
+    case DType::I8: return 1;
     }
     return 0;
 }

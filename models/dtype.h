@@ -8,9 +8,9 @@
 
 namespace qwenc {
 
-enum class DType { F32, F16, BF16, I32 };
+enum class DType { F32, F16, BF16, I32, I8 };
 
-// Safetensors spelling ("F32", "F16", "BF16", "I32").
+// Safetensors spelling ("F32", "F16", "BF16", "I32", "I8").
 const char *dtype_name(DType t);
 std::optional<DType> dtype_from_name(const std::string &name);
 // Lower-case spelling used on the command line and in the manifest ("bf16").
@@ -21,7 +21,8 @@ size_t dtype_size(DType t);
 // How compiled pipelines receive a weight matrix of a dtype. bf16 travels
 // as pairs of elements packed in uint32 words, dims (in / 2, out): one AND
 // and one shift widen a vector of them to f32, where unpacking single
-// uint16 elements costs a shuffle each. Other dtypes go element by element.
+// uint16 elements costs a shuffle each. int8 likewise travels as 4 elements
+// per int32 word, unpacked by shifts. f16 and f32 go element by element.
 struct WeightStorage {
     enum Code { Int, UInt, Float } code;
     int bits;

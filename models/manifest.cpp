@@ -66,7 +66,7 @@ Manifest Manifest::from_json(const json &j, const std::string &source) {
         throw bad(e.what());
     }
     // The tensor list is re-derived from the config so that the two cannot disagree.
-    m.tensors = qwen2_tensor_specs(m.config);
+    m.tensors = qwen2_tensor_specs(m.config, m.weight_dtype);
     return m;
 }
 

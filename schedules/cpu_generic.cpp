@@ -38,12 +38,16 @@ void CpuGenericSchedule::linear(Linear &l, Phase phase) {
     const int task = int(std::min<int64_t>(t_.parallel_rows, l.out_dim));
     y.compute_root();
     y.split(o, oo, oi, task, kGuard).parallel(oo);
-    // The de-interleaved inputs of packed bf16 pairs: small, made once.
-    for (Func x : {l.x_even, l.x_odd})
-        if (x.defined()) {
-            x.compute_root().vectorize(x.args()[0], t_.vector, kGuard);
-            if (phase == Phase::Prefill) x.parallel(x.args().back());
-        }
+    // The de-interleaved inputs of packed storage: small, made once.
+    for (Func x : l.x_parts) {
+        x.compute_root().vectorize(x.args()[0], t_.vector, kGuard);
+        if (phase == Phase::Prefill) x.parallel(x.args().back());
+    }
+    // The int8 row scale and bias: one cheap pass over the outputs.
+    if (l.scaled) {
+        l.result.compute_root().vectorize(o, t_.vector, kGuard);
+        if (phase == Phase::Prefill) l.result.parallel(t);
+    }
     if (one_row) {
         // One weight row at a time: each thread reads one sequential stream.
         y.update().split(o, oo, oi, task, kGuard).parallel(oo);

@@ -96,7 +96,7 @@ void emit_shared_object(const Qwen2Config &config, const std::string &config_pat
     m.config = config;
     m.config_fingerprint = config.fingerprint();
     m.weight_dtype = opts.weight_dtype;
-    m.tensors = qwen2_tensor_specs(config);
+    m.tensors = qwen2_tensor_specs(config, opts.weight_dtype);
     m.prefill_max_tokens = opts.prefill_max_tokens;
 
     fs::path tmp = fs::temp_directory_path() / ("qwenc-" + std::to_string(::getpid()));

@@ -10,37 +10,66 @@ namespace {
 Var o("o"), t("t"), h("h"), d("d"), j("j"), p("p");
 }
 
-Linear linear(const std::string &name, const WeightMatrix &w, Func x, Func bias) {
-    const int pack = w.packed_pairs() ? 2 : 1;
-    Linear l{Func(name), RDom(0, int(w.in_dim() / pack), name + "_r"), w.out_dim(), Func(), Func(), w.param()};
-    l.out(o, t) = bias.defined() ? Expr(bias(o)) : Expr(0.0f);
-    if (pack == 2) {
-        l.x_even = Func(name + "_x_even");
-        l.x_odd = Func(name + "_x_odd");
-        l.x_even(j, t) = x(2 * j, t);
-        l.x_odd(j, t) = x(2 * j + 1, t);
-        l.out(o, t) += w.even(l.r.x, o) * l.x_even(l.r.x, t) + w.odd(l.r.x, o) * l.x_odd(l.r.x, t);
-    } else {
-        l.out(o, t) += w(l.r.x, o) * x(l.r.x, t);
+namespace {
+
+// The de-interleaved inputs of packed storage: part k holds inputs j * pack + k.
+std::vector<Func> input_parts(const std::string &name, Func x, int pack, bool per_head) {
+    std::vector<Func> parts;
+    if (pack == 1) return parts;
+    for (int k = 0; k < pack; k++) {
+        Func f(name + "_x" + std::to_string(k));
+        if (per_head) f(j, h, t) = x(j * pack + k, h, t);
+        else f(j, t) = x(j * pack + k, t);
+        parts.push_back(f);
     }
+    return parts;
+}
+
+// The reduction's name: a scaled (int8) linear keeps `name` for its result,
+// which may be a pipeline output the runtime binds by name.
+std::string sum_name(const std::string &name, const WeightMatrix &w) { return w.has_scale() ? name + "_sum" : name; }
+
+// Applies the int8 row scale (and the bias, which must come after it).
+void finish(Linear &l, const std::string &name, const WeightMatrix &w, Func bias) {
+    if (!w.has_scale()) {
+        l.result = l.out;
+        return;
+    }
+    l.scaled = true;
+    l.result = Func(name);
+    Expr v = l.out(o, t) * w.scale(o);
+    l.result(o, t) = bias.defined() ? v + bias(o) : v;
+}
+
+}  // namespace
+
+Linear linear(const std::string &name, const WeightMatrix &w, Func x, Func bias) {
+    const int pack = w.pack();
+    Linear l{Func(sum_name(name, w)), RDom(0, int(w.in_dim() / pack), name + "_r"), w.out_dim(),
+             input_parts(name, x, pack, false)};
+    // Without a scale the bias starts the sum; with one it is added after scaling.
+    l.out(o, t) = bias.defined() && !w.has_scale() ? Expr(bias(o)) : Expr(0.0f);
+    Expr sum = 0.0f;
+    if (pack == 1) sum = w(l.r.x, o) * x(l.r.x, t);
+    for (int k = 0; k < pack && pack > 1; k++) sum += w.lane(k, l.r.x, o) * l.x_parts[size_t(k)](l.r.x, t);
+    l.out(o, t) += sum;
+    finish(l, name, w, bias);
     return l;
 }
 
 Linear linear_over_heads(const std::string &name, const WeightMatrix &w, Func attn, int64_t head_dim, int64_t n_heads) {
-    const int pack = w.packed_pairs() ? 2 : 1;
+    const int pack = w.pack();
+    if (head_dim % pack != 0) throw std::invalid_argument(name + ": head_dim must be divisible by " + std::to_string(pack));
     const int per_head = int(head_dim) / pack;
-    Linear l{Func(name), RDom(0, per_head, 0, int(n_heads), name + "_r"), w.out_dim(), Func(), Func(), w.param()};
+    Linear l{Func(sum_name(name, w)), RDom(0, per_head, 0, int(n_heads), name + "_r"), w.out_dim(),
+             input_parts(name, attn, pack, true)};
     l.out(o, t) = 0.0f;
-    if (pack == 2) {
-        l.x_even = Func(name + "_x_even");
-        l.x_odd = Func(name + "_x_odd");
-        l.x_even(j, h, t) = attn(2 * j, h, t);
-        l.x_odd(j, h, t) = attn(2 * j + 1, h, t);
-        const Expr i2 = l.r.x + l.r.y * per_head;
-        l.out(o, t) += w.even(i2, o) * l.x_even(l.r.x, l.r.y, t) + w.odd(i2, o) * l.x_odd(l.r.x, l.r.y, t);
-    } else {
-        l.out(o, t) += w(l.r.x + l.r.y * int(head_dim), o) * attn(l.r.x, l.r.y, t);
-    }
+    Expr sum = 0.0f;
+    if (pack == 1) sum = w(l.r.x + l.r.y * int(head_dim), o) * attn(l.r.x, l.r.y, t);
+    for (int k = 0; k < pack && pack > 1; k++)
+        sum += w.lane(k, l.r.x + l.r.y * per_head, o) * l.x_parts[size_t(k)](l.r.x, l.r.y, t);
+    l.out(o, t) += sum;
+    finish(l, name, w, Func());
     return l;
 }
 

@@ -12,19 +12,21 @@
 namespace qwenc {
 
 struct Linear {
-    Halide::Func out;  // out(o, t)
-    Halide::RDom r;    // r.x is the contiguous reduction dimension
+    Halide::Func out;  // out(o, t): the reduction, what schedules tile
+    Halide::RDom r;    // r.x is the contiguous reduction dimension (over storage words)
     int64_t out_dim = 0;  // extent of o: tiles must not exceed it
-    // With packed bf16 pairs the reduction runs over pairs of inputs, and
-    // these hold the even and odd input elements (defined only then).
-    Halide::Func x_even, x_odd;
-    Halide::ImageParam w;  // the weights, for schedules that prefetch them
+    // With packed storage (bf16 pairs, int8 quads) the reduction runs over
+    // words, and x_parts[k](j, ...) = x(j * pack + k, ...); empty otherwise.
+    std::vector<Halide::Func> x_parts;
+    // What consumers read: out itself, or for int8 bias + scale * out.
+    Halide::Func result;
+    bool scaled = false;
 };
 
-// out(o, t) = bias(o) + sum_i w(i, o) * x(i, t)
+// result(o, t) = bias(o) + sum_i w(i, o) * x(i, t)
 Linear linear(const std::string &name, const WeightMatrix &w, Halide::Func x, Halide::Func bias = Halide::Func());
 
-// o_proj: out(o, t) = sum_{h, d} w(d + h * head_dim, o) * attn(d, h, t); the
+// o_proj: result(o, t) = sum_{h, d} w(d + h * head_dim, o) * attn(d, h, t); the
 // two-level reduction keeps the weight reads contiguous without div/mod.
 Linear linear_over_heads(const std::string &name, const WeightMatrix &w, Halide::Func attn, int64_t head_dim,
                          int64_t n_heads);

@@ -21,6 +21,19 @@ Expr n_tokens(const ImageParam &x, Phase phase) {
     return phase == Phase::Decode ? Expr(1) : x.dim(1).extent();
 }
 
+// Inputs in signature order; a weight matrix brings its scale (int8) along.
+struct Inputs {
+    std::vector<ImageParam> list;
+    Inputs &operator<<(const ImageParam &p) {
+        list.push_back(p);
+        return *this;
+    }
+    Inputs &operator<<(const WeightMatrix &w) {
+        for (const ImageParam &p : w.params()) list.push_back(p);
+        return *this;
+    }
+};
+
 StagePipeline make_stage(Pipeline p, const std::vector<ImageParam> &buffers, const std::vector<Param<int32_t>> &scalars) {
     StagePipeline sp{std::move(p), {}, {}, {}};
     for (const ImageParam &b : buffers) {
@@ -48,7 +61,7 @@ StagePipeline build_embed(const Qwen2Config &c, DType wd, Schedule &s) {
     gr.out(h, t) = table(h, clamp(tokens(t), 0, int(c.vocab_size) - 1));
     constrain_rows(gr.out, c.hidden_size, Phase::Prefill);
     s.embed(gr, Phase::Prefill);
-    return make_stage(Pipeline(gr.out), {tokens, table.param()}, {});
+    return make_stage(Pipeline(gr.out), (Inputs() << tokens << table).list, {});
 }
 
 StagePipeline build_qkv(const Qwen2Config &c, DType wd, Phase phase, Schedule &s) {
@@ -68,8 +81,8 @@ StagePipeline build_qkv(const Qwen2Config &c, DType wd, Phase phase, Schedule &s
     gr.rope = rope_tables("rope", hd, c.rope_theta, pos0);
 
     Func q_heads("q_heads"), k_heads("k_heads");
-    q_heads(d, h, t) = gr.q.out(d + h * int(hd), t);
-    k_heads(d, h, t) = gr.k.out(d + h * int(hd), t);
+    q_heads(d, h, t) = gr.q.result(d + h * int(hd), t);
+    k_heads(d, h, t) = gr.k.result(d + h * int(hd), t);
     Func q_rot = apply_rope("q_rot", q_heads, gr.rope, hd);
     Func k_rot = apply_rope("k_rot", k_heads, gr.rope, hd);
     gr.q_out = Func("q_out");
@@ -77,7 +90,7 @@ StagePipeline build_qkv(const Qwen2Config &c, DType wd, Phase phase, Schedule &s
     gr.v_out = Func("v_out");
     gr.q_out(d, h, t) = q_rot(d, h, t);
     gr.k_out(d, t, g) = k_rot(d, g, t);  // cache layout: (d, position, kv head)
-    gr.v_out(d, t, g) = gr.v.out(d + g * int(hd), t);
+    gr.v_out(d, t, g) = gr.v.result(d + g * int(hd), t);
 
     gr.q_out.output_buffer().dim(0).set_bounds(0, int(hd)).set_stride(1);
     gr.q_out.output_buffer().dim(1).set_bounds(0, int(c.num_attention_heads)).set_stride(int(hd));
@@ -93,7 +106,7 @@ StagePipeline build_qkv(const Qwen2Config &c, DType wd, Phase phase, Schedule &s
         gr.v_out.output_buffer().dim(1).set_bounds(0, 1);
     }
     s.qkv(gr, phase);
-    return make_stage(Pipeline({gr.q_out, gr.k_out, gr.v_out}), {x, norm_w, wq.param(), bq, wk.param(), bk, wv.param(), bv},
+    return make_stage(Pipeline({gr.q_out, gr.k_out, gr.v_out}), (Inputs() << x << norm_w << wq << bq << wk << bk << wv << bv).list,
                       {pos0});
 }
 
@@ -119,20 +132,20 @@ StagePipeline build_attn_mlp(const Qwen2Config &c, DType wd, Phase phase, Schedu
     gr.attn = attention(q, k_cache, v_cache, hd, c.group_size(), pos0, n_tokens(x, phase));
     gr.o_proj = linear_over_heads("o_proj", wo, gr.attn.out, hd, c.num_attention_heads);
     gr.x_mid = Func("x_mid");
-    gr.x_mid(h, t) = x(h, t) + gr.o_proj.out(h, t);
+    gr.x_mid(h, t) = x(h, t) + gr.o_proj.result(h, t);
     gr.norm = rms_norm("mlp_norm", gr.x_mid, post_norm_w, H, c.rms_norm_eps);
     gr.gate = linear("gate", w_gate, gr.norm.out);
     gr.up = linear("up", w_up, gr.norm.out);
     gr.act = Func("act");
-    Expr gv = gr.gate.out(o, t);
-    gr.act(o, t) = gv / (1.0f + exp(-gv)) * gr.up.out(o, t);
+    Expr gv = gr.gate.result(o, t);
+    gr.act(o, t) = gv / (1.0f + exp(-gv)) * gr.up.result(o, t);
     gr.down = linear("down", w_down, gr.act);
     gr.out = Func("x_out");
-    gr.out(h, t) = gr.x_mid(h, t) + gr.down.out(h, t);
+    gr.out(h, t) = gr.x_mid(h, t) + gr.down.result(h, t);
     constrain_rows(gr.out, H, phase);
     s.attn_mlp(gr, phase);
-    return make_stage(Pipeline(gr.out),
-                      {x, q, k_cache, v_cache, wo.param(), post_norm_w, w_gate.param(), w_up.param(), w_down.param()}, {pos0});
+    return make_stage(Pipeline(gr.out), (Inputs() << x << q << k_cache << v_cache << wo << post_norm_w << w_gate << w_up << w_down).list,
+                      {pos0});
 }
 
 StagePipeline build_head(const Qwen2Config &c, DType wd, Phase phase, Schedule &s) {
@@ -143,9 +156,9 @@ StagePipeline build_head(const Qwen2Config &c, DType wd, Phase phase, Schedule &
     HeadGraph gr;
     gr.norm = rms_norm("final_norm", x, norm_w, H, c.rms_norm_eps);
     gr.logits = linear("logits", lm_head, gr.norm.out);
-    constrain_rows(gr.logits.out, c.vocab_size, phase);
+    constrain_rows(gr.logits.result, c.vocab_size, phase);
     s.head(gr, phase);
-    return make_stage(Pipeline(gr.logits.out), {x, norm_w, lm_head.param()}, {});
+    return make_stage(Pipeline(gr.logits.result), (Inputs() << x << norm_w << lm_head).list, {});
 }
 
 }  // namespace

@@ -18,29 +18,46 @@ WeightMatrix::WeightMatrix(const std::string &name, DType dtype, int64_t in_dim,
     : param_(halide_storage_type(dtype), 2, name), dtype_(dtype), in_(in_dim), out_(out_dim),
       pack_(weight_storage(dtype).pack) {
     if (in_dim % pack_ != 0)
-        throw std::invalid_argument(std::string(dtype_flag_name(dtype)) + " weights need an even input dimension; " + name +
-                                    " has " + std::to_string(in_dim));
+        throw std::invalid_argument(std::string(dtype_flag_name(dtype)) + " weights need an input dimension divisible by " +
+                                    std::to_string(pack_) + "; " + name + " has " + std::to_string(in_dim));
     // Exact, constant shapes and strides: the checkpoint's row-major layout.
     param_.dim(0).set_bounds(0, int(in_dim / pack_)).set_stride(1);
     param_.dim(1).set_bounds(0, int(out_dim)).set_stride(int(in_dim / pack_));
+    if (has_scale()) scale_ = vector_input(name + "_scale", out_dim);
 }
 
-namespace {
-// The f32 whose upper 16 bits are the bf16 `bits` (in the word's low or high half).
-Expr bf16_low(const Expr &word) { return reinterpret(Float(32), word << 16); }
-Expr bf16_high(const Expr &word) { return reinterpret(Float(32), word & Expr(uint32_t(0xffff0000u))); }
-}  // namespace
+std::vector<ImageParam> WeightMatrix::params() const {
+    if (has_scale()) return {param_, scale_};
+    return {param_};
+}
+
+Expr WeightMatrix::lane(int k, const Expr &iw, const Expr &o) const {
+    Expr word = param_(iw, o);
+    switch (dtype_) {
+    case DType::BF16:  // the f32 whose upper 16 bits are the bf16 in the low or high half
+        return reinterpret(Float(32), k == 0 ? word << 16 : word & Expr(uint32_t(0xffff0000u)));
+    case DType::I8: {
+        // Byte k, sign-extended by a left then an arithmetic right shift. The
+        // left shift is done unsigned: Halide assumes signed shifts never
+        // overflow and would fold (w << 24) >> 24 into w.
+        Expr up = reinterpret(UInt(32), word) << uint32_t(24 - 8 * k);
+        return cast<float>(reinterpret(Int(32), up) >> 24);
+    }
+    default:
+        return cast<float>(word);
+    }
+}
 
 Expr WeightMatrix::operator()(const Expr &i, const Expr &o) const {
-    if (pack_ == 2) {
-        Expr word = param_(i / 2, o);
-        return select(i % 2 == 0, bf16_low(word), bf16_high(word));
+    Expr v = lane(0, i, o);
+    if (pack_ > 1) {
+        // A gather of single elements (the embedding lookup): pick the lane.
+        Expr iw = i / pack_, k = i % pack_;
+        v = lane(pack_ - 1, iw, o);
+        for (int lane_k = pack_ - 2; lane_k >= 0; lane_k--) v = select(k == lane_k, lane(lane_k, iw, o), v);
     }
-    return cast(Float(32), param_(i, o));
+    return has_scale() ? v * scale_(o) : v;
 }
-
-Expr WeightMatrix::even(const Expr &i2, const Expr &o) const { return bf16_low(param_(i2, o)); }
-Expr WeightMatrix::odd(const Expr &i2, const Expr &o) const { return bf16_high(param_(i2, o)); }
 
 ImageParam vector_input(const std::string &name, int64_t n) {
     ImageParam p(Float(32), 1, name);

@@ -14,18 +14,24 @@ Halide::Type halide_storage_type(DType t);
 class WeightMatrix {
 public:
     WeightMatrix(const std::string &name, DType dtype, int64_t in_dim, int64_t out_dim);
-    // Element (i, o) as f32, whatever the storage.
+    // Element (i, o) as f32, whatever the storage, scale included.
     Halide::Expr operator()(const Halide::Expr &i, const Halide::Expr &o) const;
-    // Packed pairs (bf16): elements (2 * i2, o) and (2 * i2 + 1, o) as f32.
-    bool packed_pairs() const { return pack_ == 2; }
-    Halide::Expr even(const Halide::Expr &i2, const Halide::Expr &o) const;
-    Halide::Expr odd(const Halide::Expr &i2, const Halide::Expr &o) const;
+    // Storage words hold pack() consecutive inputs: lane(k, iw, o) is element
+    // (iw * pack() + k, o) as f32, before the row scale (int8) is applied.
+    int pack() const { return pack_; }
+    Halide::Expr lane(int k, const Halide::Expr &iw, const Halide::Expr &o) const;
+    // int8: the per-output-row scale (an input named "<name>_scale"); for other
+    // dtypes there is none and rows need no scaling.
+    bool has_scale() const { return dtype_ == DType::I8; }
+    Halide::Expr scale(const Halide::Expr &o) const { return scale_(o); }
+    // The pipeline inputs: the matrix, then its scale if it has one.
+    std::vector<Halide::ImageParam> params() const;
     const Halide::ImageParam &param() const { return param_; }
     int64_t in_dim() const { return in_; }
     int64_t out_dim() const { return out_; }
 
 private:
-    Halide::ImageParam param_;
+    Halide::ImageParam param_, scale_;
     DType dtype_;
     int64_t in_, out_;
     int pack_;

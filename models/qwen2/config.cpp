@@ -127,6 +127,16 @@ Qwen2Config parse_qwen2_config(const json &j, const std::string &source) {
         c.tie_word_embeddings = j.at("tie_word_embeddings").get<bool>();
     }  // transformers' Qwen2Config defaults to false
     if (j.contains("torch_dtype") && j.at("torch_dtype").is_string()) c.torch_dtype = j.at("torch_dtype").get<std::string>();
+    if (j.contains("quantization_config") && !j.at("quantization_config").is_null()) {
+        const json &q = j.at("quantization_config");
+        const std::string method = q.is_object() && q.contains("quant_method") && q.at("quant_method").is_string()
+                                       ? q.at("quant_method").get<std::string>()
+                                       : q.dump();
+        if (method != kQwencInt8Method)
+            fail(source, "unsupported quantization_config (quant_method '" + method + "'); qwenc reads bf16/f16/f32 "
+                         "checkpoints and its own int8 format from `qwenc quantize`");
+        c.quant_method = method;
+    }
     c.eos_token_ids = parse_token_ids(j, source, "eos_token_id");
     auto bos = parse_token_ids(j, source, "bos_token_id");
     if (!bos.empty()) c.bos_token_id = bos[0];

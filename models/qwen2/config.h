@@ -17,6 +17,9 @@ struct InputError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// quantization_config.quant_method of a directory written by `qwenc quantize`.
+constexpr const char *kQwencInt8Method = "qwenc-int8";
+
 struct Qwen2Config {
     int64_t hidden_size = 0;
     int64_t intermediate_size = 0;
@@ -29,6 +32,10 @@ struct Qwen2Config {
     double rope_theta = 0;
     bool tie_word_embeddings = false;
     std::string torch_dtype;             // "bfloat16" etc.; informational
+    // "qwenc-int8" for a directory written by `qwenc quantize` (int8
+    // matrices with per-output-channel scales); empty for a plain checkpoint.
+    // Not part of the fingerprint: the weight dtype is the object's choice.
+    std::string quant_method;
     std::vector<int64_t> eos_token_ids;  // from config.json (generation_config may add more)
     int64_t bos_token_id = -1;
 

@@ -6,7 +6,9 @@ std::string layer_tensor_name(int64_t layer, const std::string &suffix) {
     return "model.layers." + std::to_string(layer) + "." + suffix;
 }
 
-std::vector<TensorSpec> qwen2_tensor_specs(const Qwen2Config &c) {
+std::string weight_scale_name(const std::string &matrix_name) { return matrix_name + "_scale"; }
+
+std::vector<TensorSpec> qwen2_tensor_specs(const Qwen2Config &c, DType matrix_dtype) {
     const int64_t H = c.hidden_size, I = c.intermediate_size, Q = c.q_dim(), KV = c.kv_dim();
     std::vector<TensorSpec> t;
     t.push_back({"model.embed_tokens.weight", {c.vocab_size, H}, TensorKind::Matrix});
@@ -29,6 +31,14 @@ std::vector<TensorSpec> qwen2_tensor_specs(const Qwen2Config &c) {
     }
     t.push_back({"model.norm.weight", {H}, TensorKind::Vector});
     if (!c.tie_word_embeddings) t.push_back({"lm_head.weight", {c.vocab_size, H}, TensorKind::Matrix});
+    if (matrix_dtype == DType::I8) {
+        std::vector<TensorSpec> with_scales;
+        for (const TensorSpec &s : t) {
+            with_scales.push_back(s);
+            if (s.kind == TensorKind::Matrix) with_scales.push_back({weight_scale_name(s.name), {s.shape[0]}, TensorKind::Vector});
+        }
+        return with_scales;
+    }
     return t;
 }
 

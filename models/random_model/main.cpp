@@ -78,7 +78,7 @@ int main(int argc, char **argv) {
         }
         const Qwen2Config c = parse_qwen2_config(cfg, args.has("config") ? args.get("config") : "generated config");
         auto dtype = dtype_from_flag(args.get("dtype", "bf16"));
-        if (!dtype || *dtype == DType::I32) throw UsageError("--dtype must be bf16, f16 or f32");
+        if (!dtype || *dtype == DType::I32 || *dtype == DType::I8) throw UsageError("--dtype must be bf16, f16 or f32");
         cfg["torch_dtype"] = *dtype == DType::BF16 ? "bfloat16" : *dtype == DType::F16 ? "float16" : "float32";
 
         fs::create_directories(dir);

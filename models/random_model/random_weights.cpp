@@ -28,7 +28,7 @@ bool ends_with(const std::string &s, const std::string &suffix) {
 
 std::vector<TensorToWrite> random_qwen2_tensors(const Qwen2Config &c, DType dtype, uint64_t seed) {
     std::vector<TensorToWrite> out;
-    for (const TensorSpec &spec : qwen2_tensor_specs(c)) {
+    for (const TensorSpec &spec : qwen2_tensor_specs(c, dtype)) {
         // Uniform(-a, a) has std a/sqrt(3). Projections get std 1/sqrt(fan_in)
         // so each keeps unit-scale activations; the embedding doubles as the
         // tied head, where std 1/sqrt(hidden) gives logits with std ~1.

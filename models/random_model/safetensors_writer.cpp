@@ -1,5 +1,6 @@
 #include "safetensors_writer.h"
 
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <stdexcept>
@@ -48,6 +49,8 @@ void write_safetensors(const std::string &path, const std::vector<TensorToWrite>
                 unsigned char *dst = bytes.data() + i * es;
                 if (t.dtype == DType::F32) {
                     std::memcpy(dst, &vals[i], 4);
+                } else if (t.dtype == DType::I8) {  // values are already integers in [-127, 127]
+                    *dst = static_cast<unsigned char>(static_cast<int8_t>(std::lrint(vals[i])));
                 } else {
                     uint16_t h = t.dtype == DType::BF16 ? float_to_bf16(vals[i]) : float_to_f16(vals[i]);
                     std::memcpy(dst, &h, 2);

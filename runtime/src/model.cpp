@@ -1,6 +1,7 @@
 #include "model.h"
 
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
 
 #include "progress.h"
@@ -89,60 +90,67 @@ void Session::run_chunk(const int32_t *tokens, int64_t T, float *logits, int64_t
     const ModelObject &obj = model_.object();
     const WeightStore &w = model_.weights();
     const halide_type_t wt = model_.weight_type();
+    const DType wd = obj.manifest().weight_dtype;
     const int64_t H = c.hidden_size, hd = c.head_dim(), kvh = c.num_key_value_heads, V = c.vocab_size;
     const bool decode = T == 1;
-    const int64_t pack = weight_storage(model_.object().manifest().weight_dtype).pack;
-    auto matrix = [&](HalideBuffer &b, const std::string &name) {
+    const int64_t pack = weight_storage(wd).pack;
+    // Buffers live until the end of the chunk; a deque never moves them.
+    std::deque<HalideBuffer> bufs;
+    auto vec = [&](const std::string &name) {
+        const std::vector<float> &v = w.vector(name);
+        bufs.emplace_back().reset(v.data(), kF32, {{int64_t(v.size()), 1}});
+        return bufs.back().get();
+    };
+    // A matrix argument, followed by its row scale for int8 objects.
+    auto matrix = [&](std::vector<PipelineArg> &args, const char *arg, const char *scale_arg, const std::string &name) {
         const TensorView &t = w.matrix(name);
         const int64_t words = t.shape[1] / pack;  // per row
-        b.reset(t.data, wt, {{words, 1}, {t.shape[0], words}});
-        return b.get();
-    };
-    auto vec = [&](HalideBuffer &b, const std::string &name) {
-        const std::vector<float> &v = w.vector(name);
-        b.reset(v.data(), kF32, {{int64_t(v.size()), 1}});
-        return b.get();
+        bufs.emplace_back().reset(t.data, wt, {{words, 1}, {t.shape[0], words}});
+        args.push_back({arg, bufs.back().get()});
+        if (wd == DType::I8) args.push_back({scale_arg, vec(weight_scale_name(name))});
     };
 
-    HalideBuffer tok, table, xa, xb, q, k_new, v_new, k_all, v_all;
+    HalideBuffer tok, xa, xb, q, k_new, v_new, k_all, v_all;
     tok.reset(tokens, kI32, {{T, 1}});
     xa.reset(x_a_.data(), kF32, {{H, 1}, {T, H}});
     xb.reset(x_b_.data(), kF32, {{H, 1}, {T, H}});
     q.reset(q_.data(), kF32, {{hd, 1}, {c.num_attention_heads, hd}, {T, c.q_dim()}});
-    obj.call(Stage::Embed, {{"tokens", tok.get()}, {"table", matrix(table, "model.embed_tokens.weight")}, {"x_out", xa.get()}});
+    {
+        std::vector<PipelineArg> args{{"tokens", tok.get()}};
+        matrix(args, "table", "table_scale", "model.embed_tokens.weight");
+        args.push_back({"x_out", xa.get()});
+        obj.call(Stage::Embed, args);
+    }
 
-    HalideBuffer norm_w, wq, bq, wk, bk, wv, bv, wo, post_w, gate, up, down;
     for (int64_t l = 0; l < c.num_hidden_layers; l++) {
+        bufs.clear();
         auto name = [&](const char *s) { return layer_tensor_name(l, s); };
         k_new.reset(k_cache(l) + pos_ * hd, kF32, {{hd, 1}, {T, hd}, {kvh, max_ctx_ * hd}});
         v_new.reset(v_cache(l) + pos_ * hd, kF32, {{hd, 1}, {T, hd}, {kvh, max_ctx_ * hd}});
-        obj.call(decode ? Stage::QkvDecode : Stage::QkvPrefill,
-                 {{"x", xa.get()},
-                  {"norm_w", vec(norm_w, name("input_layernorm.weight"))},
-                  {"wq", matrix(wq, name("self_attn.q_proj.weight"))},
-                  {"bq", vec(bq, name("self_attn.q_proj.bias"))},
-                  {"wk", matrix(wk, name("self_attn.k_proj.weight"))},
-                  {"bk", vec(bk, name("self_attn.k_proj.bias"))},
-                  {"wv", matrix(wv, name("self_attn.v_proj.weight"))},
-                  {"bv", vec(bv, name("self_attn.v_proj.bias"))},
-                  {"pos0", nullptr, int32_t(pos_)},
-                  {"q_out", q.get()},
-                  {"k_out", k_new.get()},
-                  {"v_out", v_new.get()}});
+        std::vector<PipelineArg> qkv{{"x", xa.get()}, {"norm_w", vec(name("input_layernorm.weight"))}};
+        matrix(qkv, "wq", "wq_scale", name("self_attn.q_proj.weight"));
+        qkv.push_back({"bq", vec(name("self_attn.q_proj.bias"))});
+        matrix(qkv, "wk", "wk_scale", name("self_attn.k_proj.weight"));
+        qkv.push_back({"bk", vec(name("self_attn.k_proj.bias"))});
+        matrix(qkv, "wv", "wv_scale", name("self_attn.v_proj.weight"));
+        qkv.push_back({"bv", vec(name("self_attn.v_proj.bias"))});
+        qkv.push_back({"pos0", nullptr, int32_t(pos_)});
+        qkv.push_back({"q_out", q.get()});
+        qkv.push_back({"k_out", k_new.get()});
+        qkv.push_back({"v_out", v_new.get()});
+        obj.call(decode ? Stage::QkvDecode : Stage::QkvPrefill, qkv);
+
         k_all.reset(k_cache(l), kF32, {{hd, 1}, {pos_ + T, hd}, {kvh, max_ctx_ * hd}});
         v_all.reset(v_cache(l), kF32, {{hd, 1}, {pos_ + T, hd}, {kvh, max_ctx_ * hd}});
-        obj.call(decode ? Stage::AttnMlpDecode : Stage::AttnMlpPrefill,
-                 {{"x", xa.get()},
-                  {"q", q.get()},
-                  {"k_cache", k_all.get()},
-                  {"v_cache", v_all.get()},
-                  {"pos0", nullptr, int32_t(pos_)},
-                  {"wo", matrix(wo, name("self_attn.o_proj.weight"))},
-                  {"post_norm_w", vec(post_w, name("post_attention_layernorm.weight"))},
-                  {"w_gate", matrix(gate, name("mlp.gate_proj.weight"))},
-                  {"w_up", matrix(up, name("mlp.up_proj.weight"))},
-                  {"w_down", matrix(down, name("mlp.down_proj.weight"))},
-                  {"x_out", xb.get()}});
+        std::vector<PipelineArg> mlp{{"x", xa.get()}, {"q", q.get()}, {"k_cache", k_all.get()}, {"v_cache", v_all.get()},
+                                     {"pos0", nullptr, int32_t(pos_)}};
+        matrix(mlp, "wo", "wo_scale", name("self_attn.o_proj.weight"));
+        mlp.push_back({"post_norm_w", vec(name("post_attention_layernorm.weight"))});
+        matrix(mlp, "w_gate", "w_gate_scale", name("mlp.gate_proj.weight"));
+        matrix(mlp, "w_up", "w_up_scale", name("mlp.up_proj.weight"));
+        matrix(mlp, "w_down", "w_down_scale", name("mlp.down_proj.weight"));
+        mlp.push_back({"x_out", xb.get()});
+        obj.call(decode ? Stage::AttnMlpDecode : Stage::AttnMlpPrefill, mlp);
         std::swap(x_a_, x_b_);
         xa.reset(x_a_.data(), kF32, {{H, 1}, {T, H}});
         xb.reset(x_b_.data(), kF32, {{H, 1}, {T, H}});
@@ -151,13 +159,15 @@ void Session::run_chunk(const int32_t *tokens, int64_t T, float *logits, int64_t
 
     if (logits) {
         // Only the rows asked for go through the head: for generation just the last.
-        HalideBuffer x_rows, final_norm, head, out;
+        bufs.clear();
+        HalideBuffer x_rows, out;
         x_rows.reset(x_a_.data() + (T - logit_rows) * H, kF32, {{H, 1}, {logit_rows, H}});
         out.reset(logits, kF32, {{V, 1}, {logit_rows, V}});
         const std::string head_name = c.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight";
-        obj.call(logit_rows == 1 ? Stage::HeadDecode : Stage::HeadPrefill,
-                 {{"x", x_rows.get()}, {"norm_w", vec(final_norm, "model.norm.weight")}, {"lm_head", matrix(head, head_name)},
-                  {"logits", out.get()}});
+        std::vector<PipelineArg> head{{"x", x_rows.get()}, {"norm_w", vec("model.norm.weight")}};
+        matrix(head, "lm_head", "lm_head_scale", head_name);
+        head.push_back({"logits", out.get()});
+        obj.call(logit_rows == 1 ? Stage::HeadDecode : Stage::HeadPrefill, head);
     }
 }
 

@@ -69,28 +69,45 @@ constexpr halide_type_t kI32{halide_type_int, 32, 1};
 
 // The calling convention each stage must have (the compiler's pipelines.cpp
 // defines it); checked once at load so a mismatched object cannot be called.
+// An int8 matrix is followed by its f32 row scale "<name>_scale".
 std::vector<ArgSpec> expected_signature(Stage s, DType wd) {
     const halide_type_t W = weight_buffer_type(wd);
     const auto in = halide_argument_kind_input_buffer;
     const auto out = halide_argument_kind_output_buffer;
     const auto scalar = halide_argument_kind_input_scalar;
+    static const char *const kScaleNames[][2] = {{"table", "table_scale"}, {"wq", "wq_scale"},   {"wk", "wk_scale"},
+                                                {"wv", "wv_scale"},       {"wo", "wo_scale"},   {"w_gate", "w_gate_scale"},
+                                                {"w_up", "w_up_scale"},   {"w_down", "w_down_scale"}, {"lm_head", "lm_head_scale"}};
+    std::vector<ArgSpec> sig;
+    auto matrix = [&](const char *name) {
+        sig.push_back({name, in, 2, W});
+        if (wd != DType::I8) return;
+        for (const auto &pair : kScaleNames)
+            if (std::strcmp(pair[0], name) == 0) sig.push_back({pair[1], in, 1, kF32});
+    };
+    auto buf = [&](const char *name, halide_argument_kind_t kind, int dims, halide_type_t t) { sig.push_back({name, kind, dims, t}); };
     switch (s) {
-    case Stage::Embed: return {{"tokens", in, 1, kI32}, {"table", in, 2, W}, {"x_out", out, 2, kF32}};
+    case Stage::Embed:
+        buf("tokens", in, 1, kI32), matrix("table"), buf("x_out", out, 2, kF32);
+        break;
     case Stage::QkvPrefill:
     case Stage::QkvDecode:
-        return {{"x", in, 2, kF32},   {"norm_w", in, 1, kF32}, {"wq", in, 2, W},        {"bq", in, 1, kF32},
-                {"wk", in, 2, W},     {"bk", in, 1, kF32},     {"wv", in, 2, W},        {"bv", in, 1, kF32},
-                {"pos0", scalar, 0, kI32}, {"q_out", out, 3, kF32}, {"k_out", out, 3, kF32}, {"v_out", out, 3, kF32}};
+        buf("x", in, 2, kF32), buf("norm_w", in, 1, kF32), matrix("wq"), buf("bq", in, 1, kF32), matrix("wk");
+        buf("bk", in, 1, kF32), matrix("wv"), buf("bv", in, 1, kF32), buf("pos0", scalar, 0, kI32);
+        buf("q_out", out, 3, kF32), buf("k_out", out, 3, kF32), buf("v_out", out, 3, kF32);
+        break;
     case Stage::AttnMlpPrefill:
     case Stage::AttnMlpDecode:
-        return {{"x", in, 2, kF32},       {"q", in, 3, kF32},      {"k_cache", in, 3, kF32}, {"v_cache", in, 3, kF32},
-                {"pos0", scalar, 0, kI32}, {"wo", in, 2, W},        {"post_norm_w", in, 1, kF32}, {"w_gate", in, 2, W},
-                {"w_up", in, 2, W},       {"w_down", in, 2, W},    {"x_out", out, 2, kF32}};
+        buf("x", in, 2, kF32), buf("q", in, 3, kF32), buf("k_cache", in, 3, kF32), buf("v_cache", in, 3, kF32);
+        buf("pos0", scalar, 0, kI32), matrix("wo"), buf("post_norm_w", in, 1, kF32), matrix("w_gate"), matrix("w_up");
+        matrix("w_down"), buf("x_out", out, 2, kF32);
+        break;
     case Stage::HeadPrefill:
     case Stage::HeadDecode:
-        return {{"x", in, 2, kF32}, {"norm_w", in, 1, kF32}, {"lm_head", in, 2, W}, {"logits", out, 2, kF32}};
+        buf("x", in, 2, kF32), buf("norm_w", in, 1, kF32), matrix("lm_head"), buf("logits", out, 2, kF32);
+        break;
     }
-    return {};
+    return sig;
 }
 
 // Halide makes Func names unique within the compiling process by appending

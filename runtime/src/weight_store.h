@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "checkpoint.h"
 #include "manifest.h"
-#include "safetensors.h"
 
 namespace qwenc {
 
@@ -25,7 +25,7 @@ public:
     const std::map<std::string, TensorView> &matrices() const { return matrices_; }
 
 private:
-    std::vector<std::unique_ptr<SafetensorsFile>> files_;
+    std::unique_ptr<Checkpoint> checkpoint_;
     std::map<std::string, TensorView> matrices_;
     std::map<std::string, std::vector<float>> vectors_;
 };

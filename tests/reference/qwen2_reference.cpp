@@ -49,7 +49,7 @@ std::map<std::string, Tensor> read_all_tensors(const std::string &dir) {
             if (name == "__metadata__") continue;
             const std::string dtype = e["dtype"];
             const size_t begin = e["data_offsets"][0], end = e["data_offsets"][1];
-            const size_t es = dtype == "F32" ? 4 : 2;
+            const size_t es = dtype == "F32" ? 4 : dtype == "I8" ? 1 : 2;
             Tensor t((end - begin) / es);
             for (size_t i = 0; i < t.size(); i++) {
                 const char *p = data + begin + i * es;
@@ -57,6 +57,8 @@ std::map<std::string, Tensor> read_all_tensors(const std::string &dir) {
                     float f;
                     std::memcpy(&f, p, 4);
                     t[i] = f;
+                } else if (dtype == "I8") {
+                    t[i] = double(static_cast<int8_t>(*p));
                 } else {
                     uint16_t h;
                     std::memcpy(&h, p, 2);
@@ -72,6 +74,15 @@ std::map<std::string, Tensor> read_all_tensors(const std::string &dir) {
             }
             out[name] = std::move(t);
         }
+    }
+    // qwenc's int8 format: "X.weight" holds integers and "X.weight_scale"
+    // one factor per row; the reference works on the dequantized matrix.
+    for (auto &[name, scale] : out) {
+        const std::string suffix = "_scale";
+        if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
+        Tensor &m = out.at(name.substr(0, name.size() - suffix.size()));
+        const size_t cols = m.size() / scale.size();
+        for (size_t i = 0; i < m.size(); i++) m[i] *= scale[i / cols];
     }
     return out;
 }

@@ -54,7 +54,9 @@ TEST_CASE("the published Qwen2.5 configs parse") {
     CHECK(c.group_size() == 6);
     CHECK(c.rope_theta == 1000000.0);
     // 28 layers x 12 tensors + embedding + final norm; lm_head is tied.
-    CHECK(qwen2_tensor_specs(c).size() == 28 * 12 + 2);
+    CHECK(qwen2_tensor_specs(c, DType::BF16).size() == 28 * 12 + 2);
+    // int8: one scale per matrix (7 per layer, and the embedding).
+    CHECK(qwen2_tensor_specs(c, DType::I8).size() == 28 * 12 + 2 + 28 * 7 + 1);
 }
 
 TEST_CASE("the fingerprint follows the architecture, not the bookkeeping") {

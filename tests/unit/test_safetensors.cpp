@@ -100,7 +100,7 @@ Manifest tiny_manifest() {
     Manifest m;
     m.config = tiny_config();
     m.weight_dtype = DType::BF16;
-    m.tensors = qwen2_tensor_specs(m.config);
+    m.tensors = qwen2_tensor_specs(m.config, m.weight_dtype);
     return m;
 }
 

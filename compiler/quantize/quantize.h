@@ -1,0 +1,22 @@
+// `qwenc quantize MODEL_DIR OUT_DIR`: writes a new Hugging Face model
+// directory whose matrices are int8 with one f32 scale per output row
+// (symmetric, round to nearest): for every matrix "X.weight" [out, in] the
+// checkpoint holds "X.weight" as I8 and "X.weight_scale" as F32 [out], with
+// X.weight[o][i] ~= X.weight_scale[o] * q[o][i]. Norm weights and biases are
+// copied unchanged; config.json gains
+// "quantization_config": {"quant_method": "qwenc-int8", ...}, and the
+// tokenizer and generation files are copied beside it.
+#pragma once
+#include <string>
+
+namespace qwenc {
+
+struct QuantizeOptions {
+    int shards = 1;
+    bool show_progress = true;
+};
+
+// Throws InputError (bad input) or std::runtime_error (cannot write).
+void quantize_model_dir(const std::string &in_dir, const std::string &out_dir, const QuantizeOptions &opts);
+
+}  // namespace qwenc
