@@ -128,7 +128,7 @@ ModelObject::ModelObject(const std::string &path) : path_(path) {
     const std::string arch = elf_arch(path);
     if (arch != host_arch())
         throw InputError(path + ": compiled for " + arch + ", but this machine is " + host_arch() +
-                         " (compile with --target host, or run it on a " + arch + " machine)");
+                         " (compile with --target host, or run it on an " + arch + " machine)");
     handle_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle_) throw InputError(path + ": cannot load: " + dlerror());
     try {

@@ -1,7 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <fstream>
 
+#include "dtype.h"
 #include "qwen2/config.h"
 #include "qwen2/tensors.h"
 
@@ -116,4 +118,17 @@ TEST_CASE("a config file that is not JSON is refused with its path") {
         CHECK_THAT(e.what(), Catch::StartsWith(path + ": invalid JSON"));
     }
     CHECK_THROWS_WITH(load_qwen2_config("no/such/config.json"), "no/such/config.json: cannot open file");
+}
+
+TEST_CASE("float_to_f16 rounds to nearest even, saturates to inf and keeps subnormals") {
+    CHECK(float_to_f16(1.0f) == 0x3c00);
+    CHECK(float_to_f16(-2.0f) == 0xc000);
+    CHECK(float_to_f16(65504.0f) == 0x7bff);
+    CHECK(float_to_f16(1e6f) == 0x7c00);
+    CHECK(float_to_f16(1.0f + 1.0f / 2048) == 0x3c00);  // halfway: to even
+    CHECK(float_to_f16(1.0f + 3.0f / 2048) == 0x3c02);  // halfway: to even (up)
+    CHECK(float_to_f16(std::ldexp(1.0f, -24)) == 0x0001);  // smallest subnormal
+    CHECK(float_to_f16(0.0f) == 0x0000);
+    for (float v : {0.1f, -3.75f, 1000.5f, 6.1e-5f})
+        CHECK(std::fabs(f16_to_float(float_to_f16(v)) - v) <= std::fabs(v) / 1024);
 }
