@@ -4,6 +4,10 @@
 #include <fstream>
 #include <sstream>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 namespace qwenc {
 
 std::string host_arch() {
@@ -34,8 +38,59 @@ std::set<std::string> split_words(const std::string &s) {
 }
 }  // namespace
 
+#if defined(__x86_64__)
+// The CPU as the code will see it: CPUID, plus XGETBV for whether the OS
+// saves the AVX / AVX-512 registers. More direct than /proc/cpuinfo, and
+// right under emulators (qemu-user passes the host's /proc/cpuinfo through).
+// Names are Linux's flag names, as the manifest lists them.
+std::set<std::string> x86_cpuid_features() {
+    std::set<std::string> f;
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
+    const unsigned c1 = c, d1 = d;
+    auto bit = [](unsigned reg, int i) { return (reg >> i) & 1u; };
+    if (bit(d1, 25)) f.insert("sse");
+    if (bit(d1, 26)) f.insert("sse2");
+    if (bit(c1, 0)) f.insert("pni");
+    if (bit(c1, 9)) f.insert("ssse3");
+    if (bit(c1, 19)) f.insert("sse4_1");
+    if (bit(c1, 20)) f.insert("sse4_2");
+    if (bit(c1, 23)) f.insert("popcnt");
+    // AVX state (xmm+ymm) and AVX-512 state (opmask, zmm) enabled by the OS.
+    uint64_t xcr0 = 0;
+    if (bit(c1, 27)) {  // OSXSAVE
+        unsigned lo, hi;
+        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        xcr0 = (uint64_t(hi) << 32) | lo;
+    }
+    const bool avx_os = (xcr0 & 0x6) == 0x6, avx512_os = (xcr0 & 0xe6) == 0xe6;
+    if (avx_os) {
+        if (bit(c1, 28)) f.insert("avx");
+        if (bit(c1, 12)) f.insert("fma");
+        if (bit(c1, 29)) f.insert("f16c");
+    }
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
+        const unsigned b7 = b, c7 = c;
+        if (avx_os && bit(b7, 5)) f.insert("avx2");
+        if (avx512_os) {
+            const std::pair<int, const char *> ebx[] = {{16, "avx512f"}, {17, "avx512dq"}, {21, "avx512ifma"}, {26, "avx512pf"},
+                                                        {27, "avx512er"}, {28, "avx512cd"}, {30, "avx512bw"}, {31, "avx512vl"}};
+            for (const auto &[i, name] : ebx)
+                if (bit(b7, i)) f.insert(name);
+            if (bit(c7, 1)) f.insert("avx512vbmi");
+            if (bit(c7, 11)) f.insert("avx512_vnni");
+            if (__get_cpuid_count(7, 1, &a, &b, &c, &d) && bit(a, 5)) f.insert("avx512_bf16");
+        }
+    }
+    return f;
+}
+#endif
+
 std::set<std::string> host_cpu_features() {
     if (const char *env = std::getenv("QWENRT_CPU_FEATURES")) return split_words(env);
+#if defined(__x86_64__)
+    return x86_cpuid_features();
+#endif
     std::ifstream in("/proc/cpuinfo");
     std::string line;
     while (std::getline(in, line)) {

@@ -1,5 +1,6 @@
 // What this machine is: its architecture (as qwenc's manifest names it) and
-// its CPU feature flags as Linux reports them. QWENRT_CPU_FEATURES (a
+// its CPU feature flags under Linux's names (from CPUID on x86, from
+// /proc/cpuinfo elsewhere). QWENRT_CPU_FEATURES (a
 // space- or comma-separated list) replaces the detected flags, so tests can
 // play a CPU that lacks a feature.
 #pragma once
