@@ -19,8 +19,10 @@ shared object with every model dimension fixed, for qwenrun / libqwenrt.
 
 options:
   -o, --output FILE        the model object to write (required)
-  --target T               Halide target string (default: host), e.g.
-                           x86-64-linux-avx2-fma-f16c-sse41
+  --target T[,T2...]       Halide target string (default: host), e.g.
+                           x86-64-linux-avx2-fma-f16c-sse41 or arm-64-linux-arm_dot_prod;
+                           a comma-separated list (most specific first) makes
+                           one object that picks the best variant at run time
   --weight-dtype D         dtype of the weight matrices in the checkpoint:
                            bf16, f16, f32 or int8 (default: int8 for a
                            `qwenc quantize` directory, else torch_dtype)
@@ -68,10 +70,22 @@ int main(int argc, char **argv) {
         const std::string config_path = args.positionals()[0];
         EmitOptions opts;
         opts.output = args.get("output");
-        const std::string target = args.get("target", "host");
-        if (!Halide::Target::validate_target_string(target))
-            throw UsageError("--target '" + target + "' is not a valid Halide target string");
-        opts.target = Halide::Target(target);
+        // A Halide target string, or a comma-separated list of them (multitarget).
+        const std::string target_list = args.get("target", "host");
+        size_t at = 0;
+        while (true) {
+            const size_t comma = target_list.find(',', at);
+            const std::string target = target_list.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+            if (!Halide::Target::validate_target_string(target))
+                throw UsageError("--target '" + target + "' is not a valid Halide target string");
+            opts.targets.emplace_back(target);
+            if (comma == std::string::npos) break;
+            at = comma + 1;
+        }
+        for (const Halide::Target &t : opts.targets)
+            if (t.arch != opts.targets[0].arch || t.bits != opts.targets[0].bits || t.os != opts.targets[0].os)
+                throw UsageError("--target: every target of a list must share architecture, bits and OS ('" +
+                                 t.to_string() + "' differs from '" + opts.targets[0].to_string() + "')");
         const Qwen2Config config = load_qwen2_config(config_path);
         // The checkpoint's own dtype by default: int8 for `qwenc quantize` output.
         const std::string own = !config.quant_method.empty() ? "int8" : config.torch_dtype.empty() ? "bf16" : config.torch_dtype;

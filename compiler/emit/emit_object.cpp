@@ -86,13 +86,15 @@ std::string default_cc(const Halide::Target &t) {
 }  // namespace
 
 void emit_shared_object(const Qwen2Config &config, const std::string &config_path, const EmitOptions &opts) {
-    auto schedule = schedule_for_target(opts.target);
+    if (opts.targets.empty()) throw std::invalid_argument("no target");
+    const Halide::Target &base = opts.targets.back();  // what every CPU running the object must have
+    const bool multi = opts.targets.size() > 1;
 
     Manifest m;
     m.qwenc_version = kQwencVersion;
-    m.target = opts.target.to_string();
-    m.arch = arch_name(opts.target);
-    m.cpu_features = required_cpu_features(opts.target);
+    for (const Halide::Target &t : opts.targets) m.target += (m.target.empty() ? "" : ",") + t.to_string();
+    m.arch = arch_name(base);
+    m.cpu_features = required_cpu_features(base);
     m.config = config;
     m.config_fingerprint = config.fingerprint();
     m.weight_dtype = opts.weight_dtype;
@@ -110,7 +112,12 @@ void emit_shared_object(const Qwen2Config &config, const std::string &config_pat
         }
     } cleanup{tmp, opts.keep_temps};
 
-    const Halide::Target stage_target = opts.target.with_feature(Halide::Target::NoRuntime);
+    std::vector<Halide::Target> stage_targets;
+    std::vector<std::string> suffixes;
+    for (size_t i = 0; i < opts.targets.size(); i++) {
+        stage_targets.push_back(opts.targets[i].with_feature(Halide::Target::NoRuntime));
+        suffixes.push_back("variant" + std::to_string(i));
+    }
     std::vector<std::string> objects;
     Progress progress("qwenc: compiling " + fs::path(config_path).filename().string() + " for " + m.target,
                       opts.show_progress);
@@ -119,16 +126,28 @@ void emit_shared_object(const Qwen2Config &config, const std::string &config_pat
     for (Stage stage : kAllStages) {
         const std::string fn = std::string("qwen_") + stage_name(stage);
         progress.update(step++, n_steps, fn);
-        StagePipeline sp = build_stage(stage, config, opts.weight_dtype, *schedule);
-        const std::string obj = (tmp / (fn + ".o")).string();
-        sp.pipeline.compile_to({{Halide::OutputFileType::object, obj}}, sp.args, fn, stage_target);
-        objects.push_back(obj);
+        // Each variant gets its own target's schedule; the lowering is shared.
+        auto make_module = [&](const std::string &name, const Halide::Target &t) {
+            auto schedule = schedule_for_target(t);
+            StagePipeline sp = build_stage(stage, config, opts.weight_dtype, *schedule);
+            return sp.pipeline.compile_to_module(sp.args, name, t);
+        };
+        if (multi) {
+            // One archive per stage: every variant plus the wrapper that picks one.
+            const std::string lib = (tmp / (fn + ".a")).string();
+            Halide::compile_multitarget(fn, {{Halide::OutputFileType::static_library, lib}}, stage_targets, suffixes, make_module);
+            objects.push_back("-Wl,--whole-archive " + shell_quote(lib) + " -Wl,--no-whole-archive");
+        } else {
+            const std::string obj = (tmp / (fn + ".o")).string();
+            make_module(fn, stage_targets[0]).compile({{Halide::OutputFileType::object, obj}});
+            objects.push_back(shell_quote(obj));
+        }
         m.entry_points[stage_name(stage)] = fn;
     }
     progress.update(step++, n_steps, "halide runtime");
     const std::string runtime_obj = (tmp / "halide_runtime.o").string();
-    Halide::compile_standalone_runtime(runtime_obj, opts.target.without_feature(Halide::Target::NoRuntime));
-    objects.push_back(runtime_obj);
+    Halide::compile_standalone_runtime(runtime_obj, base.without_feature(Halide::Target::NoRuntime));
+    objects.push_back(shell_quote(runtime_obj));
 
     progress.update(step++, n_steps, "linking");
     const std::string manifest_c = (tmp / "manifest.c").string();
@@ -143,9 +162,9 @@ void emit_shared_object(const Qwen2Config &config, const std::string &config_pat
         vs << " local: *; };\n";
     }
 
-    const std::string cc = opts.cc.empty() ? default_cc(opts.target) : opts.cc;
+    const std::string cc = opts.cc.empty() ? default_cc(base) : opts.cc;
     std::string cmd = shell_quote(cc) + " -shared -fPIC -O2 -o " + shell_quote(opts.output);
-    for (const auto &o : objects) cmd += " " + shell_quote(o);
+    for (const auto &o : objects) cmd += " " + o;
     cmd += " " + shell_quote(manifest_c) + " -Wl,--version-script=" + shell_quote(version_script) +
            " -Wl,-z,noexecstack -lm -lpthread -ldl";
     run_command(cmd);

@@ -3,6 +3,7 @@
 // linked with the system (or cross) C compiler driver.
 #pragma once
 #include <string>
+#include <vector>
 
 #include <Halide.h>
 
@@ -13,7 +14,10 @@ namespace qwenc {
 
 struct EmitOptions {
     std::string output;           // MODEL.so
-    Halide::Target target;
+    // One target, or several of one architecture, most specific first: the
+    // object then picks the first its CPU can run (Halide multitarget), and
+    // the last is the baseline the runtime checks the CPU against.
+    std::vector<Halide::Target> targets;
     DType weight_dtype = DType::BF16;
     std::string cc;               // C compiler driver used to link; empty = pick for the target
     int64_t prefill_max_tokens = 512;
