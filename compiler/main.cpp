@@ -1,5 +1,7 @@
 // qwenc: compiles a Qwen2 config.json into a specialized model object.
+#include <cctype>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include <Halide.h>
@@ -27,6 +29,11 @@ options:
                            bf16, f16, f32 or int8 (default: int8 for a
                            `qwenc quantize` directory, else torch_dtype)
   --prefill-chunk N        most tokens per prefill call (default 512)
+  --emit shared|static     a shared object for qwenrun / qwenrt_model_load
+                           (default), or a static library libNAME.a plus
+                           NAME.h beside it, to link the model into a program
+  --name NAME              symbol prefix of a static model (default: from -o,
+                           libNAME.a -> NAME)
   --cc CC                  C compiler driver used to link (default: cc)
   --keep-temps             keep the intermediate objects
   --quiet                  no progress output
@@ -54,7 +61,7 @@ static int quantize_main(int argc, char **argv) {
 int main(int argc, char **argv) {
     try {
         if (argc > 1 && std::string(argv[1]) == "quantize") return quantize_main(argc, argv);
-        CliArgs args(argc, argv, {"output", "target", "weight-dtype", "cc", "prefill-chunk"},
+        CliArgs args(argc, argv, {"output", "target", "weight-dtype", "cc", "prefill-chunk", "emit", "name"},
                      {"help", "version", "keep-temps", "quiet"});
         if (args.has("help")) {
             std::fputs(kHelp, stdout);
@@ -94,6 +101,17 @@ int main(int argc, char **argv) {
         if (!dt || *dt == DType::I32) throw UsageError("--weight-dtype must be bf16, f16, f32 or int8 (got '" + wd + "')");
         opts.weight_dtype = *dt;
         opts.prefill_max_tokens = args.get_int("prefill-chunk", 512, 1, 8192);
+        const std::string emit = args.get("emit", "shared");
+        if (emit != "shared" && emit != "static") throw UsageError("--emit must be shared or static (got '" + emit + "')");
+        opts.emit_static = emit == "static";
+        if (opts.emit_static) {
+            std::string stem = std::filesystem::path(opts.output).stem().string();
+            if (stem.rfind("lib", 0) == 0) stem = stem.substr(3);
+            opts.name = args.get("name", stem);
+            bool ok = !opts.name.empty() && !std::isdigit(static_cast<unsigned char>(opts.name[0]));
+            for (char ch : opts.name) ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_');
+            if (!ok) throw UsageError("--name '" + opts.name + "' is not a C identifier");
+        }
         opts.cc = args.get("cc");
         opts.keep_temps = args.has("keep-temps");
         opts.show_progress = !args.has("quiet");

@@ -1,6 +1,7 @@
-// Compiles every stage of a model into one shared object: the stage
-// pipelines (without runtime), exactly one Halide runtime, and the manifest,
-// linked with the system (or cross) C compiler driver.
+// Compiles every stage of a model into one shared object (the stage
+// pipelines without runtime, exactly one Halide runtime, and the manifest,
+// linked with the system or cross C compiler driver), or into a static
+// library plus a C header for linking a model into a program.
 #pragma once
 #include <string>
 #include <vector>
@@ -22,6 +23,10 @@ struct EmitOptions {
     std::string cc;               // C compiler driver used to link; empty = pick for the target
     int64_t prefill_max_tokens = 512;
     bool keep_temps = false;
+    // Static: `output` is libNAME.a, and NAME.h is written beside it; every
+    // symbol is prefixed with `name` so several models can share a program.
+    bool emit_static = false;
+    std::string name = "qwen";
     bool show_progress = true;
 };
 

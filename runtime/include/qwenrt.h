@@ -31,6 +31,16 @@ const char *qwenrt_last_error(void);
  * the weights of weights_dir (model.safetensors or a sharded index),
  * validating every tensor against the manifest. opts may be NULL. */
 qwenrt_model *qwenrt_model_load(const char *object_path, const char *weights_dir, const qwenrt_load_options *opts);
+/* A model linked into the program (qwenc --emit static, or CMake's
+ * qwenc_add_model): its generated header declares NAME_symbols, the table of
+ * its entry points, and NAME_load(), which calls this. Same checks as
+ * qwenrt_model_load, without dlopen. */
+typedef struct qwenrt_symbol {
+    const char *name;
+    const void *address;
+} qwenrt_symbol;
+qwenrt_model *qwenrt_model_load_static(const qwenrt_symbol *symbols, const char *weights_dir,
+                                       const qwenrt_load_options *opts);
 void qwenrt_model_free(qwenrt_model *model);
 
 int64_t qwenrt_model_vocab_size(const qwenrt_model *model);

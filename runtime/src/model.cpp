@@ -13,10 +13,14 @@ constexpr halide_type_t kF32{halide_type_float, 32, 1};
 constexpr halide_type_t kI32{halide_type_int, 32, 1};
 }  // namespace
 
-Model::Model(const std::string &object_path, const std::string &weights_dir, const LoadOptions &opts) {
-    Progress progress("loading " + object_path, opts.show_progress);
-    object_ = std::make_unique<ModelObject>(object_path);
+Model::Model(const std::string &object_path, const std::string &weights_dir, const LoadOptions &opts)
+    : Model(std::make_unique<ModelObject>(object_path), weights_dir, opts) {}
+
+Model::Model(std::unique_ptr<ModelObject> object, const std::string &weights_dir, const LoadOptions &opts)
+    : object_(std::move(object)) {
+    Progress progress("loading " + object_->path(), opts.show_progress);
     const Manifest &m = object_->manifest();
+    const std::string &object_path = object_->path();
     // A config.json beside the weights must describe the model that was compiled.
     const std::string cfg_path = weights_dir + "/config.json";
     if (std::filesystem::exists(cfg_path)) {

@@ -19,6 +19,8 @@ struct LoadOptions {
 class Model {
 public:
     Model(const std::string &object_path, const std::string &weights_dir, const LoadOptions &opts);
+    // A model object already resolved (e.g. linked into the program).
+    Model(std::unique_ptr<ModelObject> object, const std::string &weights_dir, const LoadOptions &opts);
     const ModelObject &object() const { return *object_; }
     const Qwen2Config &config() const { return object_->manifest().config; }
     const WeightStore &weights() const { return *weights_; }

@@ -132,55 +132,61 @@ ModelObject::ModelObject(const std::string &path) : path_(path) {
     handle_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle_) throw InputError(path + ": cannot load: " + dlerror());
     try {
-        auto *json_text = static_cast<const char *>(dlsym(handle_, kManifestSymbol));
-        if (!json_text) throw InputError(path + ": no qwenc manifest (not a model object compiled by qwenc)");
-        manifest_json_ = json_text;
-        nlohmann::json j;
-        try {
-            j = nlohmann::json::parse(manifest_json_);
-        } catch (const nlohmann::json::exception &e) {
-            throw InputError(path + ": manifest is not valid JSON: " + e.what());
-        }
-        manifest_ = Manifest::from_json(j, path);
-        if (manifest_.arch != host_arch())
-            throw InputError(path + ": compiled for " + manifest_.arch + ", but this machine is " + host_arch());
-        // Checked before any of the object's code runs: never SIGILL.
-        auto missing = missing_cpu_features(manifest_.cpu_features);
-        if (!missing.empty()) {
-            std::string list;
-            for (const auto &f : missing) list += (list.empty() ? "" : ", ") + f;
-            throw InputError(path + ": compiled for target " + manifest_.target + ", which needs CPU features this CPU lacks: " +
-                             list + " (recompile with --target host)");
-        }
-        set_threads_ = reinterpret_cast<int (*)(int)>(dlsym(handle_, kSetThreadsSymbol));
-        auto set_handler = reinterpret_cast<void (*)(void (*)(void *, const char *))>(dlsym(handle_, kSetErrorHandlerSymbol));
-        if (!set_threads_ || !set_handler) throw InputError(path + ": missing qwenc helper symbols");
-        set_handler(capture_halide_error);
-
-        for (size_t i = 0; i < std::size(kAllStages); i++) {
-            const Stage stage = kAllStages[i];
-            const std::string fn = manifest_.entry_points.at(stage_name(stage));
-            Entry &e = entries_[i];
-            e.argv_fn = reinterpret_cast<int (*)(void **)>(dlsym(handle_, (fn + "_argv").c_str()));
-            auto meta_fn = reinterpret_cast<const halide_filter_metadata_t *(*)()>(dlsym(handle_, (fn + "_metadata").c_str()));
-            if (!e.argv_fn || !meta_fn) throw InputError(path + ": missing entry point " + fn);
-            e.metadata = meta_fn();
-            const auto want = expected_signature(stage, manifest_.weight_dtype);
-            if (e.metadata->num_arguments != int(want.size()))
-                throw InputError(path + ": entry point " + fn + " has " + std::to_string(e.metadata->num_arguments) +
-                                 " arguments, this runtime expects " + std::to_string(want.size()));
-            for (const ArgSpec &spec : want) {
-                const halide_filter_argument_t *found = nullptr;
-                for (int k = 0; k < e.metadata->num_arguments; k++)
-                    if (same_arg_name(e.metadata->arguments[k].name, spec.name)) found = &e.metadata->arguments[k];
-                if (!found || found->kind != spec.kind || found->dimensions != spec.dims || !same_type(found->type, spec.type))
-                    throw InputError(path + ": entry point " + fn + " argument '" + spec.name +
-                                     "' does not match this runtime's ABI");
-            }
-        }
+        bind([this](const std::string &name) { return dlsym(handle_, name.c_str()); });
     } catch (...) {
         dlclose(handle_);
         throw;
+    }
+}
+
+ModelObject::ModelObject(const std::string &name, const SymbolLookup &lookup) : path_(name) { bind(lookup); }
+
+void ModelObject::bind(const SymbolLookup &lookup) {
+    const std::string &path = path_;
+    auto *json_text = static_cast<const char *>(lookup(kManifestSymbol));
+    if (!json_text) throw InputError(path + ": no qwenc manifest (not a model object compiled by qwenc)");
+    manifest_json_ = json_text;
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(manifest_json_);
+    } catch (const nlohmann::json::exception &e) {
+        throw InputError(path + ": manifest is not valid JSON: " + e.what());
+    }
+    manifest_ = Manifest::from_json(j, path);
+    if (manifest_.arch != host_arch())
+        throw InputError(path + ": compiled for " + manifest_.arch + ", but this machine is " + host_arch());
+    // Checked before any of the object's code runs: never SIGILL.
+    auto missing = missing_cpu_features(manifest_.cpu_features);
+    if (!missing.empty()) {
+        std::string list;
+        for (const auto &f : missing) list += (list.empty() ? "" : ", ") + f;
+        throw InputError(path + ": compiled for target " + manifest_.target + ", which needs CPU features this CPU lacks: " +
+                         list + " (recompile with --target host)");
+    }
+    set_threads_ = reinterpret_cast<int (*)(int)>(lookup(kSetThreadsSymbol));
+    auto set_handler = reinterpret_cast<void (*)(void (*)(void *, const char *))>(lookup(kSetErrorHandlerSymbol));
+    if (!set_threads_ || !set_handler) throw InputError(path + ": missing qwenc helper symbols");
+    set_handler(capture_halide_error);
+
+    for (size_t i = 0; i < std::size(kAllStages); i++) {
+        const Stage stage = kAllStages[i];
+        const std::string fn = manifest_.entry_points.at(stage_name(stage));
+        Entry &e = entries_[i];
+        e.argv_fn = reinterpret_cast<int (*)(void **)>(lookup(fn + "_argv"));
+        auto meta_fn = reinterpret_cast<const halide_filter_metadata_t *(*)()>(lookup(fn + "_metadata"));
+        if (!e.argv_fn || !meta_fn) throw InputError(path + ": missing entry point " + fn);
+        e.metadata = meta_fn();
+        const auto want = expected_signature(stage, manifest_.weight_dtype);
+        if (e.metadata->num_arguments != int(want.size()))
+            throw InputError(path + ": entry point " + fn + " has " + std::to_string(e.metadata->num_arguments) +
+                             " arguments, this runtime expects " + std::to_string(want.size()));
+        for (const ArgSpec &spec : want) {
+            const halide_filter_argument_t *found = nullptr;
+            for (int k = 0; k < e.metadata->num_arguments; k++)
+                if (same_arg_name(e.metadata->arguments[k].name, spec.name)) found = &e.metadata->arguments[k];
+            if (!found || found->kind != spec.kind || found->dimensions != spec.dims || !same_type(found->type, spec.type))
+                throw InputError(path + ": entry point " + fn + " argument '" + spec.name + "' does not match this runtime's ABI");
+        }
     }
 }
 

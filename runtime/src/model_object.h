@@ -3,6 +3,7 @@
 // pipelines resolved, and a way to call them with arguments bound by name.
 #pragma once
 #include <array>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,7 +22,12 @@ struct PipelineArg {
 
 class ModelObject {
 public:
+    // A shared object on disk, checked (ELF architecture) and dlopen'ed.
     explicit ModelObject(const std::string &path);  // throws InputError
+    // An object whose symbols are already in this program; `name` stands
+    // for it in messages.
+    using SymbolLookup = std::function<void *(const std::string &)>;
+    ModelObject(const std::string &name, const SymbolLookup &lookup);
     ~ModelObject();
     ModelObject(const ModelObject &) = delete;
     ModelObject &operator=(const ModelObject &) = delete;
@@ -36,6 +42,7 @@ public:
     void call(Stage stage, const std::vector<PipelineArg> &args) const;
 
 private:
+    void bind(const SymbolLookup &lookup);
     struct Entry {
         int (*argv_fn)(void **) = nullptr;
         const halide_filter_metadata_t *metadata = nullptr;

@@ -46,6 +46,23 @@ qwenrt_model *qwenrt_model_load(const char *object_path, const char *weights_dir
         nullptr);
 }
 
+qwenrt_model *qwenrt_model_load_static(const qwenrt_symbol *symbols, const char *weights_dir, const qwenrt_load_options *opts) {
+    return guarded(
+        [&]() -> qwenrt_model * {
+            if (!symbols || !weights_dir) throw std::invalid_argument("symbol table and weights directory are required");
+            qwenc::LoadOptions o;
+            if (opts) o.num_threads = opts->num_threads, o.show_progress = opts->show_progress != 0;
+            auto lookup = [symbols](const std::string &name) -> void * {
+                for (const qwenrt_symbol *s = symbols; s->name; s++)
+                    if (name == s->name) return const_cast<void *>(s->address);
+                return nullptr;
+            };
+            auto m = std::make_unique<qwenc::Model>(std::make_unique<qwenc::ModelObject>("linked model", lookup), weights_dir, o);
+            return new qwenrt_model{std::move(m)};
+        },
+        nullptr);
+}
+
 void qwenrt_model_free(qwenrt_model *model) { delete model; }
 
 int64_t qwenrt_model_vocab_size(const qwenrt_model *m) { return m ? m->model->config().vocab_size : -1; }
