@@ -6,6 +6,9 @@
 
 #if defined(__x86_64__)
 #include <cpuid.h>
+#elif defined(__aarch64__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
 #endif
 
 namespace qwenc {
@@ -86,10 +89,32 @@ std::set<std::string> x86_cpuid_features() {
 }
 #endif
 
+#if defined(__aarch64__)
+// The kernel's hardware capability bits (what the code may use, and right
+// under qemu-user, which reports the emulated CPU there), with the names
+// /proc/cpuinfo's "Features" line uses.
+std::set<std::string> arm64_hwcap_features() {
+    std::set<std::string> f;
+    const unsigned long hw = getauxval(AT_HWCAP), hw2 = getauxval(AT_HWCAP2);
+    const std::pair<unsigned long, const char *> bits[] = {{HWCAP_FP, "fp"},         {HWCAP_ASIMD, "asimd"},
+                                                          {HWCAP_FPHP, "fphp"},     {HWCAP_ASIMDHP, "asimdhp"},
+                                                          {HWCAP_ASIMDDP, "asimddp"}, {HWCAP_SVE, "sve"}};
+    for (const auto &[mask, name] : bits)
+        if (hw & mask) f.insert(name);
+#ifdef HWCAP2_SVE2
+    if (hw2 & HWCAP2_SVE2) f.insert("sve2");
+#endif
+    (void)hw2;
+    return f;
+}
+#endif
+
 std::set<std::string> host_cpu_features() {
     if (const char *env = std::getenv("QWENRT_CPU_FEATURES")) return split_words(env);
 #if defined(__x86_64__)
     return x86_cpuid_features();
+#elif defined(__aarch64__)
+    return arm64_hwcap_features();
 #endif
     std::ifstream in("/proc/cpuinfo");
     std::string line;
