@@ -34,6 +34,7 @@ json Manifest::to_json() const {
                 {"weight_dtype", dtype_flag_name(weight_dtype)},
                 {"kv_cache", {{"dtype", "f32"}, {"layout", "[layer][k|v][kv_head][position][head_dim]"}}},
                 {"prefill_max_tokens", prefill_max_tokens},
+                {"prefill_math", prefill_bf16_dot ? "bf16-dot" : "f32"},
                 {"entry_points", entry_points},
                 {"tensors", t}};
 }
@@ -59,6 +60,9 @@ Manifest Manifest::from_json(const json &j, const std::string &source) {
         m.weight_dtype = *wd;
         m.prefill_max_tokens = j.at("prefill_max_tokens").get<int64_t>();
         if (m.prefill_max_tokens < 1) throw bad("prefill_max_tokens must be positive");
+        const std::string math = j.value("prefill_math", "f32");
+        if (math != "f32" && math != "bf16-dot") throw bad("unknown prefill_math '" + math + "'");
+        m.prefill_bf16_dot = math == "bf16-dot";
         m.entry_points = j.at("entry_points").get<std::map<std::string, std::string>>();
         for (Stage s : kAllStages)
             if (!m.entry_points.count(stage_name(s))) throw bad(std::string("no entry point for stage ") + stage_name(s));

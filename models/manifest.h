@@ -39,6 +39,10 @@ struct Manifest {
     std::vector<TensorSpec> tensors;
     std::map<std::string, std::string> entry_points;  // stage name -> symbol
     int64_t prefill_max_tokens = 0;          // largest T one prefill call accepts
+    // Prefill's matrix products: f32 activations (exact to the reference), or
+    // activations rounded to bf16 for the CPU's bf16 dot-product instruction
+    // (vdpbf16ps), which then takes bf16 matrices element by element.
+    bool prefill_bf16_dot = false;
 
     nlohmann::json to_json() const;
     // `source` names the object in error messages; throws InputError.

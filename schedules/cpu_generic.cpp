@@ -1,6 +1,8 @@
 #include "cpu_generic.h"
 
 #include <algorithm>
+#include <stdexcept>
+#include <string>
 
 namespace qwenc {
 
@@ -15,7 +17,45 @@ constexpr TailStrategy kGuard = TailStrategy::GuardWithIf;
 Var o("o"), t("t"), h("h"), d("d"), j("j"), p("p"), g("g");
 }  // namespace
 
+// Prefill as blocked bf16 dot products: partial sums of `vector` lanes, each
+// lane taking a pair of adjacent inputs per step (vdpbf16ps on AVX512-BF16),
+// in register tiles of dot_rows x dot_tokens.
+void CpuGenericSchedule::bf16_dot_linear(Linear &l) {
+    Func y = l.out;
+    Var u("u"), oo("oo"), oi("oi"), ot("ot"), ox("ox"), to("to"), ti("ti");
+    RVar ro("ro"), rq("rq"), ru("ru"), rp("rp");
+    const int64_t n_in = *as_const_int(l.r.x.extent());
+    if (n_in % (2 * t_.vector) != 0)
+        throw std::invalid_argument("bf16 dot products need input dimensions divisible by " + std::to_string(2 * t_.vector) +
+                                    " (" + l.out.name() + " has " + std::to_string(n_in) + ")");
+    y.update().split(l.r.x, ro, rq, 2 * t_.vector).split(rq, ru, rp, 2);
+    Func partial = y.update().rfactor(ru, u);
+    partial.reorder_storage(u, o, t);
+    const int task = int(std::min<int64_t>(t_.parallel_rows, l.out_dim));
+    int rows = std::min(t_.dot_rows, task);
+    while (rows > 1 && (l.out_dim % rows != 0 || task % rows != 0)) rows--;
+    init_prefill(y);
+    y.update()
+        .split(o, oo, oi, task, kGuard)
+        .split(t, to, ti, t_.dot_tokens, kGuard)
+        .split(oi, ot, ox, rows, kGuard)
+        .reorder(ox, ti, ot, to, oo)
+        .parallel(oo);
+    // A whole tile of tokens even at the tail (the inputs are clamped): the
+    // partial sums get a constant size and live on the stack.
+    partial.compute_at(y, ot).bound_extent(t, t_.dot_tokens).vectorize(u);
+    partial.update().reorder(rp, u, o, t, ro).atomic().vectorize(rp).vectorize(u).unroll(o).unroll(t);
+    l.x_bf16.compute_root().vectorize(l.x_bf16.args()[0], 2 * t_.vector, kGuard).parallel(t);
+}
+
+// The initial value (bias or zero) of a prefill product: vectorized along
+// the outputs, one parallel task per token.
+void CpuGenericSchedule::init_prefill(Func y) {
+    y.compute_root().vectorize(o, t_.vector, kGuard).parallel(t);
+}
+
 void CpuGenericSchedule::linear(Linear &l, Phase phase) {
+    if (l.x_bf16.defined()) return bf16_dot_linear(l);
     Func y = l.out;
     Var u("u"), uo("uo"), ui("ui"), oo("oo"), oi("oi"), ot("ot"), ox("ox"), to("to"), ti("ti");
     RVar ro("ro"), ri("ri");
@@ -36,8 +76,8 @@ void CpuGenericSchedule::linear(Linear &l, Phase phase) {
     // or every accumulation becomes a shuffle.
     partial.reorder_storage(u, o, t);
     const int task = int(std::min<int64_t>(t_.parallel_rows, l.out_dim));
-    y.compute_root();
-    y.split(o, oo, oi, task, kGuard).parallel(oo);
+    if (decode) y.compute_root().split(o, oo, oi, task, kGuard).parallel(oo);
+    else init_prefill(y);
     // The de-interleaved inputs of packed storage: small, made once.
     for (Func x : l.x_parts) {
         x.compute_root().vectorize(x.args()[0], t_.vector, kGuard);
@@ -75,6 +115,8 @@ void CpuGenericSchedule::linear(Linear &l, Phase phase) {
             .reorder(ox, ti, ot, to, oo)
             .parallel(oo);
         partial.compute_at(y, ot).vectorize(u);
+        // Staged (clamped) inputs allow whole token tiles: fixed-size partials.
+        if (!l.x_parts.empty()) partial.bound_extent(t, t_.tokens);
         partial.update().reorder(u, o, t, ro).vectorize(u).unroll(o).unroll(t);
     }
 }

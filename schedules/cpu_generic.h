@@ -16,6 +16,9 @@ struct CpuTiles {
     // follow best; several rows share each activation load instead.
     int decode_rows = 1;
     int decode_vectors = 4;
+    // Prefill on bf16 dot products: register tile of rows x tokens.
+    int dot_rows = 4;
+    int dot_tokens = 6;
     int tokens = 3;        // tokens per register tile (prefill)
     int parallel_rows = 64;  // output rows per parallel task
 };
@@ -31,6 +34,8 @@ public:
 
 protected:
     void linear(Linear &l, Phase phase);
+    void bf16_dot_linear(Linear &l);
+    void init_prefill(Halide::Func y);
     void norm(RmsNorm &n, Phase phase);
     // A per-element stage: vectorized along `inner`, parallel over tokens in prefill.
     void elementwise(Halide::Func f, Halide::Var inner, Phase phase);

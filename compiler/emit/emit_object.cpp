@@ -147,6 +147,7 @@ void emit_shared_object(const Qwen2Config &config, const std::string &config_pat
     m.weight_dtype = opts.weight_dtype;
     m.tensors = qwen2_tensor_specs(config, opts.weight_dtype);
     m.prefill_max_tokens = opts.prefill_max_tokens;
+    m.prefill_bf16_dot = opts.prefill_bf16_dot;
 
     fs::path tmp = fs::temp_directory_path() / ("qwenc-" + std::to_string(::getpid()));
     fs::create_directories(tmp);
@@ -177,7 +178,7 @@ void emit_shared_object(const Qwen2Config &config, const std::string &config_pat
         // Each variant gets its own target's schedule; the lowering is shared.
         auto make_module = [&](const std::string &name, const Halide::Target &t) {
             auto schedule = schedule_for_target(t);
-            StagePipeline sp = build_stage(stage, config, opts.weight_dtype, *schedule);
+            StagePipeline sp = build_stage(stage, config, opts.weight_dtype, *schedule, opts.prefill_bf16_dot);
             return sp.pipeline.compile_to_module(sp.args, name, t);
         };
         if (multi) {

@@ -22,6 +22,7 @@ struct EmitOptions {
     DType weight_dtype = DType::BF16;
     std::string cc;               // C compiler driver used to link; empty = pick for the target
     int64_t prefill_max_tokens = 512;
+    bool prefill_bf16_dot = false;  // see Manifest::prefill_bf16_dot
     bool keep_temps = false;
     // Static: `output` is libNAME.a, and NAME.h is written beside it; every
     // symbol is prefixed with `name` so several models can share a program.

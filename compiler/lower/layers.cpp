@@ -13,13 +13,17 @@ Var o("o"), t("t"), h("h"), d("d"), j("j"), p("p");
 namespace {
 
 // The de-interleaved inputs of packed storage: part k holds inputs j * pack + k.
-std::vector<Func> input_parts(const std::string &name, Func x, int pack, bool per_head) {
+// Token t of a staged input copy: clamped to the last real token when the
+// token count is given (see linear()).
+Expr token(const Expr &n_tokens) { return n_tokens.defined() ? min(t, n_tokens - 1) : Expr(t); }
+
+std::vector<Func> input_parts(const std::string &name, Func x, int pack, bool per_head, const Expr &n_tokens) {
     std::vector<Func> parts;
     if (pack == 1) return parts;
     for (int k = 0; k < pack; k++) {
         Func f(name + "_x" + std::to_string(k));
-        if (per_head) f(j, h, t) = x(j * pack + k, h, t);
-        else f(j, t) = x(j * pack + k, t);
+        if (per_head) f(j, h, t) = x(j * pack + k, h, token(n_tokens));
+        else f(j, t) = x(j * pack + k, token(n_tokens));
         parts.push_back(f);
     }
     return parts;
@@ -43,10 +47,19 @@ void finish(Linear &l, const std::string &name, const WeightMatrix &w, Func bias
 
 }  // namespace
 
-Linear linear(const std::string &name, const WeightMatrix &w, Func x, Func bias) {
+Linear linear(const std::string &name, const WeightMatrix &w, Func x, Func bias, Expr n_tokens) {
+    if (w.bf16_elements()) {
+        Linear l{Func(name), RDom(0, int(w.in_dim()), name + "_r"), w.out_dim(), {}};
+        l.x_bf16 = Func(name + "_xbf16");
+        l.x_bf16(j, t) = cast(BFloat(16), x(j, token(n_tokens)));
+        l.out(o, t) = bias.defined() ? Expr(bias(o)) : Expr(0.0f);
+        l.out(o, t) += cast<float>(w.raw_bf16(l.r.x, o)) * cast<float>(l.x_bf16(l.r.x, t));
+        l.result = l.out;
+        return l;
+    }
     const int pack = w.pack();
     Linear l{Func(sum_name(name, w)), RDom(0, int(w.in_dim() / pack), name + "_r"), w.out_dim(),
-             input_parts(name, x, pack, false)};
+             input_parts(name, x, pack, false, n_tokens)};
     // Without a scale the bias starts the sum; with one it is added after scaling.
     l.out(o, t) = bias.defined() && !w.has_scale() ? Expr(bias(o)) : Expr(0.0f);
     Expr sum = 0.0f;
@@ -57,12 +70,19 @@ Linear linear(const std::string &name, const WeightMatrix &w, Func x, Func bias)
     return l;
 }
 
-Linear linear_over_heads(const std::string &name, const WeightMatrix &w, Func attn, int64_t head_dim, int64_t n_heads) {
+Linear linear_over_heads(const std::string &name, const WeightMatrix &w, Func attn, int64_t head_dim, int64_t n_heads,
+                         Expr n_tokens) {
+    if (w.bf16_elements()) {
+        // The heads flattened into one input vector (the rounding Func reads it once).
+        Func flat(name + "_flat");
+        flat(j, t) = attn(j % int(head_dim), j / int(head_dim), t);
+        return linear(name, w, flat, Func(), n_tokens);
+    }
     const int pack = w.pack();
     if (head_dim % pack != 0) throw std::invalid_argument(name + ": head_dim must be divisible by " + std::to_string(pack));
     const int per_head = int(head_dim) / pack;
     Linear l{Func(sum_name(name, w)), RDom(0, per_head, 0, int(n_heads), name + "_r"), w.out_dim(),
-             input_parts(name, attn, pack, true)};
+             input_parts(name, attn, pack, true, n_tokens)};
     l.out(o, t) = 0.0f;
     Expr sum = 0.0f;
     if (pack == 1) sum = w(l.r.x + l.r.y * int(head_dim), o) * attn(l.r.x, l.r.y, t);

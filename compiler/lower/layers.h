@@ -21,15 +21,22 @@ struct Linear {
     // What consumers read: out itself, or for int8 bias + scale * out.
     Halide::Func result;
     bool scaled = false;
+    // bf16 dot products: the input rounded to bf16, x_bf16(i, t); the
+    // reduction is then over bf16 x bf16 products (defined only then).
+    Halide::Func x_bf16;
 };
 
 // result(o, t) = bias(o) + sum_i w(i, o) * x(i, t)
-Linear linear(const std::string &name, const WeightMatrix &w, Halide::Func x, Halide::Func bias = Halide::Func());
+// n_tokens (prefill): the staged input copies (x_parts, x_bf16) read token
+// min(t, n_tokens - 1), so a schedule may round token tiles up to a constant
+// size (fixed-size, stack-allocated partial sums) without reading past x.
+Linear linear(const std::string &name, const WeightMatrix &w, Halide::Func x, Halide::Func bias = Halide::Func(),
+              Halide::Expr n_tokens = Halide::Expr());
 
 // o_proj: result(o, t) = sum_{h, d} w(d + h * head_dim, o) * attn(d, h, t); the
 // two-level reduction keeps the weight reads contiguous without div/mod.
 Linear linear_over_heads(const std::string &name, const WeightMatrix &w, Halide::Func attn, int64_t head_dim,
-                         int64_t n_heads);
+                         int64_t n_heads, Halide::Expr n_tokens = Halide::Expr());
 
 struct RmsNorm {
     Halide::Func sum_sq;  // sum_sq(t)

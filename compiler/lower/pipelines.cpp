@@ -21,6 +21,9 @@ Expr n_tokens(const ImageParam &x, Phase phase) {
     return phase == Phase::Decode ? Expr(1) : x.dim(1).extent();
 }
 
+// The token count linears clamp their staged inputs to (prefill only; see linear()).
+Expr clamp_tokens(const ImageParam &x, Phase phase) { return phase == Phase::Prefill ? x.dim(1).extent() : Expr(); }
+
 // Inputs in signature order; a weight matrix brings its scale (int8) along.
 struct Inputs {
     std::vector<ImageParam> list;
@@ -64,20 +67,21 @@ StagePipeline build_embed(const Qwen2Config &c, DType wd, Schedule &s) {
     return make_stage(Pipeline(gr.out), (Inputs() << tokens << table).list, {});
 }
 
-StagePipeline build_qkv(const Qwen2Config &c, DType wd, Phase phase, Schedule &s) {
+StagePipeline build_qkv(const Qwen2Config &c, DType wd, Phase phase, Schedule &s, bool dot) {
     const int64_t H = c.hidden_size, hd = c.head_dim();
     ImageParam x = activations("x", H, phase);
     ImageParam norm_w = vector_input("norm_w", H);
-    WeightMatrix wq("wq", wd, H, c.q_dim()), wk("wk", wd, H, c.kv_dim()), wv("wv", wd, H, c.kv_dim());
+    WeightMatrix wq("wq", wd, H, c.q_dim(), dot), wk("wk", wd, H, c.kv_dim(), dot), wv("wv", wd, H, c.kv_dim(), dot);
     ImageParam bq = vector_input("bq", c.q_dim()), bk = vector_input("bk", c.kv_dim()), bv = vector_input("bv", c.kv_dim());
     Param<int32_t> pos0("pos0");
     pos0.set_range(0, Int(32).max());
 
     QkvGraph gr;
     gr.norm = rms_norm("attn_norm", x, norm_w, H, c.rms_norm_eps);
-    gr.q = linear("q_lin", wq, gr.norm.out, bq);
-    gr.k = linear("k_lin", wk, gr.norm.out, bk);
-    gr.v = linear("v_lin", wv, gr.norm.out, bv);
+    const Expr nt = clamp_tokens(x, phase);
+    gr.q = linear("q_lin", wq, gr.norm.out, bq, nt);
+    gr.k = linear("k_lin", wk, gr.norm.out, bk, nt);
+    gr.v = linear("v_lin", wv, gr.norm.out, bv, nt);
     gr.rope = rope_tables("rope", hd, c.rope_theta, pos0);
 
     Func q_heads("q_heads"), k_heads("k_heads");
@@ -110,7 +114,7 @@ StagePipeline build_qkv(const Qwen2Config &c, DType wd, Phase phase, Schedule &s
                       {pos0});
 }
 
-StagePipeline build_attn_mlp(const Qwen2Config &c, DType wd, Phase phase, Schedule &s) {
+StagePipeline build_attn_mlp(const Qwen2Config &c, DType wd, Phase phase, Schedule &s, bool dot) {
     const int64_t H = c.hidden_size, hd = c.head_dim(), I = c.intermediate_size;
     ImageParam x = activations("x", H, phase);
     ImageParam q(Float(32), 3, "q");
@@ -125,21 +129,23 @@ StagePipeline build_attn_mlp(const Qwen2Config &c, DType wd, Phase phase, Schedu
     }
     Param<int32_t> pos0("pos0");
     pos0.set_range(0, Int(32).max());
-    WeightMatrix wo("wo", wd, c.q_dim(), H), w_gate("w_gate", wd, H, I), w_up("w_up", wd, H, I), w_down("w_down", wd, I, H);
+    WeightMatrix wo("wo", wd, c.q_dim(), H, dot), w_gate("w_gate", wd, H, I, dot), w_up("w_up", wd, H, I, dot),
+        w_down("w_down", wd, I, H, dot);
     ImageParam post_norm_w = vector_input("post_norm_w", H);
 
     AttnMlpGraph gr;
     gr.attn = attention(q, k_cache, v_cache, hd, c.group_size(), pos0, n_tokens(x, phase));
-    gr.o_proj = linear_over_heads("o_proj", wo, gr.attn.out, hd, c.num_attention_heads);
+    const Expr nt = clamp_tokens(x, phase);
+    gr.o_proj = linear_over_heads("o_proj", wo, gr.attn.out, hd, c.num_attention_heads, nt);
     gr.x_mid = Func("x_mid");
     gr.x_mid(h, t) = x(h, t) + gr.o_proj.result(h, t);
     gr.norm = rms_norm("mlp_norm", gr.x_mid, post_norm_w, H, c.rms_norm_eps);
-    gr.gate = linear("gate", w_gate, gr.norm.out);
-    gr.up = linear("up", w_up, gr.norm.out);
+    gr.gate = linear("gate", w_gate, gr.norm.out, Func(), nt);
+    gr.up = linear("up", w_up, gr.norm.out, Func(), nt);
     gr.act = Func("act");
     Expr gv = gr.gate.result(o, t);
     gr.act(o, t) = gv / (1.0f + exp(-gv)) * gr.up.result(o, t);
-    gr.down = linear("down", w_down, gr.act);
+    gr.down = linear("down", w_down, gr.act, Func(), nt);
     gr.out = Func("x_out");
     gr.out(h, t) = gr.x_mid(h, t) + gr.down.result(h, t);
     constrain_rows(gr.out, H, phase);
@@ -148,14 +154,14 @@ StagePipeline build_attn_mlp(const Qwen2Config &c, DType wd, Phase phase, Schedu
                       {pos0});
 }
 
-StagePipeline build_head(const Qwen2Config &c, DType wd, Phase phase, Schedule &s) {
+StagePipeline build_head(const Qwen2Config &c, DType wd, Phase phase, Schedule &s, bool dot) {
     const int64_t H = c.hidden_size;
     ImageParam x = activations("x", H, phase);
     ImageParam norm_w = vector_input("norm_w", H);
-    WeightMatrix lm_head("lm_head", wd, H, c.vocab_size);
+    WeightMatrix lm_head("lm_head", wd, H, c.vocab_size, dot);
     HeadGraph gr;
     gr.norm = rms_norm("final_norm", x, norm_w, H, c.rms_norm_eps);
-    gr.logits = linear("logits", lm_head, gr.norm.out);
+    gr.logits = linear("logits", lm_head, gr.norm.out, Func(), clamp_tokens(x, phase));
     constrain_rows(gr.logits.result, c.vocab_size, phase);
     s.head(gr, phase);
     return make_stage(Pipeline(gr.logits.result), (Inputs() << x << norm_w << lm_head).list, {});
@@ -163,15 +169,15 @@ StagePipeline build_head(const Qwen2Config &c, DType wd, Phase phase, Schedule &
 
 }  // namespace
 
-StagePipeline build_stage(Stage stage, const Qwen2Config &c, DType wd, Schedule &s) {
+StagePipeline build_stage(Stage stage, const Qwen2Config &c, DType wd, Schedule &s, bool dot) {
     switch (stage) {
     case Stage::Embed: return build_embed(c, wd, s);
-    case Stage::QkvPrefill: return build_qkv(c, wd, Phase::Prefill, s);
-    case Stage::QkvDecode: return build_qkv(c, wd, Phase::Decode, s);
-    case Stage::AttnMlpPrefill: return build_attn_mlp(c, wd, Phase::Prefill, s);
-    case Stage::AttnMlpDecode: return build_attn_mlp(c, wd, Phase::Decode, s);
-    case Stage::HeadPrefill: return build_head(c, wd, Phase::Prefill, s);
-    case Stage::HeadDecode: return build_head(c, wd, Phase::Decode, s);
+    case Stage::QkvPrefill: return build_qkv(c, wd, Phase::Prefill, s, dot);
+    case Stage::QkvDecode: return build_qkv(c, wd, Phase::Decode, s, false);
+    case Stage::AttnMlpPrefill: return build_attn_mlp(c, wd, Phase::Prefill, s, dot);
+    case Stage::AttnMlpDecode: return build_attn_mlp(c, wd, Phase::Decode, s, false);
+    case Stage::HeadPrefill: return build_head(c, wd, Phase::Prefill, s, dot);
+    case Stage::HeadDecode: return build_head(c, wd, Phase::Decode, s, false);
     }
     throw std::logic_error("unknown stage");
 }

@@ -21,6 +21,10 @@ struct StagePipeline {
     std::map<std::string, Halide::Param<int32_t>> scalars;
 };
 
-StagePipeline build_stage(Stage stage, const Qwen2Config &c, DType weight_dtype, Schedule &schedule);
+// prefill_bf16_dot: prefill stages take bf16 matrices element by element and
+// round their activations to bf16 for the dot-product instruction (see
+// Manifest::prefill_bf16_dot); decode and embed are unchanged.
+StagePipeline build_stage(Stage stage, const Qwen2Config &c, DType weight_dtype, Schedule &schedule,
+                          bool prefill_bf16_dot = false);
 
 }  // namespace qwenc

@@ -13,7 +13,9 @@ Halide::Type halide_storage_type(DType t);
 
 class WeightMatrix {
 public:
-    WeightMatrix(const std::string &name, DType dtype, int64_t in_dim, int64_t out_dim);
+    // bf16_elements: a bf16 matrix as BFloat(16) elements, dims (in, out),
+    // for products on the bf16 dot-product instruction (see raw_bf16).
+    WeightMatrix(const std::string &name, DType dtype, int64_t in_dim, int64_t out_dim, bool bf16_elements = false);
     // Element (i, o) as f32, whatever the storage, scale included.
     Halide::Expr operator()(const Halide::Expr &i, const Halide::Expr &o) const;
     // Storage words hold pack() consecutive inputs: lane(k, iw, o) is element
@@ -23,6 +25,8 @@ public:
     // int8: the per-output-row scale (an input named "<name>_scale"); for other
     // dtypes there is none and rows need no scaling.
     bool has_scale() const { return dtype_ == DType::I8; }
+    bool bf16_elements() const { return bf16_elements_; }
+    Halide::Expr raw_bf16(const Halide::Expr &i, const Halide::Expr &o) const { return param_(i, o); }
     Halide::Expr scale(const Halide::Expr &o) const { return scale_(o); }
     // The pipeline inputs: the matrix, then its scale if it has one.
     std::vector<Halide::ImageParam> params() const;
@@ -35,6 +39,7 @@ private:
     DType dtype_;
     int64_t in_, out_;
     int pack_;
+    bool bf16_elements_ = false;
 };
 
 // A 1-D f32 input (norm weights, biases) of known length.

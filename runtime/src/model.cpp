@@ -97,7 +97,6 @@ void Session::run_chunk(const int32_t *tokens, int64_t T, float *logits, int64_t
     const DType wd = obj.manifest().weight_dtype;
     const int64_t H = c.hidden_size, hd = c.head_dim(), kvh = c.num_key_value_heads, V = c.vocab_size;
     const bool decode = T == 1;
-    const int64_t pack = weight_storage(wd).pack;
     // Buffers live until the end of the chunk; a deque never moves them.
     std::deque<HalideBuffer> bufs;
     auto vec = [&](const std::string &name) {
@@ -105,11 +104,17 @@ void Session::run_chunk(const int32_t *tokens, int64_t T, float *logits, int64_t
         bufs.emplace_back().reset(v.data(), kF32, {{int64_t(v.size()), 1}});
         return bufs.back().get();
     };
-    // A matrix argument, followed by its row scale for int8 objects.
-    auto matrix = [&](std::vector<PipelineArg> &args, const char *arg, const char *scale_arg, const std::string &name) {
+    // A matrix argument of `stage`, followed by its row scale for int8
+    // objects. bf16-dot prefill stages take bf16 matrices element by
+    // element; everything else gets them packed (see weight_storage).
+    auto matrix = [&](std::vector<PipelineArg> &args, Stage stage, const char *arg, const char *scale_arg,
+                      const std::string &name) {
+        const bool elements = obj.manifest().prefill_bf16_dot &&
+                              (stage == Stage::QkvPrefill || stage == Stage::AttnMlpPrefill || stage == Stage::HeadPrefill);
         const TensorView &t = w.matrix(name);
-        const int64_t words = t.shape[1] / pack;  // per row
-        bufs.emplace_back().reset(t.data, wt, {{words, 1}, {t.shape[0], words}});
+        const int64_t words = t.shape[1] / (elements ? 1 : weight_storage(wd).pack);  // per row
+        bufs.emplace_back().reset(t.data, elements ? halide_type_t{halide_type_bfloat, 16, 1} : wt,
+                                  {{words, 1}, {t.shape[0], words}});
         args.push_back({arg, bufs.back().get()});
         if (wd == DType::I8) args.push_back({scale_arg, vec(weight_scale_name(name))});
     };
@@ -121,7 +126,7 @@ void Session::run_chunk(const int32_t *tokens, int64_t T, float *logits, int64_t
     q.reset(q_.data(), kF32, {{hd, 1}, {c.num_attention_heads, hd}, {T, c.q_dim()}});
     {
         std::vector<PipelineArg> args{{"tokens", tok.get()}};
-        matrix(args, "table", "table_scale", "model.embed_tokens.weight");
+        matrix(args, Stage::Embed, "table", "table_scale", "model.embed_tokens.weight");
         args.push_back({"x_out", xa.get()});
         obj.call(Stage::Embed, args);
     }
@@ -131,30 +136,32 @@ void Session::run_chunk(const int32_t *tokens, int64_t T, float *logits, int64_t
         auto name = [&](const char *s) { return layer_tensor_name(l, s); };
         k_new.reset(k_cache(l) + pos_ * hd, kF32, {{hd, 1}, {T, hd}, {kvh, max_ctx_ * hd}});
         v_new.reset(v_cache(l) + pos_ * hd, kF32, {{hd, 1}, {T, hd}, {kvh, max_ctx_ * hd}});
+        const Stage qkv_stage = decode ? Stage::QkvDecode : Stage::QkvPrefill;
+        const Stage mlp_stage = decode ? Stage::AttnMlpDecode : Stage::AttnMlpPrefill;
         std::vector<PipelineArg> qkv{{"x", xa.get()}, {"norm_w", vec(name("input_layernorm.weight"))}};
-        matrix(qkv, "wq", "wq_scale", name("self_attn.q_proj.weight"));
+        matrix(qkv, qkv_stage, "wq", "wq_scale", name("self_attn.q_proj.weight"));
         qkv.push_back({"bq", vec(name("self_attn.q_proj.bias"))});
-        matrix(qkv, "wk", "wk_scale", name("self_attn.k_proj.weight"));
+        matrix(qkv, qkv_stage, "wk", "wk_scale", name("self_attn.k_proj.weight"));
         qkv.push_back({"bk", vec(name("self_attn.k_proj.bias"))});
-        matrix(qkv, "wv", "wv_scale", name("self_attn.v_proj.weight"));
+        matrix(qkv, qkv_stage, "wv", "wv_scale", name("self_attn.v_proj.weight"));
         qkv.push_back({"bv", vec(name("self_attn.v_proj.bias"))});
         qkv.push_back({"pos0", nullptr, int32_t(pos_)});
         qkv.push_back({"q_out", q.get()});
         qkv.push_back({"k_out", k_new.get()});
         qkv.push_back({"v_out", v_new.get()});
-        obj.call(decode ? Stage::QkvDecode : Stage::QkvPrefill, qkv);
+        obj.call(qkv_stage, qkv);
 
         k_all.reset(k_cache(l), kF32, {{hd, 1}, {pos_ + T, hd}, {kvh, max_ctx_ * hd}});
         v_all.reset(v_cache(l), kF32, {{hd, 1}, {pos_ + T, hd}, {kvh, max_ctx_ * hd}});
         std::vector<PipelineArg> mlp{{"x", xa.get()}, {"q", q.get()}, {"k_cache", k_all.get()}, {"v_cache", v_all.get()},
                                      {"pos0", nullptr, int32_t(pos_)}};
-        matrix(mlp, "wo", "wo_scale", name("self_attn.o_proj.weight"));
+        matrix(mlp, mlp_stage, "wo", "wo_scale", name("self_attn.o_proj.weight"));
         mlp.push_back({"post_norm_w", vec(name("post_attention_layernorm.weight"))});
-        matrix(mlp, "w_gate", "w_gate_scale", name("mlp.gate_proj.weight"));
-        matrix(mlp, "w_up", "w_up_scale", name("mlp.up_proj.weight"));
-        matrix(mlp, "w_down", "w_down_scale", name("mlp.down_proj.weight"));
+        matrix(mlp, mlp_stage, "w_gate", "w_gate_scale", name("mlp.gate_proj.weight"));
+        matrix(mlp, mlp_stage, "w_up", "w_up_scale", name("mlp.up_proj.weight"));
+        matrix(mlp, mlp_stage, "w_down", "w_down_scale", name("mlp.down_proj.weight"));
         mlp.push_back({"x_out", xb.get()});
-        obj.call(decode ? Stage::AttnMlpDecode : Stage::AttnMlpPrefill, mlp);
+        obj.call(mlp_stage, mlp);
         std::swap(x_a_, x_b_);
         xa.reset(x_a_.data(), kF32, {{H, 1}, {T, H}});
         xb.reset(x_b_.data(), kF32, {{H, 1}, {T, H}});
@@ -168,10 +175,11 @@ void Session::run_chunk(const int32_t *tokens, int64_t T, float *logits, int64_t
         x_rows.reset(x_a_.data() + (T - logit_rows) * H, kF32, {{H, 1}, {logit_rows, H}});
         out.reset(logits, kF32, {{V, 1}, {logit_rows, V}});
         const std::string head_name = c.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight";
+        const Stage head_stage = logit_rows == 1 ? Stage::HeadDecode : Stage::HeadPrefill;
         std::vector<PipelineArg> head{{"x", x_rows.get()}, {"norm_w", vec("model.norm.weight")}};
-        matrix(head, "lm_head", "lm_head_scale", head_name);
+        matrix(head, head_stage, "lm_head", "lm_head_scale", head_name);
         head.push_back({"logits", out.get()});
-        obj.call(logit_rows == 1 ? Stage::HeadDecode : Stage::HeadPrefill, head);
+        obj.call(head_stage, head);
     }
 }
 

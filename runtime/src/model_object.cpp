@@ -70,8 +70,9 @@ constexpr halide_type_t kI32{halide_type_int, 32, 1};
 // The calling convention each stage must have (the compiler's pipelines.cpp
 // defines it); checked once at load so a mismatched object cannot be called.
 // An int8 matrix is followed by its f32 row scale "<name>_scale".
-std::vector<ArgSpec> expected_signature(Stage s, DType wd) {
-    const halide_type_t W = weight_buffer_type(wd);
+std::vector<ArgSpec> expected_signature(Stage s, DType wd, bool prefill_bf16_dot) {
+    const bool prefill = s == Stage::QkvPrefill || s == Stage::AttnMlpPrefill || s == Stage::HeadPrefill;
+    const halide_type_t W = prefill && prefill_bf16_dot ? halide_type_t{halide_type_bfloat, 16, 1} : weight_buffer_type(wd);
     const auto in = halide_argument_kind_input_buffer;
     const auto out = halide_argument_kind_output_buffer;
     const auto scalar = halide_argument_kind_input_scalar;
@@ -176,7 +177,7 @@ void ModelObject::bind(const SymbolLookup &lookup) {
         auto meta_fn = reinterpret_cast<const halide_filter_metadata_t *(*)()>(lookup(fn + "_metadata"));
         if (!e.argv_fn || !meta_fn) throw InputError(path + ": missing entry point " + fn);
         e.metadata = meta_fn();
-        const auto want = expected_signature(stage, manifest_.weight_dtype);
+        const auto want = expected_signature(stage, manifest_.weight_dtype, manifest_.prefill_bf16_dot);
         if (e.metadata->num_arguments != int(want.size()))
             throw InputError(path + ": entry point " + fn + " has " + std::to_string(e.metadata->num_arguments) +
                              " arguments, this runtime expects " + std::to_string(want.size()));
