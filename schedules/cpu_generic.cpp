@@ -139,8 +139,11 @@ void CpuGenericSchedule::qkv(QkvGraph &g, Phase phase) {
     linear(g.q, phase);
     linear(g.k, phase);
     linear(g.v, phase);
-    g.rope.cos.compute_root();
-    g.rope.sin.compute_root();
+    // The RoPE tables (double-precision angles): one parallel task per token.
+    for (Func f : {g.rope.cos, g.rope.sin}) {
+        f.compute_root();
+        if (phase == Phase::Prefill) f.parallel(t);
+    }
     elementwise(g.q_out, d, phase);
     elementwise(g.k_out, d, phase);
     elementwise(g.v_out, d, phase);
