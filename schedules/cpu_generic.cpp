@@ -35,17 +35,24 @@ void CpuGenericSchedule::bf16_dot_linear(Linear &l) {
     int rows = std::min(t_.dot_rows, task);
     while (rows > 1 && (l.out_dim % rows != 0 || task % rows != 0)) rows--;
     init_prefill(y);
-    y.update()
-        .split(o, oo, oi, task, kGuard)
-        .split(t, to, ti, t_.dot_tokens, kGuard)
-        .split(oi, ot, ox, rows, kGuard)
-        .reorder(ox, ti, ot, to, oo)
-        .parallel(oo);
+    tile_prefill(y, task, rows, t_.dot_tokens);
     // A whole tile of tokens even at the tail (the inputs are clamped): the
     // partial sums get a constant size and live on the stack.
     partial.compute_at(y, ot).bound_extent(t, t_.dot_tokens).vectorize(u);
     partial.update().reorder(rp, u, o, t, ro).atomic().vectorize(rp).vectorize(u).unroll(o).unroll(t);
     l.x_bf16.compute_root().vectorize(l.x_bf16.args()[0], 2 * t_.vector, kGuard).parallel(t);
+}
+
+// The update of a prefill product in register tiles of rows x tokens inside
+// parallel tasks of `task` output rows; partial sums go at level "ot".
+void CpuGenericSchedule::tile_prefill(Func y, int task, int rows, int tokens) {
+    Var oo("oo"), oi("oi"), ot("ot"), ox("ox"), to("to"), ti("ti");
+    y.update()
+        .split(o, oo, oi, task, kGuard)
+        .split(t, to, ti, tokens, kGuard)
+        .split(oi, ot, ox, rows, kGuard)
+        .reorder(ox, ti, ot, to, oo)
+        .parallel(oo);
 }
 
 // The initial value (bias or zero) of a prefill product: vectorized along
@@ -108,12 +115,7 @@ void CpuGenericSchedule::linear(Linear &l, Phase phase) {
         partial.compute_at(y, ot).vectorize(u, t_.vector);
         partial.update().reorder(u, o, t, ro).split(u, uo, ui, t_.vector).vectorize(ui).unroll(uo).unroll(o);
     } else {
-        y.update()
-            .split(o, oo, oi, task, kGuard)
-            .split(t, to, ti, t_.tokens, kGuard)
-            .split(oi, ot, ox, rows, kGuard)
-            .reorder(ox, ti, ot, to, oo)
-            .parallel(oo);
+        tile_prefill(y, task, rows, t_.tokens);
         partial.compute_at(y, ot).vectorize(u);
         // Staged (clamped) inputs allow whole token tiles: fixed-size partials.
         if (!l.x_parts.empty()) partial.bound_extent(t, t_.tokens);

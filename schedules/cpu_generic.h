@@ -36,6 +36,7 @@ protected:
     void linear(Linear &l, Phase phase);
     void bf16_dot_linear(Linear &l);
     void init_prefill(Halide::Func y);
+    void tile_prefill(Halide::Func y, int task, int rows, int tokens);
     void norm(RmsNorm &n, Phase phase);
     // A per-element stage: vectorized along `inner`, parallel over tokens in prefill.
     void elementwise(Halide::Func f, Halide::Var inner, Phase phase);

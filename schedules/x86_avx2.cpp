@@ -4,13 +4,8 @@
 namespace qwenc {
 
 std::unique_ptr<Schedule> make_x86_avx2_schedule() {
-    CpuTiles t;
+    CpuTiles t;  // the defaults are sized for 16 ymm registers
     t.vector = 8;
-    t.rows = 4;
-    t.tokens = 3;
-    t.decode_rows = 1;
-    t.decode_vectors = 4;
-    t.parallel_rows = 64;
     return std::make_unique<CpuGenericSchedule>(t, "x86-avx2");
 }
 

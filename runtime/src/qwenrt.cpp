@@ -34,13 +34,17 @@ extern "C" {
 
 const char *qwenrt_last_error(void) { return g_error.c_str(); }
 
+static qwenc::LoadOptions load_options(const qwenrt_load_options *opts) {
+    qwenc::LoadOptions o;
+    if (opts) o.num_threads = opts->num_threads, o.show_progress = opts->show_progress != 0;
+    return o;
+}
+
 qwenrt_model *qwenrt_model_load(const char *object_path, const char *weights_dir, const qwenrt_load_options *opts) {
     return guarded(
         [&]() -> qwenrt_model * {
             if (!object_path || !weights_dir) throw std::invalid_argument("model object and weights directory are required");
-            qwenc::LoadOptions o;
-            if (opts) o.num_threads = opts->num_threads, o.show_progress = opts->show_progress != 0;
-            auto m = std::make_unique<qwenc::Model>(object_path, weights_dir, o);
+            auto m = std::make_unique<qwenc::Model>(object_path, weights_dir, load_options(opts));
             return new qwenrt_model{std::move(m)};
         },
         nullptr);
@@ -50,14 +54,13 @@ qwenrt_model *qwenrt_model_load_static(const qwenrt_symbol *symbols, const char 
     return guarded(
         [&]() -> qwenrt_model * {
             if (!symbols || !weights_dir) throw std::invalid_argument("symbol table and weights directory are required");
-            qwenc::LoadOptions o;
-            if (opts) o.num_threads = opts->num_threads, o.show_progress = opts->show_progress != 0;
             auto lookup = [symbols](const std::string &name) -> void * {
                 for (const qwenrt_symbol *s = symbols; s->name; s++)
                     if (name == s->name) return const_cast<void *>(s->address);
                 return nullptr;
             };
-            auto m = std::make_unique<qwenc::Model>(std::make_unique<qwenc::ModelObject>("linked model", lookup), weights_dir, o);
+            auto m = std::make_unique<qwenc::Model>(std::make_unique<qwenc::ModelObject>("linked model", lookup), weights_dir,
+                                                    load_options(opts));
             return new qwenrt_model{std::move(m)};
         },
         nullptr);
