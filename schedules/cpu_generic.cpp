@@ -74,9 +74,14 @@ void CpuGenericSchedule::linear(Linear &l, Phase phase) {
     // tails of a several-vector split are where this schedule went wrong on
     // tiny test models, and real models have no tails.
     const int64_t n_in = *as_const_int(l.r.x.extent());
-    int vectors = decode ? t_.decode_vectors : 1;
+    int64_t inputs = n_in * int64_t(std::max<size_t>(1, l.x_parts.size()));
+    for (int d = 1; d < l.r.dimensions(); d++) inputs *= *as_const_int(l.r[d].extent());
+    // Long rows (down_proj): the input vector no longer stays in L1 beside
+    // the weight stream, so tiles of several rows share each load of it.
+    const bool long_rows = decode && inputs > t_.long_row_inputs;
+    int vectors = decode ? (long_rows ? t_.long_row_vectors : t_.decode_vectors) : 1;
     while (vectors > 1 && n_in % (vectors * t_.vector) != 0) vectors--;
-    const bool one_row = decode && t_.decode_rows == 1 && n_in % t_.vector == 0;
+    const bool one_row = decode && !long_rows && t_.decode_rows == 1 && n_in % t_.vector == 0;
     const int lanes = t_.vector * vectors;
     Func partial = y.update().split(l.r.x, ro, ri, lanes).rfactor(ri, u);
     // rfactor makes u the outermost dimension; the lanes must be contiguous
@@ -105,7 +110,7 @@ void CpuGenericSchedule::linear(Linear &l, Phase phase) {
     // Register tiles must divide both the matrix height and the rows of a
     // parallel task, or the guarded tail tile has a variable extent and
     // cannot be unrolled (tiny test models, odd vocabularies).
-    int rows = std::min(decode ? std::max(t_.decode_rows, t_.rows) : t_.rows, task);
+    int rows = std::min(decode ? (long_rows ? t_.long_rows : std::max(t_.decode_rows, t_.rows)) : t_.rows, task);
     while (rows > 2 && (l.out_dim % rows != 0 || task % rows != 0)) rows--;
     // No divisor (a prime vocabulary): 4-row tiles with a guarded tail do
     // unroll, as 4 divides the task; a 1-row split loses the guard.
