@@ -34,7 +34,8 @@ grep -qw avx512_bf16 /proc/cpuinfo && has_bf16=1
   echo "Read bandwidth is measured in the same run as the model (a sum over a"
   echo "2 GiB array in a child process, best of 5). On this shared VM it swings"
   echo "between ~30 and ~60 GB/s on 2 threads from one minute to the next, so"
-  echo "decode's fraction of it is only as steady as the neighbours are."
+  echo "decode's fraction of it is only as steady as the neighbours are (above"
+  echo "100%: they got busier between the decode runs and the bandwidth probe)."
 } >"$OUT"
 
 bench() {  # title, object, weights dir
