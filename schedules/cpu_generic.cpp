@@ -15,6 +15,19 @@ namespace {
 constexpr TailStrategy kGuard = TailStrategy::GuardWithIf;
 // The pure Vars of every stage Func, by name (see compiler/lower/).
 Var o("o"), t("t"), h("h"), d("d"), j("j"), p("p"), g("g");
+
+// Output rows per register tile, at most `wanted`. Tiles must divide both
+// the matrix height and the rows of a parallel task, or the guarded tail
+// tile has a variable extent and cannot be unrolled (tiny test models, odd
+// vocabularies). With no such divisor (a prime vocabulary), 4-row tiles with
+// a guarded tail do unroll, as 4 divides the task; a 1-row split would lose
+// the guard and read past the matrix.
+int tile_rows(int wanted, int64_t out_dim, int task) {
+    int rows = std::min(wanted, task);
+    while (rows > 2 && (out_dim % rows != 0 || task % rows != 0)) rows--;
+    if (out_dim % rows != 0) rows = std::min(4, task);
+    return rows;
+}
 }  // namespace
 
 // Prefill as blocked bf16 dot products: partial sums of `vector` lanes, each
@@ -32,8 +45,7 @@ void CpuGenericSchedule::bf16_dot_linear(Linear &l) {
     Func partial = y.update().rfactor(ru, u);
     partial.reorder_storage(u, o, t);
     const int task = int(std::min<int64_t>(t_.parallel_rows, l.out_dim));
-    int rows = std::min(t_.dot_rows, task);
-    while (rows > 1 && (l.out_dim % rows != 0 || task % rows != 0)) rows--;
+    const int rows = tile_rows(t_.dot_rows, l.out_dim, task);
     init_prefill(y);
     tile_prefill(y, task, rows, t_.dot_tokens);
     // A whole tile of tokens even at the tail (the inputs are clamped): the
@@ -107,14 +119,8 @@ void CpuGenericSchedule::linear(Linear &l, Phase phase) {
         partial.update().reorder(u, t, ro).split(u, uo, ui, t_.vector).vectorize(ui).unroll(uo);
         return;
     }
-    // Register tiles must divide both the matrix height and the rows of a
-    // parallel task, or the guarded tail tile has a variable extent and
-    // cannot be unrolled (tiny test models, odd vocabularies).
-    int rows = std::min(decode ? (long_rows ? t_.long_rows : std::max(t_.decode_rows, t_.rows)) : t_.rows, task);
-    while (rows > 2 && (l.out_dim % rows != 0 || task % rows != 0)) rows--;
-    // No divisor (a prime vocabulary): 4-row tiles with a guarded tail do
-    // unroll, as 4 divides the task; a 1-row split loses the guard.
-    if (l.out_dim % rows != 0) rows = std::min(4, task);
+    const int rows =
+        tile_rows(decode ? (long_rows ? t_.long_rows : std::max(t_.decode_rows, t_.rows)) : t_.rows, l.out_dim, task);
     if (decode) {
         y.update().split(o, oo, oi, task, kGuard).split(oi, ot, ox, rows, kGuard).parallel(oo);
         partial.compute_at(y, ot).vectorize(u, t_.vector);

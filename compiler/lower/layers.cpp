@@ -12,11 +12,11 @@ Var o("o"), t("t"), h("h"), d("d"), j("j"), p("p");
 
 namespace {
 
-// The de-interleaved inputs of packed storage: part k holds inputs j * pack + k.
 // Token t of a staged input copy: clamped to the last real token when the
 // token count is given (see linear()).
 Expr token(const Expr &n_tokens) { return n_tokens.defined() ? min(t, n_tokens - 1) : Expr(t); }
 
+// The de-interleaved inputs of packed storage: part k holds inputs j * pack + k.
 std::vector<Func> input_parts(const std::string &name, Func x, int pack, bool per_head, const Expr &n_tokens) {
     std::vector<Func> parts;
     if (pack == 1) return parts;

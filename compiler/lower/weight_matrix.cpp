@@ -51,13 +51,11 @@ Expr WeightMatrix::lane(int k, const Expr &iw, const Expr &o) const {
 }
 
 Expr WeightMatrix::operator()(const Expr &i, const Expr &o) const {
-    Expr v = lane(0, i, o);
-    if (pack_ > 1) {
-        // A gather of single elements (the embedding lookup): pick the lane.
-        Expr iw = i / pack_, k = i % pack_;
-        v = lane(pack_ - 1, iw, o);
-        for (int lane_k = pack_ - 2; lane_k >= 0; lane_k--) v = select(k == lane_k, lane(lane_k, iw, o), v);
-    }
+    // Packed storage (a gather of single elements, the embedding lookup):
+    // pick element i's lane of its word.
+    const Expr iw = i / pack_, k = i % pack_;
+    Expr v = lane(pack_ - 1, iw, o);
+    for (int lane_k = pack_ - 2; lane_k >= 0; lane_k--) v = select(k == lane_k, lane(lane_k, iw, o), v);
     return has_scale() ? v * scale_(o) : v;
 }
 
