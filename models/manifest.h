@@ -49,6 +49,10 @@ struct Manifest {
     static Manifest from_json(const nlohmann::json &j, const std::string &source);
 };
 
+// In an int8 object, a matrix argument "w" of a stage is followed by its
+// row-scale argument scale_arg_name("w").
+inline std::string scale_arg_name(const std::string &matrix_arg) { return matrix_arg + "_scale"; }
+
 // Symbols every compiled object exports besides the pipelines.
 constexpr const char *kManifestSymbol = "qwenc_manifest_json";
 constexpr const char *kSetThreadsSymbol = "qwenc_set_num_threads";

@@ -1,5 +1,7 @@
 #include "weight_matrix.h"
 
+#include "../../models/manifest.h"
+
 namespace qwenc {
 
 using namespace Halide;
@@ -24,7 +26,7 @@ WeightMatrix::WeightMatrix(const std::string &name, DType dtype, int64_t in_dim,
     // Exact, constant shapes and strides: the checkpoint's row-major layout.
     param_.dim(0).set_bounds(0, int(in_dim / pack_)).set_stride(1);
     param_.dim(1).set_bounds(0, int(out_dim)).set_stride(int(in_dim / pack_));
-    if (has_scale()) scale_ = vector_input(name + "_scale", out_dim);
+    if (has_scale()) scale_ = vector_input(scale_arg_name(name), out_dim);
 }
 
 std::vector<ImageParam> WeightMatrix::params() const {

@@ -37,7 +37,6 @@ Model::Model(std::unique_ptr<ModelObject> object, const std::string &weights_dir
     progress.finish();
 }
 
-halide_type_t Model::weight_type() const { return weight_buffer_type(object_->manifest().weight_dtype); }
 
 Session::Session(const Model &model, int64_t max_context) : model_(model) {
     const Qwen2Config &c = model.config();
@@ -93,8 +92,6 @@ void Session::run_chunk(const int32_t *tokens, int64_t T, float *logits, int64_t
     const Qwen2Config &c = model_.config();
     const ModelObject &obj = model_.object();
     const WeightStore &w = model_.weights();
-    const halide_type_t wt = model_.weight_type();
-    const DType wd = obj.manifest().weight_dtype;
     const int64_t H = c.hidden_size, hd = c.head_dim(), kvh = c.num_key_value_heads, V = c.vocab_size;
     const bool decode = T == 1;
     // Buffers live until the end of the chunk; a deque never moves them.
@@ -104,19 +101,15 @@ void Session::run_chunk(const int32_t *tokens, int64_t T, float *logits, int64_t
         bufs.emplace_back().reset(v.data(), kF32, {{int64_t(v.size()), 1}});
         return bufs.back().get();
     };
-    // A matrix argument of `stage`, followed by its row scale for int8
-    // objects. bf16-dot prefill stages take bf16 matrices element by
-    // element; everything else gets them packed (see weight_storage).
-    auto matrix = [&](std::vector<PipelineArg> &args, Stage stage, const char *arg, const char *scale_arg,
-                      const std::string &name) {
-        const bool elements = obj.manifest().prefill_bf16_dot &&
-                              (stage == Stage::QkvPrefill || stage == Stage::AttnMlpPrefill || stage == Stage::HeadPrefill);
+    // A matrix argument of `stage`, as the stage takes it (matrix_layout),
+    // followed by its row scale for int8 objects.
+    auto matrix = [&](std::vector<PipelineArg> &args, Stage stage, const char *arg, const std::string &name) {
+        const MatrixLayout layout = matrix_layout(obj.manifest(), stage);
         const TensorView &t = w.matrix(name);
-        const int64_t words = t.shape[1] / (elements ? 1 : weight_storage(wd).pack);  // per row
-        bufs.emplace_back().reset(t.data, elements ? halide_type_t{halide_type_bfloat, 16, 1} : wt,
-                                  {{words, 1}, {t.shape[0], words}});
+        const int64_t words = t.shape[1] / layout.pack;  // per row
+        bufs.emplace_back().reset(t.data, layout.type, {{words, 1}, {t.shape[0], words}});
         args.push_back({arg, bufs.back().get()});
-        if (wd == DType::I8) args.push_back({scale_arg, vec(weight_scale_name(name))});
+        if (obj.manifest().weight_dtype == DType::I8) args.push_back({scale_arg_name(arg), vec(weight_scale_name(name))});
     };
 
     HalideBuffer tok, xa, xb, q, k_new, v_new, k_all, v_all;
@@ -126,7 +119,7 @@ void Session::run_chunk(const int32_t *tokens, int64_t T, float *logits, int64_t
     q.reset(q_.data(), kF32, {{hd, 1}, {c.num_attention_heads, hd}, {T, c.q_dim()}});
     {
         std::vector<PipelineArg> args{{"tokens", tok.get()}};
-        matrix(args, Stage::Embed, "table", "table_scale", "model.embed_tokens.weight");
+        matrix(args, Stage::Embed, "table", "model.embed_tokens.weight");
         args.push_back({"x_out", xa.get()});
         obj.call(Stage::Embed, args);
     }
@@ -139,11 +132,11 @@ void Session::run_chunk(const int32_t *tokens, int64_t T, float *logits, int64_t
         const Stage qkv_stage = decode ? Stage::QkvDecode : Stage::QkvPrefill;
         const Stage mlp_stage = decode ? Stage::AttnMlpDecode : Stage::AttnMlpPrefill;
         std::vector<PipelineArg> qkv{{"x", xa.get()}, {"norm_w", vec(name("input_layernorm.weight"))}};
-        matrix(qkv, qkv_stage, "wq", "wq_scale", name("self_attn.q_proj.weight"));
+        matrix(qkv, qkv_stage, "wq", name("self_attn.q_proj.weight"));
         qkv.push_back({"bq", vec(name("self_attn.q_proj.bias"))});
-        matrix(qkv, qkv_stage, "wk", "wk_scale", name("self_attn.k_proj.weight"));
+        matrix(qkv, qkv_stage, "wk", name("self_attn.k_proj.weight"));
         qkv.push_back({"bk", vec(name("self_attn.k_proj.bias"))});
-        matrix(qkv, qkv_stage, "wv", "wv_scale", name("self_attn.v_proj.weight"));
+        matrix(qkv, qkv_stage, "wv", name("self_attn.v_proj.weight"));
         qkv.push_back({"bv", vec(name("self_attn.v_proj.bias"))});
         qkv.push_back({"pos0", nullptr, int32_t(pos_)});
         qkv.push_back({"q_out", q.get()});
@@ -155,11 +148,11 @@ void Session::run_chunk(const int32_t *tokens, int64_t T, float *logits, int64_t
         v_all.reset(v_cache(l), kF32, {{hd, 1}, {pos_ + T, hd}, {kvh, max_ctx_ * hd}});
         std::vector<PipelineArg> mlp{{"x", xa.get()}, {"q", q.get()}, {"k_cache", k_all.get()}, {"v_cache", v_all.get()},
                                      {"pos0", nullptr, int32_t(pos_)}};
-        matrix(mlp, mlp_stage, "wo", "wo_scale", name("self_attn.o_proj.weight"));
+        matrix(mlp, mlp_stage, "wo", name("self_attn.o_proj.weight"));
         mlp.push_back({"post_norm_w", vec(name("post_attention_layernorm.weight"))});
-        matrix(mlp, mlp_stage, "w_gate", "w_gate_scale", name("mlp.gate_proj.weight"));
-        matrix(mlp, mlp_stage, "w_up", "w_up_scale", name("mlp.up_proj.weight"));
-        matrix(mlp, mlp_stage, "w_down", "w_down_scale", name("mlp.down_proj.weight"));
+        matrix(mlp, mlp_stage, "w_gate", name("mlp.gate_proj.weight"));
+        matrix(mlp, mlp_stage, "w_up", name("mlp.up_proj.weight"));
+        matrix(mlp, mlp_stage, "w_down", name("mlp.down_proj.weight"));
         mlp.push_back({"x_out", xb.get()});
         obj.call(mlp_stage, mlp);
         std::swap(x_a_, x_b_);
@@ -177,7 +170,7 @@ void Session::run_chunk(const int32_t *tokens, int64_t T, float *logits, int64_t
         const std::string head_name = c.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight";
         const Stage head_stage = logit_rows == 1 ? Stage::HeadDecode : Stage::HeadPrefill;
         std::vector<PipelineArg> head{{"x", x_rows.get()}, {"norm_w", vec("model.norm.weight")}};
-        matrix(head, head_stage, "lm_head", "lm_head_scale", head_name);
+        matrix(head, head_stage, "lm_head", head_name);
         head.push_back({"logits", out.get()});
         obj.call(head_stage, head);
     }

@@ -24,7 +24,6 @@ public:
     const ModelObject &object() const { return *object_; }
     const Qwen2Config &config() const { return object_->manifest().config; }
     const WeightStore &weights() const { return *weights_; }
-    halide_type_t weight_type() const;
 
 private:
     std::unique_ptr<ModelObject> object_;

@@ -44,20 +44,20 @@ std::string elf_arch(const std::string &path) {
 
 }  // namespace
 
-halide_type_t weight_buffer_type(DType t) {
-    const WeightStorage s = weight_storage(t);
-    switch (s.code) {
-    case WeightStorage::Int: return {halide_type_int, uint8_t(s.bits), 1};
-    case WeightStorage::UInt: return {halide_type_uint, uint8_t(s.bits), 1};
-    case WeightStorage::Float: return {halide_type_float, uint8_t(s.bits), 1};
-    }
-    return {halide_type_float, 32, 1};
+MatrixLayout matrix_layout(const Manifest &m, Stage stage) {
+    const bool prefill = stage == Stage::QkvPrefill || stage == Stage::AttnMlpPrefill || stage == Stage::HeadPrefill;
+    if (prefill && m.prefill_bf16_dot) return {{halide_type_bfloat, 16, 1}, 1};
+    const WeightStorage s = weight_storage(m.weight_dtype);
+    const halide_type_code_t code = s.code == WeightStorage::Int    ? halide_type_int
+                                    : s.code == WeightStorage::UInt ? halide_type_uint
+                                                                    : halide_type_float;
+    return {{code, uint8_t(s.bits), 1}, s.pack};
 }
 
 namespace {
 
 struct ArgSpec {
-    const char *name;
+    std::string name;
     halide_argument_kind_t kind;
     int dims;
     halide_type_t type;
@@ -69,22 +69,16 @@ constexpr halide_type_t kI32{halide_type_int, 32, 1};
 
 // The calling convention each stage must have (the compiler's pipelines.cpp
 // defines it); checked once at load so a mismatched object cannot be called.
-// An int8 matrix is followed by its f32 row scale "<name>_scale".
-std::vector<ArgSpec> expected_signature(Stage s, DType wd, bool prefill_bf16_dot) {
-    const bool prefill = s == Stage::QkvPrefill || s == Stage::AttnMlpPrefill || s == Stage::HeadPrefill;
-    const halide_type_t W = prefill && prefill_bf16_dot ? halide_type_t{halide_type_bfloat, 16, 1} : weight_buffer_type(wd);
+// An int8 matrix is followed by its f32 row scale (scale_arg_name).
+std::vector<ArgSpec> expected_signature(const Manifest &m, Stage s) {
+    const halide_type_t W = matrix_layout(m, s).type;
     const auto in = halide_argument_kind_input_buffer;
     const auto out = halide_argument_kind_output_buffer;
     const auto scalar = halide_argument_kind_input_scalar;
-    static const char *const kScaleNames[][2] = {{"table", "table_scale"}, {"wq", "wq_scale"},   {"wk", "wk_scale"},
-                                                {"wv", "wv_scale"},       {"wo", "wo_scale"},   {"w_gate", "w_gate_scale"},
-                                                {"w_up", "w_up_scale"},   {"w_down", "w_down_scale"}, {"lm_head", "lm_head_scale"}};
     std::vector<ArgSpec> sig;
     auto matrix = [&](const char *name) {
         sig.push_back({name, in, 2, W});
-        if (wd != DType::I8) return;
-        for (const auto &pair : kScaleNames)
-            if (std::strcmp(pair[0], name) == 0) sig.push_back({pair[1], in, 1, kF32});
+        if (m.weight_dtype == DType::I8) sig.push_back({scale_arg_name(name), in, 1, kF32});
     };
     auto buf = [&](const char *name, halide_argument_kind_t kind, int dims, halide_type_t t) { sig.push_back({name, kind, dims, t}); };
     switch (s) {
@@ -114,9 +108,9 @@ std::vector<ArgSpec> expected_signature(Stage s, DType wd, bool prefill_bf16_dot
 // Halide makes Func names unique within the compiling process by appending
 // "$N" (the decode stage's output "x_out" becomes "x_out$1"); compare names
 // without that suffix.
-bool same_arg_name(const char *halide_name, const char *name) {
-    const size_t n = std::strlen(name);
-    return std::strncmp(halide_name, name, n) == 0 && (halide_name[n] == '\0' || halide_name[n] == '$');
+bool same_arg_name(const char *halide_name, const std::string &name) {
+    const size_t n = name.size();
+    return std::strncmp(halide_name, name.c_str(), n) == 0 && (halide_name[n] == '\0' || halide_name[n] == '$');
 }
 
 bool same_type(const halide_type_t &a, const halide_type_t &b) {
@@ -177,7 +171,7 @@ void ModelObject::bind(const SymbolLookup &lookup) {
         auto meta_fn = reinterpret_cast<const halide_filter_metadata_t *(*)()>(lookup(fn + "_metadata"));
         if (!e.argv_fn || !meta_fn) throw InputError(path + ": missing entry point " + fn);
         e.metadata = meta_fn();
-        const auto want = expected_signature(stage, manifest_.weight_dtype, manifest_.prefill_bf16_dot);
+        const auto want = expected_signature(manifest_, stage);
         if (e.metadata->num_arguments != int(want.size()))
             throw InputError(path + ": entry point " + fn + " has " + std::to_string(e.metadata->num_arguments) +
                              " arguments, this runtime expects " + std::to_string(want.size()));

@@ -15,7 +15,7 @@ namespace qwenc {
 
 // One argument value for a pipeline call: a buffer or an int32 scalar.
 struct PipelineArg {
-    const char *name;
+    std::string name;
     halide_buffer_t *buffer = nullptr;
     int32_t scalar = 0;
 };
@@ -55,8 +55,14 @@ private:
     int (*set_threads_)(int) = nullptr;
 };
 
-// The element type of the buffer a weight matrix of dtype `t` is passed
-// in (see weight_storage: bf16 as packed uint32 pairs).
-halide_type_t weight_buffer_type(DType t);
+// How a stage of a compiled model takes its weight matrices: the buffer's
+// element type and how many matrix elements each element holds. Packed
+// words by default (see weight_storage: bf16 pairs in uint32, int8 quads in
+// int32); bf16 elements in the prefill stages of a bf16-dot object.
+struct MatrixLayout {
+    halide_type_t type;
+    int pack;
+};
+MatrixLayout matrix_layout(const Manifest &m, Stage stage);
 
 }  // namespace qwenc
