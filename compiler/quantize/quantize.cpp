@@ -22,9 +22,13 @@ std::vector<float> row_scales(const TensorView &w) {
     std::vector<float> scales(size_t(rows), 0.0f);
     for (int64_t o = 0; o < rows; o++) {
         float amax = 0;
-        for (int64_t i = 0; i < cols; i++) amax = std::max(amax, std::fabs(tensor_element(w, size_t(o * cols + i))));
-        if (!std::isfinite(amax))
-            throw InputError(w.file + ": tensor '" + w.name + "' row " + std::to_string(o) + " holds a non-finite value");
+        for (int64_t i = 0; i < cols; i++) {
+            // Checked one by one: std::max would pass over a NaN.
+            const float v = std::fabs(tensor_element(w, size_t(o * cols + i)));
+            if (!std::isfinite(v))
+                throw InputError(w.file + ": tensor '" + w.name + "' row " + std::to_string(o) + " holds a non-finite value");
+            amax = std::max(amax, v);
+        }
         scales[size_t(o)] = amax / 127.0f;
     }
     return scales;
@@ -41,9 +45,11 @@ void quantize_model_dir(const std::string &in_dir, const std::string &out_dir, c
         throw InputError(cfg_path + ": int8 needs hidden_size, intermediate_size and head_dim divisible by 4");
     const Checkpoint src(in_dir);
     if (fs::exists(out_dir) && fs::equivalent(in_dir, out_dir)) throw InputError(out_dir + ": must differ from the input directory");
-    fs::create_directories(out_dir);
 
-    // Matrices in the source's float dtype, as the int8 object will expect them.
+    // Norms and biases copied in their own dtype; each matrix as int8 rows
+    // followed by its scales. All scales are found (and every value checked)
+    // before anything is written, so bad input leaves no partial directory
+    // behind; the price is reading each matrix twice.
     std::vector<TensorToWrite> out;
     std::map<std::string, std::vector<float>> scales;  // stable addresses: the fill callbacks refer to them
     for (const TensorSpec &spec : qwen2_tensor_specs(c, DType::BF16)) {
@@ -72,6 +78,7 @@ void quantize_model_dir(const std::string &in_dir, const std::string &out_dir, c
                        }});
     }
 
+    fs::create_directories(out_dir);
     Progress progress("quantizing " + in_dir, opts.show_progress);
     write_model_safetensors(out_dir, out, opts.shards, [&](int64_t done, int64_t total) { progress.update(done, total, "writing"); });
 
