@@ -68,7 +68,8 @@ namespace {
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-std::vector<int32_t> parse_token_list(const std::string &s) {
+// A comma-separated list of non-negative integers given to --`option`.
+std::vector<int32_t> parse_int_list(const std::string &option, const std::string &s) {
     std::vector<int32_t> ids;
     size_t at = 0;
     while (true) {
@@ -78,7 +79,8 @@ std::vector<int32_t> parse_token_list(const std::string &s) {
         item.erase(item.find_last_not_of(" \t") + 1);
         char *end = nullptr;
         long v = std::strtol(item.c_str(), &end, 10);
-        if (item.empty() || *end != '\0' || v < 0 || v > INT32_MAX) throw UsageError("--tokens: '" + item + "' is not a token id");
+        if (item.empty() || *end != '\0' || v < 0 || v > INT32_MAX)
+            throw UsageError("--" + option + ": '" + item + "' is not a non-negative integer");
         ids.push_back(int32_t(v));
         if (comma == std::string::npos) return ids;
         at = comma + 1;
@@ -131,7 +133,7 @@ int run_bench(const CliArgs &args) {
     BenchOptions opts;
     if (args.has("bench-prefill")) {
         opts.prefill_lengths.clear();
-        for (int32_t n : parse_token_list(args.get("bench-prefill"))) {
+        for (int32_t n : parse_int_list("bench-prefill", args.get("bench-prefill"))) {
             if (n < 1) throw UsageError("--bench-prefill: lengths must be >= 1");
             opts.prefill_lengths.push_back(n);
         }
@@ -205,7 +207,7 @@ int main(int argc, char **argv) {
         };
 
         if (args.has("tokens")) {
-            const std::vector<int32_t> prompt = parse_token_list(args.get("tokens"));
+            const std::vector<int32_t> prompt = parse_int_list("tokens", args.get("tokens"));
             if (args.has("dump-logits")) {
                 const int64_t V = model.config().vocab_size;
                 std::vector<float> logits(prompt.size() * size_t(V));

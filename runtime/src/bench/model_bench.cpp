@@ -13,7 +13,8 @@ namespace qwenc {
 
 namespace {
 
-// Deterministic token ids spread over the vocabulary (no tokenizer needed).
+// Deterministic token ids spread over the vocabulary (no tokenizer needed),
+// below 151643, where Qwen's special tokens start.
 std::vector<int32_t> bench_tokens(int64_t n, int64_t vocab) {
     std::vector<int32_t> ids(static_cast<size_t>(n), 0);
     uint64_t s = 0x9E3779B97F4A7C15ull;
