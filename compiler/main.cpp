@@ -33,7 +33,13 @@ options:
                            the reference) or bf16-dot (bf16 weights, targets
                            with avx512_sapphirerapids: prefill rounds its
                            activations to bf16 and runs on vdpbf16ps, ~2x
-                           faster, like llama.cpp's bf16 path)
+                           faster, like llama.cpp's bf16 path) or int8-dot
+                           (int8 weights; see --decode-math)
+  --decode-math M          f32 (default) or int8-dot (int8 weights: activations
+                           quantized to int8 per block of 32 inputs, as
+                           llama.cpp's Q8_0 does, and multiplied on vpdpbusd
+                           where the target has avx512_sapphirerapids (VNNI);
+                           decode then streams int8 weights at memory speed)
   --emit shared|static     a shared object for qwenrun / qwenrt_model_load
                            (default), or a static library libNAME.a plus
                            NAME.h beside it, to link the model into a program
@@ -48,6 +54,31 @@ qwenc quantize writes OUT_DIR: a copy of MODEL_DIR whose weight matrices are
 int8 with one f32 scale per output row ("X.weight" I8 and "X.weight_scale"
 F32 [out]); compile its config.json to get an int8 model object.
 )";
+
+// --prefill-math / --decode-math: one of `allowed`, with the weights and
+// (bf16-dot) the target features it needs.
+static MatMath parse_math(const CliArgs &args, const std::string &flag, std::initializer_list<MatMath> allowed,
+                          const EmitOptions &opts) {
+    const std::string name = args.get(flag, "f32");
+    const auto math = mat_math_from_name(name);
+    std::string names;
+    bool ok = false;
+    for (MatMath m : allowed) {
+        names += std::string(names.empty() ? "" : m == *std::rbegin(allowed) ? " or " : ", ") + mat_math_name(m);
+        ok = ok || (math && *math == m);
+    }
+    if (!ok) throw UsageError("--" + flag + " must be " + names + " (got '" + name + "')");
+    const auto needs = mat_math_weight_dtype(*math);
+    if (needs && *needs != opts.weight_dtype)
+        throw UsageError("--" + flag + " " + name + " needs " + dtype_flag_name(*needs) + " weights (these are " +
+                         dtype_flag_name(opts.weight_dtype) + ")");
+    if (*math == MatMath::Bf16Dot)
+        for (const Halide::Target &t : opts.targets)
+            if (!t.has_feature(Halide::Target::AVX512_SapphireRapids))
+                throw UsageError("--" + flag + " bf16-dot needs targets with avx512_sapphirerapids (AVX512-BF16); '" +
+                                 t.to_string() + "' has none");
+    return *math;
+}
 
 static int quantize_main(int argc, char **argv) {
     CliArgs args(argc - 1, argv + 1, {"shards"}, {"help", "quiet"});
@@ -66,7 +97,7 @@ static int quantize_main(int argc, char **argv) {
 int main(int argc, char **argv) {
     try {
         if (argc > 1 && std::string(argv[1]) == "quantize") return quantize_main(argc, argv);
-        CliArgs args(argc, argv, {"output", "target", "weight-dtype", "cc", "prefill-chunk", "emit", "name", "prefill-math"},
+        CliArgs args(argc, argv, {"output", "target", "weight-dtype", "cc", "prefill-chunk", "emit", "name", "prefill-math", "decode-math"},
                      {"help", "version", "keep-temps", "quiet"});
         if (args.has("help")) {
             std::fputs(kHelp, stdout);
@@ -106,16 +137,8 @@ int main(int argc, char **argv) {
         if (!dt || *dt == DType::I32) throw UsageError("--weight-dtype must be bf16, f16, f32 or int8 (got '" + wd + "')");
         opts.weight_dtype = *dt;
         opts.prefill_max_tokens = args.get_int("prefill-chunk", 512, 1, 8192);
-        const std::string math = args.get("prefill-math", "f32");
-        if (math != "f32" && math != "bf16-dot") throw UsageError("--prefill-math must be f32 or bf16-dot (got '" + math + "')");
-        opts.prefill_bf16_dot = math == "bf16-dot";
-        if (opts.prefill_bf16_dot) {
-            if (opts.weight_dtype != DType::BF16) throw UsageError("--prefill-math bf16-dot needs bf16 weights");
-            for (const Halide::Target &t : opts.targets)
-                if (!t.has_feature(Halide::Target::AVX512_SapphireRapids))
-                    throw UsageError("--prefill-math bf16-dot needs targets with avx512_sapphirerapids (AVX512-BF16); '" +
-                                     t.to_string() + "' has none");
-        }
+        opts.prefill_math = parse_math(args, "prefill-math", {MatMath::F32, MatMath::Bf16Dot, MatMath::Int8Dot}, opts);
+        opts.decode_math = parse_math(args, "decode-math", {MatMath::F32, MatMath::Int8Dot}, opts);
         const std::string emit = args.get("emit", "shared");
         if (emit != "shared" && emit != "static") throw UsageError("--emit must be shared or static (got '" + emit + "')");
         opts.emit_static = emit == "static";

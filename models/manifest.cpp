@@ -17,6 +17,19 @@ const char *stage_name(Stage s) {
     return "?";
 }
 
+MatMath Manifest::math(Stage s) const {
+    switch (s) {
+    case Stage::QkvPrefill:
+    case Stage::AttnMlpPrefill:
+    case Stage::HeadPrefill: return prefill_math;
+    case Stage::QkvDecode:
+    case Stage::AttnMlpDecode:
+    case Stage::HeadDecode: return decode_math;
+    case Stage::Embed: break;  // a gather: packed storage, no products
+    }
+    return MatMath::F32;
+}
+
 json Manifest::to_json() const {
     json t = json::array();
     for (const TensorSpec &s : tensors)
@@ -34,7 +47,8 @@ json Manifest::to_json() const {
                 {"weight_dtype", dtype_flag_name(weight_dtype)},
                 {"kv_cache", {{"dtype", "f32"}, {"layout", "[layer][k|v][kv_head][position][head_dim]"}}},
                 {"prefill_max_tokens", prefill_max_tokens},
-                {"prefill_math", prefill_bf16_dot ? "bf16-dot" : "f32"},
+                {"prefill_math", mat_math_name(prefill_math)},
+                {"decode_math", mat_math_name(decode_math)},
                 {"entry_points", entry_points},
                 {"tensors", t}};
 }
@@ -60,9 +74,14 @@ Manifest Manifest::from_json(const json &j, const std::string &source) {
         m.weight_dtype = *wd;
         m.prefill_max_tokens = j.at("prefill_max_tokens").get<int64_t>();
         if (m.prefill_max_tokens < 1) throw bad("prefill_max_tokens must be positive");
-        const std::string math = j.value("prefill_math", "f32");
-        if (math != "f32" && math != "bf16-dot") throw bad("unknown prefill_math '" + math + "'");
-        m.prefill_bf16_dot = math == "bf16-dot";
+        for (auto [key, field] : {std::pair{"prefill_math", &m.prefill_math}, std::pair{"decode_math", &m.decode_math}}) {
+            const std::string name = j.at(key).get<std::string>();
+            auto math = mat_math_from_name(name);
+            if (!math) throw bad(std::string("unknown ") + key + " '" + name + "'");
+            const auto needs = mat_math_weight_dtype(*math);
+            if (needs && *needs != m.weight_dtype) throw bad(std::string(key) + " '" + name + "' does not go with " + dtype_flag_name(m.weight_dtype) + " weights");
+            *field = *math;
+        }
         m.entry_points = j.at("entry_points").get<std::map<std::string, std::string>>();
         for (Stage s : kAllStages)
             if (!m.entry_points.count(stage_name(s))) throw bad(std::string("no entry point for stage ") + stage_name(s));

@@ -11,13 +11,14 @@
 #include <nlohmann/json.hpp>
 
 #include "dtype.h"
+#include "mat_math.h"
 #include "qwen2/config.h"
 #include "qwen2/tensors.h"
 
 namespace qwenc {
 
 // Bumped whenever the calling convention between runtime and object changes.
-constexpr int kManifestAbiVersion = 2;  // 2: bf16 matrices as packed uint32 pairs
+constexpr int kManifestAbiVersion = 3;  // 2: bf16 matrices as packed uint32 pairs; 3: decode_math
 constexpr const char *kManifestFormat = "qwenc-model";
 
 // The stages every object provides; each is an exported Halide pipeline
@@ -39,10 +40,11 @@ struct Manifest {
     std::vector<TensorSpec> tensors;
     std::map<std::string, std::string> entry_points;  // stage name -> symbol
     int64_t prefill_max_tokens = 0;          // largest T one prefill call accepts
-    // Prefill's matrix products: f32 activations (exact to the reference), or
-    // activations rounded to bf16 for the CPU's bf16 dot-product instruction
-    // (vdpbf16ps), which then takes bf16 matrices element by element.
-    bool prefill_bf16_dot = false;
+    // How the prefill and decode stages multiply by matrices (see MatMath):
+    // a dot-product mode takes its matrices element by element.
+    MatMath prefill_math = MatMath::F32;
+    MatMath decode_math = MatMath::F32;
+    MatMath math(Stage s) const;
 
     nlohmann::json to_json() const;
     // `source` names the object in error messages; throws InputError.

@@ -55,6 +55,63 @@ void CpuGenericSchedule::bf16_dot_linear(Linear &l) {
     l.x_bf16.compute_root().vectorize(l.x_bf16.args()[0], 2 * t_.vector, kGuard).parallel(t);
 }
 
+// Int8 dot products (vpdpbusd where the target has AVX512-VNNI): each lane
+// of the partial sums takes a group of 4 int8 products per step; quad is
+// made for one step's lanes at a time so it folds into the instruction.
+void CpuGenericSchedule::int8_dot_linear(Linear &l, Phase phase) {
+    Func y = l.out;
+    Linear::Int8Dot &q = l.int8;
+    Var u("u"), uo("uo"), ui("ui"), oo("oo"), oi("oi"), ot("ot");
+    RVar ro("ro"), ri("ri");
+    const bool decode = phase == Phase::Decode;
+    const int64_t n_quads = *as_const_int(l.r.x.extent());
+    // Lanes per vector of partial sums: the widest that divides the groups
+    // of 4 (every 32-input block makes 8 groups, so at worst 8 lanes).
+    int width = t_.vector;
+    while (width > 1 && n_quads % width != 0) width /= 2;
+    // The input's quantization: small, once per call.
+    for (Func f : {q.amax, q.x_q, q.lane_scale, q.offset}) {
+        f.compute_root();
+        if (!decode) f.parallel(t);
+    }
+    q.amax.update().vectorize(j, t_.vector, kGuard);
+    if (!decode) q.amax.update().parallel(t), q.offset.update().parallel(t);
+    else q.offset.update().unscheduled();
+    q.x_q.vectorize(j, 4 * t_.vector, kGuard);
+    q.lane_scale.vectorize(j, t_.vector, kGuard);
+    int vectors = decode ? t_.decode_vectors : 1;
+    while (vectors > 1 && n_quads % (vectors * width) != 0) vectors--;
+    const int lanes = width * vectors;
+    Func partial = y.update().split(l.r.x, ro, ri, lanes).rfactor(ri, u);
+    partial.reorder_storage(u, o, t);
+    const int task = int(std::min<int64_t>(t_.parallel_rows, l.out_dim));
+    scaled_result(l, phase);
+    if (decode) {
+        // One weight row at a time, as for f32 decode.
+        y.compute_root().split(o, oo, oi, task, kGuard).parallel(oo);
+        y.update().split(o, oo, oi, task, kGuard).parallel(oo);
+        partial.compute_at(y, oi).vectorize(u, width);
+        partial.update().reorder(u, t, ro).split(u, uo, ui, width).vectorize(ui).unroll(uo);
+        q.quad.compute_at(partial, ro).vectorize(j, width).unroll(j);
+        q.quad.update().atomic().vectorize(q.k.x).vectorize(j, width).unroll(j);
+        return;
+    }
+    const int rows = tile_rows(t_.rows, l.out_dim, task);
+    init_prefill(y);
+    tile_prefill(y, task, rows, t_.tokens);
+    partial.compute_at(y, ot).bound_extent(t, t_.tokens).vectorize(u);
+    partial.update().reorder(u, o, t, ro).vectorize(u).unroll(o).unroll(t);
+    q.quad.compute_at(partial, ro).vectorize(j).unroll(o).unroll(t);
+    q.quad.update().atomic().vectorize(q.k.x).vectorize(j).unroll(o).unroll(t);
+}
+
+// The int8 row scale and bias: one cheap pass over the outputs.
+void CpuGenericSchedule::scaled_result(Linear &l, Phase phase) {
+    if (!l.scaled) return;
+    l.result.compute_root().vectorize(o, t_.vector, kGuard);
+    if (phase == Phase::Prefill) l.result.parallel(t);
+}
+
 // The update of a prefill product in register tiles of rows x tokens inside
 // parallel tasks of `task` output rows; partial sums go at level "ot".
 void CpuGenericSchedule::tile_prefill(Func y, int task, int rows, int tokens) {
@@ -75,6 +132,7 @@ void CpuGenericSchedule::init_prefill(Func y) {
 
 void CpuGenericSchedule::linear(Linear &l, Phase phase) {
     if (l.x_bf16.defined()) return bf16_dot_linear(l);
+    if (l.int8_dot()) return int8_dot_linear(l, phase);
     Func y = l.out;
     Var u("u"), uo("uo"), ui("ui"), oo("oo"), oi("oi"), ot("ot"), ox("ox"), to("to"), ti("ti");
     RVar ro("ro"), ri("ri");
@@ -107,11 +165,7 @@ void CpuGenericSchedule::linear(Linear &l, Phase phase) {
         x.compute_root().vectorize(x.args()[0], t_.vector, kGuard);
         if (phase == Phase::Prefill) x.parallel(x.args().back());
     }
-    // The int8 row scale and bias: one cheap pass over the outputs.
-    if (l.scaled) {
-        l.result.compute_root().vectorize(o, t_.vector, kGuard);
-        if (phase == Phase::Prefill) l.result.parallel(t);
-    }
+    scaled_result(l, phase);
     if (one_row) {
         // One weight row at a time: each thread reads one sequential stream.
         y.update().split(o, oo, oi, task, kGuard).parallel(oo);

@@ -41,6 +41,8 @@ public:
 protected:
     void linear(Linear &l, Phase phase);
     void bf16_dot_linear(Linear &l);
+    void int8_dot_linear(Linear &l, Phase phase);
+    void scaled_result(Linear &l, Phase phase);
     void init_prefill(Halide::Func y);
     void tile_prefill(Halide::Func y, int task, int rows, int tokens);
     void norm(RmsNorm &n, Phase phase);

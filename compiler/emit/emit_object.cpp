@@ -14,6 +14,7 @@
 #include "../lower/pipelines.h"
 #include "../version.h"
 #include "cpu_features.h"
+#include "object_writer.h"
 
 namespace qwenc {
 
@@ -147,7 +148,8 @@ void emit_shared_object(const Qwen2Config &config, const std::string &config_pat
     m.weight_dtype = opts.weight_dtype;
     m.tensors = qwen2_tensor_specs(config, opts.weight_dtype);
     m.prefill_max_tokens = opts.prefill_max_tokens;
-    m.prefill_bf16_dot = opts.prefill_bf16_dot;
+    m.prefill_math = opts.prefill_math;
+    m.decode_math = opts.decode_math;
 
     fs::path tmp = fs::temp_directory_path() / ("qwenc-" + std::to_string(::getpid()));
     fs::create_directories(tmp);
@@ -176,34 +178,48 @@ void emit_shared_object(const Qwen2Config &config, const std::string &config_pat
         const std::string fn = (opts.emit_static ? opts.name + "_" : std::string("qwen_")) + stage_name(stage);
         progress.update(step++, n_steps, fn);
         // Each variant gets its own target's schedule; the lowering is shared.
+        std::vector<std::pair<std::string, Halide::Target>> variants;  // as compile_multitarget asked for them
         auto make_module = [&](const std::string &name, const Halide::Target &t) {
+            variants.emplace_back(name, t);
             auto schedule = schedule_for_target(t);
-            StagePipeline sp = build_stage(stage, config, opts.weight_dtype, *schedule, opts.prefill_bf16_dot);
+            StagePipeline sp = build_stage(stage, config, opts.weight_dtype, *schedule, m.math(stage));
             return sp.pipeline.compile_to_module(sp.args, name, t);
         };
         if (multi) {
             // One archive per stage: every variant plus the wrapper that picks one.
             const std::string lib = (tmp / (fn + ".a")).string();
             Halide::compile_multitarget(fn, {{Halide::OutputFileType::static_library, lib}}, stage_targets, suffixes, make_module);
-            if (opts.emit_static) {
-                // Its members join the model's own archive.
-                const fs::path members = tmp / fn;
-                fs::create_directories(members);
-                run_command("cd " + shell_quote(members.string()) + " && " + sibling_tool(cc, "ar") + " x " + shell_quote(lib));
-                for (const auto &entry : fs::directory_iterator(members)) objects.push_back(shell_quote(entry.path().string()));
-            } else {
-                objects.push_back("-Wl,--whole-archive " + shell_quote(lib) + " -Wl,--no-whole-archive");
+            const fs::path members = tmp / fn;
+            fs::create_directories(members);
+            run_command("cd " + shell_quote(members.string()) + " && " + sibling_tool(cc, "ar") + " x " + shell_quote(lib));
+            // Halide wrote each variant itself; those whose CPU must be
+            // narrowed (see object_writer.h) are written again, our way.
+            const auto asked = variants;
+            for (const auto &[name, t] : asked) {
+                if (!needs_retargeting(t)) continue;
+                const std::string tail = name.substr(name.rfind('-')) + ".o";  // "-variantN.o"
+                std::string member;
+                for (const auto &entry : fs::directory_iterator(members)) {
+                    const std::string file = entry.path().filename().string();
+                    if (file.size() > tail.size() && file.compare(file.size() - tail.size(), tail.size(), tail) == 0)
+                        member = entry.path().string();
+                }
+                if (member.empty()) throw std::runtime_error("no member for " + name + " in " + lib);
+                write_object_file(make_module(name, t), member);
             }
+            for (const auto &entry : fs::directory_iterator(members)) objects.push_back(shell_quote(entry.path().string()));
         } else {
             const std::string obj = (tmp / (fn + ".o")).string();
-            make_module(fn, stage_targets[0]).compile({{Halide::OutputFileType::object, obj}});
+            write_object_file(make_module(fn, stage_targets[0]), obj);
             objects.push_back(shell_quote(obj));
         }
         m.entry_points[stage_name(stage)] = fn;
     }
     progress.update(step++, n_steps, "halide runtime");
     const std::string runtime_obj = (tmp / "halide_runtime.o").string();
-    Halide::compile_standalone_runtime(runtime_obj, base.without_feature(Halide::Target::NoRuntime));
+    // The runtime has no use for Sapphire Rapids' instructions (see object_writer.h).
+    Halide::compile_standalone_runtime(
+        runtime_obj, base.without_feature(Halide::Target::NoRuntime).without_feature(Halide::Target::AVX512_SapphireRapids));
     objects.push_back(shell_quote(runtime_obj));
 
     if (opts.emit_static) {

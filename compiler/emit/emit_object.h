@@ -9,6 +9,7 @@
 #include <Halide.h>
 
 #include "../../models/dtype.h"
+#include "../../models/mat_math.h"
 #include "../../models/qwen2/config.h"
 
 namespace qwenc {
@@ -22,7 +23,8 @@ struct EmitOptions {
     DType weight_dtype = DType::BF16;
     std::string cc;               // C compiler driver used to link; empty = pick for the target
     int64_t prefill_max_tokens = 512;
-    bool prefill_bf16_dot = false;  // see Manifest::prefill_bf16_dot
+    MatMath prefill_math = MatMath::F32;  // see Manifest::prefill_math
+    MatMath decode_math = MatMath::F32;
     bool keep_temps = false;
     // Static: `output` is libNAME.a, and NAME.h is written beside it; every
     // symbol is prefixed with `name` so several models can share a program.

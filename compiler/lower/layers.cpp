@@ -33,7 +33,8 @@ std::vector<Func> input_parts(const std::string &name, Func x, int pack, bool pe
 // which may be a pipeline output the runtime binds by name.
 std::string sum_name(const std::string &name, const WeightMatrix &w) { return w.has_scale() ? name + "_sum" : name; }
 
-// Applies the int8 row scale (and the bias, which must come after it).
+// Applies the int8 row scale (and the bias, which must come after it), and
+// for int8 dot products first removes the weights' +128 offset.
 void finish(Linear &l, const std::string &name, const WeightMatrix &w, Func bias) {
     if (!w.has_scale()) {
         l.result = l.out;
@@ -41,19 +42,62 @@ void finish(Linear &l, const std::string &name, const WeightMatrix &w, Func bias
     }
     l.scaled = true;
     l.result = Func(name);
-    Expr v = l.out(o, t) * w.scale(o);
+    Expr sum = l.int8_dot() ? l.out(o, t) - l.int8.offset(t) : l.out(o, t);
+    Expr v = sum * w.scale(o);
     l.result(o, t) = bias.defined() ? v + bias(o) : v;
+}
+
+// Int8 dot products, as llama.cpp's Q8_0 x Q8_0: x is quantized to int8
+// with one scale per block of 32 inputs, and groups of 4 int8 products are
+// summed exactly in int32 before the block scale applies. vpdpbusd takes
+// unsigned x signed bytes, so the weights enter as w + 128 (a sign-bit flip)
+// and the sum carries an extra 128 * sum(x_q * scale), one number per token:
+//   out = sum_j quad(j) * lane_scale(j) - offset = sum_i w_i * x_q_i * s_i.
+Linear int8_dot_linear(const std::string &name, const WeightMatrix &w, Func x, Func bias, const Expr &n_tokens) {
+    const int B = kInt8DotBlock;
+    const int n_in = int(w.in_dim());
+    if (n_in % B != 0)
+        throw std::invalid_argument("int8 dot products need input dimensions divisible by " + std::to_string(B) + " (" + name +
+                                    " has " + std::to_string(n_in) + ")");
+    Linear l{Func(sum_name(name, w)), RDom(0, n_in / 4, name + "_r"), w.out_dim(), {}};
+    Linear::Int8Dot &q = l.int8;
+    q.amax = Func(name + "_amax");
+    q.block_scale = Func(name + "_block_scale");
+    q.x_q = Func(name + "_xq");
+    q.lane_scale = Func(name + "_lane_scale");
+    q.offset = Func(name + "_offset");
+    q.quad = Func(name + "_quad");
+    q.k = RDom(0, 4, name + "_k");
+    RDom rb(0, B, name + "_rb"), ri(0, n_in, name + "_ri");
+    const Expr tok = token(n_tokens);
+    q.amax(j, t) = 0.0f;
+    q.amax(j, t) = max(q.amax(j, t), abs(x(j * B + rb, tok)));
+    q.block_scale(j, t) = q.amax(j, t) / 127.0f;
+    Expr amax = q.amax(j / B, t);
+    Expr inv = select(amax > 0.0f, 127.0f / amax, 0.0f);
+    q.x_q(j, t) = cast<int8_t>(clamp(round(x(j, tok) * inv), -127.0f, 127.0f));
+    q.lane_scale(j, t) = q.block_scale(j / (B / 4), t);
+    q.offset(t) = 0.0f;
+    q.offset(t) += 128.0f * cast<float>(q.x_q(ri, t)) * q.block_scale(ri / B, t);
+    Expr w_u8 = reinterpret(UInt(8), w.raw(4 * j + q.k, o)) ^ cast<uint8_t>(0x80);
+    q.quad(j, o, t) = 0;
+    q.quad(j, o, t) += cast<int32_t>(w_u8) * cast<int32_t>(q.x_q(4 * j + q.k, t));
+    l.out(o, t) = 0.0f;
+    l.out(o, t) += cast<float>(q.quad(l.r.x, o, t)) * q.lane_scale(l.r.x, t);
+    finish(l, name, w, bias);
+    return l;
 }
 
 }  // namespace
 
 Linear linear(const std::string &name, const WeightMatrix &w, Func x, Func bias, Expr n_tokens) {
-    if (w.bf16_elements()) {
+    if (w.math() == MatMath::Int8Dot) return int8_dot_linear(name, w, x, bias, n_tokens);
+    if (w.math() == MatMath::Bf16Dot) {
         Linear l{Func(name), RDom(0, int(w.in_dim()), name + "_r"), w.out_dim(), {}};
         l.x_bf16 = Func(name + "_xbf16");
         l.x_bf16(j, t) = cast(BFloat(16), x(j, token(n_tokens)));
         l.out(o, t) = bias.defined() ? Expr(bias(o)) : Expr(0.0f);
-        l.out(o, t) += cast<float>(w.raw_bf16(l.r.x, o)) * cast<float>(l.x_bf16(l.r.x, t));
+        l.out(o, t) += cast<float>(w.raw(l.r.x, o)) * cast<float>(l.x_bf16(l.r.x, t));
         l.result = l.out;
         return l;
     }
@@ -72,7 +116,7 @@ Linear linear(const std::string &name, const WeightMatrix &w, Func x, Func bias,
 
 Linear linear_over_heads(const std::string &name, const WeightMatrix &w, Func attn, int64_t head_dim, int64_t n_heads,
                          Expr n_tokens) {
-    if (w.bf16_elements()) {
+    if (w.math() != MatMath::F32) {
         // The heads flattened into one input vector (the rounding Func reads it once).
         Func flat(name + "_flat");
         flat(j, t) = attn(j % int(head_dim), j / int(head_dim), t);

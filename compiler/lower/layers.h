@@ -24,6 +24,20 @@ struct Linear {
     // bf16 dot products: the input rounded to bf16, x_bf16(i, t); the
     // reduction is then over bf16 x bf16 products (defined only then).
     Halide::Func x_bf16;
+    // int8 dot products (defined only then): the input quantized per block
+    // of kInt8DotBlock inputs; the reduction runs over groups of 4 inputs.
+    struct Int8Dot {
+        Halide::Func amax;         // amax(b, t): largest |x| in block b
+        Halide::Func block_scale;  // amax / 127
+        Halide::Func x_q;          // x_q(i, t): int8, x ~= x_q * block_scale
+        Halide::Func lane_scale;   // lane_scale(j, t): block_scale of inputs 4j..4j+3
+        Halide::Func offset;       // offset(t): 128 * sum_i x_q * block_scale (see linear())
+        // quad(j, o, t): exact int32 dot product of inputs 4j..4j+3 with row o,
+        // the weights offset by 128 to unsigned (one lane of vpdpbusd).
+        Halide::Func quad;
+        Halide::RDom k;            // quad's 4 inputs
+    } int8;
+    bool int8_dot() const { return int8.quad.defined(); }
 };
 
 // result(o, t) = bias(o) + sum_i w(i, o) * x(i, t)

@@ -67,11 +67,11 @@ StagePipeline build_embed(const Qwen2Config &c, DType wd, Schedule &s) {
     return make_stage(Pipeline(gr.out), (Inputs() << tokens << table).list, {});
 }
 
-StagePipeline build_qkv(const Qwen2Config &c, DType wd, Phase phase, Schedule &s, bool dot) {
+StagePipeline build_qkv(const Qwen2Config &c, DType wd, Phase phase, Schedule &s, MatMath math) {
     const int64_t H = c.hidden_size, hd = c.head_dim();
     ImageParam x = activations("x", H, phase);
     ImageParam norm_w = vector_input("norm_w", H);
-    WeightMatrix wq("wq", wd, H, c.q_dim(), dot), wk("wk", wd, H, c.kv_dim(), dot), wv("wv", wd, H, c.kv_dim(), dot);
+    WeightMatrix wq("wq", wd, H, c.q_dim(), math), wk("wk", wd, H, c.kv_dim(), math), wv("wv", wd, H, c.kv_dim(), math);
     ImageParam bq = vector_input("bq", c.q_dim()), bk = vector_input("bk", c.kv_dim()), bv = vector_input("bv", c.kv_dim());
     Param<int32_t> pos0("pos0");
     pos0.set_range(0, Int(32).max());
@@ -114,7 +114,7 @@ StagePipeline build_qkv(const Qwen2Config &c, DType wd, Phase phase, Schedule &s
                       {pos0});
 }
 
-StagePipeline build_attn_mlp(const Qwen2Config &c, DType wd, Phase phase, Schedule &s, bool dot) {
+StagePipeline build_attn_mlp(const Qwen2Config &c, DType wd, Phase phase, Schedule &s, MatMath math) {
     const int64_t H = c.hidden_size, hd = c.head_dim(), I = c.intermediate_size;
     ImageParam x = activations("x", H, phase);
     ImageParam q(Float(32), 3, "q");
@@ -129,8 +129,8 @@ StagePipeline build_attn_mlp(const Qwen2Config &c, DType wd, Phase phase, Schedu
     }
     Param<int32_t> pos0("pos0");
     pos0.set_range(0, Int(32).max());
-    WeightMatrix wo("wo", wd, c.q_dim(), H, dot), w_gate("w_gate", wd, H, I, dot), w_up("w_up", wd, H, I, dot),
-        w_down("w_down", wd, I, H, dot);
+    WeightMatrix wo("wo", wd, c.q_dim(), H, math), w_gate("w_gate", wd, H, I, math), w_up("w_up", wd, H, I, math),
+        w_down("w_down", wd, I, H, math);
     ImageParam post_norm_w = vector_input("post_norm_w", H);
 
     AttnMlpGraph gr;
@@ -154,11 +154,11 @@ StagePipeline build_attn_mlp(const Qwen2Config &c, DType wd, Phase phase, Schedu
                       {pos0});
 }
 
-StagePipeline build_head(const Qwen2Config &c, DType wd, Phase phase, Schedule &s, bool dot) {
+StagePipeline build_head(const Qwen2Config &c, DType wd, Phase phase, Schedule &s, MatMath math) {
     const int64_t H = c.hidden_size;
     ImageParam x = activations("x", H, phase);
     ImageParam norm_w = vector_input("norm_w", H);
-    WeightMatrix lm_head("lm_head", wd, H, c.vocab_size, dot);
+    WeightMatrix lm_head("lm_head", wd, H, c.vocab_size, math);
     HeadGraph gr;
     gr.norm = rms_norm("final_norm", x, norm_w, H, c.rms_norm_eps);
     gr.logits = linear("logits", lm_head, gr.norm.out, Func(), clamp_tokens(x, phase));
@@ -169,15 +169,15 @@ StagePipeline build_head(const Qwen2Config &c, DType wd, Phase phase, Schedule &
 
 }  // namespace
 
-StagePipeline build_stage(Stage stage, const Qwen2Config &c, DType wd, Schedule &s, bool dot) {
+StagePipeline build_stage(Stage stage, const Qwen2Config &c, DType wd, Schedule &s, MatMath math) {
     switch (stage) {
     case Stage::Embed: return build_embed(c, wd, s);
-    case Stage::QkvPrefill: return build_qkv(c, wd, Phase::Prefill, s, dot);
-    case Stage::QkvDecode: return build_qkv(c, wd, Phase::Decode, s, false);
-    case Stage::AttnMlpPrefill: return build_attn_mlp(c, wd, Phase::Prefill, s, dot);
-    case Stage::AttnMlpDecode: return build_attn_mlp(c, wd, Phase::Decode, s, false);
-    case Stage::HeadPrefill: return build_head(c, wd, Phase::Prefill, s, dot);
-    case Stage::HeadDecode: return build_head(c, wd, Phase::Decode, s, false);
+    case Stage::QkvPrefill: return build_qkv(c, wd, Phase::Prefill, s, math);
+    case Stage::QkvDecode: return build_qkv(c, wd, Phase::Decode, s, math);
+    case Stage::AttnMlpPrefill: return build_attn_mlp(c, wd, Phase::Prefill, s, math);
+    case Stage::AttnMlpDecode: return build_attn_mlp(c, wd, Phase::Decode, s, math);
+    case Stage::HeadPrefill: return build_head(c, wd, Phase::Prefill, s, math);
+    case Stage::HeadDecode: return build_head(c, wd, Phase::Decode, s, math);
     }
     throw std::logic_error("unknown stage");
 }

@@ -21,10 +21,9 @@ struct StagePipeline {
     std::map<std::string, Halide::Param<int32_t>> scalars;
 };
 
-// prefill_bf16_dot: prefill stages take bf16 matrices element by element and
-// round their activations to bf16 for the dot-product instruction (see
-// Manifest::prefill_bf16_dot); decode and embed are unchanged.
+// math: how the stage's matrix products take their operands (see MatMath);
+// the embedding gather ignores it.
 StagePipeline build_stage(Stage stage, const Qwen2Config &c, DType weight_dtype, Schedule &schedule,
-                          bool prefill_bf16_dot = false);
+                          MatMath math = MatMath::F32);
 
 }  // namespace qwenc

@@ -16,10 +16,23 @@ Type halide_storage_type(DType t) {
     return Float(32);
 }
 
-WeightMatrix::WeightMatrix(const std::string &name, DType dtype, int64_t in_dim, int64_t out_dim, bool bf16_elements)
-    : param_(bf16_elements ? BFloat(16) : halide_storage_type(dtype), 2, name), dtype_(dtype), in_(in_dim), out_(out_dim),
-      pack_(bf16_elements ? 1 : weight_storage(dtype).pack), bf16_elements_(bf16_elements) {
-    if (bf16_elements && dtype != DType::BF16) throw std::invalid_argument("bf16 dot products need bf16 weights");
+namespace {
+Type matrix_type(DType dtype, MatMath math) {
+    switch (math) {
+    case MatMath::Bf16Dot: return BFloat(16);
+    case MatMath::Int8Dot: return Int(8);
+    case MatMath::F32: break;
+    }
+    return halide_storage_type(dtype);
+}
+}  // namespace
+
+WeightMatrix::WeightMatrix(const std::string &name, DType dtype, int64_t in_dim, int64_t out_dim, MatMath math)
+    : param_(matrix_type(dtype, math), 2, name), dtype_(dtype), in_(in_dim), out_(out_dim),
+      pack_(math == MatMath::F32 ? weight_storage(dtype).pack : 1), math_(math) {
+    const auto needs = mat_math_weight_dtype(math);
+    if (needs && *needs != dtype)
+        throw std::invalid_argument(std::string(mat_math_name(math)) + " products need " + dtype_flag_name(*needs) + " weights");
     if (in_dim % pack_ != 0)
         throw std::invalid_argument(std::string(dtype_flag_name(dtype)) + " weights need an input dimension divisible by " +
                                     std::to_string(pack_) + "; " + name + " has " + std::to_string(in_dim));
@@ -36,7 +49,7 @@ std::vector<ImageParam> WeightMatrix::params() const {
 
 Expr WeightMatrix::lane(int k, const Expr &iw, const Expr &o) const {
     Expr word = param_(iw, o);
-    if (bf16_elements_) return cast<float>(word);
+    if (math_ != MatMath::F32) return cast<float>(word);
     switch (dtype_) {
     case DType::BF16:  // the f32 whose upper 16 bits are the bf16 in the low or high half
         return reinterpret(Float(32), k == 0 ? word << 16 : word & Expr(uint32_t(0xffff0000u)));

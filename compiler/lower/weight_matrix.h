@@ -5,6 +5,7 @@
 #include <Halide.h>
 
 #include "../../models/dtype.h"
+#include "../../models/mat_math.h"
 
 namespace qwenc {
 
@@ -13,9 +14,9 @@ Halide::Type halide_storage_type(DType t);
 
 class WeightMatrix {
 public:
-    // bf16_elements: a bf16 matrix as BFloat(16) elements, dims (in, out),
-    // for products on the bf16 dot-product instruction (see raw_bf16).
-    WeightMatrix(const std::string &name, DType dtype, int64_t in_dim, int64_t out_dim, bool bf16_elements = false);
+    // A dot-product math (bf16-dot, int8-dot) takes the matrix as elements of
+    // its own type (BFloat(16), Int(8)), dims (in, out): see raw().
+    WeightMatrix(const std::string &name, DType dtype, int64_t in_dim, int64_t out_dim, MatMath math = MatMath::F32);
     // Element (i, o) as f32, whatever the storage, scale included.
     Halide::Expr operator()(const Halide::Expr &i, const Halide::Expr &o) const;
     // Storage words hold pack() consecutive inputs: lane(k, iw, o) is element
@@ -25,8 +26,9 @@ public:
     // int8: the per-output-row scale (an input named "<name>_scale"); for other
     // dtypes there is none and rows need no scaling.
     bool has_scale() const { return dtype_ == DType::I8; }
-    bool bf16_elements() const { return bf16_elements_; }
-    Halide::Expr raw_bf16(const Halide::Expr &i, const Halide::Expr &o) const { return param_(i, o); }
+    MatMath math() const { return math_; }
+    // Element (i, o) as stored, for the dot-product maths.
+    Halide::Expr raw(const Halide::Expr &i, const Halide::Expr &o) const { return param_(i, o); }
     Halide::Expr scale(const Halide::Expr &o) const { return scale_(o); }
     // The pipeline inputs: the matrix, then its scale if it has one.
     std::vector<Halide::ImageParam> params() const;
@@ -39,7 +41,7 @@ private:
     DType dtype_;
     int64_t in_, out_;
     int pack_;
-    bool bf16_elements_ = false;
+    MatMath math_ = MatMath::F32;
 };
 
 // A 1-D f32 input (norm weights, biases) of known length.

@@ -45,8 +45,11 @@ std::string elf_arch(const std::string &path) {
 }  // namespace
 
 MatrixLayout matrix_layout(const Manifest &m, Stage stage) {
-    const bool prefill = stage == Stage::QkvPrefill || stage == Stage::AttnMlpPrefill || stage == Stage::HeadPrefill;
-    if (prefill && m.prefill_bf16_dot) return {{halide_type_bfloat, 16, 1}, 1};
+    switch (m.math(stage)) {
+    case MatMath::Bf16Dot: return {{halide_type_bfloat, 16, 1}, 1};
+    case MatMath::Int8Dot: return {{halide_type_int, 8, 1}, 1};
+    case MatMath::F32: break;
+    }
     const WeightStorage s = weight_storage(m.weight_dtype);
     const halide_type_code_t code = s.code == WeightStorage::Int    ? halide_type_int
                                     : s.code == WeightStorage::UInt ? halide_type_uint

@@ -1,6 +1,8 @@
 // Decode with the KV cache must give the logits prefill gives, at every
 // position; run against a compiled model named by QWENC_TEST_MODEL /
-// QWENC_TEST_WEIGHTS (set by CTest).
+// QWENC_TEST_WEIGHTS (set by CTest). QWENC_TEST_TOLERANCE loosens the
+// bound for objects that quantize activations (int8-dot), where a sum
+// rounded in another order can move one activation by a quantization step.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -31,6 +33,11 @@ std::vector<int32_t> test_tokens(int64_t vocab, int n) {
     return t;
 }
 
+double tolerance() {
+    const char *t = std::getenv("QWENC_TEST_TOLERANCE");
+    return t ? std::atof(t) : 1e-4;
+}
+
 double max_abs_diff(const float *a, const float *b, int64_t n) {
     double m = 0;
     for (int64_t i = 0; i < n; i++) m = std::max(m, double(std::fabs(a[i] - b[i])));
@@ -56,7 +63,7 @@ TEST_CASE("decode with the KV cache matches prefill at every position") {
     for (int64_t t = 0; t < n; t++) {
         REQUIRE(qwenrt_session_eval(decode, &tokens[size_t(t)], 1, one.data(), 0) == 0);
         INFO("position " << t);
-        CHECK(max_abs_diff(one.data(), all.data() + t * V, V) < 1e-4);
+        CHECK(max_abs_diff(one.data(), all.data() + t * V, V) < tolerance());
     }
 
     // Prefill part of the prompt, then decode the rest.
@@ -64,14 +71,14 @@ TEST_CASE("decode with the KV cache matches prefill at every position") {
     REQUIRE(qwenrt_session_eval(mixed, tokens.data(), 10, nullptr, 0) == 0);
     for (int64_t t = 10; t < n; t++) {
         REQUIRE(qwenrt_session_eval(mixed, &tokens[size_t(t)], 1, one.data(), 0) == 0);
-        CHECK(max_abs_diff(one.data(), all.data() + t * V, V) < 1e-4);
+        CHECK(max_abs_diff(one.data(), all.data() + t * V, V) < tolerance());
     }
 
     // Truncating the cache and re-evaluating reproduces the same logits.
     REQUIRE(qwenrt_session_truncate(mixed, 5) == 0);
     std::vector<float> again(size_t((n - 5) * V));
     REQUIRE(qwenrt_session_eval(mixed, tokens.data() + 5, n - 5, again.data(), 1) == 0);
-    CHECK(max_abs_diff(again.data(), all.data() + 5 * V, (n - 5) * V) < 1e-4);
+    CHECK(max_abs_diff(again.data(), all.data() + 5 * V, (n - 5) * V) < tolerance());
 
     qwenrt_session_free(prefill);
     qwenrt_session_free(decode);

@@ -1,0 +1,28 @@
+#include "mat_math.h"
+
+namespace qwenc {
+
+const char *mat_math_name(MatMath m) {
+    switch (m) {
+    case MatMath::F32: return "f32";
+    case MatMath::Bf16Dot: return "bf16-dot";
+    case MatMath::Int8Dot: return "int8-dot";
+    }
+    return "?";
+}
+
+std::optional<MatMath> mat_math_from_name(const std::string &name) {
+    for (MatMath m : {MatMath::F32, MatMath::Bf16Dot, MatMath::Int8Dot})
+        if (name == mat_math_name(m)) return m;
+    return std::nullopt;
+}
+
+std::optional<DType> mat_math_weight_dtype(MatMath m) {
+    switch (m) {
+    case MatMath::Bf16Dot: return DType::BF16;
+    case MatMath::Int8Dot: return DType::I8;
+    default: return std::nullopt;
+    }
+}
+
+}  // namespace qwenc

@@ -1,0 +1,26 @@
+// How a compiled stage multiplies activations by weight matrices. f32 keeps
+// activations in f32 (exact to the reference); the dot-product modes round
+// activations to the weights' element type so one instruction does several
+// multiply-adds per lane: bf16-dot (vdpbf16ps, bf16 weights) and int8-dot
+// (vpdpbusd, int8 weights; activations quantized per block of 32 inputs,
+// as llama.cpp's Q8_0 does).
+#pragma once
+#include <optional>
+#include <string>
+
+#include "dtype.h"
+
+namespace qwenc {
+
+enum class MatMath { F32, Bf16Dot, Int8Dot };
+
+// "f32", "bf16-dot", "int8-dot": the command-line and manifest spelling.
+const char *mat_math_name(MatMath m);
+std::optional<MatMath> mat_math_from_name(const std::string &name);
+// The weight dtype a dot-product mode needs (F32: any).
+std::optional<DType> mat_math_weight_dtype(MatMath m);
+
+// int8-dot: activations share one f32 scale per block of this many inputs.
+constexpr int kInt8DotBlock = 32;
+
+}  // namespace qwenc

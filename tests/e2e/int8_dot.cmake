@@ -1,0 +1,61 @@
+# int8-dot (opt-in, int8 weights): activations quantized to int8 per block
+# of 32 inputs, products on vpdpbusd where the target has AVX512-VNNI (other
+# targets get Halide's generic code, so this runs on any host). Its logits
+# are held to the int8 model's exact path within the quantization noise, and
+# decode must match prefill within that noise too.
+set(i8d ${E2E_DIR}/int8_dot)
+
+# The tied int8 model (2 shards), and an untied one over a prime vocabulary
+# with an MLP of 96 (8-lane partial sums where the target has 16).
+set(i8d_tied_tokens 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20)
+set(i8d_untied_tokens 5,900,17,1002,3,44,610,7,8,999,1,2)
+add_test(NAME e2e.int8_dot.untied.make_model
+         COMMAND bash -c "rm -rf '${i8d}/untied-bf16' '${i8d}/untied' && '${BIN}/qwenc-random-model' --output '${i8d}/untied-bf16' --hidden-size 64 --intermediate-size 96 --num-heads 4 --num-kv-heads 2 --num-layers 2 --vocab-size 1003 --untied --seed 17 && '${BIN}/qwenc' quantize '${i8d}/untied-bf16' '${i8d}/untied' --shards 2 --quiet")
+set_tests_properties(e2e.int8_dot.untied.make_model PROPERTIES FIXTURES_SETUP int8_dot_untied_model)
+
+foreach(case tied untied)
+  if(case STREQUAL "tied")
+    set(weights ${E2E_DIR}/int8_tied)
+    set(model_fixture int8_tied_model)
+    set(vocab 512)
+  else()
+    set(weights ${i8d}/untied)
+    set(model_fixture int8_dot_untied_model)
+    set(vocab 1003)
+  endif()
+  # Both maths of the same weights: f32 (exact to the reference) and int8-dot.
+  foreach(math f32 int8-dot)
+    add_test(NAME e2e.int8_dot.${case}.${math}_logits
+             COMMAND bash -c "mkdir -p '${i8d}' && '${BIN}/qwenc' '${weights}/config.json' -o '${i8d}/${case}-${math}.so' --decode-math ${math} --prefill-math ${math} --quiet && '${BIN}/qwenrun' --model '${i8d}/${case}-${math}.so' --weights '${weights}' --tokens ${i8d_${case}_tokens} --max-tokens 0 --dump-logits '${i8d}/${case}-${math}.bin'")
+    set_tests_properties(e2e.int8_dot.${case}.${math}_logits PROPERTIES FIXTURES_REQUIRED ${model_fixture}
+                         FIXTURES_SETUP int8_dot_${case}_${math})
+  endforeach()
+  add_test(NAME e2e.int8_dot.${case}.f32_matches_reference
+           COMMAND ${BIN}/check-logits ${weights} ${i8d_${case}_tokens} ${i8d}/${case}-f32.bin)
+  set_tests_properties(e2e.int8_dot.${case}.f32_matches_reference PROPERTIES FIXTURES_REQUIRED "${model_fixture};int8_dot_${case}_f32")
+  # Quantized activations cost ~9% of the logits' std on these tiny random
+  # models (their logits are close together; top-1 may flip where two are).
+  add_test(NAME e2e.int8_dot.${case}.close_to_f32
+           COMMAND ${BIN}/qwenc-compare-logits ${i8d}/${case}-f32.bin ${i8d}/${case}-int8-dot.bin --vocab ${vocab}
+                   --max-diff-std 0.15 --min-top1 0.9)
+  set_tests_properties(e2e.int8_dot.${case}.close_to_f32 PROPERTIES FIXTURES_REQUIRED "int8_dot_${case}_f32;int8_dot_${case}_int8-dot")
+  add_test(NAME e2e.int8_dot.${case}.decode_matches_prefill COMMAND ${BIN}/test-session)
+  set_tests_properties(e2e.int8_dot.${case}.decode_matches_prefill PROPERTIES
+                       FIXTURES_REQUIRED "${model_fixture};int8_dot_${case}_int8-dot"
+                       ENVIRONMENT "QWENC_TEST_MODEL=${i8d}/${case}-int8-dot.so;QWENC_TEST_WEIGHTS=${weights};QWENC_TEST_TOLERANCE=0.15")
+endforeach()
+
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
+  # For avx512_sapphirerapids targets the products are vpdpbusd, and none is
+  # VEX-encoded (AVX-VNNI, which Zen 4 lacks; see compiler/emit/object_writer.h):
+  # checked in the object on any x86 host.
+  set(SPR_TARGET x86-64-linux-avx-avx2-avx512-avx512_skylake-avx512_cannonlake-avx512_sapphirerapids-f16c-fma-sse41)
+  add_test(NAME e2e.int8_dot.emits_evex_vpdpbusd
+           COMMAND bash -c "'${BIN}/qwenc' '${E2E_DIR}/int8_tied/config.json' -o '${i8d}/tied-spr.so' --target ${SPR_TARGET} --decode-math int8-dot --prefill-math int8-dot --quiet && objdump -d '${i8d}/tied-spr.so' > '${i8d}/tied-spr.dis' && echo \"vpdpbusd $(grep -c vpdpbusd '${i8d}/tied-spr.dis') vex $(grep -c '{vex}' '${i8d}/tied-spr.dis')\"")
+  set_tests_properties(e2e.int8_dot.emits_evex_vpdpbusd PROPERTIES FIXTURES_REQUIRED int8_tied_model
+                       PASS_REGULAR_EXPRESSION "vpdpbusd [1-9][0-9]* vex 0")
+endif()
+
+# Refusals: int8-dot needs int8 weights; decode has no bf16-dot.
+qwenc_refuses_flags(int8_dot_on_bf16 "--decode-math int8-dot needs int8 weights \\(these are bf16\\)" --decode-math int8-dot)
+qwenc_refuses_flags(decode_math "--decode-math must be f32 or int8-dot \\(got 'bf16-dot'\\)" --decode-math bf16-dot)
