@@ -42,7 +42,7 @@ input (one of):
                            prints a table and a JSON line (no tokenizer needed)
     --bench-prefill 128,512  prompt lengths to time (the first also carries decode)
     --bench-decode N       tokens to decode (default 128)
-    --bench-repeats N      best of N for each figure, decode included (default 2)
+    --bench-repeats N      best of N for each figure, decode included (default 3)
 sampling (defaults from generation_config.json):
   --max-tokens N           tokens to generate (default 256; 0 = only evaluate the input)
   --temperature X          0 = greedy

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../generate/generator.h"
+#include "huge_pages.h"
 
 namespace qwenc {
 
@@ -62,19 +63,38 @@ BenchResult run_model_bench(const Model &model, const BenchOptions &opts, double
     greedy(session, 8, 2);  // warm-up: faults in every page of the weights once
     r.ttft_s = 1e30;
     for (int i = 0; i < opts.repeats; i++) r.ttft_s = std::min(r.ttft_s, greedy(session, opts.ttft_prompt_tokens, 1).ttft_s);
-    for (size_t k = 0; k < opts.prefill_lengths.size(); k++) {
-        const int64_t n = opts.prefill_lengths[k];
+    for (const int64_t n : opts.prefill_lengths) {
         double best = 0;
-        for (int i = 0; i < opts.repeats; i++) {
-            // The first length also carries the decode runs: decode after a real
-            // prompt, best of the repeats (the machine's bandwidth varies).
-            const bool with_decode = k == 0 && opts.decode_tokens > 0;
-            const GenerationResult g = greedy(session, n, with_decode ? opts.decode_tokens + 1 : 1);
-            best = std::max(best, double(n) / g.prefill_s);
-            if (with_decode) r.decode_tok_s = std::max(r.decode_tok_s, double(g.decode_steps) / g.decode_s);
-        }
+        for (int i = 0; i < opts.repeats; i++) best = std::max(best, double(n) / greedy(session, n, 1).prefill_s);
         r.prefill_tok_s.push_back({n, best});
     }
+    if (opts.decode_tokens > 0) {
+        // Decode after a real prompt (the first prefill length), each run
+        // between two short bandwidth probes.
+        const int64_t prompt = opts.prefill_lengths.empty() ? opts.ttft_prompt_tokens : opts.prefill_lengths[0];
+        auto probe = [&] { return measure_read_bandwidth(opts.threads, size_t(1) << 30, 3, false).gbs_n_threads; };
+        double before = opts.measure_bandwidth ? probe() : 0;
+        std::vector<double> fractions;
+        for (int i = 0; i < opts.repeats; i++) {
+            const GenerationResult g = greedy(session, prompt, opts.decode_tokens + 1);
+            DecodeRun run{double(g.decode_steps) / g.decode_s, 0};
+            if (opts.measure_bandwidth) {
+                const double after = probe();
+                run.read_bw_gbs = (before + after) / 2;
+                before = after;
+                fractions.push_back(run.tok_s * r.decode_bytes_per_token / 1e9 / run.read_bw_gbs);
+            }
+            r.decode_runs.push_back(run);
+            r.decode_tok_s = std::max(r.decode_tok_s, run.tok_s);
+        }
+        if (!fractions.empty()) {
+            std::sort(fractions.begin(), fractions.end());
+            r.decode_bw_fraction = fractions[fractions.size() / 2];
+        }
+    }
+    std::vector<std::pair<const void *, size_t>> weights;
+    for (const auto &[name, view] : model.weights().matrices()) weights.emplace_back(view.data, view.nbytes);
+    r.weights_huge_page_fraction = huge_page_fraction(weights);
     r.peak_rss_mb = peak_rss_mb();  // before the bandwidth probe, which runs in a child anyway
     if (opts.measure_bandwidth) r.bandwidth = measure_read_bandwidth(opts.threads);
     return r;
@@ -99,10 +119,19 @@ std::string bench_table(const BenchResult &r, const Model &model, const BenchOpt
     if (opts.decode_tokens > 0) {
         line("decode     %8.2f tok/s (%lld tokens) = %.1f GB/s of weights", r.decode_tok_s, (long long)opts.decode_tokens,
              r.decode_tok_s * gb);
-        if (r.bandwidth.gbs_n_threads > 0) line(", %.0f%% of read bandwidth", 100.0 * r.decode_tok_s * gb / r.bandwidth.gbs_n_threads);
         s += "\n";
+        if (r.decode_bw_fraction > 0) {
+            line("           %.0f%% of the read bandwidth measured around each run (median; runs:", 100.0 * r.decode_bw_fraction);
+            for (const DecodeRun &run : r.decode_runs)
+                line(" %.2f tok/s at %.1f GB/s,", run.tok_s, run.read_bw_gbs);
+            s.back() = ')';
+            s += "\n";
+        }
     }
     line("peak RSS   %8.0f MB\n", r.peak_rss_mb);
+    if (r.weights_huge_page_fraction >= 0)
+        line("weights    %8.0f%% mapped in 2 MB pages%s\n", 100.0 * r.weights_huge_page_fraction,
+             r.weights_huge_page_fraction < 0.9 ? " (cached in 4 KB pages before this run: see README, Performance)" : "");
     if (r.bandwidth.gbs_n_threads > 0)
         line("read bw    %8.1f GB/s (%d threads), %.1f GB/s (1 thread); decode limit %.2f tok/s\n", r.bandwidth.gbs_n_threads,
              r.bandwidth.threads, r.bandwidth.gbs_1_thread, r.bandwidth.gbs_n_threads / gb);
@@ -121,7 +150,11 @@ std::string bench_json(const BenchResult &r, const Model &model, const BenchOpti
     j["peak_rss_mb"] = r.peak_rss_mb;
     j["read_bw_gbs"] = r.bandwidth.gbs_n_threads;
     j["read_bw_1t_gbs"] = r.bandwidth.gbs_1_thread;
-    j["decode_bw_fraction"] = r.bandwidth.gbs_n_threads > 0 ? r.decode_tok_s * r.decode_bytes_per_token / 1e9 / r.bandwidth.gbs_n_threads : 0.0;
+    j["decode_bw_fraction"] = r.decode_bw_fraction;
+    j["decode_runs"] = nlohmann::json::array();
+    for (const DecodeRun &run : r.decode_runs)
+        j["decode_runs"].push_back({{"tok_s", run.tok_s}, {"read_bw_gbs", run.read_bw_gbs}});
+    j["weights_huge_page_fraction"] = r.weights_huge_page_fraction;
     j["threads"] = opts.threads;
     j["weight_dtype"] = dtype_name(m.weight_dtype);
     j["target"] = m.target;

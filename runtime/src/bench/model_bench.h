@@ -14,16 +14,28 @@ struct BenchOptions {
     std::vector<int64_t> prefill_lengths = {128, 512};
     int64_t decode_tokens = 128;    // generated after a prefill of the first length
     int64_t ttft_prompt_tokens = 26; // a short chat prompt
-    int repeats = 2;                // best of, for each figure
+    int repeats = 3;                // best of, for each figure
     int threads = 1;                // for the bandwidth measurement
     bool measure_bandwidth = true;
 };
 
+// One decode run, and the read bandwidth measured just before and just
+// after it (the mean of the two): the machine's bandwidth on a shared host
+// moves by 2x within a minute, so decode is compared with its own moment.
+struct DecodeRun {
+    double tok_s = 0;
+    double read_bw_gbs = 0;
+};
+
 struct BenchResult {
     std::vector<std::pair<int64_t, double>> prefill_tok_s;  // (length, tok/s)
-    double decode_tok_s = 0, ttft_s = 0, load_s = 0;
+    double decode_tok_s = 0, ttft_s = 0, load_s = 0;  // decode: the best run
+    std::vector<DecodeRun> decode_runs;
+    // Median over the decode runs of (weights streamed / bandwidth around the run).
+    double decode_bw_fraction = 0;
     double peak_rss_mb = 0;
     double decode_bytes_per_token = 0;  // weights streamed by one decode step
+    double weights_huge_page_fraction = -1;  // of the weight files' mappings, after the runs
     ReadBandwidth bandwidth;
 };
 

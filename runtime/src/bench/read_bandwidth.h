@@ -13,7 +13,8 @@ struct ReadBandwidth {
     int threads = 1;
 };
 
-// Throws std::runtime_error when the array cannot be allocated or the child fails.
-ReadBandwidth measure_read_bandwidth(int threads, size_t bytes = size_t(2) << 30, int passes = 5);
+// Throws std::runtime_error when the array cannot be allocated or the child
+// fails. one_thread: also measure with a single thread (else gbs_1_thread is 0).
+ReadBandwidth measure_read_bandwidth(int threads, size_t bytes = size_t(2) << 30, int passes = 5, bool one_thread = true);
 
 }  // namespace qwenc
