@@ -58,7 +58,7 @@ void CpuGenericSchedule::bf16_dot_linear(Linear &l) {
 // Int8 dot products (vpdpbusd where the target has AVX512-VNNI): each lane
 // of the partial sums takes a group of 4 int8 products per step; quad is
 // made for one step's lanes at a time so it folds into the instruction.
-void CpuGenericSchedule::int8_dot_linear(Linear &l, Phase phase) {
+void CpuGenericSchedule::int8_dot_linear(Linear &l, Phase phase, bool output) {
     Func y = l.out;
     Linear::Int8Dot &q = l.int8;
     Var u("u"), uo("uo"), ui("ui"), oo("oo"), oi("oi"), ot("ot");
@@ -79,24 +79,23 @@ void CpuGenericSchedule::int8_dot_linear(Linear &l, Phase phase) {
     else q.offset.update().unscheduled();
     q.x_q.vectorize(j, 4 * t_.vector, kGuard);
     q.lane_scale.vectorize(j, t_.vector, kGuard);
-    int vectors = decode ? t_.decode_vectors : 1;
+    int vectors = decode ? t_.int8_decode_vectors : 1;
     while (vectors > 1 && n_quads % (vectors * width) != 0) vectors--;
     const int lanes = width * vectors;
     Func partial = y.update().split(l.r.x, ro, ri, lanes).rfactor(ri, u);
     partial.reorder_storage(u, o, t);
     const int task = int(std::min<int64_t>(t_.parallel_rows, l.out_dim));
-    scaled_result(l, phase);
     if (decode) {
         // One weight row at a time, as for f32 decode.
-        y.compute_root().split(o, oo, oi, task, kGuard).parallel(oo);
-        y.update().split(o, oo, oi, task, kGuard).parallel(oo);
-        partial.compute_at(y, oi).vectorize(u, width);
+        const Var row = decode_tasks(l, task, output);
+        partial.compute_at(y, row).vectorize(u, width);
         partial.update().reorder(u, t, ro).split(u, uo, ui, width).vectorize(ui).unroll(uo);
         q.quad.compute_at(partial, ro).vectorize(j, width).unroll(j);
         q.quad.update().atomic().vectorize(q.k.x).vectorize(j, width).unroll(j);
         return;
     }
     const int rows = tile_rows(t_.rows, l.out_dim, task);
+    scaled_result(l);
     init_prefill(y);
     tile_prefill(y, task, rows, t_.tokens);
     partial.compute_at(y, ot).bound_extent(t, t_.tokens).vectorize(u);
@@ -105,11 +104,32 @@ void CpuGenericSchedule::int8_dot_linear(Linear &l, Phase phase) {
     q.quad.update().atomic().vectorize(q.k.x).vectorize(j).unroll(o).unroll(t);
 }
 
-// The int8 row scale and bias: one cheap pass over the outputs.
-void CpuGenericSchedule::scaled_result(Linear &l, Phase phase) {
+// Prefill: the int8 row scale and bias, one cheap pass over the outputs.
+void CpuGenericSchedule::scaled_result(Linear &l) {
     if (!l.scaled) return;
-    l.result.compute_root().vectorize(o, t_.vector, kGuard);
-    if (phase == Phase::Prefill) l.result.parallel(t);
+    l.result.compute_root().vectorize(o, t_.vector, kGuard).parallel(t);
+}
+
+// Decode: one parallel loop per product, over tasks of `task` rows, in which
+// each task sets, accumulates and (int8) scales its own rows; a parallel
+// loop of its own for the initial values cost a thread-pool round trip per
+// product (~9% of a 1.5B decode step in halide_mutex_lock and the kernel's
+// scheduler). Returns the Var of y's update that walks the task's rows.
+Var CpuGenericSchedule::decode_tasks(Linear &l, int task, bool output) {
+    Func y = l.out;
+    Var oo("oo"), oi("oi");
+    if (output && !l.scaled) {
+        // y is the pipeline's output itself: its two definitions stay two loops.
+        y.compute_root().split(o, oo, oi, task, kGuard).parallel(oo);
+        y.update().split(o, oo, oi, task, kGuard).parallel(oo);
+        return oi;
+    }
+    // Every task exactly `task` rows (the last one shifted back over rows
+    // its neighbour also makes), so the tiles inside have constant sizes.
+    Func root = l.scaled ? l.result : y.in();
+    root.compute_root().split(o, oo, oi, task, TailStrategy::ShiftInwards).parallel(oo).vectorize(oi, t_.vector, kGuard);
+    y.compute_at(root, oo);
+    return o;
 }
 
 // The update of a prefill product in register tiles of rows x tokens inside
@@ -130,9 +150,9 @@ void CpuGenericSchedule::init_prefill(Func y) {
     y.compute_root().vectorize(o, t_.vector, kGuard).parallel(t);
 }
 
-void CpuGenericSchedule::linear(Linear &l, Phase phase) {
+void CpuGenericSchedule::linear(Linear &l, Phase phase, bool output) {
     if (l.x_bf16.defined()) return bf16_dot_linear(l);
-    if (l.int8_dot()) return int8_dot_linear(l, phase);
+    if (l.int8_dot()) return int8_dot_linear(l, phase, output);
     Func y = l.out;
     Var u("u"), uo("uo"), ui("ui"), oo("oo"), oi("oi"), ot("ot"), ox("ox"), to("to"), ti("ti");
     RVar ro("ro"), ri("ri");
@@ -158,25 +178,26 @@ void CpuGenericSchedule::linear(Linear &l, Phase phase) {
     // or every accumulation becomes a shuffle.
     partial.reorder_storage(u, o, t);
     const int task = int(std::min<int64_t>(t_.parallel_rows, l.out_dim));
-    if (decode) y.compute_root().split(o, oo, oi, task, kGuard).parallel(oo);
-    else init_prefill(y);
     // The de-interleaved inputs of packed storage: small, made once.
     for (Func x : l.x_parts) {
         x.compute_root().vectorize(x.args()[0], t_.vector, kGuard);
         if (phase == Phase::Prefill) x.parallel(x.args().back());
     }
-    scaled_result(l, phase);
+    const Var row = decode ? decode_tasks(l, task, output) : Var();
+    if (!decode) {
+        scaled_result(l);
+        init_prefill(y);
+    }
     if (one_row) {
         // One weight row at a time: each thread reads one sequential stream.
-        y.update().split(o, oo, oi, task, kGuard).parallel(oo);
-        partial.compute_at(y, oi).vectorize(u, t_.vector);
+        partial.compute_at(y, row).vectorize(u, t_.vector);
         partial.update().reorder(u, t, ro).split(u, uo, ui, t_.vector).vectorize(ui).unroll(uo);
         return;
     }
     const int rows =
         tile_rows(decode ? (long_rows ? t_.long_rows : std::max(t_.decode_rows, t_.rows)) : t_.rows, l.out_dim, task);
     if (decode) {
-        y.update().split(o, oo, oi, task, kGuard).split(oi, ot, ox, rows, kGuard).parallel(oo);
+        y.update().split(row, ot, ox, rows, kGuard);
         partial.compute_at(y, ot).vectorize(u, t_.vector);
         partial.update().reorder(u, o, t, ro).split(u, uo, ui, t_.vector).vectorize(ui).unroll(uo).unroll(o);
     } else {
@@ -241,7 +262,7 @@ void CpuGenericSchedule::attn_mlp(AttnMlpGraph &g, Phase phase) {
 
 void CpuGenericSchedule::head(HeadGraph &g, Phase phase) {
     norm(g.norm, phase);
-    linear(g.logits, phase);
+    linear(g.logits, phase, /*output=*/true);
 }
 
 }  // namespace qwenc

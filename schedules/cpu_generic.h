@@ -22,6 +22,9 @@ struct CpuTiles {
     int long_row_inputs = 4096;
     int long_rows = 8;
     int long_row_vectors = 2;
+    // Decode on int8 dot products: vectors of partial sums per row (each
+    // vector takes 4 x `vector` int8 weights per step).
+    int int8_decode_vectors = 4;
     // Prefill on bf16 dot products: register tile of rows x tokens.
     int dot_rows = 4;
     int dot_tokens = 6;
@@ -39,10 +42,12 @@ public:
     void head(HeadGraph &g, Phase phase) override;
 
 protected:
-    void linear(Linear &l, Phase phase);
+    // output: l.result is the pipeline's output (the head's logits).
+    void linear(Linear &l, Phase phase, bool output = false);
     void bf16_dot_linear(Linear &l);
-    void int8_dot_linear(Linear &l, Phase phase);
-    void scaled_result(Linear &l, Phase phase);
+    void int8_dot_linear(Linear &l, Phase phase, bool output);
+    void scaled_result(Linear &l);
+    Halide::Var decode_tasks(Linear &l, int task, bool output);
     void init_prefill(Halide::Func y);
     void tile_prefill(Halide::Func y, int task, int rows, int tokens);
     void norm(RmsNorm &n, Phase phase);
