@@ -48,6 +48,7 @@ protected:
     void int8_dot_linear(Linear &l, Phase phase, bool output);
     void scaled_result(Linear &l);
     Halide::Var decode_tasks(Linear &l, int task, bool output);
+    void sum_lanes(Linear &l, Halide::RVar lanes, bool output);
     void init_prefill(Halide::Func y);
     void tile_prefill(Halide::Func y, int task, int rows, int tokens);
     void norm(RmsNorm &n, Phase phase);

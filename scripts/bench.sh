@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Benchmarks qwenc on random-weight Qwen2.5-0.5B and 1.5B (the real configs
 # from ../shared/qwen2/configs/, bf16, written once under work/) with
-# `qwenrun --bench`, in three builds each: the default (bf16 weights, f32
-# activations), --prefill-math bf16-dot (where the CPU has AVX512-BF16), and
-# int8 weights from `qwenc quantize`, whose logits are also compared with
-# bf16's over a fixed 64-token sequence. Writes bench/RESULTS.md: the
-# machine, the commands and their output. Needs a build (scripts/setup.sh).
+# `qwenrun --bench`, in four builds each: the default (bf16 weights, f32
+# activations), --prefill-math bf16-dot (where the CPU has AVX512-BF16),
+# int8 weights from `qwenc quantize` with f32 activations, and int8 with
+# --decode-math/--prefill-math int8-dot; the int8 builds' logits are also
+# compared with bf16's over a fixed 64-token sequence. Writes
+# bench/RESULTS.md: the machine, a summary, the commands and their output.
+# Needs a build (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONFIGS=../shared/qwen2/configs
@@ -31,12 +33,16 @@ grep -qw avx512_bf16 /proc/cpuinfo && has_bf16=1
   echo "- SIMD flags: $flags"
   echo "- $(build/bin/qwenc --version)"
   echo
-  echo "Read bandwidth is measured in the same run as the model (a sum over a"
-  echo "2 GiB array in a child process, best of 5). On this shared VM it swings"
-  echo "between ~30 and ~60 GB/s on 2 threads from one minute to the next, so"
-  echo "decode's fraction of it is only as steady as the neighbours are (above"
-  echo "100%: they got busier between the decode runs and the bandwidth probe)."
+  echo "Read bandwidth is measured in the same run as the model: a sum over an"
+  echo "array in 2 MB pages, in a child process. On this shared VM it moves"
+  echo "between ~30 and ~60 GB/s on 2 threads from one minute to the next, so each"
+  echo "decode run sits between two short probes and is compared with their mean;"
+  echo "the fraction reported is the median over the runs. Each model's weight"
+  echo "files are first dropped from the page cache (\`dd iflag=nocache count=0\`)"
+  echo "so the runtime maps them back in 2 MB pages (README, Performance)."
 } >"$OUT"
+summary="$tmp/summary"
+: >"$summary"
 
 bench() {  # title, object, weights dir
   local cmd="build/bin/qwenrun --model $2 --weights $3 --bench --threads $THREADS"
@@ -44,6 +50,23 @@ bench() {  # title, object, weights dir
   $cmd --quiet >"$tmp/out"
   cat "$tmp/out" >&2
   { echo; echo "### $1"; echo; echo "\`$cmd\`"; echo; echo '```'; cat "$tmp/out"; echo '```'; } >>"$OUT"
+  local json; json=$(tail -1 "$tmp/out")
+  num() { echo "$json" | grep -o "\"$1\":[0-9.e+-]*" | head -1 | cut -d: -f2; }
+  awk -v size="$size" -v build="$4" -v p128="$(num prefill_128_tok_s)" -v p512="$(num prefill_512_tok_s)" \
+    -v ttft="$(num ttft_s)" -v dec="$(num decode_tok_s)" -v gbs="$(num decode_gbs)" -v frac="$(num decode_bw_fraction)" \
+    'BEGIN { printf "| %s | %s | %.1f | %.1f | %.3f | %.2f | %.1f | %.0f%% |\n", size, build, p128, p512, ttft, dec, gbs, 100 * frac }' >>"$summary"
+}
+
+# The weights back into the page cache in 2 MB pages (see MappedFile).
+recache() { for f in "$1"/*.safetensors; do dd if="$f" iflag=nocache count=0 status=none; done; }
+
+compare() {  # title, object, weights dir: logits of a fixed sequence against bf16's
+  build/bin/qwenrun --model "$2" --weights "$3" --tokens "$ids" --max-tokens 0 --dump-logits "$tmp/other.bin" --quiet
+  {
+    echo; echo "### $1 against bf16 logits (64 fixed tokens)"; echo
+    echo "\`qwenc-compare-logits bf16.bin other.bin --vocab $vocab\` (\`qwenrun --tokens ... --dump-logits\` of each):"; echo
+    echo '```'; build/bin/qwenc-compare-logits "$tmp/bf16.bin" "$tmp/other.bin" --vocab "$vocab" | head -1; echo '```'
+  } >>"$OUT"
 }
 
 for size in $MODELS; do
@@ -54,24 +77,31 @@ for size in $MODELS; do
   fi
   [ -f "$dir-int8/model.safetensors" ] || build/bin/qwenc quantize "$dir" "$dir-int8" --quiet
   echo -e "\n## Qwen2.5-$size-Instruct shapes, random weights, $THREADS threads" >>"$OUT"
+  recache "$dir"
+  recache "$dir-int8"
   build/bin/qwenc "$dir/config.json" -o "work/qwen2.5-$size.so" --quiet
-  bench "bf16 weights (default: \`qwenc $dir/config.json -o work/qwen2.5-$size.so\`)" "work/qwen2.5-$size.so" "$dir"
+  bench "bf16 weights (default: \`qwenc $dir/config.json -o work/qwen2.5-$size.so\`)" "work/qwen2.5-$size.so" "$dir" "bf16"
   if [ "$has_bf16" = 1 ]; then
     build/bin/qwenc "$dir/config.json" -o "work/qwen2.5-$size-dot.so" --prefill-math bf16-dot --quiet
-    bench "bf16 weights, bf16-dot prefill (\`qwenc ... --prefill-math bf16-dot\`)" "work/qwen2.5-$size-dot.so" "$dir"
+    bench "bf16 weights, bf16-dot prefill (\`qwenc ... --prefill-math bf16-dot\`)" "work/qwen2.5-$size-dot.so" "$dir" "bf16, bf16-dot prefill"
   fi
   build/bin/qwenc "$dir-int8/config.json" -o "work/qwen2.5-$size-int8.so" --quiet
-  bench "int8 weights (\`qwenc quantize $dir $dir-int8\`, then \`qwenc $dir-int8/config.json\`)" "work/qwen2.5-$size-int8.so" "$dir-int8"
+  bench "int8 weights (\`qwenc quantize $dir $dir-int8\`, then \`qwenc $dir-int8/config.json\`)" "work/qwen2.5-$size-int8.so" "$dir-int8" "int8"
+  build/bin/qwenc "$dir-int8/config.json" -o "work/qwen2.5-$size-int8dot.so" --decode-math int8-dot --prefill-math int8-dot --quiet
+  bench "int8 weights, int8-dot (\`qwenc $dir-int8/config.json ... --decode-math int8-dot --prefill-math int8-dot\`)" \
+    "work/qwen2.5-$size-int8dot.so" "$dir-int8" "int8, int8-dot"
 
-  # int8's accuracy cost: logits of a fixed sequence against bf16's.
+  # The accuracy cost of int8 weights (and activations): a fixed sequence's logits against bf16's.
   ids=$(seq -s, 17 2371 150000 | cut -d, -f1-64)
-  build/bin/qwenrun --model "work/qwen2.5-$size.so" --weights "$dir" --tokens "$ids" --max-tokens 0 --dump-logits "$tmp/bf16.bin" --quiet
-  build/bin/qwenrun --model "work/qwen2.5-$size-int8.so" --weights "$dir-int8" --tokens "$ids" --max-tokens 0 --dump-logits "$tmp/int8.bin" --quiet
   vocab=$(grep -o '"vocab_size": *[0-9]*' "$dir/config.json" | grep -o '[0-9]*$')
-  {
-    echo; echo "### int8 against bf16 logits (64 fixed tokens)"; echo
-    echo "\`qwenc-compare-logits bf16.bin int8.bin --vocab $vocab\` (\`qwenrun --tokens ... --dump-logits\` of each):"; echo
-    echo '```'; build/bin/qwenc-compare-logits "$tmp/bf16.bin" "$tmp/int8.bin" --vocab "$vocab" | head -1; echo '```'
-  } >>"$OUT"
+  build/bin/qwenrun --model "work/qwen2.5-$size.so" --weights "$dir" --tokens "$ids" --max-tokens 0 --dump-logits "$tmp/bf16.bin" --quiet
+  compare "int8" "work/qwen2.5-$size-int8.so" "$dir-int8"
+  compare "int8-dot" "work/qwen2.5-$size-int8dot.so" "$dir-int8"
 done
+{
+  echo; echo "## Summary"; echo
+  echo "| model | build | prefill 128 tok/s | prefill 512 tok/s | TTFT s (26 tokens) | decode tok/s | decode GB/s | of read bandwidth |"
+  echo "|---|---|---|---|---|---|---|---|"
+  cat "$summary"
+} >>"$OUT"
 echo "wrote $OUT" >&2
