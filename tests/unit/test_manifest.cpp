@@ -1,0 +1,61 @@
+// The manifest a model object carries: written by the compiler, read back
+// and checked by the runtime before any of the object's code runs.
+#include <catch2/catch.hpp>
+
+#include "manifest.h"
+
+using namespace qwenc;
+using nlohmann::json;
+
+namespace {
+
+Manifest small_manifest(DType wd) {
+    const json config{{"architectures", {"Qwen2ForCausalLM"}}, {"model_type", "qwen2"}, {"hidden_act", "silu"},
+                      {"hidden_size", 64}, {"intermediate_size", 128}, {"num_attention_heads", 4},
+                      {"num_key_value_heads", 2}, {"num_hidden_layers", 2}, {"vocab_size", 256},
+                      {"max_position_embeddings", 1024}, {"rms_norm_eps", 1e-6}, {"rope_theta", 10000.0},
+                      {"tie_word_embeddings", true}, {"use_sliding_window", false}, {"eos_token_id", 3}};
+    Manifest m;
+    m.qwenc_version = "test";
+    m.target = "x86-64-linux-avx2";
+    m.arch = "x86-64";
+    m.config = parse_qwen2_config(config, "config.json");
+    m.config_fingerprint = m.config.fingerprint();
+    m.weight_dtype = wd;
+    m.tensors = qwen2_tensor_specs(m.config, wd);
+    m.prefill_max_tokens = 512;
+    for (Stage s : kAllStages) m.entry_points[stage_name(s)] = std::string("qwen_") + stage_name(s);
+    return m;
+}
+
+}  // namespace
+
+TEST_CASE("each phase's matrix math survives the round trip and picks the stages it covers") {
+    Manifest m = small_manifest(DType::I8);
+    m.decode_math = MatMath::Int8Dot;
+    const Manifest back = Manifest::from_json(m.to_json(), "m.so");
+    CHECK(back.prefill_math == MatMath::F32);
+    CHECK(back.decode_math == MatMath::Int8Dot);
+    CHECK(back.math(Stage::QkvDecode) == MatMath::Int8Dot);
+    CHECK(back.math(Stage::HeadDecode) == MatMath::Int8Dot);
+    CHECK(back.math(Stage::AttnMlpPrefill) == MatMath::F32);
+    CHECK(back.math(Stage::Embed) == MatMath::F32);  // a gather, whatever the products do
+}
+
+TEST_CASE("a manifest naming an unknown math, or one its weights cannot take, is refused by name") {
+    json j = small_manifest(DType::BF16).to_json();
+    j["decode_math"] = "fp4-dot";
+    CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"), Catch::Contains("m.so: bad manifest: unknown decode_math 'fp4-dot'"));
+    j["decode_math"] = "int8-dot";
+    CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"),
+                      Catch::Contains("m.so: bad manifest: decode_math 'int8-dot' does not go with bf16 weights"));
+    j = small_manifest(DType::I8).to_json();
+    j["prefill_math"] = "bf16-dot";
+    CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"), Catch::Contains("prefill_math 'bf16-dot' does not go with int8 weights"));
+}
+
+TEST_CASE("an object of another runtime ABI is refused with what to do") {
+    json j = small_manifest(DType::BF16).to_json();
+    j["abi_version"] = kManifestAbiVersion - 1;
+    CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"), Catch::Contains("recompile it with this qwenc"));
+}
