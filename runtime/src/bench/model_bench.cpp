@@ -49,12 +49,37 @@ double decode_bytes(const Model &model) {
     return bytes;
 }
 
+// Flops of one prefill token: a multiply-add per element of every layer
+// matrix (the embedding is a gather; the head runs for the last token only).
+double prefill_flops(const Model &model) {
+    double elements = 0;
+    for (const auto &[name, view] : model.weights().matrices()) {
+        if (name == "model.embed_tokens.weight" || name == "lm_head.weight") continue;
+        double n = 1;
+        for (int64_t d : view.shape) n *= double(d);
+        elements += n;
+    }
+    return 2 * elements;
+}
+
+// The peak prefill's products run on: the bf16 dot instruction for a
+// bf16-dot object, f32 FMAs otherwise (0: none measured for int8-dot).
+double prefill_peak_gflops(const BenchResult &r, const Manifest &m) {
+    switch (m.prefill_math) {
+    case MatMath::Bf16Dot: return r.peak.bf16_dot_gflops;
+    case MatMath::F32: return r.peak.fma_f32_gflops;
+    case MatMath::Int8Dot: break;
+    }
+    return 0;
+}
+
 }  // namespace
 
 BenchResult run_model_bench(const Model &model, const BenchOptions &opts, double load_s) {
     BenchResult r;
     r.load_s = load_s;
     r.decode_bytes_per_token = decode_bytes(model);
+    r.prefill_flops_per_token = prefill_flops(model);
     int64_t need = opts.ttft_prompt_tokens + 1;
     for (int64_t n : opts.prefill_lengths) need = std::max(need, n + 1);
     if (!opts.prefill_lengths.empty()) need = std::max(need, opts.prefill_lengths[0] + opts.decode_tokens + 1);
@@ -96,7 +121,10 @@ BenchResult run_model_bench(const Model &model, const BenchOptions &opts, double
     for (const auto &[name, view] : model.weights().matrices()) weights.emplace_back(view.data, view.nbytes);
     r.weights_huge_page_fraction = huge_page_fraction(weights);
     r.peak_rss_mb = peak_rss_mb();  // before the bandwidth probe, which runs in a child anyway
-    if (opts.measure_bandwidth) r.bandwidth = measure_read_bandwidth(opts.threads);
+    if (opts.measure_bandwidth) {
+        r.bandwidth = measure_read_bandwidth(opts.threads);
+        r.peak = measure_compute_peak(opts.threads);
+    }
     return r;
 }
 
@@ -115,7 +143,13 @@ std::string bench_table(const BenchResult &r, const Model &model, const BenchOpt
     line("target     %s, %d threads\n", m.target.c_str(), opts.threads);
     line("load       %8.3f s\n", r.load_s);
     line("ttft       %8.3f s   (%lld-token prompt, first token sampled)\n", r.ttft_s, (long long)opts.ttft_prompt_tokens);
-    for (const auto &[n, tps] : r.prefill_tok_s) line("prefill    %8.1f tok/s (%lld tokens)\n", tps, (long long)n);
+    const double peak = prefill_peak_gflops(r, m);
+    for (const auto &[n, tps] : r.prefill_tok_s) {
+        line("prefill    %8.1f tok/s (%lld tokens) = %.0f GFLOP/s", tps, (long long)n, tps * r.prefill_flops_per_token / 1e9);
+        if (peak > 0) line(", %.0f%% of the %s peak", 100.0 * tps * r.prefill_flops_per_token / 1e9 / peak,
+                           m.prefill_math == MatMath::Bf16Dot ? "bf16-dot" : "f32 FMA");
+        s += "\n";
+    }
     if (opts.decode_tokens > 0) {
         line("decode     %8.2f tok/s (%lld tokens) = %.1f GB/s of weights", r.decode_tok_s, (long long)opts.decode_tokens,
              r.decode_tok_s * gb);
@@ -132,6 +166,11 @@ std::string bench_table(const BenchResult &r, const Model &model, const BenchOpt
     if (r.weights_huge_page_fraction >= 0)
         line("weights    %8.0f%% mapped in 2 MB pages%s\n", 100.0 * r.weights_huge_page_fraction,
              r.weights_huge_page_fraction < 0.9 ? " (cached in 4 KB pages before this run: see README, Performance)" : "");
+    if (r.peak.fma_f32_gflops > 0) {
+        line("peak       %8.0f GFLOP/s f32 FMA (%d thread%s)", r.peak.fma_f32_gflops, r.peak.threads, r.peak.threads == 1 ? "" : "s");
+        if (r.peak.bf16_dot_gflops > 0) line(", %.0f GFLOP/s bf16 dot products", r.peak.bf16_dot_gflops);
+        s += "\n";
+    }
     if (r.bandwidth.gbs_n_threads > 0)
         line("read bw    %8.1f GB/s (%d threads), %.1f GB/s (1 thread); decode limit %.2f tok/s\n", r.bandwidth.gbs_n_threads,
              r.bandwidth.threads, r.bandwidth.gbs_1_thread, r.bandwidth.gbs_n_threads / gb);
@@ -155,6 +194,11 @@ std::string bench_json(const BenchResult &r, const Model &model, const BenchOpti
     for (const DecodeRun &run : r.decode_runs)
         j["decode_runs"].push_back({{"tok_s", run.tok_s}, {"read_bw_gbs", run.read_bw_gbs}});
     j["weights_huge_page_fraction"] = r.weights_huge_page_fraction;
+    j["fma_f32_gflops"] = r.peak.fma_f32_gflops;
+    j["bf16_dot_gflops"] = r.peak.bf16_dot_gflops;
+    const double gflops = r.prefill_tok_s.empty() ? 0.0 : r.prefill_tok_s.back().second * r.prefill_flops_per_token / 1e9;
+    j["prefill_gflops"] = gflops;
+    j["prefill_peak_fraction"] = prefill_peak_gflops(r, m) > 0 ? gflops / prefill_peak_gflops(r, m) : 0.0;
     j["threads"] = opts.threads;
     j["weight_dtype"] = dtype_name(m.weight_dtype);
     j["target"] = m.target;

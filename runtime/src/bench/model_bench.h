@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "../model.h"
+#include "compute_peak.h"
 #include "read_bandwidth.h"
 
 namespace qwenc {
@@ -16,7 +17,7 @@ struct BenchOptions {
     int64_t ttft_prompt_tokens = 26; // a short chat prompt
     int repeats = 3;                // best of, for each figure
     int threads = 1;                // for the bandwidth measurement
-    bool measure_bandwidth = true;
+    bool measure_bandwidth = true;  // and the compute peak
 };
 
 // One decode run, and the read bandwidth measured just before and just
@@ -35,6 +36,8 @@ struct BenchResult {
     double decode_bw_fraction = 0;
     double peak_rss_mb = 0;
     double decode_bytes_per_token = 0;  // weights streamed by one decode step
+    double prefill_flops_per_token = 0; // 2 x the layers' matrix elements (the head runs for the last token only)
+    ComputePeak peak;
     double weights_huge_page_fraction = -1;  // of the weight files' mappings, after the runs
     ReadBandwidth bandwidth;
 };
