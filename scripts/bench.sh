@@ -54,7 +54,9 @@ bench() {  # title, object, weights dir
   num() { echo "$json" | grep -o "\"$1\":[0-9.e+-]*" | head -1 | cut -d: -f2; }
   awk -v size="$size" -v build="$4" -v p128="$(num prefill_128_tok_s)" -v p512="$(num prefill_512_tok_s)" \
     -v ttft="$(num ttft_s)" -v dec="$(num decode_tok_s)" -v gbs="$(num decode_gbs)" -v frac="$(num decode_bw_fraction)" \
-    'BEGIN { printf "| %s | %s | %.1f | %.1f | %.3f | %.2f | %.1f | %.0f%% |\n", size, build, p128, p512, ttft, dec, gbs, 100 * frac }' >>"$summary"
+    -v pk="$(num prefill_peak_fraction)" \
+    'BEGIN { printf "| %s | %s | %.1f | %.1f | %s | %.3f | %.2f | %.1f | %.0f%% |\n", size, build, p128, p512,
+             (pk > 0 ? sprintf("%.0f%%", 100 * pk) : "-"), ttft, dec, gbs, 100 * frac }' >>"$summary"
 }
 
 # The weights back into the page cache in 2 MB pages (see MappedFile).
@@ -100,8 +102,8 @@ for size in $MODELS; do
 done
 {
   echo; echo "## Summary"; echo
-  echo "| model | build | prefill 128 tok/s | prefill 512 tok/s | TTFT s (26 tokens) | decode tok/s | decode GB/s | of read bandwidth |"
-  echo "|---|---|---|---|---|---|---|---|"
+  echo "| model | build | prefill 128 tok/s | prefill 512 tok/s | of compute peak | TTFT s (26 tokens) | decode tok/s | decode GB/s | of read bandwidth |"
+  echo "|---|---|---|---|---|---|---|---|---|"
   cat "$summary"
 } >>"$OUT"
 echo "wrote $OUT" >&2
