@@ -119,3 +119,30 @@ TEST_CASE("the same seed gives the same draws") {
     }
     CHECK(dc != da);
 }
+
+// A vocabulary of Qwen's size class where the kept tokens outnumber the
+// head the sampler sorts first (1024), so the head must grow to hold the cut.
+TEST_CASE("top-p and min-p cut in the right place when the kept tokens are many") {
+    const int32_t V = 50000;
+    SECTION("top-p: 3000 likely tokens hold 0.9045 of the mass; ties go by index") {
+        std::vector<float> logits(V, 0.0f);
+        for (int32_t i = 0; i < 3000; i++) logits[size_t(i)] = 5.0f;
+        SamplingParams p;
+        p.top_p = 0.9f;
+        // The 47000 unlikely tokens (mass 0.0955) go, then the 14 last of the
+        // likely ones (0.0003 each) while the removed mass stays <= 0.1.
+        const auto s = support(p, logits);
+        CHECK(*s.rbegin() <= 2985);
+        CHECK(*s.rbegin() > 2900);  // 4000 draws over 2986 tokens reach the last hundred
+        CHECK(s.size() > 1000);
+    }
+    SECTION("min-p: 2000 tokens at e^3 times the rest") {
+        std::vector<float> logits(V, 0.0f);
+        for (int32_t i = 0; i < 2000; i++) logits[size_t(V - 1 - i)] = 3.0f;
+        SamplingParams p;
+        p.min_p = 0.5f;
+        const auto s = support(p, logits);
+        CHECK(*s.begin() >= V - 2000);
+        CHECK(s.size() > 800);
+    }
+}
