@@ -58,7 +58,7 @@ void CpuGenericSchedule::bf16_dot_linear(Linear &l) {
 // Int8 dot products (vpdpbusd where the target has AVX512-VNNI): each lane
 // of the partial sums takes a group of 4 int8 products per step; quad is
 // made for one step's lanes at a time so it folds into the instruction.
-void CpuGenericSchedule::int8_dot_linear(Linear &l, Phase phase, bool output) {
+void CpuGenericSchedule::int8_dot_linear(Linear &l, Phase phase, Func root) {
     Func y = l.out;
     Linear::Int8Dot &q = l.int8;
     Var u("u"), uo("uo"), ui("ui"), oo("oo"), oi("oi"), ot("ot");
@@ -87,8 +87,8 @@ void CpuGenericSchedule::int8_dot_linear(Linear &l, Phase phase, bool output) {
     const int task = int(std::min<int64_t>(t_.parallel_rows, l.out_dim));
     if (decode) {
         // One weight row at a time, as for f32 decode.
-        const Var row = decode_tasks(l, task, output);
-        sum_lanes(l, ri, output);
+        const Var row = decode_tasks(l, task, root);
+        sum_lanes(l, ri);
         partial.compute_at(y, row).vectorize(u, width);
         partial.update().reorder(u, t, ro).split(u, uo, ui, width).vectorize(ui).unroll(uo);
         q.quad.compute_at(partial, ro).vectorize(j, width).unroll(j);
@@ -108,13 +108,10 @@ void CpuGenericSchedule::int8_dot_linear(Linear &l, Phase phase, bool output) {
 // Decode: each row's lanes of partial sums are added as a vector (a tree of
 // shuffles and adds) rather than one by one: the serial chain of 16-64
 // scalar adds after every row held back the next row's loads (int8-dot,
-// one thread: 13.7 -> 15.2-16.4 tok/s on 1.5B). Not where y is the
-// pipeline's output, whose update runs in the parallel loop itself: there
-// Halide would make every store an atomic compare-exchange.
-void CpuGenericSchedule::sum_lanes(Linear &l, RVar lanes, bool output) {
-    if (output && !l.scaled) return;
-    l.out.update().atomic().vectorize(lanes);
-}
+// one thread: 13.7 -> 15.2-16.4 tok/s on 1.5B). The update runs inside a
+// task of decode_tasks, never in a parallel loop of its own, where
+// atomic() would make every store a compare-exchange.
+void CpuGenericSchedule::sum_lanes(Linear &l, RVar lanes) { l.out.update().atomic().vectorize(lanes); }
 
 // Prefill: the int8 row scale and bias, one cheap pass over the outputs.
 void CpuGenericSchedule::scaled_result(Linear &l) {
@@ -126,19 +123,15 @@ void CpuGenericSchedule::scaled_result(Linear &l) {
 // each task sets, accumulates and (int8) scales its own rows; a parallel
 // loop of its own for the initial values cost a thread-pool round trip per
 // product (~9% of a 1.5B decode step in halide_mutex_lock and the kernel's
-// scheduler). Returns the Var of y's update that walks the task's rows.
-Var CpuGenericSchedule::decode_tasks(Linear &l, int task, bool output) {
+// scheduler). The loop is root's: a consumer made row by row from the
+// product (the head's output), else the int8 scaling, else a copy. Returns
+// the Var of y's update that walks the task's rows.
+Var CpuGenericSchedule::decode_tasks(Linear &l, int task, Func root) {
     Func y = l.out;
     Var oo("oo"), oi("oi");
-    if (output && !l.scaled) {
-        // y is the pipeline's output itself: its two definitions stay two loops.
-        y.compute_root().split(o, oo, oi, task, kGuard).parallel(oo);
-        y.update().split(o, oo, oi, task, kGuard).parallel(oo);
-        return oi;
-    }
+    if (!root.defined()) root = l.scaled ? l.result : y.in();
     // Every task exactly `task` rows (the last one shifted back over rows
     // its neighbour also makes), so the tiles inside have constant sizes.
-    Func root = l.scaled ? l.result : y.in();
     root.compute_root().split(o, oo, oi, task, TailStrategy::ShiftInwards).parallel(oo).vectorize(oi, t_.vector, kGuard);
     y.compute_at(root, oo);
     return o;
@@ -162,9 +155,9 @@ void CpuGenericSchedule::init_prefill(Func y) {
     y.compute_root().vectorize(o, t_.vector, kGuard).parallel(t);
 }
 
-void CpuGenericSchedule::linear(Linear &l, Phase phase, bool output) {
+void CpuGenericSchedule::linear(Linear &l, Phase phase, Func root) {
     if (l.x_bf16.defined()) return bf16_dot_linear(l);
-    if (l.int8_dot()) return int8_dot_linear(l, phase, output);
+    if (l.int8_dot()) return int8_dot_linear(l, phase, root);
     Func y = l.out;
     Var u("u"), uo("uo"), ui("ui"), oo("oo"), oi("oi"), ot("ot"), ox("ox"), to("to"), ti("ti");
     RVar ro("ro"), ri("ri");
@@ -195,14 +188,14 @@ void CpuGenericSchedule::linear(Linear &l, Phase phase, bool output) {
         x.compute_root().vectorize(x.args()[0], t_.vector, kGuard);
         if (phase == Phase::Prefill) x.parallel(x.args().back());
     }
-    const Var row = decode ? decode_tasks(l, task, output) : Var();
+    const Var row = decode ? decode_tasks(l, task, root) : Var();
     if (!decode) {
         scaled_result(l);
         init_prefill(y);
     }
     if (one_row) {
         // One weight row at a time: each thread reads one sequential stream.
-        sum_lanes(l, ri, output);
+        sum_lanes(l, ri);
         partial.compute_at(y, row).vectorize(u, t_.vector);
         partial.update().reorder(u, t, ro).split(u, uo, ui, t_.vector).vectorize(ui).unroll(uo);
         return;
@@ -210,7 +203,7 @@ void CpuGenericSchedule::linear(Linear &l, Phase phase, bool output) {
     const int rows =
         tile_rows(decode ? (long_rows ? t_.long_rows : std::max(t_.decode_rows, t_.rows)) : t_.rows, l.out_dim, task);
     if (decode) {
-        sum_lanes(l, ri, output);
+        sum_lanes(l, ri);
         y.update().split(row, ot, ox, rows, kGuard);
         partial.compute_at(y, ot).vectorize(u, t_.vector);
         partial.update().reorder(u, o, t, ro).split(u, uo, ui, t_.vector).vectorize(ui).unroll(uo).unroll(o);
@@ -276,7 +269,12 @@ void CpuGenericSchedule::attn_mlp(AttnMlpGraph &g, Phase phase) {
 
 void CpuGenericSchedule::head(HeadGraph &g, Phase phase) {
     norm(g.norm, phase);
-    linear(g.logits, phase, /*output=*/true);
+    if (phase == Phase::Decode) {
+        linear(g.logits, phase, g.out);  // the output's rows, task by task
+    } else {
+        linear(g.logits, phase);
+        g.out.compute_root().vectorize(o, t_.vector, kGuard).parallel(t);
+    }
 }
 
 }  // namespace qwenc

@@ -42,13 +42,14 @@ public:
     void head(HeadGraph &g, Phase phase) override;
 
 protected:
-    // output: l.result is the pipeline's output (the head's logits).
-    void linear(Linear &l, Phase phase, bool output = false);
+    // root (decode): the Func whose parallel loop makes the product's rows
+    // (see decode_tasks); undefined: the product's own.
+    void linear(Linear &l, Phase phase, Halide::Func root = Halide::Func());
     void bf16_dot_linear(Linear &l);
-    void int8_dot_linear(Linear &l, Phase phase, bool output);
+    void int8_dot_linear(Linear &l, Phase phase, Halide::Func root);
     void scaled_result(Linear &l);
-    Halide::Var decode_tasks(Linear &l, int task, bool output);
-    void sum_lanes(Linear &l, Halide::RVar lanes, bool output);
+    Halide::Var decode_tasks(Linear &l, int task, Halide::Func root);
+    void sum_lanes(Linear &l, Halide::RVar lanes);
     void init_prefill(Halide::Func y);
     void tile_prefill(Halide::Func y, int task, int rows, int tokens);
     void norm(RmsNorm &n, Phase phase);

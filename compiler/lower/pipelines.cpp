@@ -161,10 +161,12 @@ StagePipeline build_head(const Qwen2Config &c, DType wd, Phase phase, Schedule &
     WeightMatrix lm_head("lm_head", wd, H, c.vocab_size, math);
     HeadGraph gr;
     gr.norm = rms_norm("final_norm", x, norm_w, H, c.rms_norm_eps);
-    gr.logits = linear("logits", lm_head, gr.norm.out, Func(), clamp_tokens(x, phase));
-    constrain_rows(gr.logits.result, c.vocab_size, phase);
+    gr.logits = linear("lm_head_lin", lm_head, gr.norm.out, Func(), clamp_tokens(x, phase));
+    gr.out = Func("logits");
+    gr.out(o, t) = gr.logits.result(o, t);
+    constrain_rows(gr.out, c.vocab_size, phase);
     s.head(gr, phase);
-    return make_stage(Pipeline(gr.logits.result), (Inputs() << x << norm_w << lm_head).list, {});
+    return make_stage(Pipeline(gr.out), (Inputs() << x << norm_w << lm_head).list, {});
 }
 
 }  // namespace

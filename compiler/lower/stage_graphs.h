@@ -34,7 +34,10 @@ struct AttnMlpGraph {
 
 struct HeadGraph {
     RmsNorm norm;
-    Linear logits;  // output logits(v, t)
+    Linear logits;
+    // The pipeline's output, logits(v, t): a copy of logits.result, so that
+    // schedules may compute the product inside the output's loops.
+    Halide::Func out;
 };
 
 }  // namespace qwenc
