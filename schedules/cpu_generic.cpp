@@ -75,8 +75,12 @@ void CpuGenericSchedule::int8_dot_linear(Linear &l, Phase phase, Func root) {
         if (!decode) f.parallel(t);
     }
     q.amax.update().vectorize(j, t_.vector, kGuard);
-    if (!decode) q.amax.update().parallel(t), q.offset.update().parallel(t);
-    else q.offset.update().unscheduled();
+    if (decode) {
+        q.offset.update().unscheduled();  // a serial sum over one token's inputs
+    } else {
+        q.amax.update().parallel(t);
+        q.offset.update().parallel(t);
+    }
     q.x_q.vectorize(j, 4 * t_.vector, kGuard);
     q.lane_scale.vectorize(j, t_.vector, kGuard);
     int vectors = decode ? t_.int8_decode_vectors : 1;
