@@ -55,10 +55,10 @@ int8 with one f32 scale per output row ("X.weight" I8 and "X.weight_scale"
 F32 [out]); compile its config.json to get an int8 model object.
 )";
 
-// --prefill-math / --decode-math: one of `allowed`, with the weights and
-// (bf16-dot) the target features it needs.
+// --prefill-math / --decode-math: one of `allowed`, with the weights, the
+// model dimensions and (bf16-dot) the target features it needs.
 static MatMath parse_math(const CliArgs &args, const std::string &flag, std::initializer_list<MatMath> allowed,
-                          const EmitOptions &opts) {
+                          const EmitOptions &opts, const Qwen2Config &config, const std::string &config_path) {
     const std::string name = args.get(flag, "f32");
     const auto math = mat_math_from_name(name);
     std::string names;
@@ -77,6 +77,13 @@ static MatMath parse_math(const CliArgs &args, const std::string &flag, std::ini
             if (!t.has_feature(Halide::Target::AVX512_SapphireRapids))
                 throw UsageError("--" + flag + " bf16-dot needs targets with avx512_sapphirerapids (AVX512-BF16); '" +
                                  t.to_string() + "' has none");
+    // Every matrix takes hidden_size inputs (q/k/v, o_proj, gate/up, the
+    // head) or intermediate_size (down_proj).
+    const int64_t multiple = mat_math_input_multiple(*math);
+    for (const auto &[dim, value] : {std::pair{"hidden_size", config.hidden_size}, {"intermediate_size", config.intermediate_size}})
+        if (value % multiple != 0)
+            throw InputError(config_path + ": --" + flag + " " + name + " needs hidden_size and intermediate_size divisible by " +
+                             std::to_string(multiple) + " (" + dim + " is " + std::to_string(value) + ")");
     return *math;
 }
 
@@ -137,8 +144,9 @@ int main(int argc, char **argv) {
         if (!dt || *dt == DType::I32) throw UsageError("--weight-dtype must be bf16, f16, f32 or int8 (got '" + wd + "')");
         opts.weight_dtype = *dt;
         opts.prefill_max_tokens = args.get_int("prefill-chunk", 512, 1, 8192);
-        opts.prefill_math = parse_math(args, "prefill-math", {MatMath::F32, MatMath::Bf16Dot, MatMath::Int8Dot}, opts);
-        opts.decode_math = parse_math(args, "decode-math", {MatMath::F32, MatMath::Int8Dot}, opts);
+        opts.prefill_math =
+            parse_math(args, "prefill-math", {MatMath::F32, MatMath::Bf16Dot, MatMath::Int8Dot}, opts, config, config_path);
+        opts.decode_math = parse_math(args, "decode-math", {MatMath::F32, MatMath::Int8Dot}, opts, config, config_path);
         const std::string emit = args.get("emit", "shared");
         if (emit != "shared" && emit != "static") throw UsageError("--emit must be shared or static (got '" + emit + "')");
         opts.emit_static = emit == "static";

@@ -25,4 +25,13 @@ std::optional<DType> mat_math_weight_dtype(MatMath m) {
     }
 }
 
+int mat_math_input_multiple(MatMath m) {
+    switch (m) {
+    case MatMath::Bf16Dot: return 32;
+    case MatMath::Int8Dot: return kInt8DotBlock;
+    case MatMath::F32: break;
+    }
+    return 1;
+}
+
 }  // namespace qwenc

@@ -23,4 +23,9 @@ std::optional<DType> mat_math_weight_dtype(MatMath m);
 // int8-dot: activations share one f32 scale per block of this many inputs.
 constexpr int kInt8DotBlock = 32;
 
+// What every matrix's input dimension must be a multiple of: int8-dot's
+// block; for bf16-dot, one step of its AVX-512 schedule (16 lanes of pairs;
+// bf16-dot only goes with AVX-512 targets); 1 for f32.
+int mat_math_input_multiple(MatMath m);
+
 }  // namespace qwenc

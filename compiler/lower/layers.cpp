@@ -29,8 +29,8 @@ std::vector<Func> input_parts(const std::string &name, Func x, int pack, bool pe
     return parts;
 }
 
-// The reduction's name: a scaled (int8) linear keeps `name` for its result,
-// which may be a pipeline output the runtime binds by name.
+// The reduction's name: a scaled (int8) linear gives `name` to its result
+// (what consumers read) and `name_sum` to the reduction before scaling.
 std::string sum_name(const std::string &name, const WeightMatrix &w) { return w.has_scale() ? name + "_sum" : name; }
 
 // Applies the int8 row scale (and the bias, which must come after it), and
