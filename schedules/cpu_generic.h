@@ -25,9 +25,14 @@ struct CpuTiles {
     // Decode on int8 dot products: vectors of partial sums per row (each
     // vector takes 4 x `vector` int8 weights per step).
     int int8_decode_vectors = 4;
-    // Prefill on bf16 dot products: register tile of rows x tokens.
-    int dot_rows = 4;
-    int dot_tokens = 6;
+    // Prefill on bf16 dot products: register tile of rows x vectors of
+    // `vector` tokens.
+    int dot_rows = 8;
+    int dot_token_vectors = 2;
+    // ...in parallel tasks of up to this many rows (but at least 4 tasks per
+    // product): each task copies its block of tokens' inputs once, so larger
+    // tasks copy less per product made.
+    int dot_task_rows = 256;
     int tokens = 3;        // tokens per register tile (prefill)
     int parallel_rows = 64;  // output rows per parallel task
 };

@@ -21,8 +21,9 @@ struct Linear {
     // What consumers read: out itself, or for int8 bias + scale * out.
     Halide::Func result;
     bool scaled = false;
-    // bf16 dot products: the input rounded to bf16, x_bf16(i, t); the
-    // reduction is then over bf16 x bf16 products (defined only then).
+    // bf16 dot products: the input rounded to bf16 in pairs,
+    // x_bf16(j, t, p) = x(2p + j, t); the reduction runs over r.x = j (the
+    // pair) and r.y = p, on bf16 x bf16 products (defined only then).
     Halide::Func x_bf16;
     // int8 dot products (defined only then): the input quantized per block
     // of kInt8DotBlock inputs; the reduction runs over groups of 4 inputs.
