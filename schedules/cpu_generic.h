@@ -51,6 +51,7 @@ protected:
     // (see decode_tasks); undefined: the product's own.
     void linear(Linear &l, Phase phase, Halide::Func root = Halide::Func());
     void bf16_dot_linear(Linear &l);
+    int dot_task_rows(int64_t out_dim) const;
     void int8_dot_linear(Linear &l, Phase phase, Halide::Func root);
     void scaled_result(Linear &l);
     Halide::Var decode_tasks(Linear &l, int task, Halide::Func root);
