@@ -53,7 +53,7 @@ int CpuGenericSchedule::dot_task_rows(int64_t out_dim) const {
 // row's pair, broadcast. The accumulators are the outputs themselves: with
 // the lanes along the inputs instead, adding each output's lanes up after
 // the reduction took a quarter of a 1536-input product's time.
-void CpuGenericSchedule::bf16_dot_linear(Linear &l) {
+void CpuGenericSchedule::bf16_dot_linear(Linear &l, bool tokens_inner) {
     Func y = l.out;
     Var oo("oo"), oi("oi"), ot("ot"), ox("ox"), to("to"), ti("ti"), tv("tv"), tl("tl");
     const RVar pair = l.r.x, step = l.r.y;
@@ -72,6 +72,10 @@ void CpuGenericSchedule::bf16_dot_linear(Linear &l) {
         .parallel(oo)
         .vectorize(ti, lanes)
         .unroll(ox);
+    // Stored with the tokens contiguous, for a consumer vectorized along
+    // them: each tile's rows then leave the registers as whole vectors
+    // rather than lane by lane.
+    if (tokens_inner) out.reorder_storage(t, o);
     // A whole tile of tokens even at the tail (the inputs are clamped): the
     // sums get a constant size.
     y.compute_at(out, ot).bound_extent(t, tokens).reorder_storage(t, o);
@@ -300,9 +304,18 @@ void CpuGenericSchedule::attn_mlp(AttnMlpGraph &g, Phase phase) {
     linear(g.o_proj, phase);
     elementwise(g.x_mid.compute_root(), h, phase);
     norm(g.norm, phase);
-    linear(g.gate, phase);
-    linear(g.up, phase);
-    elementwise(g.act.compute_root(), o, phase);
+    if (phase == Phase::Prefill && g.gate.x_bf16.defined() && g.up.x_bf16.defined()) {
+        // gate, up and act with the tokens contiguous (act is read token
+        // pair by token pair by down's bf16 staging, see bf16_dot_linear).
+        Var oo("oo");
+        bf16_dot_linear(g.gate, true);
+        bf16_dot_linear(g.up, true);
+        g.act.compute_root().reorder_storage(t, o).reorder(t, o).vectorize(t, t_.vector, kGuard).split(o, oo, o, 64, kGuard).parallel(oo);
+    } else {
+        linear(g.gate, phase);
+        linear(g.up, phase);
+        elementwise(g.act.compute_root(), o, phase);
+    }
     linear(g.down, phase);
     elementwise(g.out, h, phase);
 }

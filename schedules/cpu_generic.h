@@ -50,7 +50,8 @@ protected:
     // root (decode): the Func whose parallel loop makes the product's rows
     // (see decode_tasks); undefined: the product's own.
     void linear(Linear &l, Phase phase, Halide::Func root = Halide::Func());
-    void bf16_dot_linear(Linear &l);
+    // tokens_inner: the product stored with the tokens contiguous.
+    void bf16_dot_linear(Linear &l, bool tokens_inner = false);
     int dot_task_rows(int64_t out_dim) const;
     void int8_dot_linear(Linear &l, Phase phase, Halide::Func root);
     void scaled_result(Linear &l);
