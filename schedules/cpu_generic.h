@@ -60,6 +60,7 @@ protected:
     void init_prefill(Halide::Func y);
     void tile_prefill(Halide::Func y, int task, int rows, int tokens);
     void norm(RmsNorm &n, Phase phase);
+    void attention_scores(Attention &a);
     // A per-element stage: vectorized along `inner`, parallel over tokens in prefill.
     void elementwise(Halide::Func f, Halide::Var inner, Phase phase);
     CpuTiles t_;

@@ -7,7 +7,7 @@ namespace qwenc {
 using namespace Halide;
 
 namespace {
-Var o("o"), t("t"), h("h"), d("d"), j("j"), p("p");
+Var o("o"), t("t"), h("h"), d("d"), j("j"), p("p"), g("g");
 }
 
 namespace {
@@ -172,12 +172,16 @@ Func apply_rope(const std::string &name, Func x, const RopeTables &tables, int64
 }
 
 Attention attention(Func q, Func k, Func v, int64_t head_dim, int64_t group_size, Expr pos0, Expr n_tokens) {
-    Attention a{Func("scores"), Func("max_score"), Func("attn_weights"), Func("denom"), Func("sum_v"), Func("attn"),
-                RDom(0, int(head_dim), "r_dim"), RDom(0, pos0 + n_tokens, "r_key")};
+    Attention a{Func("scores"),  Func("max_score"), Func("attn_weights"),         Func("denom"),
+                Func("sum_v"),   Func("attn"),      Func("keys"),                 RDom(0, int(head_dim), "r_dim"),
+                RDom(0, pos0 + n_tokens, "r_key")};
     const float scale = float(1.0 / std::sqrt(double(head_dim)));
-    Expr g = h / int(group_size);
+    Expr kv_head = h / int(group_size);
+    // Clamped to the last key, so that schedules may compute whole tiles of
+    // scores past it (those scores are never used).
+    a.keys(d, p, g) = k(d, min(p, pos0 + n_tokens - 1), g);
     a.scores(p, h, t) = 0.0f;
-    a.scores(p, h, t) += q(a.r_dim, h, t) * k(a.r_dim, p, g);
+    a.scores(p, h, t) += q(a.r_dim, h, t) * a.keys(a.r_dim, p, kv_head);
     // Causal: query t sits at absolute position pos0 + t and sees keys p <= it.
     RDom rk = a.r_key;
     rk.where(rk <= pos0 + t);
@@ -187,9 +191,10 @@ Attention attention(Func q, Func k, Func v, int64_t head_dim, int64_t group_size
     a.denom(h, t) = 0.0f;
     a.denom(h, t) += a.weights(rk, h, t);
     a.sum_v(d, h, t) = 0.0f;
-    a.sum_v(d, h, t) += a.weights(rk, h, t) * v(d, rk, g);
+    a.sum_v(d, h, t) += a.weights(rk, h, t) * v(d, rk, kv_head);
     a.out(d, h, t) = a.sum_v(d, h, t) / a.denom(h, t);
     a.r_key = rk;
+    a.group_size = int(group_size);
     return a;
 }
 

@@ -77,7 +77,12 @@ struct Attention {
     Halide::Func denom;     // (h, t)
     Halide::Func sum_v;     // (d, h, t): unnormalized
     Halide::Func out;       // (d, h, t)
+    // The key cache as scores read it, keys(d, p, g) = k(d, p, g) (p clamped
+    // to the last key): a copy that schedules may stage in another layout,
+    // or leave inlined.
+    Halide::Func keys;
     Halide::RDom r_dim, r_key;
+    int group_size = 1;  // query heads per kv head
 };
 Attention attention(Halide::Func q, Halide::Func k, Halide::Func v, int64_t head_dim, int64_t group_size,
                     Halide::Expr pos0, Halide::Expr n_tokens);
