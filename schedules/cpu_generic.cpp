@@ -1,6 +1,7 @@
 #include "cpu_generic.h"
 
 #include <algorithm>
+#include <set>
 #include <stdexcept>
 #include <string>
 
@@ -88,11 +89,21 @@ void CpuGenericSchedule::bf16_dot_linear(Linear &l, bool tokens_inner) {
         .vectorize(tl)
         .unroll(tv)
         .unroll(o);
-    l.x_bf16.compute_root().bound(j, 0, 2).vectorize(j).vectorize(t, lanes / 2, kGuard).parallel(p, 64);
     // Each task's copy of one block of tokens' pairs, contiguous: in x_bf16
     // the pairs of a block lie 4 x n_tokens bytes apart, a power of two for
     // the usual prompt lengths, so they map to a few cache sets only.
     l.x_bf16.in(y).compute_at(out, to).bound(j, 0, 2).bound_extent(t, tokens).vectorize(j).vectorize(t, lanes / 2);
+}
+
+// The bf16 pairs the products of one stage read (see bf16_dot_linear),
+// made once per call for all the products that share them.
+void CpuGenericSchedule::stage_bf16_inputs(std::initializer_list<const Linear *> linears) {
+    std::set<std::string> staged;
+    for (const Linear *l : linears) {
+        if (!l->x_bf16.defined() || !staged.insert(l->x_bf16.name()).second) continue;
+        Func x = l->x_bf16;
+        x.compute_root().bound(j, 0, 2).vectorize(j).vectorize(t, t_.vector / 2, kGuard).parallel(p, 64);
+    }
 }
 
 // Int8 dot products (vpdpbusd where the target has AVX512-VNNI): each lane
@@ -278,6 +289,7 @@ void CpuGenericSchedule::qkv(QkvGraph &g, Phase phase) {
     linear(g.q, phase);
     linear(g.k, phase);
     linear(g.v, phase);
+    stage_bf16_inputs({&g.q, &g.k, &g.v});
     // The RoPE tables (double-precision angles): one parallel task per token.
     for (Func f : {g.rope.cos, g.rope.sin}) {
         f.compute_root();
@@ -349,6 +361,7 @@ void CpuGenericSchedule::attn_mlp(AttnMlpGraph &g, Phase phase) {
         elementwise(g.act.compute_root(), o, phase);
     }
     linear(g.down, phase);
+    stage_bf16_inputs({&g.o_proj, &g.gate, &g.up, &g.down});
     elementwise(g.out, h, phase);
 }
 
@@ -358,6 +371,7 @@ void CpuGenericSchedule::head(HeadGraph &g, Phase phase) {
         linear(g.logits, phase, g.out);  // the output's rows, task by task
     } else {
         linear(g.logits, phase);
+        stage_bf16_inputs({&g.logits});
         g.out.compute_root().vectorize(o, t_.vector, kGuard).parallel(t);
     }
 }

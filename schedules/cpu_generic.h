@@ -3,6 +3,8 @@
 // tiles of rows x tokens, and parallel blocks of output rows. The tile
 // sizes come from the target's vector width.
 #pragma once
+#include <initializer_list>
+
 #include "schedule.h"
 
 namespace qwenc {
@@ -53,6 +55,7 @@ protected:
     // tokens_inner: the product stored with the tokens contiguous.
     void bf16_dot_linear(Linear &l, bool tokens_inner = false);
     int dot_task_rows(int64_t out_dim) const;
+    void stage_bf16_inputs(std::initializer_list<const Linear *> linears);
     void int8_dot_linear(Linear &l, Phase phase, Halide::Func root);
     void scaled_result(Linear &l);
     Halide::Var decode_tasks(Linear &l, int task, Halide::Func root);

@@ -90,15 +90,21 @@ Linear int8_dot_linear(const std::string &name, const WeightMatrix &w, Func x, F
 
 }  // namespace
 
-Linear linear(const std::string &name, const WeightMatrix &w, Func x, Func bias, Expr n_tokens) {
+Func staged_input(const std::string &name, Func x, MatMath math, Expr n_tokens) {
+    if (math != MatMath::Bf16Dot) return Func();
+    // The input in pairs, x_bf16(j, t, p) = x(2p + j, t): one pair of one
+    // token is the 32-bit operand of a bf16 dot-product lane, and the pairs
+    // of consecutive tokens lie side by side.
+    Func f(name + "_xbf16");
+    f(j, t, p) = cast(BFloat(16), x(2 * p + j, token(n_tokens)));
+    return f;
+}
+
+Linear linear(const std::string &name, const WeightMatrix &w, Func x, Func bias, Expr n_tokens, Func staged) {
     if (w.math() == MatMath::Int8Dot) return int8_dot_linear(name, w, x, bias, n_tokens);
     if (w.math() == MatMath::Bf16Dot) {
-        // The input in pairs, x_bf16(j, t, p) = x(2p + j, t): one pair of
-        // one token is the 32-bit operand of a bf16 dot-product lane, and the
-        // pairs of consecutive tokens lie side by side.
         Linear l{Func(name), RDom(0, 2, 0, int(w.in_dim() / 2), name + "_r"), w.out_dim(), {}};
-        l.x_bf16 = Func(name + "_xbf16");
-        l.x_bf16(j, t, p) = cast(BFloat(16), x(2 * p + j, token(n_tokens)));
+        l.x_bf16 = staged.defined() ? staged : staged_input(name, x, w.math(), n_tokens);
         l.out(o, t) = bias.defined() ? Expr(bias(o)) : Expr(0.0f);
         l.out(o, t) += cast<float>(w.raw(2 * l.r.y + l.r.x, o)) * cast<float>(l.x_bf16(l.r.x, t, l.r.y));
         l.result = l.out;

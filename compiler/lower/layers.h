@@ -45,8 +45,15 @@ struct Linear {
 // n_tokens (prefill): the staged input copies (x_parts, x_bf16) read token
 // min(t, n_tokens - 1), so a schedule may round token tiles up to a constant
 // size (fixed-size, stack-allocated partial sums) without reading past x.
+// staged: the input already staged for w's math (see staged_input), shared by
+// the products that read the same x; made here when undefined.
 Linear linear(const std::string &name, const WeightMatrix &w, Halide::Func x, Halide::Func bias = Halide::Func(),
-              Halide::Expr n_tokens = Halide::Expr());
+              Halide::Expr n_tokens = Halide::Expr(), Halide::Func staged = Halide::Func());
+
+// The input x staged once for several products of one math: for bf16-dot,
+// x rounded to bf16 in pairs (Linear::x_bf16); undefined for other maths,
+// which read x itself.
+Halide::Func staged_input(const std::string &name, Halide::Func x, MatMath math, Halide::Expr n_tokens = Halide::Expr());
 
 // o_proj: result(o, t) = sum_{h, d} w(d + h * head_dim, o) * attn(d, h, t); the
 // two-level reduction keeps the weight reads contiguous without div/mod.

@@ -79,9 +79,10 @@ StagePipeline build_qkv(const Qwen2Config &c, DType wd, Phase phase, Schedule &s
     QkvGraph gr;
     gr.norm = rms_norm("attn_norm", x, norm_w, H, c.rms_norm_eps);
     const Expr nt = clamp_tokens(x, phase);
-    gr.q = linear("q_lin", wq, gr.norm.out, bq, nt);
-    gr.k = linear("k_lin", wk, gr.norm.out, bk, nt);
-    gr.v = linear("v_lin", wv, gr.norm.out, bv, nt);
+    const Func x_staged = staged_input("attn_norm", gr.norm.out, math, nt);
+    gr.q = linear("q_lin", wq, gr.norm.out, bq, nt, x_staged);
+    gr.k = linear("k_lin", wk, gr.norm.out, bk, nt, x_staged);
+    gr.v = linear("v_lin", wv, gr.norm.out, bv, nt, x_staged);
     gr.rope = rope_tables("rope", hd, c.rope_theta, pos0);
 
     Func q_heads("q_heads"), k_heads("k_heads");
@@ -140,8 +141,9 @@ StagePipeline build_attn_mlp(const Qwen2Config &c, DType wd, Phase phase, Schedu
     gr.x_mid = Func("x_mid");
     gr.x_mid(h, t) = x(h, t) + gr.o_proj.result(h, t);
     gr.norm = rms_norm("mlp_norm", gr.x_mid, post_norm_w, H, c.rms_norm_eps);
-    gr.gate = linear("gate", w_gate, gr.norm.out, Func(), nt);
-    gr.up = linear("up", w_up, gr.norm.out, Func(), nt);
+    const Func x_staged = staged_input("mlp_norm", gr.norm.out, math, nt);
+    gr.gate = linear("gate", w_gate, gr.norm.out, Func(), nt, x_staged);
+    gr.up = linear("up", w_up, gr.norm.out, Func(), nt, x_staged);
     gr.act = Func("act");
     Expr gv = gr.gate.result(o, t);
     gr.act(o, t) = gv / (1.0f + exp(-gv)) * gr.up.result(o, t);
