@@ -35,10 +35,11 @@ int tile_rows(int wanted, int64_t out_dim, int task) {
 // at least 4 tasks. Where the matrix allows, an even number of tasks of
 // whole tiles, so that 2 (or 4) threads finish together: 1.5B's 8960 gate
 // rows made 35 tasks of 256, and one thread idled for half a task.
-int CpuGenericSchedule::dot_task_rows(int64_t out_dim) const {
+int CpuGenericSchedule::dot_task_rows(int64_t out_dim, int64_t in_dim) const {
     const int64_t rows = std::min<int64_t>(t_.dot_rows, out_dim);
     const int64_t quarter = std::max<int64_t>(rows, (out_dim / 4) / rows * rows);
-    const int64_t most = std::min<int64_t>({int64_t(t_.dot_task_rows), quarter, out_dim});
+    const int64_t wanted = in_dim > t_.long_row_inputs ? t_.dot_task_rows_long : t_.dot_task_rows;
+    const int64_t most = std::min<int64_t>({wanted, quarter, out_dim});
     if (out_dim % rows == 0) {
         const int64_t tiles = out_dim / rows;
         for (int64_t n = (out_dim + most - 1) / most; n <= tiles; n++)
@@ -60,7 +61,7 @@ void CpuGenericSchedule::bf16_dot_linear(Linear &l, bool tokens_inner) {
     const RVar pair = l.r.x, step = l.r.y;
     const int lanes = t_.vector;
     const int tokens = lanes * t_.dot_token_vectors;
-    const int task = dot_task_rows(l.out_dim);
+    const int task = dot_task_rows(l.out_dim, 2 * *as_const_int(l.r.y.extent()));
     const int rows = tile_rows(t_.dot_rows, l.out_dim, task);
     // What consumers read, made tile by tile: each tile's sums are y, on
     // the stack (in registers) for rows x tokens outputs.
@@ -92,7 +93,7 @@ void CpuGenericSchedule::bf16_dot_linear(Linear &l, bool tokens_inner) {
     // Each task's copy of one block of tokens' pairs, contiguous: in x_bf16
     // the pairs of a block lie 4 x n_tokens bytes apart, a power of two for
     // the usual prompt lengths, so they map to a few cache sets only.
-    l.x_bf16.in(y).compute_at(out, to).bound(j, 0, 2).bound_extent(t, tokens).vectorize(j).vectorize(t, lanes / 2);
+    l.x_bf16.in(y).compute_at(out, to).bound(j, 0, 2).bound_extent(t, tokens).vectorize(j).vectorize(t, lanes);
 }
 
 // The bf16 pairs the products of one stage read (see bf16_dot_linear),

@@ -35,6 +35,9 @@ struct CpuTiles {
     // product): each task copies its block of tokens' inputs once, so larger
     // tasks copy less per product made.
     int dot_task_rows = 256;
+    // ...and for rows longer than long_row_inputs, whose inputs come from
+    // beyond L2 (1.5B's down_proj: a block of 32 tokens is 573 KB).
+    int dot_task_rows_long = 512;
     int tokens = 3;        // tokens per register tile (prefill)
     int parallel_rows = 64;  // output rows per parallel task
 };
@@ -54,7 +57,7 @@ protected:
     void linear(Linear &l, Phase phase, Halide::Func root = Halide::Func());
     // tokens_inner: the product stored with the tokens contiguous.
     void bf16_dot_linear(Linear &l, bool tokens_inner = false);
-    int dot_task_rows(int64_t out_dim) const;
+    int dot_task_rows(int64_t out_dim, int64_t in_dim) const;
     void stage_bf16_inputs(std::initializer_list<const Linear *> linears);
     void int8_dot_linear(Linear &l, Phase phase, Halide::Func root);
     void scaled_result(Linear &l);
