@@ -66,7 +66,11 @@ void CpuGenericSchedule::bf16_dot_linear(Linear &l, bool tokens_inner) {
     // What consumers read, made tile by tile: each tile's sums are y, on
     // the stack (in registers) for rows x tokens outputs.
     Func out = y.in();
+    // Whole tiles of tokens from token 0 (the inputs are clamped): tiles
+    // start at multiples of the staged input's blocks, so each tile's
+    // vectors are whole blocks, read densely.
     out.compute_root()
+        .align_bounds(t, tokens)
         .split(o, oo, oi, task, kGuard)
         .split(t, to, ti, tokens, kGuard)
         .split(oi, ot, ox, rows, kGuard)
@@ -90,10 +94,6 @@ void CpuGenericSchedule::bf16_dot_linear(Linear &l, bool tokens_inner) {
         .vectorize(tl)
         .unroll(tv)
         .unroll(o);
-    // Each task's copy of one block of tokens' pairs, contiguous: in x_bf16
-    // the pairs of a block lie 4 x n_tokens bytes apart, a power of two for
-    // the usual prompt lengths, so they map to a few cache sets only.
-    l.x_bf16.in(y).compute_at(out, to).bound(j, 0, 2).bound_extent(t, tokens).vectorize(j).vectorize(t, lanes);
 }
 
 // The bf16 pairs the products of one stage read (see bf16_dot_linear),
@@ -103,7 +103,8 @@ void CpuGenericSchedule::stage_bf16_inputs(std::initializer_list<const Linear *>
     for (const Linear *l : linears) {
         if (!l->x_bf16.defined() || !staged.insert(l->x_bf16.name()).second) continue;
         Func x = l->x_bf16;
-        x.compute_root().bound(j, 0, 2).vectorize(j).vectorize(t, t_.vector / 2, kGuard).parallel(p, 64);
+        const Var tl = x.args()[1], tb = x.args()[3];
+        x.compute_root().bound(j, 0, 2).bound(tl, 0, kBf16DotTokens).vectorize(tl).unroll(j).reorder(tl, j, p, tb).parallel(tb);
     }
 }
 

@@ -14,7 +14,8 @@ namespace {
 
 // Token t of a staged input copy: clamped to the last real token when the
 // token count is given (see linear()).
-Expr token(const Expr &n_tokens) { return n_tokens.defined() ? min(t, n_tokens - 1) : Expr(t); }
+Expr token_at(const Expr &i, const Expr &n_tokens) { return n_tokens.defined() ? min(i, n_tokens - 1) : i; }
+Expr token(const Expr &n_tokens) { return token_at(t, n_tokens); }
 
 // The de-interleaved inputs of packed storage: part k holds inputs j * pack + k.
 std::vector<Func> input_parts(const std::string &name, Func x, int pack, bool per_head, const Expr &n_tokens) {
@@ -92,11 +93,14 @@ Linear int8_dot_linear(const std::string &name, const WeightMatrix &w, Func x, F
 
 Func staged_input(const std::string &name, Func x, MatMath math, Expr n_tokens) {
     if (math != MatMath::Bf16Dot) return Func();
-    // The input in pairs, x_bf16(j, t, p) = x(2p + j, t): one pair of one
-    // token is the 32-bit operand of a bf16 dot-product lane, and the pairs
-    // of consecutive tokens lie side by side.
+    // The input in pairs, in blocks of kBf16DotTokens tokens:
+    // x_bf16(j, tl, p, tb) = x(2p + j, tb * kBf16DotTokens + tl). One pair of
+    // one token is the 32-bit operand of a bf16 dot-product lane; a block's
+    // pairs for one p are one vector, and its pairs for p + 1 the next.
     Func f(name + "_xbf16");
-    f(j, t, p) = cast(BFloat(16), x(2 * p + j, token(n_tokens)));
+    Var tl("tl"), tb("tb");
+    const int B = kBf16DotTokens;
+    f(j, tl, p, tb) = cast(BFloat(16), x(2 * p + j, token_at(tb * B + tl, n_tokens)));
     return f;
 }
 
@@ -106,7 +110,8 @@ Linear linear(const std::string &name, const WeightMatrix &w, Func x, Func bias,
         Linear l{Func(name), RDom(0, 2, 0, int(w.in_dim() / 2), name + "_r"), w.out_dim(), {}};
         l.x_bf16 = staged.defined() ? staged : staged_input(name, x, w.math(), n_tokens);
         l.out(o, t) = bias.defined() ? Expr(bias(o)) : Expr(0.0f);
-        l.out(o, t) += cast<float>(w.raw(2 * l.r.y + l.r.x, o)) * cast<float>(l.x_bf16(l.r.x, t, l.r.y));
+        const int B = kBf16DotTokens;
+        l.out(o, t) += cast<float>(w.raw(2 * l.r.y + l.r.x, o)) * cast<float>(l.x_bf16(l.r.x, t % B, l.r.y, t / B));
         l.result = l.out;
         return l;
     }

@@ -11,6 +11,10 @@
 
 namespace qwenc {
 
+// Tokens per block of a bf16-dot product's staged input: the 16 f32 lanes
+// of one vdpbf16ps (AVX512-BF16, the only targets bf16-dot compiles for).
+constexpr int kBf16DotTokens = 16;
+
 struct Linear {
     Halide::Func out;  // out(o, t): the reduction, what schedules tile
     Halide::RDom r;    // r.x is the contiguous reduction dimension (over storage words)
@@ -21,9 +25,10 @@ struct Linear {
     // What consumers read: out itself, or for int8 bias + scale * out.
     Halide::Func result;
     bool scaled = false;
-    // bf16 dot products: the input rounded to bf16 in pairs,
-    // x_bf16(j, t, p) = x(2p + j, t); the reduction runs over r.x = j (the
-    // pair) and r.y = p, on bf16 x bf16 products (defined only then).
+    // bf16 dot products: the input rounded to bf16 in pairs, in blocks of
+    // kBf16DotTokens tokens, x_bf16(j, tl, p, tb) = x(2p + j, tb * 16 + tl);
+    // the reduction runs over r.x = j (the pair) and r.y = p, on bf16 x bf16
+    // products (defined only then).
     Halide::Func x_bf16;
     // int8 dot products (defined only then): the input quantized per block
     // of kInt8DotBlock inputs; the reduction runs over groups of 4 inputs.

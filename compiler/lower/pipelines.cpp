@@ -53,7 +53,7 @@ StagePipeline make_stage(Pipeline p, const std::vector<ImageParam> &buffers, con
 // Output x(h, t) / logits(v, t): dense rows.
 void constrain_rows(Func f, int64_t dim, Phase phase) {
     f.output_buffer().dim(0).set_bounds(0, int(dim)).set_stride(1);
-    f.output_buffer().dim(1).set_stride(int(dim));
+    f.output_buffer().dim(1).set_min(0).set_stride(int(dim));
     if (phase == Phase::Decode) f.output_buffer().dim(1).set_bounds(0, 1);
 }
 
@@ -99,10 +99,12 @@ StagePipeline build_qkv(const Qwen2Config &c, DType wd, Phase phase, Schedule &s
 
     gr.q_out.output_buffer().dim(0).set_bounds(0, int(hd)).set_stride(1);
     gr.q_out.output_buffer().dim(1).set_bounds(0, int(c.num_attention_heads)).set_stride(int(hd));
-    gr.q_out.output_buffer().dim(2).set_stride(int(c.q_dim()));
+    // Token 0 at index 0 in every output (tiles of tokens then start at
+    // known multiples; see staged_input).
+    gr.q_out.output_buffer().dim(2).set_min(0).set_stride(int(c.q_dim()));
     for (Func f : {gr.k_out, gr.v_out}) {
         f.output_buffer().dim(0).set_bounds(0, int(hd)).set_stride(1);
-        f.output_buffer().dim(1).set_stride(int(hd));
+        f.output_buffer().dim(1).set_min(0).set_stride(int(hd));
         f.output_buffer().dim(2).set_bounds(0, int(c.num_key_value_heads));
     }
     if (phase == Phase::Decode) {
