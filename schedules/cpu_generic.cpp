@@ -331,22 +331,30 @@ void CpuGenericSchedule::attention_scores(Attention &a) {
 
 void CpuGenericSchedule::attn_mlp(AttnMlpGraph &g, Phase phase) {
     Attention &a = g.attn;
-    // One query head of one token at a time: its scores, softmax and
-    // weighted sum of values stay in cache.
-    a.out.compute_root().vectorize(d, t_.vector, kGuard);
+    // Prefill: pairs of query heads of one token at a time (when the heads
+    // pair up inside their kv groups), so each value row loaded serves two
+    // heads; decode: one head at a time, in parallel. Their scores, softmax
+    // and weighted sums of values stay in cache.
+    const int heads = phase == Phase::Prefill && a.group_size % 2 == 0 ? 2 : 1;
+    Var hh("hh"), hx("hx"), dv("dv"), dl("dl");
+    a.out.compute_root().vectorize(d, t_.vector, kGuard).split(h, hh, hx, heads).reorder(d, hx, hh, t);
     if (phase == Phase::Prefill) a.out.parallel(t);
-    else a.out.parallel(h);
-    a.sum_v.compute_at(a.out, h).vectorize(d, t_.vector, kGuard);
-    // All of a head's vectors of sums advance together, key by key: one
+    else a.out.parallel(hh);
+    a.sum_v.compute_at(a.out, hh).vectorize(d, t_.vector, kGuard).unroll(h);
+    // All of the heads' vectors of sums advance together, key by key: one
     // vector at a time over all keys was a chain of dependent multiply-adds
     // (70% of a 512-token prefill's attention time).
-    Var dv("dv"), dl("dl");
-    a.sum_v.update().split(d, dv, dl, t_.vector, kGuard).reorder(dl, dv, a.r_key.x).vectorize(dl).unroll(dv);
-    a.denom.compute_at(a.out, h);
-    a.max_score.compute_at(a.out, h);
-    a.weights.compute_at(a.out, h).vectorize(p, t_.vector, kGuard);
+    a.sum_v.update()
+        .split(d, dv, dl, t_.vector, kGuard)
+        .reorder(dl, dv, h, a.r_key.x)
+        .vectorize(dl)
+        .unroll(dv)
+        .unroll(h);
+    a.denom.compute_at(a.out, hh);
+    a.max_score.compute_at(a.out, hh);
+    a.weights.compute_at(a.out, hh).vectorize(p, t_.vector, kGuard);
     if (phase == Phase::Prefill) attention_scores(a);
-    else a.scores.compute_at(a.out, h);
+    else a.scores.compute_at(a.out, hh);
     linear(g.o_proj, phase);
     elementwise(g.x_mid.compute_root(), h, phase);
     norm(g.norm, phase);
