@@ -59,5 +59,9 @@ inline std::string scale_arg_name(const std::string &matrix_arg) { return matrix
 constexpr const char *kManifestSymbol = "qwenc_manifest_json";
 constexpr const char *kSetThreadsSymbol = "qwenc_set_num_threads";
 constexpr const char *kSetErrorHandlerSymbol = "qwenc_set_error_handler";
+// Installs the runtime's allocator for the object's Halide intermediates
+// (runtime/src/buffer_pool.h). Optional: objects from before it run with
+// Halide's default malloc.
+constexpr const char *kSetAllocatorSymbol = "qwenc_set_allocator";
 
 }  // namespace qwenc

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <mutex>
 
+#include "buffer_pool.h"
 #include "host_cpu.h"
 
 namespace qwenc {
@@ -165,6 +166,10 @@ void ModelObject::bind(const SymbolLookup &lookup) {
     auto set_handler = reinterpret_cast<void (*)(void (*)(void *, const char *))>(lookup(kSetErrorHandlerSymbol));
     if (!set_threads_ || !set_handler) throw InputError(path + ": missing qwenc helper symbols");
     set_handler(capture_halide_error);
+    using Malloc = void *(*)(void *, size_t);
+    using Free = void (*)(void *, void *);
+    if (auto set_allocator = reinterpret_cast<void (*)(Malloc, Free)>(lookup(kSetAllocatorSymbol)))
+        set_allocator(pool_malloc, pool_free);
 
     for (size_t i = 0; i < std::size(kAllStages); i++) {
         const Stage stage = kAllStages[i];
