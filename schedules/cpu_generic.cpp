@@ -60,6 +60,10 @@ void CpuGenericSchedule::bf16_dot_linear(Linear &l, bool tokens_inner) {
     Var oo("oo"), oi("oi"), ot("ot"), ox("ox"), to("to"), ti("ti"), tv("tv"), tl("tl");
     const RVar pair = l.r.x, step = l.r.y;
     const int lanes = t_.vector;
+    // Each vector of tokens must be one block of the staged input, or its
+    // loads become gathers (bf16-dot compiles only for AVX-512 targets).
+    if (lanes != kBf16DotTokens)
+        throw std::logic_error(std::string(name_) + ": bf16-dot tiles need vectors of " + std::to_string(kBf16DotTokens) + " lanes");
     const int tokens = lanes * t_.dot_token_vectors;
     const int task = dot_task_rows(l.out_dim, 2 * *as_const_int(l.r.y.extent()));
     const int rows = tile_rows(t_.dot_rows, l.out_dim, task);
@@ -358,13 +362,18 @@ void CpuGenericSchedule::attn_mlp(AttnMlpGraph &g, Phase phase) {
     linear(g.o_proj, phase);
     elementwise(g.x_mid.compute_root(), h, phase);
     norm(g.norm, phase);
-    if (phase == Phase::Prefill && g.gate.x_bf16.defined() && g.up.x_bf16.defined()) {
-        // gate, up and act with the tokens contiguous (act is read token
-        // pair by token pair by down's bf16 staging, see bf16_dot_linear).
+    if (phase == Phase::Prefill && g.gate.x_bf16.defined()) {  // gate and up share one math
+        // gate, up and act with the tokens contiguous: down's bf16 staging
+        // reads act a block of tokens at a time (see stage_bf16_inputs).
         Var oo("oo");
         bf16_dot_linear(g.gate, true);
         bf16_dot_linear(g.up, true);
-        g.act.compute_root().reorder_storage(t, o).reorder(t, o).vectorize(t, t_.vector, kGuard).split(o, oo, o, 64, kGuard).parallel(oo);
+        g.act.compute_root()
+            .reorder_storage(t, o)
+            .reorder(t, o)
+            .vectorize(t, t_.vector, kGuard)
+            .split(o, oo, o, t_.parallel_rows, kGuard)
+            .parallel(oo);
     } else {
         linear(g.gate, phase);
         linear(g.up, phase);

@@ -32,11 +32,11 @@ struct CpuTiles {
     int dot_rows = 8;
     int dot_token_vectors = 2;
     // ...in parallel tasks of up to this many rows (but at least 4 tasks per
-    // product): each task copies its block of tokens' inputs once, so larger
-    // tasks copy less per product made.
+    // product), and up to dot_task_rows_long for rows longer than
+    // long_row_inputs. Sized when each task copied its tokens' inputs (fewer
+    // tasks, fewer copies); with the inputs staged in blocks there are no
+    // copies, and 128 or 512 rows measured no better.
     int dot_task_rows = 256;
-    // ...and for rows longer than long_row_inputs, whose inputs come from
-    // beyond L2 (1.5B's down_proj: a block of 32 tokens is 573 KB).
     int dot_task_rows_long = 512;
     int tokens = 3;        // tokens per register tile (prefill)
     int parallel_rows = 64;  // output rows per parallel task
