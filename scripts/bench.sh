@@ -35,9 +35,12 @@ grep -qw avx512_bf16 /proc/cpuinfo && has_bf16=1
   echo
   echo "Read bandwidth is measured in the same run as the model: a sum over an"
   echo "array in 2 MB pages, in a child process. On this shared VM it moves"
-  echo "between ~30 and ~60 GB/s on 2 threads from one minute to the next, so each"
-  echo "decode run sits between two short probes and is compared with their mean;"
-  echo "the fraction reported is the median over the runs. Each model's weight"
+  echo "between ~30 and ~60 GB/s on 2 threads within seconds, so decode is"
+  echo "compared with it two ways: each decode run against the mean of two short"
+  echo "probes (best of 3 passes) just before and after it, the median over the"
+  echo "runs (\"around runs\"); and decode steps alternating one by one with single"
+  echo "probe passes over as many bytes as a step reads, total against total"
+  echo "(\"between steps\"), which meets the same moments of the host. Each model's weight"
   echo "files are first dropped from the page cache (\`dd iflag=nocache count=0\`)"
   echo "so the runtime maps them back in 2 MB pages (README, Performance)."
 } >"$OUT"
@@ -54,9 +57,9 @@ bench() {  # title, object, weights dir
   num() { echo "$json" | grep -o "\"$1\":[0-9.e+-]*" | head -1 | cut -d: -f2; }
   awk -v size="$size" -v build="$4" -v p128="$(num prefill_128_tok_s)" -v p512="$(num prefill_512_tok_s)" \
     -v ttft="$(num ttft_s)" -v dec="$(num decode_tok_s)" -v gbs="$(num decode_gbs)" -v frac="$(num decode_bw_fraction)" \
-    -v pk="$(num prefill_peak_fraction)" \
-    'BEGIN { printf "| %s | %s | %.1f | %.1f | %s | %.3f | %.2f | %.1f | %.0f%% |\n", size, build, p128, p512,
-             (pk > 0 ? sprintf("%.0f%%", 100 * pk) : "-"), ttft, dec, gbs, 100 * frac }' >>"$summary"
+    -v pk="$(num prefill_peak_fraction)" -v ifrac="$(num decode_interleaved_bw_fraction)" \
+    'BEGIN { printf "| %s | %s | %.1f | %.1f | %s | %.3f | %.2f | %.1f | %.0f%% | %.0f%% |\n", size, build, p128, p512,
+             (pk > 0 ? sprintf("%.0f%%", 100 * pk) : "-"), ttft, dec, gbs, 100 * frac, 100 * ifrac }' >>"$summary"
 }
 
 # The weights back into the page cache in 2 MB pages (see MappedFile).
@@ -102,8 +105,8 @@ for size in $MODELS; do
 done
 {
   echo; echo "## Summary"; echo
-  echo "| model | build | prefill 128 tok/s | prefill 512 tok/s | of compute peak | TTFT s (26 tokens) | decode tok/s | decode GB/s | of read bandwidth |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "| model | build | prefill 128 tok/s | prefill 512 tok/s | of compute peak | TTFT s (26 tokens) | decode tok/s | decode GB/s | of read bandwidth, around runs | between steps |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
   cat "$summary"
 } >>"$OUT"
 echo "wrote $OUT" >&2

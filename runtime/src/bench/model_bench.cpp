@@ -73,6 +73,34 @@ double prefill_peak_gflops(const BenchResult &r, const Manifest &m) {
     return 0;
 }
 
+// The probe's array: as large as the weights one step reads, but far larger
+// than the caches (small models) and at most 4 GiB (large ones).
+size_t probe_bytes(double step_bytes) { return size_t(std::clamp(step_bytes, double(256 << 20), double(size_t(4) << 30))); }
+
+// Greedy decode steps after a prompt, each followed by one probe pass. The
+// argmax is the sampler's greedy choice, without its bookkeeping.
+InterleavedDecode interleaved_decode(Session &session, int64_t prompt_len, int64_t steps, double step_bytes, int threads) {
+    ReadProbe probe(threads, probe_bytes(step_bytes));
+    const std::vector<int32_t> prompt = bench_tokens(prompt_len, session.vocab_size());
+    std::vector<float> logits(static_cast<size_t>(session.vocab_size()));
+    session.truncate(0);
+    session.eval(prompt.data(), prompt_len, logits.data(), false);
+    double decode_s = 0, probe_s = 0;
+    for (int64_t i = 0; i < steps; i++) {
+        const int32_t next = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
+        const auto t0 = std::chrono::steady_clock::now();
+        session.eval(&next, 1, logits.data(), false);
+        decode_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        probe_s += probe.pass_seconds();
+    }
+    InterleavedDecode r;
+    r.steps = steps;
+    r.tok_s = double(steps) / decode_s;
+    r.read_bw_gbs = double(steps) * double(probe.bytes()) / probe_s / 1e9;
+    r.bw_fraction = r.tok_s * step_bytes / 1e9 / r.read_bw_gbs;
+    return r;
+}
+
 }  // namespace
 
 BenchResult run_model_bench(const Model &model, const BenchOptions &opts, double load_s) {
@@ -116,6 +144,8 @@ BenchResult run_model_bench(const Model &model, const BenchOptions &opts, double
             std::sort(fractions.begin(), fractions.end());
             r.decode_bw_fraction = fractions[fractions.size() / 2];
         }
+        if (opts.measure_bandwidth)
+            r.decode_interleaved = interleaved_decode(session, prompt, opts.decode_tokens, r.decode_bytes_per_token, opts.threads);
     }
     std::vector<std::pair<const void *, size_t>> weights;
     for (const auto &[name, view] : model.weights().matrices()) weights.emplace_back(view.data, view.nbytes);
@@ -161,6 +191,11 @@ std::string bench_table(const BenchResult &r, const Model &model, const BenchOpt
             s.back() = ')';
             s += "\n";
         }
+        const InterleavedDecode &d = r.decode_interleaved;
+        if (d.steps > 0)
+            line("           %.0f%% of the read bandwidth measured between its steps (%lld steps, each followed by a pass over "
+                 "%.2f GB: %.2f tok/s against %.1f GB/s)\n",
+                 100.0 * d.bw_fraction, (long long)d.steps, double(probe_bytes(r.decode_bytes_per_token)) / 1e9, d.tok_s, d.read_bw_gbs);
     }
     line("peak RSS   %8.0f MB\n", r.peak_rss_mb);
     if (r.weights_huge_page_fraction >= 0)
@@ -193,6 +228,9 @@ std::string bench_json(const BenchResult &r, const Model &model, const BenchOpti
     j["decode_runs"] = nlohmann::json::array();
     for (const DecodeRun &run : r.decode_runs)
         j["decode_runs"].push_back({{"tok_s", run.tok_s}, {"read_bw_gbs", run.read_bw_gbs}});
+    j["decode_interleaved_tok_s"] = r.decode_interleaved.tok_s;
+    j["decode_interleaved_read_bw_gbs"] = r.decode_interleaved.read_bw_gbs;
+    j["decode_interleaved_bw_fraction"] = r.decode_interleaved.bw_fraction;
     j["weights_huge_page_fraction"] = r.weights_huge_page_fraction;
     j["fma_f32_gflops"] = r.peak.fma_f32_gflops;
     j["bf16_dot_gflops"] = r.peak.bf16_dot_gflops;

@@ -28,12 +28,23 @@ struct DecodeRun {
     double read_bw_gbs = 0;
 };
 
+// Decode steps alternating one by one with passes of a read probe (see
+// ReadProbe) over as many bytes as a step reads, so that both meet the same
+// moments of the host; the bandwidth is the probe's over all its passes.
+struct InterleavedDecode {
+    int64_t steps = 0;
+    double tok_s = 0;
+    double read_bw_gbs = 0;
+    double bw_fraction = 0;  // weights streamed per second / read_bw_gbs
+};
+
 struct BenchResult {
     std::vector<std::pair<int64_t, double>> prefill_tok_s;  // (length, tok/s)
     double decode_tok_s = 0, ttft_s = 0, load_s = 0;  // decode: the best run
     std::vector<DecodeRun> decode_runs;
     // Median over the decode runs of (weights streamed / bandwidth around the run).
     double decode_bw_fraction = 0;
+    InterleavedDecode decode_interleaved;  // steps 0: not measured
     double peak_rss_mb = 0;
     double decode_bytes_per_token = 0;  // weights streamed by one decode step
     double prefill_flops_per_token = 0; // 2 x the layers' matrix elements (the head runs for the last token only)

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <stdexcept>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -30,30 +31,33 @@ uint64_t sum_words(const uint64_t *p, size_t n) {
     return s;
 }
 
-// Best bandwidth over `passes` passes of `threads` threads, each over its slice.
-double best_pass_gbs(const uint64_t *data, size_t words, int threads, int passes) {
-    double best = 0;
+// Seconds for one pass of `threads` threads, each over its slice.
+double sum_pass_seconds(const uint64_t *data, size_t words, int threads) {
     std::vector<uint64_t> sink(static_cast<size_t>(threads), 0);
-    for (int pass = 0; pass < passes; pass++) {
-        const auto t0 = Clock::now();
-        std::vector<std::thread> pool;
-        for (int t = 0; t < threads; t++) {
-            const size_t lo = words * size_t(t) / size_t(threads), hi = words * size_t(t + 1) / size_t(threads);
-            pool.emplace_back([&, t, lo, hi] { sink[size_t(t)] = sum_words(data + lo, hi - lo); });
-        }
-        for (auto &th : pool) th.join();
-        const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-        best = std::max(best, double(words * 8) / s / 1e9);
+    const auto t0 = Clock::now();
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; t++) {
+        const size_t lo = words * size_t(t) / size_t(threads), hi = words * size_t(t + 1) / size_t(threads);
+        pool.emplace_back([&, t, lo, hi] { sink[size_t(t)] = sum_words(data + lo, hi - lo); });
     }
+    for (auto &th : pool) th.join();
+    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
     volatile uint64_t keep = 0;
     for (uint64_t v : sink) keep = keep + v;
+    return s;
+}
+
+// Best bandwidth over `passes` passes.
+double best_pass_gbs(const uint64_t *data, size_t words, int threads, int passes) {
+    double best = 0;
+    for (int pass = 0; pass < passes; pass++) best = std::max(best, double(words * 8) / sum_pass_seconds(data, words, threads) / 1e9);
     return best;
 }
 
-ReadBandwidth measure_in_this_process(int threads, size_t bytes, int passes, bool one_thread) {
-    const size_t words = bytes / 8;
+// The array, in 2 MB pages and touched; nullptr when it cannot be allocated.
+uint64_t *probe_array(size_t words, int threads) {
     auto *data = static_cast<uint64_t *>(std::aligned_alloc(size_t(2) << 20, words * 8));
-    if (!data) throw std::runtime_error("cannot allocate " + std::to_string(bytes >> 20) + " MiB to measure read bandwidth");
+    if (!data) return nullptr;
     // 2 MB pages, as the runtime asks for the weights (see MappedFile): on
     // 4 KB pages the same loop reads ~20% slower, which would flatter decode.
     ::madvise(data, words * 8, MADV_HUGEPAGE);
@@ -66,6 +70,13 @@ ReadBandwidth measure_in_this_process(int threads, size_t bytes, int passes, boo
         });
     }
     for (auto &th : pool) th.join();
+    return data;
+}
+
+ReadBandwidth measure_in_this_process(int threads, size_t bytes, int passes, bool one_thread) {
+    const size_t words = bytes / 8;
+    uint64_t *data = probe_array(words, threads);
+    if (!data) throw std::runtime_error("cannot allocate " + std::to_string(bytes >> 20) + " MiB to measure read bandwidth");
     ReadBandwidth r;
     r.threads = threads;
     if (one_thread || threads == 1) r.gbs_1_thread = best_pass_gbs(data, words, 1, passes);
@@ -103,6 +114,79 @@ ReadBandwidth measure_read_bandwidth(int threads, size_t bytes, int passes, bool
         throw std::runtime_error("cannot measure read bandwidth: could not allocate or read " +
                                  std::to_string(bytes >> 20) + " MiB");
     return r;
+}
+
+namespace {
+// Reads exactly n bytes (false on EOF or error).
+bool read_all(int fd, void *p, size_t n) {
+    auto *c = static_cast<char *>(p);
+    while (n > 0) {
+        const ssize_t k = read(fd, c, n);
+        if (k <= 0) return false;
+        c += k, n -= size_t(k);
+    }
+    return true;
+}
+// Writes exactly n bytes; MSG_NOSIGNAL: a probe that died is an error, not
+// a SIGPIPE that kills the caller.
+bool send_all(int fd, const void *p, size_t n) {
+    auto *c = static_cast<const char *>(p);
+    while (n > 0) {
+        const ssize_t k = send(fd, c, n, MSG_NOSIGNAL);
+        if (k <= 0) return false;
+        c += k, n -= size_t(k);
+    }
+    return true;
+}
+}  // namespace
+
+ReadProbe::ReadProbe(int threads, size_t bytes) : bytes_(bytes / 8 * 8) {
+    if (threads < 1) threads = 1;
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        throw std::runtime_error("cannot start the read-bandwidth probe: socketpair failed");
+    const pid_t pid = fork();
+    if (pid < 0) {
+        close(sv[0]), close(sv[1]);
+        throw std::runtime_error("cannot start the read-bandwidth probe: fork failed");
+    }
+    if (pid == 0) {
+        // The child: announce the array (1) or its absence (0), then one
+        // pass per request byte until the parent closes its end.
+        close(sv[0]);
+        uint64_t *data = probe_array(bytes_ / 8, threads);
+        const char ready = data ? 1 : 0;
+        if (!send_all(sv[1], &ready, 1) || !data) _exit(2);
+        char req;
+        while (read_all(sv[1], &req, 1)) {
+            const double s = sum_pass_seconds(data, bytes_ / 8, threads);
+            if (!send_all(sv[1], &s, sizeof s)) break;
+        }
+        _exit(0);
+    }
+    close(sv[1]);
+    fd_ = sv[0], pid_ = int(pid);
+    char ready = 0;
+    if (!read_all(fd_, &ready, 1) || !ready) {
+        stop();
+        throw std::runtime_error("cannot measure read bandwidth: could not allocate " + std::to_string(bytes >> 20) + " MiB");
+    }
+}
+
+ReadProbe::~ReadProbe() { stop(); }
+
+void ReadProbe::stop() {
+    if (fd_ >= 0) close(fd_);  // the child's read sees EOF and it exits
+    if (pid_ > 0) waitpid(pid_t(pid_), nullptr, 0);
+    fd_ = pid_ = -1;
+}
+
+double ReadProbe::pass_seconds() {
+    const char req = 1;
+    double s = 0;
+    if (fd_ < 0 || !send_all(fd_, &req, 1) || !read_all(fd_, &s, sizeof s))
+        throw std::runtime_error("cannot measure read bandwidth: the probe process stopped");
+    return s;
 }
 
 }  // namespace qwenc
