@@ -101,15 +101,40 @@ void CpuGenericSchedule::bf16_dot_linear(Linear &l, bool tokens_inner) {
 }
 
 // The bf16 pairs the products of one stage read (see bf16_dot_linear),
-// made once per call for all the products that share them.
-void CpuGenericSchedule::stage_bf16_inputs(std::initializer_list<const Linear *> linears) {
+// made once per call for all the products that share them. Decode's one
+// token: a serial loop over a few thousand inputs.
+void CpuGenericSchedule::stage_bf16_inputs(std::initializer_list<const Linear *> linears, Phase phase) {
     std::set<std::string> staged;
     for (const Linear *l : linears) {
         if (!l->x_bf16.defined() || !staged.insert(l->x_bf16.name()).second) continue;
         Func x = l->x_bf16;
         const Var tl = x.args()[1], tb = x.args()[3];
+        if (phase == Phase::Decode) {
+            x.compute_root().bound(j, 0, 2).bound(tl, 0, 1).unroll(j);
+            continue;
+        }
         x.compute_root().bound(j, 0, 2).bound(tl, 0, kBf16DotTokens).vectorize(tl).unroll(j).reorder(tl, j, p, tb).parallel(tb);
     }
+}
+
+// Decode on bf16 dot products: as the f32 one-row schedule (see linear()),
+// with each lane of the partial sums taking a pair of inputs per step
+// (vdpbf16ps), the row's pair times the token's.
+void CpuGenericSchedule::bf16_dot_decode(Linear &l, Func root) {
+    Func y = l.out;
+    Var u("u"), uo("uo"), ui("ui");
+    RVar ro("ro"), ri("ri");
+    const RVar pair = l.r.x, step = l.r.y;
+    const int64_t steps = *as_const_int(step.extent());
+    int vectors = t_.decode_vectors;
+    while (vectors > 1 && steps % (vectors * t_.vector) != 0) vectors--;
+    const int lanes = t_.vector * vectors;
+    Func partial = y.update().split(step, ro, ri, lanes).rfactor(ri, u);
+    partial.reorder_storage(u, o, t);
+    const Var row = decode_tasks(l, int(std::min<int64_t>(t_.parallel_rows, l.out_dim)), root);
+    sum_lanes(l, ri);
+    partial.compute_at(y, row).vectorize(u, t_.vector);
+    partial.update().split(u, uo, ui, t_.vector).reorder(pair, ui, uo, t, ro).atomic().vectorize(pair).vectorize(ui).unroll(uo);
 }
 
 // Int8 dot products (vpdpbusd where the target has AVX512-VNNI): each lane
@@ -217,7 +242,7 @@ void CpuGenericSchedule::init_prefill(Func y) {
 }
 
 void CpuGenericSchedule::linear(Linear &l, Phase phase, Func root) {
-    if (l.x_bf16.defined()) return bf16_dot_linear(l);
+    if (l.x_bf16.defined()) return phase == Phase::Decode ? bf16_dot_decode(l, root) : bf16_dot_linear(l);
     if (l.int8_dot()) return int8_dot_linear(l, phase, root);
     Func y = l.out;
     Var u("u"), uo("uo"), ui("ui"), oo("oo"), oi("oi"), ot("ot"), ox("ox"), to("to"), ti("ti");
@@ -295,7 +320,7 @@ void CpuGenericSchedule::qkv(QkvGraph &g, Phase phase) {
     linear(g.q, phase);
     linear(g.k, phase);
     linear(g.v, phase);
-    stage_bf16_inputs({&g.q, &g.k, &g.v});
+    stage_bf16_inputs({&g.q, &g.k, &g.v}, phase);
     // The RoPE tables (double-precision angles): one parallel task per token.
     for (Func f : {g.rope.cos, g.rope.sin}) {
         f.compute_root();
@@ -380,7 +405,7 @@ void CpuGenericSchedule::attn_mlp(AttnMlpGraph &g, Phase phase) {
         elementwise(g.act.compute_root(), o, phase);
     }
     linear(g.down, phase);
-    stage_bf16_inputs({&g.o_proj, &g.gate, &g.up, &g.down});
+    stage_bf16_inputs({&g.o_proj, &g.gate, &g.up, &g.down}, phase);
     elementwise(g.out, h, phase);
 }
 
@@ -388,9 +413,10 @@ void CpuGenericSchedule::head(HeadGraph &g, Phase phase) {
     norm(g.norm, phase);
     if (phase == Phase::Decode) {
         linear(g.logits, phase, g.out);  // the output's rows, task by task
+        stage_bf16_inputs({&g.logits}, phase);
     } else {
         linear(g.logits, phase);
-        stage_bf16_inputs({&g.logits});
+        stage_bf16_inputs({&g.logits}, phase);
         g.out.compute_root().vectorize(o, t_.vector, kGuard).parallel(t);
     }
 }

@@ -57,8 +57,9 @@ protected:
     void linear(Linear &l, Phase phase, Halide::Func root = Halide::Func());
     // tokens_inner: the product stored with the tokens contiguous.
     void bf16_dot_linear(Linear &l, bool tokens_inner = false);
+    void bf16_dot_decode(Linear &l, Halide::Func root);
     int dot_task_rows(int64_t out_dim, int64_t in_dim) const;
-    void stage_bf16_inputs(std::initializer_list<const Linear *> linears);
+    void stage_bf16_inputs(std::initializer_list<const Linear *> linears, Phase phase);
     void int8_dot_linear(Linear &l, Phase phase, Halide::Func root);
     void scaled_result(Linear &l);
     Halide::Var decode_tasks(Linear &l, int task, Halide::Func root);

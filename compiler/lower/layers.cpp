@@ -91,6 +91,12 @@ Linear int8_dot_linear(const std::string &name, const WeightMatrix &w, Func x, F
 
 }  // namespace
 
+namespace {
+// Tokens per block of a bf16-dot staged input: kBf16DotTokens in prefill;
+// 1 in decode (no token count), where a token's pairs are contiguous.
+int bf16_block(const Expr &n_tokens) { return n_tokens.defined() ? kBf16DotTokens : 1; }
+}  // namespace
+
 Func staged_input(const std::string &name, Func x, MatMath math, Expr n_tokens) {
     if (math != MatMath::Bf16Dot) return Func();
     // The input in pairs, in blocks of kBf16DotTokens tokens:
@@ -99,7 +105,7 @@ Func staged_input(const std::string &name, Func x, MatMath math, Expr n_tokens) 
     // pairs for one p are one vector, and its pairs for p + 1 the next.
     Func f(name + "_xbf16");
     Var tl("tl"), tb("tb");
-    const int B = kBf16DotTokens;
+    const int B = bf16_block(n_tokens);
     f(j, tl, p, tb) = cast(BFloat(16), x(2 * p + j, token_at(tb * B + tl, n_tokens)));
     return f;
 }
@@ -110,7 +116,7 @@ Linear linear(const std::string &name, const WeightMatrix &w, Func x, Func bias,
         Linear l{Func(name), RDom(0, 2, 0, int(w.in_dim() / 2), name + "_r"), w.out_dim(), {}};
         l.x_bf16 = staged.defined() ? staged : staged_input(name, x, w.math(), n_tokens);
         l.out(o, t) = bias.defined() ? Expr(bias(o)) : Expr(0.0f);
-        const int B = kBf16DotTokens;
+        const int B = bf16_block(n_tokens);
         l.out(o, t) += cast<float>(w.raw(2 * l.r.y + l.r.x, o)) * cast<float>(l.x_bf16(l.r.x, t % B, l.r.y, t / B));
         l.result = l.out;
         return l;

@@ -26,7 +26,8 @@ struct Linear {
     Halide::Func result;
     bool scaled = false;
     // bf16 dot products: the input rounded to bf16 in pairs, in blocks of
-    // kBf16DotTokens tokens, x_bf16(j, tl, p, tb) = x(2p + j, tb * 16 + tl);
+    // kBf16DotTokens tokens, x_bf16(j, tl, p, tb) = x(2p + j, tb * 16 + tl)
+    // (decode, with no token count: blocks of 1, x_bf16(j, 0, p, t));
     // the reduction runs over r.x = j (the pair) and r.y = p, on bf16 x bf16
     // products (defined only then).
     Halide::Func x_bf16;

@@ -57,10 +57,10 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
 endif()
 
 # Refusals: int8-dot needs int8 weights and inputs in whole 32-blocks;
-# decode has no bf16-dot.
+# decode knows no other math.
 add_test(NAME e2e.int8_dot.refuses_dims_off_the_block
          COMMAND ${EXPECT_ERROR} "int8_untied/config.json: --decode-math int8-dot needs hidden_size and intermediate_size divisible by 32 \\(hidden_size is 120\\)"
                  ${BIN}/qwenc ${E2E_DIR}/int8_untied/config.json -o ${E2E_DIR}/never.so --decode-math int8-dot)
 set_tests_properties(e2e.int8_dot.refuses_dims_off_the_block PROPERTIES FIXTURES_REQUIRED int8_untied_model)
 qwenc_refuses_flags(int8_dot_on_bf16 "--decode-math int8-dot needs int8 weights \\(these are bf16\\)" --decode-math int8-dot)
-qwenc_refuses_flags(decode_math "--decode-math must be f32 or int8-dot \\(got 'bf16-dot'\\)" --decode-math bf16-dot)
+qwenc_refuses_flags(decode_math "--decode-math must be f32, bf16-dot or int8-dot \\(got 'fp8'\\)" --decode-math fp8)
