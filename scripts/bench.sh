@@ -2,7 +2,7 @@
 # Benchmarks qwenc on random-weight Qwen2.5-0.5B and 1.5B (the real configs
 # from ../shared/qwen2/configs/, bf16, written once under work/) with
 # `qwenrun --bench`, in four builds each: the default (bf16 weights, f32
-# activations), --prefill-math bf16-dot (where the CPU has AVX512-BF16),
+# activations), --prefill-math/--decode-math bf16-dot (where the CPU has AVX512-BF16),
 # int8 weights from `qwenc quantize` with f32 activations, and int8 with
 # --decode-math/--prefill-math int8-dot; the int8 builds' logits are also
 # compared with bf16's over a fixed 64-token sequence. Writes
@@ -87,8 +87,8 @@ for size in $MODELS; do
   build/bin/qwenc "$dir/config.json" -o "work/qwen2.5-$size.so" --quiet
   bench "bf16 weights (default: \`qwenc $dir/config.json -o work/qwen2.5-$size.so\`)" "work/qwen2.5-$size.so" "$dir" "bf16"
   if [ "$has_bf16" = 1 ]; then
-    build/bin/qwenc "$dir/config.json" -o "work/qwen2.5-$size-dot.so" --prefill-math bf16-dot --quiet
-    bench "bf16 weights, bf16-dot prefill (\`qwenc ... --prefill-math bf16-dot\`)" "work/qwen2.5-$size-dot.so" "$dir" "bf16, bf16-dot prefill"
+    build/bin/qwenc "$dir/config.json" -o "work/qwen2.5-$size-dot.so" --prefill-math bf16-dot --decode-math bf16-dot --quiet
+    bench "bf16 weights, bf16-dot (\`qwenc ... --prefill-math bf16-dot --decode-math bf16-dot\`)" "work/qwen2.5-$size-dot.so" "$dir" "bf16, bf16-dot"
   fi
   build/bin/qwenc "$dir-int8/config.json" -o "work/qwen2.5-$size-int8.so" --quiet
   bench "int8 weights (\`qwenc quantize $dir $dir-int8\`, then \`qwenc $dir-int8/config.json\`)" "work/qwen2.5-$size-int8.so" "$dir-int8" "int8"
