@@ -413,12 +413,11 @@ void CpuGenericSchedule::head(HeadGraph &g, Phase phase) {
     norm(g.norm, phase);
     if (phase == Phase::Decode) {
         linear(g.logits, phase, g.out);  // the output's rows, task by task
-        stage_bf16_inputs({&g.logits}, phase);
     } else {
         linear(g.logits, phase);
-        stage_bf16_inputs({&g.logits}, phase);
         g.out.compute_root().vectorize(o, t_.vector, kGuard).parallel(t);
     }
+    stage_bf16_inputs({&g.logits}, phase);
 }
 
 }  // namespace qwenc
