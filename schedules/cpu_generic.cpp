@@ -205,7 +205,8 @@ void CpuGenericSchedule::scaled_result(Linear &l) {
     l.result.compute_root().vectorize(o, t_.vector, kGuard).parallel(t);
 }
 
-// Decode: one parallel loop per product, over tasks of `task` rows, in which
+// Decode: one parallel loop per product, over tasks of `task` rows (taken
+// from the two halves of the matrix in turn, see CpuTiles::decode_halves), in which
 // each task sets, accumulates and (int8) scales its own rows; a parallel
 // loop of its own for the initial values cost a thread-pool round trip per
 // product (~9% of a 1.5B decode step in halide_mutex_lock and the kernel's
@@ -218,6 +219,21 @@ Var CpuGenericSchedule::decode_tasks(Linear &l, int task, Func root) {
     if (!root.defined()) root = l.scaled ? l.result : y.in();
     // Every task exactly `task` rows (the last one shifted back over rows
     // its neighbour also makes), so the tiles inside have constant sizes.
+    const int64_t half = (l.out_dim + 1) / 2;
+    if (t_.decode_halves && half >= task) {
+        // Iteration 2k is task k of the first half of the rows, 2k + 1 task k
+        // of the second, so two threads taking turns each stream one half.
+        Var hh("hh"), rest("rest"), half_task("half_task");
+        root.compute_root()
+            .split(o, hh, rest, int(half), TailStrategy::ShiftInwards)
+            .split(rest, oo, oi, task, TailStrategy::ShiftInwards)
+            .reorder(oi, hh, oo)
+            .fuse(hh, oo, half_task)
+            .parallel(half_task)
+            .vectorize(oi, t_.vector, kGuard);
+        y.compute_at(root, half_task);
+        return o;
+    }
     root.compute_root().split(o, oo, oi, task, TailStrategy::ShiftInwards).parallel(oo).vectorize(oi, t_.vector, kGuard);
     y.compute_at(root, oo);
     return o;
