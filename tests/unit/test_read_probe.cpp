@@ -1,5 +1,6 @@
 // ReadProbe: the read-bandwidth probe the benchmark interleaves with decode
-// steps, a child process that sums its array once per request.
+// steps, a child process that sums its array once per request; and
+// measure_read_bandwidth, its best of several passes.
 #include <catch2/catch.hpp>
 
 #include <dirent.h>
@@ -41,6 +42,22 @@ TEST_CASE("each pass reads the whole array in a plausible time") {
         CHECK(s > double(bytes) / 2e12);
         CHECK(s < double(bytes) / 1e9);
     }
+}
+
+TEST_CASE("a pass may use fewer threads than the probe has") {
+    const size_t bytes = size_t(64) << 20;
+    ReadProbe probe(2, bytes);
+    const double s = probe.pass_seconds(1);
+    CHECK(s > double(bytes) / 2e12);
+    CHECK(s < double(bytes) / 1e9);
+}
+
+TEST_CASE("measure_read_bandwidth reports one thread and all of them") {
+    const ReadBandwidth r = measure_read_bandwidth(2, size_t(64) << 20, 2, true);
+    CHECK(r.threads == 2);
+    CHECK(r.gbs_1_thread > 1);
+    CHECK(r.gbs_n_threads > 1);
+    CHECK_THROWS_WITH(measure_read_bandwidth(1, size_t(1) << 60, 1, false), Catch::Contains("could not allocate"));
 }
 
 TEST_CASE("the probe process ends with the probe") {

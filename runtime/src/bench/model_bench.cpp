@@ -95,6 +95,7 @@ InterleavedDecode interleaved_decode(Session &session, int64_t prompt_len, int64
     }
     InterleavedDecode r;
     r.steps = steps;
+    r.probe_bytes = probe.bytes();
     r.tok_s = double(steps) / decode_s;
     r.read_bw_gbs = double(steps) * double(probe.bytes()) / probe_s / 1e9;
     r.bw_fraction = r.tok_s * step_bytes / 1e9 / r.read_bw_gbs;
@@ -195,7 +196,7 @@ std::string bench_table(const BenchResult &r, const Model &model, const BenchOpt
         if (d.steps > 0)
             line("           %.0f%% of the read bandwidth measured between its steps (%lld steps, each followed by a pass over "
                  "%.2f GB: %.2f tok/s against %.1f GB/s)\n",
-                 100.0 * d.bw_fraction, (long long)d.steps, double(probe_bytes(r.decode_bytes_per_token)) / 1e9, d.tok_s, d.read_bw_gbs);
+                 100.0 * d.bw_fraction, (long long)d.steps, double(d.probe_bytes) / 1e9, d.tok_s, d.read_bw_gbs);
     }
     line("peak RSS   %8.0f MB\n", r.peak_rss_mb);
     if (r.weights_huge_page_fraction >= 0)

@@ -33,6 +33,7 @@ struct DecodeRun {
 // moments of the host; the bandwidth is the probe's over all its passes.
 struct InterleavedDecode {
     int64_t steps = 0;
+    size_t probe_bytes = 0;  // read by each probe pass
     double tok_s = 0;
     double read_bw_gbs = 0;
     double bw_fraction = 0;  // weights streamed per second / read_bw_gbs

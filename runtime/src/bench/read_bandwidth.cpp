@@ -47,13 +47,6 @@ double sum_pass_seconds(const uint64_t *data, size_t words, int threads) {
     return s;
 }
 
-// Best bandwidth over `passes` passes.
-double best_pass_gbs(const uint64_t *data, size_t words, int threads, int passes) {
-    double best = 0;
-    for (int pass = 0; pass < passes; pass++) best = std::max(best, double(words * 8) / sum_pass_seconds(data, words, threads) / 1e9);
-    return best;
-}
-
 // The array, in 2 MB pages and touched; nullptr when it cannot be allocated.
 uint64_t *probe_array(size_t words, int threads) {
     auto *data = static_cast<uint64_t *>(std::aligned_alloc(size_t(2) << 20, words * 8));
@@ -73,50 +66,6 @@ uint64_t *probe_array(size_t words, int threads) {
     return data;
 }
 
-ReadBandwidth measure_in_this_process(int threads, size_t bytes, int passes, bool one_thread) {
-    const size_t words = bytes / 8;
-    uint64_t *data = probe_array(words, threads);
-    if (!data) throw std::runtime_error("cannot allocate " + std::to_string(bytes >> 20) + " MiB to measure read bandwidth");
-    ReadBandwidth r;
-    r.threads = threads;
-    if (one_thread || threads == 1) r.gbs_1_thread = best_pass_gbs(data, words, 1, passes);
-    r.gbs_n_threads = threads == 1 ? r.gbs_1_thread : best_pass_gbs(data, words, threads, passes);
-    std::free(data);
-    return r;
-}
-
-}  // namespace
-
-ReadBandwidth measure_read_bandwidth(int threads, size_t bytes, int passes, bool one_thread) {
-    if (threads < 1) threads = 1;
-    int fds[2];
-    if (pipe(fds) != 0) throw std::runtime_error("cannot measure read bandwidth: pipe failed");
-    const pid_t pid = fork();
-    if (pid < 0) throw std::runtime_error("cannot measure read bandwidth: fork failed");
-    if (pid == 0) {
-        close(fds[0]);
-        ReadBandwidth r{};
-        try {
-            r = measure_in_this_process(threads, bytes, passes, one_thread);
-        } catch (...) {
-            _exit(2);
-        }
-        const ssize_t n = write(fds[1], &r, sizeof r);
-        _exit(n == ssize_t(sizeof r) ? 0 : 3);
-    }
-    close(fds[1]);
-    ReadBandwidth r{};
-    const ssize_t n = read(fds[0], &r, sizeof r);
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (n != ssize_t(sizeof r) || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        throw std::runtime_error("cannot measure read bandwidth: could not allocate or read " +
-                                 std::to_string(bytes >> 20) + " MiB");
-    return r;
-}
-
-namespace {
 // Reads exactly n bytes (false on EOF or error).
 bool read_all(int fd, void *p, size_t n) {
     auto *c = static_cast<char *>(p);
@@ -152,20 +101,20 @@ ReadProbe::ReadProbe(int threads, size_t bytes) : bytes_(bytes / 8 * 8) {
     }
     if (pid == 0) {
         // The child: announce the array (1) or its absence (0), then one
-        // pass per request byte until the parent closes its end.
+        // pass per request (its thread count) until the parent closes its end.
         close(sv[0]);
         uint64_t *data = probe_array(bytes_ / 8, threads);
         const char ready = data ? 1 : 0;
         if (!send_all(sv[1], &ready, 1) || !data) _exit(2);
-        char req;
-        while (read_all(sv[1], &req, 1)) {
-            const double s = sum_pass_seconds(data, bytes_ / 8, threads);
+        int32_t pass_threads = 0;
+        while (read_all(sv[1], &pass_threads, sizeof pass_threads)) {
+            const double s = sum_pass_seconds(data, bytes_ / 8, pass_threads);
             if (!send_all(sv[1], &s, sizeof s)) break;
         }
         _exit(0);
     }
     close(sv[1]);
-    fd_ = sv[0], pid_ = int(pid);
+    fd_ = sv[0], pid_ = int(pid), threads_ = threads;
     char ready = 0;
     if (!read_all(fd_, &ready, 1) || !ready) {
         stop();
@@ -181,12 +130,26 @@ void ReadProbe::stop() {
     fd_ = pid_ = -1;
 }
 
-double ReadProbe::pass_seconds() {
-    const char req = 1;
+double ReadProbe::pass_seconds(int threads) {
+    const int32_t req = threads < 1 ? threads_ : threads;
     double s = 0;
-    if (fd_ < 0 || !send_all(fd_, &req, 1) || !read_all(fd_, &s, sizeof s))
+    if (fd_ < 0 || !send_all(fd_, &req, sizeof req) || !read_all(fd_, &s, sizeof s))
         throw std::runtime_error("cannot measure read bandwidth: the probe process stopped");
     return s;
+}
+
+ReadBandwidth measure_read_bandwidth(int threads, size_t bytes, int passes, bool one_thread) {
+    ReadProbe probe(threads, bytes);
+    auto best_gbs = [&](int n) {
+        double best = 0;
+        for (int pass = 0; pass < passes; pass++) best = std::max(best, double(probe.bytes()) / probe.pass_seconds(n) / 1e9);
+        return best;
+    };
+    ReadBandwidth r;
+    r.threads = std::max(threads, 1);
+    if (one_thread || r.threads == 1) r.gbs_1_thread = best_gbs(1);
+    r.gbs_n_threads = r.threads == 1 ? r.gbs_1_thread : best_gbs(r.threads);
+    return r;
 }
 
 }  // namespace qwenc

@@ -13,8 +13,9 @@ struct ReadBandwidth {
     int threads = 1;
 };
 
-// Throws std::runtime_error when the array cannot be allocated or the child
-// fails. one_thread: also measure with a single thread (else gbs_1_thread is 0).
+// Best of `passes` passes of a ReadProbe. Throws std::runtime_error when the
+// array cannot be allocated or the child fails. one_thread: also measure with
+// a single thread (else gbs_1_thread is 0).
 ReadBandwidth measure_read_bandwidth(int threads, size_t bytes = size_t(2) << 30, int passes = 5, bool one_thread = true);
 
 // The same sum, kept ready in a child process between single passes, so
@@ -29,14 +30,16 @@ public:
     ReadProbe(const ReadProbe &) = delete;
     ReadProbe &operator=(const ReadProbe &) = delete;
     size_t bytes() const { return bytes_; }
-    // Seconds for one pass over the whole array with all the threads.
-    double pass_seconds();
+    // Seconds for one pass over the whole array with `threads` threads
+    // (0: the probe's own count).
+    double pass_seconds(int threads = 0);
 
 private:
     void stop();
     size_t bytes_;
     int fd_ = -1;  // our end of the socket pair
     int pid_ = -1;
+    int threads_ = 1;
 };
 
 }  // namespace qwenc
