@@ -219,23 +219,23 @@ Var CpuGenericSchedule::decode_tasks(Linear &l, int task, Func root) {
     if (!root.defined()) root = l.scaled ? l.result : y.in();
     // Every task exactly `task` rows (the last one shifted back over rows
     // its neighbour also makes), so the tiles inside have constant sizes.
+    root.compute_root();
+    Var loop = oo;
     const int64_t half = (l.out_dim + 1) / 2;
     if (t_.decode_halves && half >= task) {
         // Iteration 2k is task k of the first half of the rows, 2k + 1 task k
         // of the second, so two threads taking turns each stream one half.
-        Var hh("hh"), rest("rest"), half_task("half_task");
-        root.compute_root()
-            .split(o, hh, rest, int(half), TailStrategy::ShiftInwards)
+        Var hh("hh"), rest("rest");
+        loop = Var("half_task");
+        root.split(o, hh, rest, int(half), TailStrategy::ShiftInwards)
             .split(rest, oo, oi, task, TailStrategy::ShiftInwards)
             .reorder(oi, hh, oo)
-            .fuse(hh, oo, half_task)
-            .parallel(half_task)
-            .vectorize(oi, t_.vector, kGuard);
-        y.compute_at(root, half_task);
-        return o;
+            .fuse(hh, oo, loop);
+    } else {
+        root.split(o, oo, oi, task, TailStrategy::ShiftInwards);
     }
-    root.compute_root().split(o, oo, oi, task, TailStrategy::ShiftInwards).parallel(oo).vectorize(oi, t_.vector, kGuard);
-    y.compute_at(root, oo);
+    root.parallel(loop).vectorize(oi, t_.vector, kGuard);
+    y.compute_at(root, loop);
     return o;
 }
 
