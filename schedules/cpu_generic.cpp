@@ -29,6 +29,14 @@ int tile_rows(int wanted, int64_t out_dim, int task) {
     if (out_dim % rows != 0) rows = std::min(4, task);
     return rows;
 }
+
+// Vectors of `width` lanes of partial sums per row, at most `wanted`: the
+// most whose lanes divide the reduction's `steps` exactly (else 1).
+int dividing_vectors(int wanted, int64_t steps, int width) {
+    int vectors = wanted;
+    while (vectors > 1 && steps % (int64_t(vectors) * width) != 0) vectors--;
+    return vectors;
+}
 }  // namespace
 
 // Rows per parallel task of a bf16-dot product: at most dot_task_rows, and
@@ -126,9 +134,7 @@ void CpuGenericSchedule::bf16_dot_decode(Linear &l, Func root) {
     RVar ro("ro"), ri("ri");
     const RVar pair = l.r.x, step = l.r.y;
     const int64_t steps = *as_const_int(step.extent());
-    int vectors = t_.decode_vectors;
-    while (vectors > 1 && steps % (vectors * t_.vector) != 0) vectors--;
-    const int lanes = t_.vector * vectors;
+    const int lanes = t_.vector * dividing_vectors(t_.decode_vectors, steps, t_.vector);
     Func partial = y.update().split(step, ro, ri, lanes).rfactor(ri, u);
     partial.reorder_storage(u, o, t);
     const Var row = decode_tasks(l, int(std::min<int64_t>(t_.parallel_rows, l.out_dim)), root);
@@ -165,9 +171,7 @@ void CpuGenericSchedule::int8_dot_linear(Linear &l, Phase phase, Func root) {
     }
     q.x_q.vectorize(j, 4 * t_.vector, kGuard);
     q.lane_scale.vectorize(j, t_.vector, kGuard);
-    int vectors = decode ? t_.int8_decode_vectors : 1;
-    while (vectors > 1 && n_quads % (vectors * width) != 0) vectors--;
-    const int lanes = width * vectors;
+    const int lanes = width * dividing_vectors(decode ? t_.int8_decode_vectors : 1, n_quads, width);
     Func partial = y.update().split(l.r.x, ro, ri, lanes).rfactor(ri, u);
     partial.reorder_storage(u, o, t);
     const int task = int(std::min<int64_t>(t_.parallel_rows, l.out_dim));
@@ -276,8 +280,7 @@ void CpuGenericSchedule::linear(Linear &l, Phase phase, Func root) {
     // Long rows (down_proj): the input vector no longer stays in L1 beside
     // the weight stream, so tiles of several rows share each load of it.
     const bool long_rows = decode && inputs > t_.long_row_inputs;
-    int vectors = decode ? (long_rows ? t_.long_row_vectors : t_.decode_vectors) : 1;
-    while (vectors > 1 && n_in % (vectors * t_.vector) != 0) vectors--;
+    const int vectors = dividing_vectors(decode ? (long_rows ? t_.long_row_vectors : t_.decode_vectors) : 1, n_in, t_.vector);
     const bool one_row = decode && !long_rows && t_.decode_rows == 1 && n_in % t_.vector == 0;
     const int lanes = t_.vector * vectors;
     Func partial = y.update().split(l.r.x, ro, ri, lanes).rfactor(ri, u);
