@@ -4,10 +4,10 @@
 
 namespace qwenc {
 
-std::unique_ptr<Schedule> make_arm64_neon_schedule() {
+IsaFamily arm64_neon_family() {
     CpuTiles t;  // 32 q registers of 4 f32 lanes; the defaults otherwise
     t.vector = 4;
-    return std::make_unique<CpuGenericSchedule>(t, "arm64-neon");
+    return {"arm64-neon", t};
 }
 
 }  // namespace qwenc

@@ -1,12 +1,18 @@
-// One factory per ISA family, each in its own file; registry.cpp picks one
-// from the target. A new ISA is a new file here, nothing else changes.
+// One family per ISA, each in its own file: its name and tile sizes.
+// registry.cpp picks one from the target. A new ISA is a new file here,
+// nothing else changes.
 #pragma once
 #include "cpu_generic.h"
 
 namespace qwenc {
 
-std::unique_ptr<Schedule> make_x86_avx512_schedule();
-std::unique_ptr<Schedule> make_x86_avx2_schedule();
-std::unique_ptr<Schedule> make_arm64_neon_schedule();
+struct IsaFamily {
+    const char *name;
+    CpuTiles tiles;
+};
+
+IsaFamily x86_avx512_family();
+IsaFamily x86_avx2_family();
+IsaFamily arm64_neon_family();
 
 }  // namespace qwenc

@@ -1,14 +1,40 @@
 // Maps a Halide target to the schedule for its ISA family.
 #include "isa_schedules.h"
+#include "schedule_file.h"
+
+#include "../models/qwen2/config.h"  // InputError
 
 namespace qwenc {
 
-std::unique_ptr<Schedule> schedule_for_target(const Halide::Target &target) {
+namespace {
+IsaFamily family_for_target(const Halide::Target &target) {
     if (target.arch == Halide::Target::X86) {
-        if (target.has_feature(Halide::Target::AVX512)) return make_x86_avx512_schedule();
-        if (target.has_feature(Halide::Target::AVX)) return make_x86_avx2_schedule();
+        if (target.has_feature(Halide::Target::AVX512)) return x86_avx512_family();
+        if (target.has_feature(Halide::Target::AVX)) return x86_avx2_family();
     }
-    return make_arm64_neon_schedule();  // ARM NEON, SSE-only x86 and anything with 128-bit vectors
+    return arm64_neon_family();  // ARM NEON, SSE-only x86 and anything with 128-bit vectors
+}
+}  // namespace
+
+std::string schedule_name_for_target(const Halide::Target &target) { return family_for_target(target).name; }
+
+CpuTiles tiles_for_target(const Halide::Target &target, const ScheduleFile *file) {
+    IsaFamily family = family_for_target(target);
+    if (!file) return family.tiles;
+    if (file->schedule != family.name)
+        throw InputError(file->path + ": tiles for the " + file->schedule + " schedule; target '" + target.to_string() +
+                         "' uses " + family.name);
+    for (const auto &[name, value] : file->tiles) set_tile(family.tiles, name, value);
+    return family.tiles;
+}
+
+std::unique_ptr<Schedule> schedule_for_target(const Halide::Target &target, const ScheduleFile *file) {
+    const IsaFamily family = family_for_target(target);
+    return std::make_unique<CpuGenericSchedule>(tiles_for_target(target, file), family.name);
+}
+
+std::unique_ptr<Schedule> schedule_with_tiles(const Halide::Target &target, const CpuTiles &tiles) {
+    return std::make_unique<CpuGenericSchedule>(tiles, family_for_target(target).name);
 }
 
 }  // namespace qwenc

@@ -2,6 +2,7 @@
 // implementation per ISA family; the lowering never changes for a new one.
 #pragma once
 #include <memory>
+#include <string>
 
 #include <Halide.h>
 
@@ -19,7 +20,17 @@ public:
     virtual void head(HeadGraph &g, Phase phase) = 0;
 };
 
-// Picks the schedule for a Halide target (by architecture and features).
-std::unique_ptr<Schedule> schedule_for_target(const Halide::Target &target);
+struct ScheduleFile;
+struct CpuTiles;
+
+// Picks the schedule for a Halide target (by architecture and features),
+// with the tile sizes of a schedule file (see schedule_file.h) if given;
+// a file for another family is an InputError.
+std::unique_ptr<Schedule> schedule_for_target(const Halide::Target &target, const ScheduleFile *file = nullptr);
+// The family's name ("x86-avx512", ...) and its tiles, file applied.
+std::string schedule_name_for_target(const Halide::Target &target);
+CpuTiles tiles_for_target(const Halide::Target &target, const ScheduleFile *file = nullptr);
+// The target's family with exactly these tiles (qwenc tune's candidates).
+std::unique_ptr<Schedule> schedule_with_tiles(const Halide::Target &target, const CpuTiles &tiles);
 
 }  // namespace qwenc

@@ -3,10 +3,10 @@
 
 namespace qwenc {
 
-std::unique_ptr<Schedule> make_x86_avx2_schedule() {
+IsaFamily x86_avx2_family() {
     CpuTiles t;  // the defaults are sized for 16 ymm registers
     t.vector = 8;
-    return std::make_unique<CpuGenericSchedule>(t, "x86-avx2");
+    return {"x86-avx2", t};
 }
 
 }  // namespace qwenc

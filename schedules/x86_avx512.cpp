@@ -3,13 +3,13 @@
 
 namespace qwenc {
 
-std::unique_ptr<Schedule> make_x86_avx512_schedule() {
+IsaFamily x86_avx512_family() {
     CpuTiles t;  // see CpuTiles for the defaults
     t.vector = 16;
     t.tokens = 6;  // 4 x 6 tiles: 24 zmm accumulators; 3 tokens gave 56 tok/s, 6 give 65 on 1.5B
     // Decode keeps the default one row x 4 vectors: it beat 16 x 1, 8 x 2 and
     // 4 x 4 tiles on Zen 4 (bench/HISTORY.md).
-    return std::make_unique<CpuGenericSchedule>(t, "x86-avx512");
+    return {"x86-avx512", t};
 }
 
 }  // namespace qwenc
