@@ -9,12 +9,14 @@
 #include "../common/cli_args.h"
 #include "emit/emit_object.h"
 #include "quantize/quantize.h"
+#include "tune/tune.h"
 #include "version.h"
 
 using namespace qwenc;
 
 static const char *kHelp = R"(usage: qwenc CONFIG.json -o MODEL.so [options]
        qwenc quantize MODEL_DIR OUT_DIR [--shards N] [--quiet]
+       qwenc tune CONFIG.json -o SCHEDULE.json [--threads N] [options]
 
 Compiles the Qwen2 decoder described by a Hugging Face config.json into one
 shared object with every model dimension fixed, for qwenrun / libqwenrt.
@@ -48,6 +50,8 @@ options:
   --emit shared|static     a shared object for qwenrun / qwenrt_model_load
                            (default), or a static library libNAME.a plus
                            NAME.h beside it, to link the model into a program
+  --schedule FILE          tile sizes from `qwenc tune` (a schedule file) over
+                           the target's schedule defaults
   --name NAME              symbol prefix of a static model (default: from -o,
                            libNAME.a -> NAME)
   --cc CC                  C compiler driver used to link (default: cc)
@@ -58,6 +62,15 @@ options:
 qwenc quantize writes OUT_DIR: a copy of MODEL_DIR whose weight matrices are
 int8 with one f32 scale per output row ("X.weight" I8 and "X.weight_scale"
 F32 [out]); compile its config.json to get an int8 model object.
+
+qwenc tune times candidate tile sizes of the host's schedule on the model's
+shapes (random weights in memory, JIT-compiled stages: a decode step over
+several layers and the head, a prefill of --prefill-tokens tokens through
+one layer; candidates round-robin, median of --rounds) and writes the
+fastest as SCHEDULE.json for --schedule. It takes --weight-dtype,
+--prefill-math and --decode-math (f32 or bf16-dot) as above, and
+--threads N (default: every core), --prefill-tokens N (default 128),
+--rounds N (default 5), --quiet.
 )";
 
 // --prefill-math / --decode-math: one of `allowed`, with the weights, the
@@ -106,10 +119,49 @@ static int quantize_main(int argc, char **argv) {
     return 0;
 }
 
+// The checkpoint's own dtype by default: int8 for `qwenc quantize` output.
+static DType weight_dtype(const CliArgs &args, const Qwen2Config &config) {
+    const std::string own = !config.quant_method.empty() ? "int8" : config.torch_dtype.empty() ? "bf16" : config.torch_dtype;
+    std::string wd = args.get("weight-dtype", own);
+    auto dt = dtype_from_flag(wd);
+    if (!dt || *dt == DType::I32) throw UsageError("--weight-dtype must be bf16, f16, f32 or int8 (got '" + wd + "')");
+    return *dt;
+}
+
+static int tune_main(int argc, char **argv) {
+    CliArgs args(argc - 1, argv + 1, {"output", "weight-dtype", "prefill-math", "decode-math", "threads", "prefill-tokens", "rounds"},
+                 {"help", "quiet"});
+    if (args.has("help")) {
+        std::fputs(kHelp, stdout);
+        return 0;
+    }
+    if (args.positionals().size() != 1) throw UsageError("qwenc tune expects one CONFIG.json (see --help)");
+    if (!args.has("output")) throw UsageError("qwenc tune: -o SCHEDULE.json is required (see --help)");
+    const std::string config_path = args.positionals()[0];
+    const Qwen2Config config = load_qwen2_config(config_path);
+    EmitOptions host;  // what parse_math checks against: the host target
+    host.targets = {Halide::get_host_target()};
+    host.weight_dtype = weight_dtype(args, config);
+    TuneOptions opts;
+    opts.output = args.get("output");
+    opts.weight_dtype = host.weight_dtype;
+    opts.prefill_math = parse_math(args, "prefill-math", {MatMath::F32, MatMath::Bf16Dot}, host, config, config_path);
+    opts.decode_math = parse_math(args, "decode-math", {MatMath::F32, MatMath::Bf16Dot}, host, config, config_path);
+    opts.threads = int(args.get_int("threads", 0, 0, 1024));
+    opts.prefill_tokens = int(args.get_int("prefill-tokens", 128, 1, 8192));
+    opts.rounds = int(args.get_int("rounds", 5, 1, 1000));
+    opts.show_progress = !args.has("quiet");
+    tune_schedule(config, config_path, opts);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     try {
         if (argc > 1 && std::string(argv[1]) == "quantize") return quantize_main(argc, argv);
-        CliArgs args(argc, argv, {"output", "target", "weight-dtype", "cc", "prefill-chunk", "emit", "name", "prefill-math", "decode-math"},
+        if (argc > 1 && std::string(argv[1]) == "tune") return tune_main(argc, argv);
+        CliArgs args(argc, argv,
+                     {"output", "target", "weight-dtype", "cc", "prefill-chunk", "emit", "name", "prefill-math", "decode-math",
+                      "schedule"},
                      {"help", "version", "keep-temps", "quiet"});
         if (args.has("help")) {
             std::fputs(kHelp, stdout);
@@ -142,12 +194,7 @@ int main(int argc, char **argv) {
                 throw UsageError("--target: every target of a list must share architecture, bits and OS ('" +
                                  t.to_string() + "' differs from '" + opts.targets[0].to_string() + "')");
         const Qwen2Config config = load_qwen2_config(config_path);
-        // The checkpoint's own dtype by default: int8 for `qwenc quantize` output.
-        const std::string own = !config.quant_method.empty() ? "int8" : config.torch_dtype.empty() ? "bf16" : config.torch_dtype;
-        std::string wd = args.get("weight-dtype", own);
-        auto dt = dtype_from_flag(wd);
-        if (!dt || *dt == DType::I32) throw UsageError("--weight-dtype must be bf16, f16, f32 or int8 (got '" + wd + "')");
-        opts.weight_dtype = *dt;
+        opts.weight_dtype = weight_dtype(args, config);
         opts.prefill_max_tokens = args.get_int("prefill-chunk", 512, 1, 8192);
         opts.prefill_math =
             parse_math(args, "prefill-math", {MatMath::F32, MatMath::Bf16Dot, MatMath::Int8Dot}, opts, config, config_path);
@@ -166,6 +213,7 @@ int main(int argc, char **argv) {
         opts.cc = args.get("cc");
         opts.keep_temps = args.has("keep-temps");
         opts.show_progress = !args.has("quiet");
+        if (args.has("schedule")) opts.schedule_file = read_schedule_file(args.get("schedule"));
         emit_shared_object(config, config_path, opts);
         return 0;
     } catch (const std::exception &e) {

@@ -1,5 +1,6 @@
 #include "emit_object.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -170,6 +171,14 @@ void emit_shared_object(const Qwen2Config &config, const std::string &config_pat
         }
     } cleanup{tmp, opts.keep_temps};
 
+    // A schedule file applies to the targets of its family only.
+    auto tiles_file = [&](const Halide::Target &t) -> const ScheduleFile * {
+        const auto &f = opts.schedule_file;
+        return f && schedule_name_for_target(t) == f->schedule ? &*f : nullptr;
+    };
+    if (opts.schedule_file && std::none_of(opts.targets.begin(), opts.targets.end(), tiles_file))
+        tiles_for_target(base, &*opts.schedule_file);  // throws: the file is for another family
+
     const std::string cc = opts.cc.empty() ? default_cc(base) : opts.cc;
     std::vector<Halide::Target> stage_targets;
     std::vector<std::string> suffixes;
@@ -189,7 +198,7 @@ void emit_shared_object(const Qwen2Config &config, const std::string &config_pat
         std::vector<std::pair<std::string, Halide::Target>> variants;  // as compile_multitarget asked for them
         auto make_module = [&](const std::string &name, const Halide::Target &t) {
             variants.emplace_back(name, t);
-            auto schedule = schedule_for_target(t);
+            auto schedule = schedule_for_target(t, tiles_file(t));
             StagePipeline sp = build_stage(stage, config, opts.weight_dtype, *schedule, m.math(stage));
             return sp.pipeline.compile_to_module(sp.args, name, t);
         };

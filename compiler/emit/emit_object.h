@@ -3,6 +3,7 @@
 // linked with the system or cross C compiler driver), or into a static
 // library plus a C header for linking a model into a program.
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "../../models/dtype.h"
 #include "../../models/mat_math.h"
 #include "../../models/qwen2/config.h"
+#include "../../schedules/schedule_file.h"
 
 namespace qwenc {
 
@@ -31,6 +33,9 @@ struct EmitOptions {
     bool emit_static = false;
     std::string name = "qwen";
     bool show_progress = true;
+    // Tile sizes over the schedule's defaults (qwenc --schedule): applied to
+    // the targets of the file's family; an error if no target is of it.
+    std::optional<ScheduleFile> schedule_file;
 };
 
 void emit_shared_object(const Qwen2Config &config, const std::string &config_path, const EmitOptions &opts);
