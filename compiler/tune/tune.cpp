@@ -194,10 +194,25 @@ std::vector<Tiles> combinations(const std::vector<std::pair<std::string, std::ve
     return out;
 }
 
+// The candidate whose tiles are `defaults`' (combinations() includes it).
+size_t index_of(const std::vector<Candidate> &cands, const CpuTiles &defaults) {
+    for (size_t i = 0; i < cands.size(); i++) {
+        bool same = true;
+        for (const auto &[name, value] : cands[i].tiles) same = same && get_tile(defaults, name) == value;
+        if (same) return i;
+    }
+    throw std::logic_error("qwenc tune: the defaults are not among the candidates");
+}
+
+// A candidate replaces the defaults only when its median is this much
+// faster: closer than that, two runs on a drifting host disagree.
+constexpr double kMargin = 0.03;
+
 // Times every candidate's `step` round-robin; returns the index of the
-// fastest by median rate (higher is better).
+// fastest by median rate (higher is better), or of `defaults` when none
+// beats it by kMargin.
 template <typename Step>
-size_t race(std::vector<Candidate> &cands, int rounds, Step step) {
+size_t race(std::vector<Candidate> &cands, size_t defaults, int rounds, Step step) {
     for (Candidate &c : cands) step(c);  // warm up: first-touch pages, thread pool
     for (int r = 0; r < rounds; r++)
         for (Candidate &c : cands) {
@@ -209,10 +224,10 @@ size_t race(std::vector<Candidate> &cands, int rounds, Step step) {
             } while (secs < kMinRoundSeconds);
             c.rates.push_back(work / secs);
         }
-    size_t best = 0;
-    for (size_t i = 1; i < cands.size(); i++)
+    size_t best = defaults;
+    for (size_t i = 0; i < cands.size(); i++)
         if (cands[i].median() > cands[best].median()) best = i;
-    return best;
+    return cands[best].median() > cands[defaults].median() * (1 + kMargin) ? best : defaults;
 }
 
 }  // namespace
@@ -262,7 +277,7 @@ void tune_schedule(const Qwen2Config &c, const std::string &config_path, const T
     };
     say("timing decode steps over " + std::to_string(copies) + " layer(s) and the head, " + std::to_string(opts.rounds) +
         " rounds");
-    const size_t best_decode = race(decode, opts.rounds, decode_step);
+    const size_t best_decode = race(decode, index_of(decode, tuner.defaults_), opts.rounds, decode_step);
     nlohmann::json measured_decode = nlohmann::json::array();
     for (const Candidate &cand : decode) {
         say("decode " + describe(cand.tiles) + ": " + fixed(cand.median() / 1e9, 1) + " GB/s of weights");
@@ -270,6 +285,15 @@ void tune_schedule(const Qwen2Config &c, const std::string &config_path, const T
         j["weights_gb_s"] = cand.median() / 1e9;
         measured_decode.push_back(j);
     }
+    auto verdict = [&](const char *phase, const std::vector<Candidate> &cands, size_t best, size_t defaults) {
+        if (best == defaults)
+            say(std::string(phase) + ": the defaults stay (" + describe(cands[best].tiles) + "); no candidate was " +
+                fixed(100 * kMargin, 0) + "% faster");
+        else
+            say(std::string(phase) + ": " + describe(cands[best].tiles) + ", " +
+                fixed(100 * (cands[best].median() / cands[defaults].median() - 1), 1) + "% faster than the defaults");
+    };
+    verdict("decode", decode, best_decode, index_of(decode, tuner.defaults_));
     Tiles chosen = decode[best_decode].tiles;
     decode.clear();
 
@@ -300,7 +324,7 @@ void tune_schedule(const Qwen2Config &c, const std::string &config_path, const T
         return double(T);
     };
     say("timing prefill of " + std::to_string(T) + " tokens through one layer, " + std::to_string(opts.rounds) + " rounds");
-    const size_t best_prefill = race(prefill, opts.rounds, prefill_step);
+    const size_t best_prefill = race(prefill, index_of(prefill, base), opts.rounds, prefill_step);
     nlohmann::json measured_prefill = nlohmann::json::array();
     for (const Candidate &cand : prefill) {
         say("prefill " + describe(cand.tiles) + ": " + fixed(cand.median(), 0) + " tokens/s through one layer");
@@ -308,6 +332,7 @@ void tune_schedule(const Qwen2Config &c, const std::string &config_path, const T
         j["layer_tok_s"] = cand.median();
         measured_prefill.push_back(j);
     }
+    verdict("prefill", prefill, best_prefill, index_of(prefill, base));
     for (const auto &[name, value] : prefill[best_prefill].tiles) chosen[name] = value;
 
     nlohmann::json out = schedule_file_json(family, chosen);
