@@ -67,10 +67,10 @@ qwenc tune times candidate tile sizes of the host's schedule on the model's
 shapes (random weights in memory, JIT-compiled stages: a decode step over
 several layers and the head, a prefill of --prefill-tokens tokens through
 one layer; candidates round-robin, median of --rounds) and writes the
-fastest as SCHEDULE.json for --schedule. It takes --weight-dtype,
---prefill-math and --decode-math (f32 or bf16-dot) as above, and
---threads N (default: every core), --prefill-tokens N (default 128),
---rounds N (default 5), --quiet.
+fastest (if 3% faster than the defaults) as SCHEDULE.json for --schedule.
+It takes --weight-dtype, --prefill-math and --decode-math (f32 or bf16-dot)
+as above, and --threads N (default: every core), --prefill-tokens N
+(default 128), --rounds N (default 7), --quiet.
 )";
 
 // --prefill-math / --decode-math: one of `allowed`, with the weights, the
@@ -149,7 +149,7 @@ static int tune_main(int argc, char **argv) {
     opts.decode_math = parse_math(args, "decode-math", {MatMath::F32, MatMath::Bf16Dot}, host, config, config_path);
     opts.threads = int(args.get_int("threads", 0, 0, 1024));
     opts.prefill_tokens = int(args.get_int("prefill-tokens", 128, 1, 8192));
-    opts.rounds = int(args.get_int("rounds", 5, 1, 1000));
+    opts.rounds = int(args.get_int("rounds", 7, 1, 1000));
     opts.show_progress = !args.has("quiet");
     tune_schedule(config, config_path, opts);
     return 0;

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <stdexcept>
 #include <thread>
@@ -30,7 +31,7 @@ using Inputs = std::map<std::string, Buffer<>>;
 // real decode step does rather than from the last-level cache.
 constexpr int64_t kDecodeStreamBytes = int64_t(384) << 20;
 constexpr int kDecodeContext = 256;    // keys in the cache at the measured decode step
-constexpr double kMinRoundSeconds = 0.02;  // each candidate's time per round, at least
+constexpr double kMinRoundSeconds = 0.15;  // each candidate's time per round, at least
 
 std::string fixed(double v, int digits) {
     char buf[64];
@@ -92,70 +93,25 @@ bool is_weight(const std::string &name) { return name[0] == 'w' || name == "lm_h
 
 // One stage, JIT-compiled for the host with a candidate's tiles, and its outputs.
 struct StageRun {
+    Stage stage;
     StagePipeline sp;
     std::vector<Buffer<>> outputs;
     Halide::Target target;
 
+    bool is_head() const { return stage == Stage::HeadDecode || stage == Stage::HeadPrefill; }
     void run(const Inputs &inputs, int pos0) {
         for (auto &[name, p] : sp.buffers) p.set(inputs.at(name));
         for (auto &[name, s] : sp.scalars) s.set(pos0);
         Halide::Realization r(outputs);
         sp.pipeline.realize(r, target);
     }
-};
-
-class Tuner {
-public:
-    Tuner(const Qwen2Config &c, const TuneOptions &o, Halide::Target target)
-        : c_(c), o_(o), target_(std::move(target)), defaults_(tiles_for_target(target_)) {}
-
-    // A stage with these tiles, JIT-compiled, with outputs for `tokens` tokens.
-    StageRun build(Stage stage, const CpuTiles &tiles, int tokens) {
-        auto schedule = schedule_with_tiles(target_, tiles);
-        const bool decode = stage == Stage::QkvDecode || stage == Stage::AttnMlpDecode || stage == Stage::HeadDecode;
-        StageRun r{build_stage(stage, c_, o_.weight_dtype, *schedule, decode ? o_.decode_math : o_.prefill_math), {}, target_};
-        const int hd = int(c_.head_dim()), H = int(c_.hidden_size);
-        if (stage == Stage::QkvDecode || stage == Stage::QkvPrefill)
-            r.outputs = {Buffer<float>(hd, int(c_.num_attention_heads), tokens), Buffer<float>(hd, tokens, int(c_.num_key_value_heads)),
-                         Buffer<float>(hd, tokens, int(c_.num_key_value_heads))};
-        else if (stage == Stage::HeadDecode || stage == Stage::HeadPrefill)
-            r.outputs = {Buffer<float>(int(c_.vocab_size), tokens)};
-        else
-            r.outputs = {Buffer<float>(H, tokens)};
-        r.sp.pipeline.compile_jit(target_);
-        return r;
+    // Bytes of weight matrices (and scales) in `inputs` that this stage reads.
+    int64_t weight_bytes(const Inputs &inputs) const {
+        int64_t n = 0;
+        for (const auto &[name, p] : sp.buffers)
+            if (is_weight(name)) n += int64_t(inputs.at(name).raw_buffer()->size_in_bytes());
+        return n;
     }
-
-    // Inputs for a stage: weights from copy `layer` of `weights` (made on
-    // first use), activations shared.
-    const Inputs &inputs_for(const StageRun &r, int layer, int tokens, int keys) {
-        Inputs &in = inputs_[{layer, tokens}];
-        for (const auto &[name, p] : r.sp.buffers) {
-            if (in.count(name)) continue;
-            const bool weight = is_weight(name);
-            Inputs &owner = weight ? in : shared_[tokens];
-            if (!owner.count(name)) {
-                owner[name] = input_buffer(p, tokens, keys);
-                fill_random(owner[name], weight && o_.weight_dtype == DType::I8 && p.type() != Halide::Float(32),
-                            uint64_t(layer * 1000 + int(name.size()) * 7 + name[0]));
-                if (weight) bytes_[layer] += int64_t(owner[name].raw_buffer()->size_in_bytes());
-            }
-            in[name] = owner[name];
-        }
-        return in;
-    }
-
-    int64_t layer_bytes(int layer) const { return bytes_.count(layer) ? bytes_.at(layer) : 0; }
-
-    const Qwen2Config &c_;
-    const TuneOptions &o_;
-    Halide::Target target_;
-    CpuTiles defaults_;
-
-private:
-    std::map<std::pair<int, int>, Inputs> inputs_;  // (layer copy, tokens)
-    std::map<int, Inputs> shared_;                 // activations, by tokens
-    std::map<int, int64_t> bytes_;
 };
 
 CpuTiles with_tiles(CpuTiles t, const Tiles &set) {
@@ -172,6 +128,16 @@ struct Candidate {
         std::sort(r.begin(), r.end());
         return r.empty() ? 0 : r[r.size() / 2];
     }
+};
+
+// One phase of the search: the tiles it varies (over the tiles chosen so
+// far), the stages each candidate compiles, and how its rate is reported.
+struct PhaseSpec {
+    std::string name;
+    std::vector<std::pair<std::string, std::vector<int>>> axes;
+    std::vector<Stage> stages;
+    bool decode;
+    std::function<bool(const CpuTiles &)> admissible;  // others are skipped (the defaults never)
 };
 
 // The candidate sets of one phase: every combination of the given values,
@@ -230,6 +196,137 @@ size_t race(std::vector<Candidate> &cands, size_t defaults, int rounds, Step ste
     return cands[best].median() > cands[defaults].median() * (1 + kMargin) ? best : defaults;
 }
 
+class Tuner {
+public:
+    Tuner(const Qwen2Config &c, const TuneOptions &o, Halide::Target target)
+        : c_(c), o_(o), target_(std::move(target)), tiles_(tiles_for_target(target_)) {}
+
+    // Runs one phase over the tiles chosen so far and keeps its winner.
+    void tune(const PhaseSpec &phase) {
+        std::vector<Candidate> cands;
+        Tiles defaults;
+        for (const auto &axis : phase.axes) defaults[axis.first] = get_tile(tiles_, axis.first);
+        for (const Tiles &t : combinations(phase.axes, tiles_)) {
+            const CpuTiles tiles = with_tiles(tiles_, t);
+            if (t != defaults && phase.admissible && !phase.admissible(tiles)) continue;
+            say("compiling " + phase.name + ": " + describe(t));
+            Candidate cand{t, {}, {}};
+            for (Stage s : phase.stages) cand.stages.push_back(build(s, tiles, phase.decode ? 1 : o_.prefill_tokens));
+            cands.push_back(std::move(cand));
+        }
+        if (phase.decode && copies_ == 0) copies_ = decode_copies(cands[0]);
+        say("timing " + phase.name + ": " +
+            (phase.decode ? "steps over " + std::to_string(copies_) + " layer(s)" : std::to_string(o_.prefill_tokens) + " tokens through one layer") +
+            ", " + std::to_string(o_.rounds) + " rounds");
+        const size_t def = index_of(cands, tiles_);
+        const size_t best = race(cands, def, o_.rounds, [&](Candidate &cand) {
+            return phase.decode ? decode_step(cand) : prefill_step(cand);
+        });
+        nlohmann::json list = nlohmann::json::array();
+        for (const Candidate &cand : cands) {
+            say(phase.name + " " + describe(cand.tiles) + ": " +
+                (phase.decode ? fixed(cand.median() / 1e9, 1) + " GB/s of weights" : fixed(cand.median(), 0) + " tokens/s through one layer"));
+            nlohmann::json j(cand.tiles);
+            j[phase.decode ? "weights_gb_s" : "layer_tok_s"] = phase.decode ? cand.median() / 1e9 : cand.median();
+            list.push_back(j);
+        }
+        measured_[phase.name] = list;
+        if (best == def)
+            say(phase.name + ": the defaults stay (" + describe(cands[best].tiles) + "); no candidate was " +
+                fixed(100 * kMargin, 0) + "% faster");
+        else
+            say(phase.name + ": " + describe(cands[best].tiles) + ", " +
+                fixed(100 * (cands[best].median() / cands[def].median() - 1), 1) + "% faster than the defaults");
+        for (const auto &[name, value] : cands[best].tiles) {
+            chosen_[name] = value;
+            set_tile(tiles_, name, value);
+        }
+    }
+
+    void say(const std::string &line) const {
+        if (o_.show_progress) std::fprintf(stderr, "qwenc tune: %s\n", line.c_str());
+    }
+
+    const CpuTiles &tiles() const { return tiles_; }
+    const Tiles &chosen() const { return chosen_; }
+    const nlohmann::json &measured() const { return measured_; }
+    int decode_copies() const { return copies_; }
+
+private:
+    // A stage with these tiles, JIT-compiled, with outputs for `tokens` tokens.
+    StageRun build(Stage stage, const CpuTiles &tiles, int tokens) {
+        auto schedule = schedule_with_tiles(target_, tiles);
+        const bool decode = stage == Stage::QkvDecode || stage == Stage::AttnMlpDecode || stage == Stage::HeadDecode;
+        StageRun r{stage, build_stage(stage, c_, o_.weight_dtype, *schedule, decode ? o_.decode_math : o_.prefill_math), {}, target_};
+        const int hd = int(c_.head_dim()), H = int(c_.hidden_size), kv = int(c_.num_key_value_heads);
+        if (stage == Stage::QkvDecode || stage == Stage::QkvPrefill)
+            r.outputs = {Buffer<float>(hd, int(c_.num_attention_heads), tokens), Buffer<float>(hd, tokens, kv), Buffer<float>(hd, tokens, kv)};
+        else if (r.is_head())
+            r.outputs = {Buffer<float>(int(c_.vocab_size), tokens)};
+        else
+            r.outputs = {Buffer<float>(H, tokens)};
+        r.sp.pipeline.compile_jit(target_);
+        return r;
+    }
+
+    // Inputs for a stage: weights from copy `layer` (made on first use),
+    // activations shared by every copy.
+    const Inputs &inputs_for(const StageRun &r, int layer, int tokens, int keys) {
+        Inputs &in = inputs_[{layer, tokens}];
+        for (const auto &[name, p] : r.sp.buffers) {
+            if (in.count(name)) continue;
+            const bool weight = is_weight(name);
+            Inputs &owner = weight ? in : shared_[tokens];
+            if (!owner.count(name)) {
+                owner[name] = input_buffer(p, tokens, keys);
+                fill_random(owner[name], weight && o_.weight_dtype == DType::I8 && p.type() != Halide::Float(32),
+                            uint64_t(layer * 1000 + int(name.size()) * 7 + name[0]));
+            }
+            in[name] = owner[name];
+        }
+        return in;
+    }
+
+    // Layer copies a decode step visits: enough to read kDecodeStreamBytes
+    // of layer weights, at most the model's layers.
+    int decode_copies(const Candidate &cand) {
+        int64_t layer = 0;
+        for (const StageRun &r : cand.stages)
+            if (!r.is_head()) layer += r.weight_bytes(inputs_for(r, 0, 1, kDecodeContext));
+        return int(std::clamp<int64_t>((kDecodeStreamBytes + layer - 1) / std::max<int64_t>(layer, 1), 1, c_.num_hidden_layers));
+    }
+
+    // One decode step: each layer stage over every copy, the head once (its
+    // weights are copy -1). Returns the bytes of weights read.
+    double decode_step(Candidate &cand) {
+        int64_t bytes = 0;
+        for (StageRun &r : cand.stages)
+            for (int layer = r.is_head() ? -1 : 0; layer < (r.is_head() ? 0 : copies_); layer++) {
+                const Inputs &in = inputs_for(r, layer, 1, kDecodeContext);
+                r.run(in, kDecodeContext - 1);
+                bytes += r.weight_bytes(in);
+            }
+        return double(bytes);
+    }
+
+    // One layer's prefill of a block of tokens at position 0. Returns the tokens.
+    double prefill_step(Candidate &cand) {
+        const int T = o_.prefill_tokens;
+        for (StageRun &r : cand.stages) r.run(inputs_for(r, 0, T, T), 0);
+        return double(T);
+    }
+
+    const Qwen2Config &c_;
+    const TuneOptions &o_;
+    Halide::Target target_;
+    CpuTiles tiles_;   // the defaults, then each phase's choice
+    Tiles chosen_;     // the fields the phases set
+    nlohmann::json measured_ = nlohmann::json::object();
+    int copies_ = 0;
+    std::map<std::pair<int, int>, Inputs> inputs_;  // (layer copy, tokens)
+    std::map<int, Inputs> shared_;                 // activations, by tokens
+};
+
 }  // namespace
 
 void tune_schedule(const Qwen2Config &c, const std::string &config_path, const TuneOptions &opts) {
@@ -244,112 +341,42 @@ void tune_schedule(const Qwen2Config &c, const std::string &config_path, const T
         target = target.without_feature(Halide::Target::AVX512_SapphireRapids);
     Tuner tuner(c, opts, target);
     const std::string family = schedule_name_for_target(target);
-    auto say = [&](const std::string &line) {
-        if (opts.show_progress) std::fprintf(stderr, "qwenc tune: %s\n", line.c_str());
-    };
-    say("tuning the " + family + " schedule for " + config_path + " on " + target.to_string());
+    tuner.say("tuning the " + family + " schedule for " + config_path + " on " + target.to_string());
 
-    // Decode: vectors of partial sums per row and rows per parallel task.
-    std::vector<Candidate> decode;
-    for (const Tiles &t : combinations({{"decode_vectors", {2, 4}}, {"parallel_rows", {32, 64, 128}}}, tuner.defaults_)) {
-        const CpuTiles tiles = with_tiles(tuner.defaults_, t);
-        say("compiling decode: " + describe(t));
-        decode.push_back({t, {tuner.build(Stage::QkvDecode, tiles, 1), tuner.build(Stage::AttnMlpDecode, tiles, 1),
-                              tuner.build(Stage::HeadDecode, tiles, 1)}, {}});
-    }
-    tuner.inputs_for(decode[0].stages[0], 0, 1, kDecodeContext);
-    tuner.inputs_for(decode[0].stages[1], 0, 1, kDecodeContext);
-    const int64_t one_layer = tuner.layer_bytes(0);
-    const int copies = int(std::clamp<int64_t>((kDecodeStreamBytes + one_layer - 1) / one_layer, 1, c.num_hidden_layers));
-    int64_t step_bytes = 0;
-    auto decode_step = [&](Candidate &cand) {
-        int64_t bytes = 0;
-        for (int layer = 0; layer < copies; layer++) {
-            cand.stages[0].run(tuner.inputs_for(cand.stages[0], layer, 1, kDecodeContext), kDecodeContext - 1);
-            cand.stages[1].run(tuner.inputs_for(cand.stages[1], layer, 1, kDecodeContext), kDecodeContext - 1);
-            bytes += tuner.layer_bytes(layer);
-        }
-        // The head's weights are copy `copies` (a layer index no stage uses).
-        cand.stages[2].run(tuner.inputs_for(cand.stages[2], copies, 1, kDecodeContext), 0);
-        bytes += tuner.layer_bytes(copies);
-        step_bytes = bytes;
-        return double(bytes);
-    };
-    say("timing decode steps over " + std::to_string(copies) + " layer(s) and the head, " + std::to_string(opts.rounds) +
-        " rounds");
-    const size_t best_decode = race(decode, index_of(decode, tuner.defaults_), opts.rounds, decode_step);
-    nlohmann::json measured_decode = nlohmann::json::array();
-    for (const Candidate &cand : decode) {
-        say("decode " + describe(cand.tiles) + ": " + fixed(cand.median() / 1e9, 1) + " GB/s of weights");
-        nlohmann::json j(cand.tiles);
-        j["weights_gb_s"] = cand.median() / 1e9;
-        measured_decode.push_back(j);
-    }
-    auto verdict = [&](const char *phase, const std::vector<Candidate> &cands, size_t best, size_t defaults) {
-        if (best == defaults)
-            say(std::string(phase) + ": the defaults stay (" + describe(cands[best].tiles) + "); no candidate was " +
-                fixed(100 * kMargin, 0) + "% faster");
-        else
-            say(std::string(phase) + ": " + describe(cands[best].tiles) + ", " +
-                fixed(100 * (cands[best].median() / cands[defaults].median() - 1), 1) + "% faster than the defaults");
-    };
-    verdict("decode", decode, best_decode, index_of(decode, tuner.defaults_));
-    Tiles chosen = decode[best_decode].tiles;
-    decode.clear();
-
+    // Decode: vectors of partial sums per row and rows per parallel task,
+    // over every stage of a step.
+    tuner.tune({"decode", {{"decode_vectors", {2, 4}}, {"parallel_rows", {32, 64, 128}}},
+                {Stage::QkvDecode, Stage::AttnMlpDecode, Stage::HeadDecode}, true, {}});
+    // f32 decode of long rows (down_proj, when intermediate_size is over
+    // long_row_inputs) in tiles of rows that share each input load.
+    if (opts.decode_math == MatMath::F32 && c.intermediate_size > tuner.tiles().long_row_inputs)
+        tuner.tune({"decode long rows", {{"long_rows", {4, 8}}, {"long_row_vectors", {1, 2}}}, {Stage::AttnMlpDecode}, true, {}});
     // Prefill: the register tile of its products (rows x tokens, or for
-    // bf16-dot rows x vectors of tokens), with decode's choice in place.
-    const CpuTiles base = with_tiles(tuner.defaults_, chosen);
-    std::vector<std::pair<std::string, std::vector<int>>> axes;
-    if (opts.prefill_math == MatMath::Bf16Dot) axes = {{"dot_rows", {4, 8}}, {"dot_token_vectors", {1, 2}}};
-    else axes = {{"rows", {2, 4, 8}}, {"tokens", {3, 4, 6}}};
-    // Accumulators a tile may hold: most of the vector registers (16 ymm on
-    // AVX2, 32 zmm or q registers otherwise).
-    const int registers = base.vector == 8 ? 16 : 32;
-    const int T = opts.prefill_tokens;
-    std::vector<Candidate> prefill;
-    Tiles prefill_defaults;
-    for (const auto &axis : axes) prefill_defaults[axis.first] = get_tile(base, axis.first);
-    for (const Tiles &t : combinations(axes, base)) {
-        const CpuTiles tiles = with_tiles(base, t);
-        const int accumulators = opts.prefill_math == MatMath::Bf16Dot ? tiles.dot_rows * tiles.dot_token_vectors
-                                                                       : tiles.rows * tiles.tokens;
-        if (accumulators > registers - 4 && t != prefill_defaults) continue;
-        say("compiling prefill: " + describe(t));
-        prefill.push_back({t, {tuner.build(Stage::QkvPrefill, tiles, T), tuner.build(Stage::AttnMlpPrefill, tiles, T)}, {}});
-    }
-    auto prefill_step = [&](Candidate &cand) {
-        cand.stages[0].run(tuner.inputs_for(cand.stages[0], 0, T, T), 0);
-        cand.stages[1].run(tuner.inputs_for(cand.stages[1], 0, T, T), 0);
-        return double(T);
-    };
-    say("timing prefill of " + std::to_string(T) + " tokens through one layer, " + std::to_string(opts.rounds) + " rounds");
-    const size_t best_prefill = race(prefill, index_of(prefill, base), opts.rounds, prefill_step);
-    nlohmann::json measured_prefill = nlohmann::json::array();
-    for (const Candidate &cand : prefill) {
-        say("prefill " + describe(cand.tiles) + ": " + fixed(cand.median(), 0) + " tokens/s through one layer");
-        nlohmann::json j(cand.tiles);
-        j["layer_tok_s"] = cand.median();
-        measured_prefill.push_back(j);
-    }
-    verdict("prefill", prefill, best_prefill, index_of(prefill, base));
-    for (const auto &[name, value] : prefill[best_prefill].tiles) chosen[name] = value;
+    // bf16-dot rows x vectors of tokens). A tile may hold most of the vector
+    // registers as accumulators: 16 ymm on AVX2, 32 zmm or q registers otherwise.
+    const int registers = tuner.tiles().vector == 8 ? 16 : 32;
+    if (opts.prefill_math == MatMath::Bf16Dot)
+        tuner.tune({"prefill", {{"dot_rows", {4, 8}}, {"dot_token_vectors", {1, 2}}}, {Stage::QkvPrefill, Stage::AttnMlpPrefill}, false,
+                    [&](const CpuTiles &t) { return t.dot_rows * t.dot_token_vectors <= registers - 4; }});
+    else
+        tuner.tune({"prefill", {{"rows", {2, 4, 8}}, {"tokens", {3, 4, 6}}}, {Stage::QkvPrefill, Stage::AttnMlpPrefill}, false,
+                    [&](const CpuTiles &t) { return t.rows * t.tokens <= registers - 4; }});
 
-    nlohmann::json out = schedule_file_json(family, chosen);
+    nlohmann::json out = schedule_file_json(family, tuner.chosen());
     out["tuned_on"] = {{"config", config_path},
                        {"host_target", target.to_string()},
                        {"threads", opts.threads > 0 ? opts.threads : int(std::thread::hardware_concurrency())},
                        {"weight_dtype", dtype_flag_name(opts.weight_dtype)},
                        {"prefill_math", mat_math_name(opts.prefill_math)},
                        {"decode_math", mat_math_name(opts.decode_math)},
-                       {"decode_step_weight_bytes", step_bytes},
-                       {"prefill_tokens", T}};
-    out["measured"] = {{"decode", measured_decode}, {"prefill", measured_prefill}};
+                       {"decode_layer_copies", tuner.decode_copies()},
+                       {"prefill_tokens", opts.prefill_tokens}};
+    out["measured"] = tuner.measured();
     std::ofstream f(opts.output);
     if (!f) throw std::runtime_error(opts.output + ": cannot write the schedule file");
     f << out.dump(2) << "\n";
     if (!f.flush()) throw std::runtime_error(opts.output + ": cannot write the schedule file");
-    say("wrote " + opts.output + ": " + describe(chosen));
+    tuner.say("wrote " + opts.output + ": " + describe(tuner.chosen()));
 }
 
 }  // namespace qwenc

@@ -23,7 +23,7 @@ struct TuneOptions {
     MatMath decode_math = MatMath::F32;
     int threads = 0;            // 0: every core
     int prefill_tokens = 128;   // tokens of the prefill measurement
-    int rounds = 5;             // round-robin rounds over the candidates
+    int rounds = 7;             // round-robin rounds over the candidates
     bool show_progress = true;
 };
 
