@@ -332,6 +332,8 @@ private:
 void tune_schedule(const Qwen2Config &c, const std::string &config_path, const TuneOptions &opts) {
     if (opts.prefill_math == MatMath::Int8Dot || opts.decode_math == MatMath::Int8Dot)
         throw std::invalid_argument("qwenc tune measures f32 and bf16-dot products; int8-dot is not tuned yet");
+    // Refused before a minute of measuring, not after.
+    if (!std::ofstream(opts.output)) throw std::runtime_error(opts.output + ": cannot write the schedule file");
     if (opts.threads > 0) setenv("HL_NUM_THREADS", std::to_string(opts.threads).c_str(), 1);
     Halide::Target target = Halide::get_host_target();
     // Sapphire Rapids' CPU model (which Halide's JIT asks LLVM for) brings
