@@ -6,7 +6,8 @@
 # int8 weights from `qwenc quantize` with f32 activations, and int8 with
 # --decode-math/--prefill-math int8-dot; the int8 builds' logits are also
 # compared with bf16's over a fixed 64-token sequence. Writes
-# bench/RESULTS.md: the machine, a summary, the commands and their output.
+# bench/RESULTS.md: the machine, a summary, the commands and their output,
+# and what `qwenc tune` measures on the 1.5B shapes.
 # Needs a build (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -103,6 +104,16 @@ for size in $MODELS; do
   compare "int8" "work/qwen2.5-$size-int8.so" "$dir-int8"
   compare "int8-dot" "work/qwen2.5-$size-int8dot.so" "$dir-int8"
 done
+# What qwenc tune measures here on the 1.5B shapes: its candidates' figures
+# and whether any beat the defaults by 3% (README, Performance).
+tune_size=${TUNE_MODEL:-1.5B}
+if [[ " $MODELS " == *" $tune_size "* ]]; then
+  cmd="build/bin/qwenc tune work/qwen2.5-$tune_size-random/config.json -o work/qwen2.5-$tune_size.schedule.json --threads $THREADS"
+  echo "== $cmd" >&2
+  $cmd 2>&1 | grep -v 'compiling' | tee "$tmp/tune.out" >&2
+  { echo; echo "## \`qwenc tune\`, Qwen2.5-$tune_size-Instruct shapes"; echo; echo "\`$cmd\`"; echo
+    echo '```'; cat "$tmp/tune.out"; echo '```'; } >>"$OUT"
+fi
 {
   echo; echo "## Summary"; echo
   echo "| model | build | prefill 128 tok/s | prefill 512 tok/s | of compute peak | TTFT s (26 tokens) | decode tok/s | decode GB/s | of read bandwidth, around runs | between steps |"
