@@ -8,8 +8,12 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
+#include <random>
 #include <stdexcept>
 #include <thread>
+
+#include <sys/mman.h>
 
 #include <Halide.h>
 
@@ -73,10 +77,27 @@ void fill_random(Buffer<> &b, bool int8_weights, uint64_t seed) {
     }
 }
 
+// Memory for the inputs: in 2 MB pages where the kernel gives them, as the
+// runtime asks for the mmapped weights (on 4 KB pages decode streams
+// slower, and tiles rank differently).
+struct HugePageMemory {
+    std::vector<std::unique_ptr<void, void (*)(void *)>> blocks;
+    void *allocate(size_t bytes) {
+        constexpr size_t kHuge = size_t(2) << 20;
+        const size_t size = (bytes + kHuge - 1) / kHuge * kHuge;
+        void *p = std::aligned_alloc(kHuge, size);
+        if (!p) throw std::bad_alloc();
+        madvise(p, size, MADV_HUGEPAGE);
+        blocks.emplace_back(p, std::free);
+        return p;
+    }
+};
+
 // A buffer for input p: its constant extents, `keys` positions for the
 // caches, `tokens` for the last dimension of the activations.
-Buffer<> input_buffer(const Halide::ImageParam &p, int tokens, int keys) {
+Buffer<> input_buffer(const Halide::ImageParam &p, int tokens, int keys, HugePageMemory &memory) {
     std::vector<int> shape;
+    size_t elements = 1;
     for (int i = 0; i < p.dimensions(); i++) {
         const Halide::Expr e = p.parameter().extent_constraint(i);
         const int64_t *c = e.defined() ? Halide::Internal::as_const_int(e) : nullptr;
@@ -84,8 +105,9 @@ Buffer<> input_buffer(const Halide::ImageParam &p, int tokens, int keys) {
         else if ((p.name() == "k_cache" || p.name() == "v_cache") && i == 1) shape.push_back(keys);
         else if (i == p.dimensions() - 1) shape.push_back(tokens);
         else throw std::logic_error("qwenc tune: no size for input " + p.name() + " dimension " + std::to_string(i));
+        elements *= size_t(shape.back());
     }
-    return Buffer<>(p.type(), shape);
+    return Buffer<>(p.type(), memory.allocate(elements * size_t(p.type().bytes())), shape);
 }
 
 // A weight matrix input (or its int8 scale): one per layer copy.
@@ -119,15 +141,17 @@ CpuTiles with_tiles(CpuTiles t, const Tiles &set) {
     return t;
 }
 
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : v[v.size() / 2];
+}
+
 struct Candidate {
     Tiles tiles;
     std::vector<StageRun> stages;
     std::vector<double> rates;  // one per round
-    double median() const {
-        std::vector<double> r = rates;
-        std::sort(r.begin(), r.end());
-        return r.empty() ? 0 : r[r.size() / 2];
-    }
+    double speedup = 1;         // against the defaults: the median of the rounds' ratios
+    double median_rate() const { return median(rates); }
 };
 
 // One phase of the search: the tiles it varies (over the tiles chosen so
@@ -170,18 +194,26 @@ size_t index_of(const std::vector<Candidate> &cands, const CpuTiles &defaults) {
     throw std::logic_error("qwenc tune: the defaults are not among the candidates");
 }
 
-// A candidate replaces the defaults only when its median is this much
-// faster: closer than that, two runs on a drifting host disagree.
+// A candidate replaces the defaults only when it is this much faster:
+// closer than that, two runs on a drifting host disagree.
 constexpr double kMargin = 0.03;
 
-// Times every candidate's `step` round-robin; returns the index of the
-// fastest by median rate (higher is better), or of `defaults` when none
-// beats it by kMargin.
+// Times every candidate's `step` round-robin, and compares each with the
+// defaults round by round: the host's bandwidth drifts by more than the
+// candidates differ, but little within one round. Returns the index of
+// the candidate with the highest median ratio, or of `defaults` unless
+// that ratio beats 1 by kMargin.
 template <typename Step>
 size_t race(std::vector<Candidate> &cands, size_t defaults, int rounds, Step step) {
     for (Candidate &c : cands) step(c);  // warm up: first-touch pages, thread pool
-    for (int r = 0; r < rounds; r++)
-        for (Candidate &c : cands) {
+    // Each round in its own order, so that no candidate always follows the same one.
+    std::vector<size_t> order(cands.size());
+    for (size_t i = 0; i < order.size(); i++) order[i] = i;
+    std::mt19937 rng(1);
+    for (int r = 0; r < rounds; r++) {
+        std::shuffle(order.begin(), order.end(), rng);
+        for (size_t i : order) {
+            Candidate &c = cands[i];
             const auto t0 = Clock::now();
             double secs = 0, work = 0;
             do {
@@ -190,10 +222,16 @@ size_t race(std::vector<Candidate> &cands, size_t defaults, int rounds, Step ste
             } while (secs < kMinRoundSeconds);
             c.rates.push_back(work / secs);
         }
+    }
     size_t best = defaults;
+    for (Candidate &c : cands) {
+        std::vector<double> ratios;
+        for (int r = 0; r < rounds; r++) ratios.push_back(c.rates[size_t(r)] / cands[defaults].rates[size_t(r)]);
+        c.speedup = median(ratios);
+    }
     for (size_t i = 0; i < cands.size(); i++)
-        if (cands[i].median() > cands[best].median()) best = i;
-    return cands[best].median() > cands[defaults].median() * (1 + kMargin) ? best : defaults;
+        if (cands[i].speedup > cands[best].speedup) best = i;
+    return cands[best].speedup > 1 + kMargin ? best : defaults;
 }
 
 class Tuner {
@@ -224,10 +262,13 @@ public:
         });
         nlohmann::json list = nlohmann::json::array();
         for (const Candidate &cand : cands) {
+            const double rate = cand.median_rate();
             say(phase.name + " " + describe(cand.tiles) + ": " +
-                (phase.decode ? fixed(cand.median() / 1e9, 1) + " GB/s of weights" : fixed(cand.median(), 0) + " tokens/s through one layer"));
+                (phase.decode ? fixed(rate / 1e9, 1) + " GB/s of weights" : fixed(rate, 0) + " tokens/s through one layer") +
+                ", " + fixed(cand.speedup, 3) + "x the defaults");
             nlohmann::json j(cand.tiles);
-            j[phase.decode ? "weights_gb_s" : "layer_tok_s"] = phase.decode ? cand.median() / 1e9 : cand.median();
+            j[phase.decode ? "weights_gb_s" : "layer_tok_s"] = phase.decode ? rate / 1e9 : rate;
+            j["speedup"] = cand.speedup;
             list.push_back(j);
         }
         measured_[phase.name] = list;
@@ -236,7 +277,7 @@ public:
                 fixed(100 * kMargin, 0) + "% faster");
         else
             say(phase.name + ": " + describe(cands[best].tiles) + ", " +
-                fixed(100 * (cands[best].median() / cands[def].median() - 1), 1) + "% faster than the defaults");
+                fixed(100 * (cands[best].speedup - 1), 1) + "% faster than the defaults");
         for (const auto &[name, value] : cands[best].tiles) {
             chosen_[name] = value;
             set_tile(tiles_, name, value);
@@ -278,7 +319,7 @@ private:
             const bool weight = is_weight(name);
             Inputs &owner = weight ? in : shared_[tokens];
             if (!owner.count(name)) {
-                owner[name] = input_buffer(p, tokens, keys);
+                owner[name] = input_buffer(p, tokens, keys, memory_);
                 fill_random(owner[name], weight && o_.weight_dtype == DType::I8 && p.type() != Halide::Float(32),
                             uint64_t(layer * 1000 + int(name.size()) * 7 + name[0]));
             }
@@ -323,6 +364,7 @@ private:
     Tiles chosen_;     // the fields the phases set
     nlohmann::json measured_ = nlohmann::json::object();
     int copies_ = 0;
+    HugePageMemory memory_;                        // declared before the buffers over it
     std::map<std::pair<int, int>, Inputs> inputs_;  // (layer copy, tokens)
     std::map<int, Inputs> shared_;                 // activations, by tokens
 };
