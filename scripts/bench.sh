@@ -104,7 +104,7 @@ for size in $MODELS; do
   compare "int8" "work/qwen2.5-$size-int8.so" "$dir-int8"
   compare "int8-dot" "work/qwen2.5-$size-int8dot.so" "$dir-int8"
 done
-# What qwenc tune measures here on the 1.5B shapes: its candidates' figures
+# What qwenc tune measures here on the 1.5B shapes: its prefill candidates
 # and whether any beat the defaults by 3% (README, Performance).
 tune_size=${TUNE_MODEL:-1.5B}
 if [[ " $MODELS " == *" $tune_size "* ]]; then

@@ -30,11 +30,6 @@ using Clock = std::chrono::steady_clock;
 using Tiles = std::map<std::string, int>;  // the fields a candidate sets
 using Inputs = std::map<std::string, Buffer<>>;
 
-// Decode streams at least this many bytes of layer weights per step (or
-// every layer, if the model is smaller), so that it reads from DRAM as a
-// real decode step does rather than from the last-level cache.
-constexpr int64_t kDecodeStreamBytes = int64_t(384) << 20;
-constexpr int kDecodeContext = 256;    // keys in the cache at the measured decode step
 constexpr double kMinRoundSeconds = 0.15;  // each candidate's time per round, at least
 
 std::string fixed(double v, int digits) {
@@ -78,8 +73,7 @@ void fill_random(Buffer<> &b, bool int8_weights, uint64_t seed) {
 }
 
 // Memory for the inputs: in 2 MB pages where the kernel gives them, as the
-// runtime asks for the mmapped weights (on 4 KB pages decode streams
-// slower, and tiles rank differently).
+// runtime asks for the mmapped weights.
 struct HugePageMemory {
     std::vector<std::unique_ptr<void, void (*)(void *)>> blocks;
     void *allocate(size_t bytes) {
@@ -110,8 +104,8 @@ Buffer<> input_buffer(const Halide::ImageParam &p, int tokens, int keys, HugePag
     return Buffer<>(p.type(), memory.allocate(elements * size_t(p.type().bytes())), shape);
 }
 
-// A weight matrix input (or its int8 scale): one per layer copy.
-bool is_weight(const std::string &name) { return name[0] == 'w' || name == "lm_head"; }
+// A weight matrix input (or its int8 scale).
+bool is_weight(const std::string &name) { return name[0] == 'w'; }
 
 // One stage, JIT-compiled for the host with a candidate's tiles, and its outputs.
 struct StageRun {
@@ -120,19 +114,11 @@ struct StageRun {
     std::vector<Buffer<>> outputs;
     Halide::Target target;
 
-    bool is_head() const { return stage == Stage::HeadDecode || stage == Stage::HeadPrefill; }
     void run(const Inputs &inputs, int pos0) {
         for (auto &[name, p] : sp.buffers) p.set(inputs.at(name));
         for (auto &[name, s] : sp.scalars) s.set(pos0);
         Halide::Realization r(outputs);
         sp.pipeline.realize(r, target);
-    }
-    // Bytes of weight matrices (and scales) in `inputs` that this stage reads.
-    int64_t weight_bytes(const Inputs &inputs) const {
-        int64_t n = 0;
-        for (const auto &[name, p] : sp.buffers)
-            if (is_weight(name)) n += int64_t(inputs.at(name).raw_buffer()->size_in_bytes());
-        return n;
     }
 };
 
@@ -155,12 +141,11 @@ struct Candidate {
 };
 
 // One phase of the search: the tiles it varies (over the tiles chosen so
-// far), the stages each candidate compiles, and how its rate is reported.
+// far) and the stages each candidate compiles.
 struct PhaseSpec {
     std::string name;
     std::vector<std::pair<std::string, std::vector<int>>> axes;
     std::vector<Stage> stages;
-    bool decode;
     std::function<bool(const CpuTiles &)> admissible;  // others are skipped (the defaults never)
 };
 
@@ -249,25 +234,20 @@ public:
             if (t != defaults && phase.admissible && !phase.admissible(tiles)) continue;
             say("compiling " + phase.name + ": " + describe(t));
             Candidate cand{t, {}, {}};
-            for (Stage s : phase.stages) cand.stages.push_back(build(s, tiles, phase.decode ? 1 : o_.prefill_tokens));
+            for (Stage s : phase.stages) cand.stages.push_back(build(s, tiles, o_.prefill_tokens));
             cands.push_back(std::move(cand));
         }
-        if (phase.decode && copies_ == 0) copies_ = decode_copies(cands[0]);
-        say("timing " + phase.name + ": " +
-            (phase.decode ? "steps over " + std::to_string(copies_) + " layer(s)" : std::to_string(o_.prefill_tokens) + " tokens through one layer") +
-            ", " + std::to_string(o_.rounds) + " rounds");
+        say("timing " + phase.name + ": " + std::to_string(o_.prefill_tokens) + " tokens through one layer, " +
+            std::to_string(o_.rounds) + " rounds");
         const size_t def = index_of(cands, tiles_);
-        const size_t best = race(cands, def, o_.rounds, [&](Candidate &cand) {
-            return phase.decode ? decode_step(cand) : prefill_step(cand);
-        });
+        const size_t best = race(cands, def, o_.rounds, [&](Candidate &cand) { return prefill_step(cand); });
         nlohmann::json list = nlohmann::json::array();
         for (const Candidate &cand : cands) {
             const double rate = cand.median_rate();
-            say(phase.name + " " + describe(cand.tiles) + ": " +
-                (phase.decode ? fixed(rate / 1e9, 1) + " GB/s of weights" : fixed(rate, 0) + " tokens/s through one layer") +
-                ", " + fixed(cand.speedup, 3) + "x the defaults");
+            say(phase.name + " " + describe(cand.tiles) + ": " + fixed(rate, 0) + " tokens/s through one layer, " +
+                fixed(cand.speedup, 3) + "x the defaults");
             nlohmann::json j(cand.tiles);
-            j[phase.decode ? "weights_gb_s" : "layer_tok_s"] = phase.decode ? rate / 1e9 : rate;
+            j["layer_tok_s"] = rate;
             j["speedup"] = cand.speedup;
             list.push_back(j);
         }
@@ -291,27 +271,26 @@ public:
     const CpuTiles &tiles() const { return tiles_; }
     const Tiles &chosen() const { return chosen_; }
     const nlohmann::json &measured() const { return measured_; }
-    int decode_copies() const { return copies_; }
 
 private:
-    // A stage with these tiles, JIT-compiled, with outputs for `tokens` tokens.
+    // A prefill stage with these tiles, JIT-compiled, with outputs for `tokens` tokens.
     StageRun build(Stage stage, const CpuTiles &tiles, int tokens) {
         auto schedule = schedule_with_tiles(target_, tiles);
-        const bool decode = stage == Stage::QkvDecode || stage == Stage::AttnMlpDecode || stage == Stage::HeadDecode;
-        StageRun r{stage, build_stage(stage, c_, o_.weight_dtype, *schedule, decode ? o_.decode_math : o_.prefill_math), {}, target_};
+        StageRun r{stage, build_stage(stage, c_, o_.weight_dtype, *schedule, o_.prefill_math), {}, target_};
         const int hd = int(c_.head_dim()), H = int(c_.hidden_size), kv = int(c_.num_key_value_heads);
-        if (stage == Stage::QkvDecode || stage == Stage::QkvPrefill)
+        if (stage == Stage::QkvPrefill)
             r.outputs = {Buffer<float>(hd, int(c_.num_attention_heads), tokens), Buffer<float>(hd, tokens, kv), Buffer<float>(hd, tokens, kv)};
-        else if (r.is_head())
-            r.outputs = {Buffer<float>(int(c_.vocab_size), tokens)};
-        else
+        else if (stage == Stage::AttnMlpPrefill)
             r.outputs = {Buffer<float>(H, tokens)};
+        else
+            throw std::logic_error(std::string("qwenc tune: no outputs for stage ") + stage_name(stage));
         r.sp.pipeline.compile_jit(target_);
         return r;
     }
 
     // Inputs for a stage: weights from copy `layer` (made on first use),
-    // activations shared by every copy.
+    // activations shared by every copy (one copy is enough for prefill,
+    // which is compute-bound).
     const Inputs &inputs_for(const StageRun &r, int layer, int tokens, int keys) {
         Inputs &in = inputs_[{layer, tokens}];
         for (const auto &[name, p] : r.sp.buffers) {
@@ -328,28 +307,6 @@ private:
         return in;
     }
 
-    // Layer copies a decode step visits: enough to read kDecodeStreamBytes
-    // of layer weights, at most the model's layers.
-    int decode_copies(const Candidate &cand) {
-        int64_t layer = 0;
-        for (const StageRun &r : cand.stages)
-            if (!r.is_head()) layer += r.weight_bytes(inputs_for(r, 0, 1, kDecodeContext));
-        return int(std::clamp<int64_t>((kDecodeStreamBytes + layer - 1) / std::max<int64_t>(layer, 1), 1, c_.num_hidden_layers));
-    }
-
-    // One decode step: each layer stage over every copy, the head once (its
-    // weights are copy -1). Returns the bytes of weights read.
-    double decode_step(Candidate &cand) {
-        int64_t bytes = 0;
-        for (StageRun &r : cand.stages)
-            for (int layer = r.is_head() ? -1 : 0; layer < (r.is_head() ? 0 : copies_); layer++) {
-                const Inputs &in = inputs_for(r, layer, 1, kDecodeContext);
-                r.run(in, kDecodeContext - 1);
-                bytes += r.weight_bytes(in);
-            }
-        return double(bytes);
-    }
-
     // One layer's prefill of a block of tokens at position 0. Returns the tokens.
     double prefill_step(Candidate &cand) {
         const int T = o_.prefill_tokens;
@@ -363,7 +320,6 @@ private:
     CpuTiles tiles_;   // the defaults, then each phase's choice
     Tiles chosen_;     // the fields the phases set
     nlohmann::json measured_ = nlohmann::json::object();
-    int copies_ = 0;
     HugePageMemory memory_;                        // declared before the buffers over it
     std::map<std::pair<int, int>, Inputs> inputs_;  // (layer copy, tokens)
     std::map<int, Inputs> shared_;                 // activations, by tokens
@@ -372,7 +328,7 @@ private:
 }  // namespace
 
 void tune_schedule(const Qwen2Config &c, const std::string &config_path, const TuneOptions &opts) {
-    if (opts.prefill_math == MatMath::Int8Dot || opts.decode_math == MatMath::Int8Dot)
+    if (opts.prefill_math == MatMath::Int8Dot)
         throw std::invalid_argument("qwenc tune measures f32 and bf16-dot products; int8-dot is not tuned yet");
     // Refused before a minute of measuring, not after.
     if (!std::ofstream(opts.output)) throw std::runtime_error(opts.output + ": cannot write the schedule file");
@@ -381,29 +337,21 @@ void tune_schedule(const Qwen2Config &c, const std::string &config_path, const T
     // Sapphire Rapids' CPU model (which Halide's JIT asks LLVM for) brings
     // instructions other AVX-512 CPUs lack (see emit/object_writer.h); only
     // bf16-dot needs the feature.
-    if (opts.prefill_math != MatMath::Bf16Dot && opts.decode_math != MatMath::Bf16Dot)
-        target = target.without_feature(Halide::Target::AVX512_SapphireRapids);
+    if (opts.prefill_math != MatMath::Bf16Dot) target = target.without_feature(Halide::Target::AVX512_SapphireRapids);
     Tuner tuner(c, opts, target);
     const std::string family = schedule_name_for_target(target);
-    tuner.say("tuning the " + family + " schedule for " + config_path + " on " + target.to_string());
+    tuner.say("tuning the " + family + " schedule's prefill for " + config_path + " on " + target.to_string());
 
-    // Decode: vectors of partial sums per row and rows per parallel task,
-    // over every stage of a step.
-    tuner.tune({"decode", {{"decode_vectors", {2, 4}}, {"parallel_rows", {32, 64, 128}}},
-                {Stage::QkvDecode, Stage::AttnMlpDecode, Stage::HeadDecode}, true, {}});
-    // f32 decode of long rows (down_proj, when intermediate_size is over
-    // long_row_inputs) in tiles of rows that share each input load.
-    if (opts.decode_math == MatMath::F32 && c.intermediate_size > tuner.tiles().long_row_inputs)
-        tuner.tune({"decode long rows", {{"long_rows", {4, 8}}, {"long_row_vectors", {1, 2}}}, {Stage::AttnMlpDecode}, true, {}});
-    // Prefill: the register tile of its products (rows x tokens, or for
+    // The register tile of prefill's products (rows x tokens, or for
     // bf16-dot rows x vectors of tokens). A tile may hold most of the vector
     // registers as accumulators: 16 ymm on AVX2, 32 zmm or q registers otherwise.
+    // Decode is not tuned: see tune.h.
     const int registers = tuner.tiles().vector == 8 ? 16 : 32;
     if (opts.prefill_math == MatMath::Bf16Dot)
-        tuner.tune({"prefill", {{"dot_rows", {4, 8}}, {"dot_token_vectors", {1, 2}}}, {Stage::QkvPrefill, Stage::AttnMlpPrefill}, false,
+        tuner.tune({"prefill", {{"dot_rows", {4, 8}}, {"dot_token_vectors", {1, 2}}}, {Stage::QkvPrefill, Stage::AttnMlpPrefill},
                     [&](const CpuTiles &t) { return t.dot_rows * t.dot_token_vectors <= registers - 4; }});
     else
-        tuner.tune({"prefill", {{"rows", {2, 4, 8}}, {"tokens", {3, 4, 6}}}, {Stage::QkvPrefill, Stage::AttnMlpPrefill}, false,
+        tuner.tune({"prefill", {{"rows", {2, 4, 8}}, {"tokens", {3, 4, 6}}}, {Stage::QkvPrefill, Stage::AttnMlpPrefill},
                     [&](const CpuTiles &t) { return t.rows * t.tokens <= registers - 4; }});
 
     nlohmann::json out = schedule_file_json(family, tuner.chosen());
@@ -412,8 +360,6 @@ void tune_schedule(const Qwen2Config &c, const std::string &config_path, const T
                        {"threads", opts.threads > 0 ? opts.threads : int(std::thread::hardware_concurrency())},
                        {"weight_dtype", dtype_flag_name(opts.weight_dtype)},
                        {"prefill_math", mat_math_name(opts.prefill_math)},
-                       {"decode_math", mat_math_name(opts.decode_math)},
-                       {"decode_layer_copies", tuner.decode_copies()},
                        {"prefill_tokens", opts.prefill_tokens}};
     out["measured"] = tuner.measured();
     std::ofstream f(opts.output);
