@@ -16,7 +16,7 @@ using namespace qwenc;
 
 static const char *kHelp = R"(usage: qwenc CONFIG.json -o MODEL.so [options]
        qwenc quantize MODEL_DIR OUT_DIR [--shards N] [--quiet]
-       qwenc tune CONFIG.json -o SCHEDULE.json [--threads N] [options]
+       qwenc tune CONFIG.json -o SCHEDULE.json [--weights MODEL_DIR] [--threads N] [options]
 
 Compiles the Qwen2 decoder described by a Hugging Face config.json into one
 shared object with every model dimension fixed, for qwenrun / libqwenrt.
@@ -63,14 +63,16 @@ qwenc quantize writes OUT_DIR: a copy of MODEL_DIR whose weight matrices are
 int8 with one f32 scale per output row ("X.weight" I8 and "X.weight_scale"
 F32 [out]); compile its config.json to get an int8 model object.
 
-qwenc tune times candidate prefill tiles of the host's schedule on the
-model's shapes (random weights in memory, JIT-compiled stages, a prefill of
---prefill-tokens tokens through one layer; candidates round-robin, each
-against the defaults in the same round, median of --rounds) and writes the
-fastest (if 3% faster than the defaults) as SCHEDULE.json for --schedule.
-It takes --weight-dtype and --prefill-math (f32 or bf16-dot) as above, and
---threads N (default: every core), --prefill-tokens N (default 128),
---rounds N (default 7), --quiet. Decode keeps the schedule's defaults.
+qwenc tune times candidate tile sizes of the host's schedule on the model's
+shapes and writes the fastest (if 5% faster than the defaults) as
+SCHEDULE.json for --schedule: prefill's register tiles with JIT-compiled
+stages on random weights in memory (--prefill-tokens tokens through one
+layer), and, given --weights MODEL_DIR, decode's through the runtime:
+each candidate compiled into an object and decoded over the model's own
+weights. Candidates run round-robin, each against the defaults in the same
+round, median of --rounds. It takes --weight-dtype, --prefill-math and
+--decode-math (f32 or bf16-dot) as above, and --threads N (default: every
+core), --prefill-tokens N (default 128), --rounds N (default 7), --quiet.
 )";
 
 // --prefill-math / --decode-math: one of `allowed`, with the weights, the
@@ -129,7 +131,8 @@ static DType weight_dtype(const CliArgs &args, const Qwen2Config &config) {
 }
 
 static int tune_main(int argc, char **argv) {
-    CliArgs args(argc - 1, argv + 1, {"output", "weight-dtype", "prefill-math", "threads", "prefill-tokens", "rounds"},
+    CliArgs args(argc - 1, argv + 1,
+                 {"output", "weight-dtype", "prefill-math", "decode-math", "weights", "threads", "prefill-tokens", "rounds"},
                  {"help", "quiet"});
     if (args.has("help")) {
         std::fputs(kHelp, stdout);
@@ -146,6 +149,8 @@ static int tune_main(int argc, char **argv) {
     opts.output = args.get("output");
     opts.weight_dtype = host.weight_dtype;
     opts.prefill_math = parse_math(args, "prefill-math", {MatMath::F32, MatMath::Bf16Dot}, host, config, config_path);
+    opts.decode_math = parse_math(args, "decode-math", {MatMath::F32, MatMath::Bf16Dot}, host, config, config_path);
+    opts.weights_dir = args.get("weights");
     opts.threads = int(args.get_int("threads", 0, 0, 1024));
     opts.prefill_tokens = int(args.get_int("prefill-tokens", 128, 1, 8192));
     opts.rounds = int(args.get_int("rounds", 7, 1, 1000));

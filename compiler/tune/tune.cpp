@@ -20,6 +20,7 @@
 #include "../../schedules/schedule.h"
 #include "../../schedules/schedule_file.h"
 #include "../lower/pipelines.h"
+#include "runtime_decode.h"
 
 namespace qwenc {
 
@@ -134,19 +135,21 @@ double median(std::vector<double> v) {
 
 struct Candidate {
     Tiles tiles;
-    std::vector<StageRun> stages;
-    std::vector<double> rates;  // one per round
-    double speedup = 1;         // against the defaults: the median of the rounds' ratios
+    std::function<double()> step;  // one unit of work; returns the tokens it made
+    std::vector<double> rates;     // tokens/s, one per round
+    double speedup = 1;            // against the defaults: the median of the rounds' ratios
     double median_rate() const { return median(rates); }
 };
 
 // One phase of the search: the tiles it varies (over the tiles chosen so
-// far) and the stages each candidate compiles.
+// far), how a candidate is made runnable, and what its rate counts.
 struct PhaseSpec {
     std::string name;
     std::vector<std::pair<std::string, std::vector<int>>> axes;
-    std::vector<Stage> stages;
-    std::function<bool(const CpuTiles &)> admissible;  // others are skipped (the defaults never)
+    std::function<std::function<double()>(const CpuTiles &)> make;  // compiles (and loads) a candidate
+    std::string unit;      // "tokens/s through one layer", "decoded tokens/s"
+    std::string rate_key;  // the rate's key in the file's "measured"
+    std::function<bool(const CpuTiles &)> admissible = {};  // others are skipped (the defaults never)
 };
 
 // The candidate sets of one phase: every combination of the given values,
@@ -180,17 +183,17 @@ size_t index_of(const std::vector<Candidate> &cands, const CpuTiles &defaults) {
 }
 
 // A candidate replaces the defaults only when it is this much faster:
-// closer than that, two runs on a drifting host disagree.
-constexpr double kMargin = 0.03;
+// closer than that, two runs on this VM disagreed (the same pair of prefill
+// tiles came out 0.7% and 3.5% apart).
+constexpr double kMargin = 0.05;
 
 // Times every candidate's `step` round-robin, and compares each with the
 // defaults round by round: the host's bandwidth drifts by more than the
 // candidates differ, but little within one round. Returns the index of
 // the candidate with the highest median ratio, or of `defaults` unless
 // that ratio beats 1 by kMargin.
-template <typename Step>
-size_t race(std::vector<Candidate> &cands, size_t defaults, int rounds, Step step) {
-    for (Candidate &c : cands) step(c);  // warm up: first-touch pages, thread pool
+size_t race(std::vector<Candidate> &cands, size_t defaults, int rounds) {
+    for (Candidate &c : cands) c.step();  // warm up: first-touch pages, thread pool
     // Each round in its own order, so that no candidate always follows the same one.
     std::vector<size_t> order(cands.size());
     for (size_t i = 0; i < order.size(); i++) order[i] = i;
@@ -202,7 +205,7 @@ size_t race(std::vector<Candidate> &cands, size_t defaults, int rounds, Step ste
             const auto t0 = Clock::now();
             double secs = 0, work = 0;
             do {
-                work += step(c);
+                work += c.step();
                 secs = std::chrono::duration<double>(Clock::now() - t0).count();
             } while (secs < kMinRoundSeconds);
             c.rates.push_back(work / secs);
@@ -233,21 +236,18 @@ public:
             const CpuTiles tiles = with_tiles(tiles_, t);
             if (t != defaults && phase.admissible && !phase.admissible(tiles)) continue;
             say("compiling " + phase.name + ": " + describe(t));
-            Candidate cand{t, {}, {}};
-            for (Stage s : phase.stages) cand.stages.push_back(build(s, tiles, o_.prefill_tokens));
-            cands.push_back(std::move(cand));
+            cands.push_back({t, phase.make(tiles), {}, 1});
         }
-        say("timing " + phase.name + ": " + std::to_string(o_.prefill_tokens) + " tokens through one layer, " +
-            std::to_string(o_.rounds) + " rounds");
+        say("timing " + phase.name + ": " + std::to_string(o_.rounds) + " rounds");
         const size_t def = index_of(cands, tiles_);
-        const size_t best = race(cands, def, o_.rounds, [&](Candidate &cand) { return prefill_step(cand); });
+        const size_t best = race(cands, def, o_.rounds);
         nlohmann::json list = nlohmann::json::array();
         for (const Candidate &cand : cands) {
             const double rate = cand.median_rate();
-            say(phase.name + " " + describe(cand.tiles) + ": " + fixed(rate, 0) + " tokens/s through one layer, " +
+            say(phase.name + " " + describe(cand.tiles) + ": " + fixed(rate, rate < 100 ? 2 : 0) + " " + phase.unit + ", " +
                 fixed(cand.speedup, 3) + "x the defaults");
             nlohmann::json j(cand.tiles);
-            j["layer_tok_s"] = rate;
+            j[phase.rate_key] = rate;
             j["speedup"] = cand.speedup;
             list.push_back(j);
         }
@@ -307,12 +307,20 @@ private:
         return in;
     }
 
-    // One layer's prefill of a block of tokens at position 0. Returns the tokens.
-    double prefill_step(Candidate &cand) {
+public:
+    // A prefill candidate: its qkv and attn_mlp stages, JIT-compiled; a
+    // step is one layer's prefill of a block of tokens at position 0.
+    std::function<double()> prefill_candidate(const CpuTiles &tiles) {
         const int T = o_.prefill_tokens;
-        for (StageRun &r : cand.stages) r.run(inputs_for(r, 0, T, T), 0);
-        return double(T);
+        auto stages = std::make_shared<std::vector<StageRun>>();
+        for (Stage s : {Stage::QkvPrefill, Stage::AttnMlpPrefill}) stages->push_back(build(s, tiles, T));
+        return [this, stages, T] {
+            for (StageRun &r : *stages) r.run(inputs_for(r, 0, T, T), 0);
+            return double(T);
+        };
     }
+
+private:
 
     const Qwen2Config &c_;
     const TuneOptions &o_;
@@ -328,7 +336,7 @@ private:
 }  // namespace
 
 void tune_schedule(const Qwen2Config &c, const std::string &config_path, const TuneOptions &opts) {
-    if (opts.prefill_math == MatMath::Int8Dot)
+    if (opts.prefill_math == MatMath::Int8Dot || opts.decode_math == MatMath::Int8Dot)
         throw std::invalid_argument("qwenc tune measures f32 and bf16-dot products; int8-dot is not tuned yet");
     // Refused before a minute of measuring, not after.
     if (!std::ofstream(opts.output)) throw std::runtime_error(opts.output + ": cannot write the schedule file");
@@ -340,19 +348,40 @@ void tune_schedule(const Qwen2Config &c, const std::string &config_path, const T
     if (opts.prefill_math != MatMath::Bf16Dot) target = target.without_feature(Halide::Target::AVX512_SapphireRapids);
     Tuner tuner(c, opts, target);
     const std::string family = schedule_name_for_target(target);
-    tuner.say("tuning the " + family + " schedule's prefill for " + config_path + " on " + target.to_string());
+    tuner.say("tuning the " + family + " schedule for " + config_path + " on " + target.to_string());
 
     // The register tile of prefill's products (rows x tokens, or for
     // bf16-dot rows x vectors of tokens). A tile may hold most of the vector
     // registers as accumulators: 16 ymm on AVX2, 32 zmm or q registers otherwise.
-    // Decode is not tuned: see tune.h.
     const int registers = tuner.tiles().vector == 8 ? 16 : 32;
+    auto prefill = [&](const CpuTiles &t) { return tuner.prefill_candidate(t); };
+    const std::string per_layer = "tokens/s through one layer";
     if (opts.prefill_math == MatMath::Bf16Dot)
-        tuner.tune({"prefill", {{"dot_rows", {4, 8}}, {"dot_token_vectors", {1, 2}}}, {Stage::QkvPrefill, Stage::AttnMlpPrefill},
+        tuner.tune({"prefill", {{"dot_rows", {4, 8}}, {"dot_token_vectors", {1, 2}}}, prefill, per_layer, "layer_tok_s",
                     [&](const CpuTiles &t) { return t.dot_rows * t.dot_token_vectors <= registers - 4; }});
     else
-        tuner.tune({"prefill", {{"rows", {2, 4, 8}}, {"tokens", {3, 4, 6}}}, {Stage::QkvPrefill, Stage::AttnMlpPrefill},
+        tuner.tune({"prefill", {{"rows", {2, 4, 8}}, {"tokens", {3, 4, 6}}}, prefill, per_layer, "layer_tok_s",
                     [&](const CpuTiles &t) { return t.rows * t.tokens <= registers - 4; }});
+
+
+    // Decode, through the runtime on the model's weights (see tune.h):
+    // vectors of partial sums per row x rows per parallel task; then, for f32
+    // decode with rows longer than long_row_inputs (down_proj), the tiles of
+    // rows that share each load of the input.
+    if (!opts.weights_dir.empty()) {
+        EmitOptions base;
+        base.targets = {Halide::get_host_target()};
+        base.weight_dtype = opts.weight_dtype;
+        base.prefill_math = opts.prefill_math;
+        base.decode_math = opts.decode_math;
+        RuntimeDecodeCandidates decode(c, config_path, opts.weights_dir, base, opts.threads, family);
+        auto make = [&](const CpuTiles &t) { return decode.make(t); };
+        tuner.tune({"decode", {{"decode_vectors", {2, 4}}, {"parallel_rows", {32, 64, 128}}}, make, "decoded tokens/s", "tok_s"});
+        if (opts.decode_math == MatMath::F32 && c.intermediate_size > tuner.tiles().long_row_inputs)
+            tuner.tune({"decode long rows", {{"long_rows", {4, 8}}, {"long_row_vectors", {1, 2}}}, make, "decoded tokens/s", "tok_s"});
+    } else {
+        tuner.say("decode: not tuned (it is timed through the runtime on the model's weights: --weights MODEL_DIR)");
+    }
 
     nlohmann::json out = schedule_file_json(family, tuner.chosen());
     out["tuned_on"] = {{"config", config_path},
@@ -360,6 +389,8 @@ void tune_schedule(const Qwen2Config &c, const std::string &config_path, const T
                        {"threads", opts.threads > 0 ? opts.threads : int(std::thread::hardware_concurrency())},
                        {"weight_dtype", dtype_flag_name(opts.weight_dtype)},
                        {"prefill_math", mat_math_name(opts.prefill_math)},
+                       {"decode_math", mat_math_name(opts.decode_math)},
+                       {"weights", opts.weights_dir},
                        {"prefill_tokens", opts.prefill_tokens}};
     out["measured"] = tuner.measured();
     std::ofstream f(opts.output);
