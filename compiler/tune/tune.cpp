@@ -288,21 +288,15 @@ private:
         return r;
     }
 
-    // Inputs for a stage: weights from copy `layer` (made on first use),
-    // activations shared by every copy (one copy is enough for prefill,
-    // which is compute-bound).
-    const Inputs &inputs_for(const StageRun &r, int layer, int tokens, int keys) {
-        Inputs &in = inputs_[{layer, tokens}];
+    // Inputs for a stage over `tokens` tokens at position 0 (as many keys):
+    // made on first use, random, shared by every candidate.
+    const Inputs &inputs_for(const StageRun &r, int tokens) {
+        Inputs &in = inputs_[tokens];
         for (const auto &[name, p] : r.sp.buffers) {
             if (in.count(name)) continue;
-            const bool weight = is_weight(name);
-            Inputs &owner = weight ? in : shared_[tokens];
-            if (!owner.count(name)) {
-                owner[name] = input_buffer(p, tokens, keys, memory_);
-                fill_random(owner[name], weight && o_.weight_dtype == DType::I8 && p.type() != Halide::Float(32),
-                            uint64_t(layer * 1000 + int(name.size()) * 7 + name[0]));
-            }
-            in[name] = owner[name];
+            in[name] = input_buffer(p, tokens, tokens, memory_);
+            fill_random(in[name], is_weight(name) && o_.weight_dtype == DType::I8 && p.type() != Halide::Float(32),
+                        uint64_t(int(name.size()) * 7 + name[0]));
         }
         return in;
     }
@@ -315,7 +309,7 @@ public:
         auto stages = std::make_shared<std::vector<StageRun>>();
         for (Stage s : {Stage::QkvPrefill, Stage::AttnMlpPrefill}) stages->push_back(build(s, tiles, T));
         return [this, stages, T] {
-            for (StageRun &r : *stages) r.run(inputs_for(r, 0, T, T), 0);
+            for (StageRun &r : *stages) r.run(inputs_for(r, T), 0);
             return double(T);
         };
     }
@@ -328,9 +322,8 @@ private:
     CpuTiles tiles_;   // the defaults, then each phase's choice
     Tiles chosen_;     // the fields the phases set
     nlohmann::json measured_ = nlohmann::json::object();
-    HugePageMemory memory_;                        // declared before the buffers over it
-    std::map<std::pair<int, int>, Inputs> inputs_;  // (layer copy, tokens)
-    std::map<int, Inputs> shared_;                 // activations, by tokens
+    HugePageMemory memory_;        // declared before the buffers over it
+    std::map<int, Inputs> inputs_;  // by tokens
 };
 
 }  // namespace
