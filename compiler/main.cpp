@@ -70,9 +70,10 @@ stages on random weights in memory (--prefill-tokens tokens through one
 layer), and, given --weights MODEL_DIR, decode's through the runtime:
 each candidate compiled into an object and decoded over the model's own
 weights. Candidates run round-robin, each against the defaults in the same
-round, median of --rounds. It takes --weight-dtype, --prefill-math and
---decode-math (f32 or bf16-dot) as above, and --threads N (default: every
-core), --prefill-tokens N (default 128), --rounds N (default 7), --quiet.
+round, median of --rounds. It takes --weight-dtype, --prefill-math (f32 or
+bf16-dot) and --decode-math (f32, bf16-dot, or int8-dot with --weights) as
+above, and --threads N (default: every core), --prefill-tokens N (default
+128), --rounds N (default 7), --quiet.
 )";
 
 // --prefill-math / --decode-math: one of `allowed`, with the weights, the
@@ -149,7 +150,7 @@ static int tune_main(int argc, char **argv) {
     opts.output = args.get("output");
     opts.weight_dtype = host.weight_dtype;
     opts.prefill_math = parse_math(args, "prefill-math", {MatMath::F32, MatMath::Bf16Dot}, host, config, config_path);
-    opts.decode_math = parse_math(args, "decode-math", {MatMath::F32, MatMath::Bf16Dot}, host, config, config_path);
+    opts.decode_math = parse_math(args, "decode-math", {MatMath::F32, MatMath::Bf16Dot, MatMath::Int8Dot}, host, config, config_path);
     opts.weights_dir = args.get("weights");
     opts.threads = int(args.get_int("threads", 0, 0, 1024));
     opts.prefill_tokens = int(args.get_int("prefill-tokens", 128, 1, 8192));
