@@ -110,7 +110,6 @@ bool is_weight(const std::string &name) { return name[0] == 'w'; }
 
 // One stage, JIT-compiled for the host with a candidate's tiles, and its outputs.
 struct StageRun {
-    Stage stage;
     StagePipeline sp;
     std::vector<Buffer<>> outputs;
     Halide::Target target;
@@ -152,9 +151,11 @@ struct PhaseSpec {
     std::function<bool(const CpuTiles &)> admissible = {};  // others are skipped (the defaults never)
 };
 
-// The candidate sets of one phase: every combination of the given values,
-// plus the defaults, without repeats.
+// The candidate sets of one phase: the defaults first, then every other
+// combination of the given values.
 std::vector<Tiles> combinations(const std::vector<std::pair<std::string, std::vector<int>>> &axes, const CpuTiles &defaults) {
+    Tiles def;
+    for (const auto &[name, values] : axes) def[name] = get_tile(defaults, name);
     std::vector<Tiles> out{{}};
     for (const auto &[name, values] : axes) {
         std::vector<Tiles> next;
@@ -166,20 +167,9 @@ std::vector<Tiles> combinations(const std::vector<std::pair<std::string, std::ve
             }
         out = next;
     }
-    Tiles def;
-    for (const auto &[name, values] : axes) def[name] = get_tile(defaults, name);
-    if (std::find(out.begin(), out.end(), def) == out.end()) out.insert(out.begin(), def);
+    out.erase(std::remove(out.begin(), out.end(), def), out.end());
+    out.insert(out.begin(), def);
     return out;
-}
-
-// The candidate whose tiles are `defaults`' (combinations() includes it).
-size_t index_of(const std::vector<Candidate> &cands, const CpuTiles &defaults) {
-    for (size_t i = 0; i < cands.size(); i++) {
-        bool same = true;
-        for (const auto &[name, value] : cands[i].tiles) same = same && get_tile(defaults, name) == value;
-        if (same) return i;
-    }
-    throw std::logic_error("qwenc tune: the defaults are not among the candidates");
 }
 
 // A candidate replaces the defaults only when it is this much faster:
@@ -188,11 +178,11 @@ size_t index_of(const std::vector<Candidate> &cands, const CpuTiles &defaults) {
 constexpr double kMargin = 0.05;
 
 // Times every candidate's `step` round-robin, and compares each with the
-// defaults round by round: the host's bandwidth drifts by more than the
-// candidates differ, but little within one round. Returns the index of
-// the candidate with the highest median ratio, or of `defaults` unless
-// that ratio beats 1 by kMargin.
-size_t race(std::vector<Candidate> &cands, size_t defaults, int rounds) {
+// defaults (cands[0]) round by round: the host's bandwidth drifts by more
+// than the candidates differ, but little within one round. Returns the
+// index of the candidate with the highest median ratio, or 0 unless that
+// ratio beats 1 by kMargin.
+size_t race(std::vector<Candidate> &cands, int rounds) {
     for (Candidate &c : cands) c.step();  // warm up: first-touch pages, thread pool
     // Each round in its own order, so that no candidate always follows the same one.
     std::vector<size_t> order(cands.size());
@@ -211,15 +201,15 @@ size_t race(std::vector<Candidate> &cands, size_t defaults, int rounds) {
             c.rates.push_back(work / secs);
         }
     }
-    size_t best = defaults;
+    size_t best = 0;
     for (Candidate &c : cands) {
         std::vector<double> ratios;
-        for (int r = 0; r < rounds; r++) ratios.push_back(c.rates[size_t(r)] / cands[defaults].rates[size_t(r)]);
+        for (int r = 0; r < rounds; r++) ratios.push_back(c.rates[size_t(r)] / cands[0].rates[size_t(r)]);
         c.speedup = median(ratios);
     }
     for (size_t i = 0; i < cands.size(); i++)
         if (cands[i].speedup > cands[best].speedup) best = i;
-    return cands[best].speedup > 1 + kMargin ? best : defaults;
+    return cands[best].speedup > 1 + kMargin ? best : 0;
 }
 
 class Tuner {
@@ -229,18 +219,15 @@ public:
 
     // Runs one phase over the tiles chosen so far and keeps its winner.
     void tune(const PhaseSpec &phase) {
-        std::vector<Candidate> cands;
-        Tiles defaults;
-        for (const auto &axis : phase.axes) defaults[axis.first] = get_tile(tiles_, axis.first);
+        std::vector<Candidate> cands;  // the defaults first
         for (const Tiles &t : combinations(phase.axes, tiles_)) {
             const CpuTiles tiles = with_tiles(tiles_, t);
-            if (t != defaults && phase.admissible && !phase.admissible(tiles)) continue;
+            if (!cands.empty() && phase.admissible && !phase.admissible(tiles)) continue;
             say("compiling " + phase.name + ": " + describe(t));
             cands.push_back({t, phase.make(tiles), {}, 1});
         }
         say("timing " + phase.name + ": " + std::to_string(o_.rounds) + " rounds");
-        const size_t def = index_of(cands, tiles_);
-        const size_t best = race(cands, def, o_.rounds);
+        const size_t best = race(cands, o_.rounds);
         nlohmann::json list = nlohmann::json::array();
         for (const Candidate &cand : cands) {
             const double rate = cand.median_rate();
@@ -252,7 +239,7 @@ public:
             list.push_back(j);
         }
         measured_[phase.name] = list;
-        if (best == def)
+        if (best == 0)
             say(phase.name + ": the defaults stay (" + describe(cands[best].tiles) + "); no candidate was " +
                 fixed(100 * kMargin, 0) + "% faster");
         else
@@ -262,6 +249,18 @@ public:
             chosen_[name] = value;
             set_tile(tiles_, name, value);
         }
+    }
+
+    // A prefill candidate: its qkv and attn_mlp stages, JIT-compiled; a
+    // step is one layer's prefill of a block of tokens at position 0.
+    std::function<double()> prefill_candidate(const CpuTiles &tiles) {
+        const int T = o_.prefill_tokens;
+        auto stages = std::make_shared<std::vector<StageRun>>();
+        for (Stage s : {Stage::QkvPrefill, Stage::AttnMlpPrefill}) stages->push_back(build(s, tiles, T));
+        return [this, stages, T] {
+            for (StageRun &r : *stages) r.run(inputs_for(r, T), 0);
+            return double(T);
+        };
     }
 
     void say(const std::string &line) const {
@@ -276,7 +275,7 @@ private:
     // A prefill stage with these tiles, JIT-compiled, with outputs for `tokens` tokens.
     StageRun build(Stage stage, const CpuTiles &tiles, int tokens) {
         auto schedule = schedule_with_tiles(target_, tiles);
-        StageRun r{stage, build_stage(stage, c_, o_.weight_dtype, *schedule, o_.prefill_math), {}, target_};
+        StageRun r{build_stage(stage, c_, o_.weight_dtype, *schedule, o_.prefill_math), {}, target_};
         const int hd = int(c_.head_dim()), H = int(c_.hidden_size), kv = int(c_.num_key_value_heads);
         if (stage == Stage::QkvPrefill)
             r.outputs = {Buffer<float>(hd, int(c_.num_attention_heads), tokens), Buffer<float>(hd, tokens, kv), Buffer<float>(hd, tokens, kv)};
@@ -301,21 +300,6 @@ private:
         return in;
     }
 
-public:
-    // A prefill candidate: its qkv and attn_mlp stages, JIT-compiled; a
-    // step is one layer's prefill of a block of tokens at position 0.
-    std::function<double()> prefill_candidate(const CpuTiles &tiles) {
-        const int T = o_.prefill_tokens;
-        auto stages = std::make_shared<std::vector<StageRun>>();
-        for (Stage s : {Stage::QkvPrefill, Stage::AttnMlpPrefill}) stages->push_back(build(s, tiles, T));
-        return [this, stages, T] {
-            for (StageRun &r : *stages) r.run(inputs_for(r, T), 0);
-            return double(T);
-        };
-    }
-
-private:
-
     const Qwen2Config &c_;
     const TuneOptions &o_;
     Halide::Target target_;
@@ -330,9 +314,9 @@ private:
 
 void tune_schedule(const Qwen2Config &c, const std::string &config_path, const TuneOptions &opts) {
     // Prefill runs JIT-compiled, and Halide's JIT asks LLVM for the Sapphire
-    // Rapids CPU, whose VEX vpdpbusd Zen 4 lacks (emit/object_writer.h);
-    // decode runs through objects, which are written for exactly the
-    // target's features.
+    // Rapids CPU model, which brings instructions other AVX-512 CPUs lack
+    // (the VEX vpdpbusd Zen 4 has not: emit/object_writer.h); decode runs
+    // through objects, which are written for exactly the target's features.
     if (opts.prefill_math == MatMath::Int8Dot)
         throw std::invalid_argument("qwenc tune times prefill JIT-compiled, which int8-dot cannot be on every AVX-512 CPU; "
                                     "tune int8-dot decode with --prefill-math f32");
@@ -342,9 +326,7 @@ void tune_schedule(const Qwen2Config &c, const std::string &config_path, const T
     if (!std::ofstream(opts.output)) throw std::runtime_error(opts.output + ": cannot write the schedule file");
     if (opts.threads > 0) setenv("HL_NUM_THREADS", std::to_string(opts.threads).c_str(), 1);
     Halide::Target target = Halide::get_host_target();
-    // Sapphire Rapids' CPU model (which Halide's JIT asks LLVM for) brings
-    // instructions other AVX-512 CPUs lack (see emit/object_writer.h); only
-    // bf16-dot needs the feature.
+    // Of prefill's maths, only bf16-dot needs that feature.
     if (opts.prefill_math != MatMath::Bf16Dot) target = target.without_feature(Halide::Target::AVX512_SapphireRapids);
     Tuner tuner(c, opts, target);
     const std::string family = schedule_name_for_target(target);
@@ -362,7 +344,6 @@ void tune_schedule(const Qwen2Config &c, const std::string &config_path, const T
     else
         tuner.tune({"prefill", {{"rows", {2, 4, 8}}, {"tokens", {3, 4, 6}}}, prefill, per_layer, "layer_tok_s",
                     [&](const CpuTiles &t) { return t.rows * t.tokens <= registers - 4; }});
-
 
     // Decode, through the runtime on the model's weights (see tune.h):
     // vectors of partial sums per row x rows per parallel task; then, for f32
