@@ -320,8 +320,9 @@ void tune_schedule(const Qwen2Config &c, const std::string &config_path, const T
     if (opts.prefill_math == MatMath::Int8Dot)
         throw std::invalid_argument("qwenc tune times prefill JIT-compiled, which int8-dot cannot be on every AVX-512 CPU; "
                                     "tune int8-dot decode with --prefill-math f32");
-    if (opts.decode_math == MatMath::Int8Dot && opts.weights_dir.empty())
-        throw std::invalid_argument("qwenc tune: --decode-math int8-dot is timed through the runtime; give --weights MODEL_DIR");
+    if (opts.decode_math != MatMath::F32 && opts.weights_dir.empty())
+        throw std::invalid_argument(std::string("qwenc tune: --decode-math ") + mat_math_name(opts.decode_math) +
+                                    " is timed through the runtime; give --weights MODEL_DIR");
     // Refused before a minute of measuring, not after.
     if (!std::ofstream(opts.output)) throw std::runtime_error(opts.output + ": cannot write the schedule file");
     if (opts.threads > 0) setenv("HL_NUM_THREADS", std::to_string(opts.threads).c_str(), 1);
