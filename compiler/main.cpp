@@ -71,7 +71,7 @@ layer), and, given --weights MODEL_DIR, decode's through the runtime:
 each candidate compiled into an object and decoded over the model's own
 weights. Candidates run round-robin, each against the defaults in the same
 round, median of --rounds. It takes --weight-dtype, --prefill-math (f32 or
-bf16-dot) and --decode-math (f32, bf16-dot, or int8-dot with --weights) as
+bf16-dot) and --decode-math (f32; bf16-dot or int8-dot need --weights) as
 above, and --threads N (default: every core), --prefill-tokens N (default
 128), --rounds N (default 7), --quiet.
 )";
