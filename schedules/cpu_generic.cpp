@@ -134,7 +134,7 @@ void CpuGenericSchedule::bf16_dot_decode(Linear &l, Func root) {
     RVar ro("ro"), ri("ri");
     const RVar pair = l.r.x, step = l.r.y;
     const int64_t steps = *as_const_int(step.extent());
-    const int lanes = t_.vector * dividing_vectors(t_.decode_vectors, steps, t_.vector);
+    const int lanes = t_.vector * dividing_vectors(t_.dot_decode_vectors, steps, t_.vector);
     Func partial = y.update().split(step, ro, ri, lanes).rfactor(ri, u);
     partial.reorder_storage(u, o, t);
     const Var row = decode_tasks(l, int(std::min<int64_t>(t_.parallel_rows, l.out_dim)), root);

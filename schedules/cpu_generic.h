@@ -24,6 +24,13 @@ struct CpuTiles {
     int long_row_inputs = 4096;
     int long_rows = 8;
     int long_row_vectors = 2;
+    // Decode on bf16 dot products: vectors of partial sums per row, or the
+    // most below that divide the row. Each vdpbf16ps waits on its own load
+    // of weights; with more independent sums, more of a row's loads are in
+    // flight when memory is fast (1.5B, 2 threads at 50-56 GB/s: 16 vectors
+    // streamed 2-3% faster than 4, in 14 of 16 rounds of an A/B; a C model
+    // of the loop: 4 sums 80% of a plain sum's bandwidth, 12-16 95-105%).
+    int dot_decode_vectors = 16;
     // Decode on int8 dot products: vectors of partial sums per row (each
     // vector takes 4 x `vector` int8 weights per step).
     int int8_decode_vectors = 4;

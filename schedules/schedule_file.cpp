@@ -23,6 +23,7 @@ const std::vector<FieldRef> &field_refs() {
         {{"long_row_inputs", 64, 1 << 20}, &CpuTiles::long_row_inputs},
         {{"long_rows", 1, 16}, &CpuTiles::long_rows},
         {{"long_row_vectors", 1, 8}, &CpuTiles::long_row_vectors},
+        {{"dot_decode_vectors", 1, 32}, &CpuTiles::dot_decode_vectors},
         {{"int8_decode_vectors", 1, 8}, &CpuTiles::int8_decode_vectors},
         {{"dot_rows", 1, 16}, &CpuTiles::dot_rows},
         {{"dot_token_vectors", 1, 4}, &CpuTiles::dot_token_vectors},

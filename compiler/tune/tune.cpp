@@ -358,8 +358,10 @@ void tune_schedule(const Qwen2Config &c, const std::string &config_path, const T
         base.decode_math = opts.decode_math;
         RuntimeDecodeCandidates decode(c, config_path, opts.weights_dir, base, opts.threads, family);
         auto make = [&](const CpuTiles &t) { return decode.make(t); };
-        const char *vectors = opts.decode_math == MatMath::Int8Dot ? "int8_decode_vectors" : "decode_vectors";
-        tuner.tune({"decode", {{vectors, {2, 4}}, {"parallel_rows", {32, 64, 128}}}, make, "decoded tokens/s", "tok_s"});
+        std::pair<std::string, std::vector<int>> vectors = {"decode_vectors", {2, 4}};
+        if (opts.decode_math == MatMath::Int8Dot) vectors = {"int8_decode_vectors", {2, 4}};
+        if (opts.decode_math == MatMath::Bf16Dot) vectors = {"dot_decode_vectors", {8, 16}};
+        tuner.tune({"decode", {vectors, {"parallel_rows", {32, 64, 128}}}, make, "decoded tokens/s", "tok_s"});
         if (opts.decode_math == MatMath::F32 && c.intermediate_size > tuner.tiles().long_row_inputs)
             tuner.tune({"decode long rows", {{"long_rows", {4, 8}}, {"long_row_vectors", {1, 2}}}, make, "decoded tokens/s", "tok_s"});
     } else {
