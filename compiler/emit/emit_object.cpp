@@ -44,9 +44,12 @@ std::string c_string_literal(const std::string &text) {
     return out + "\"";
 }
 
-// The helpers every object carries (names in models/manifest.h), wrapping
-// its Halide runtime: exported from a shared object (`storage` ""), file-local
-// in a static library (`storage` "static "), where the symbol table names them.
+// The helpers every object carries (names in models/manifest.h).
+constexpr const char *kHelperSymbols[] = {kSetThreadsSymbol, kSetErrorHandlerSymbol, kSetAllocatorSymbol};
+
+// Their C source, wrapping the object's Halide runtime: exported from a
+// shared object (`storage` ""), file-local in a static library (`storage`
+// "static "), where the symbol table names them.
 std::string helpers_c_source(const std::string &storage) {
     return "#include <stddef.h>\n"
            "extern int halide_set_num_threads(int);\n"
@@ -79,7 +82,7 @@ std::string static_table_c_source(const Manifest &m, const std::string &name) {
         s += "extern int " + fn + "_argv(void **);\nextern const void *" + fn + "_metadata(void);\n";
     s += "const qwenrt_symbol " + name + "_symbols[] = {\n"
          "    {\"" + std::string(kManifestSymbol) + "\", manifest},\n";
-    for (const char *helper : {kSetThreadsSymbol, kSetErrorHandlerSymbol, kSetAllocatorSymbol})
+    for (const char *helper : kHelperSymbols)
         s += "    {\"" + std::string(helper) + "\", (const void *)" + helper + "},\n";
     for (const auto &[stage, fn] : m.entry_points)
         s += "    {\"" + fn + "_argv\", (const void *)" + fn + "_argv},\n    {\"" + fn + "_metadata\", (const void *)" + fn +
@@ -264,8 +267,8 @@ void emit_shared_object(const Qwen2Config &config, const std::string &config_pat
     // stays private, so two models (or a host linking Halide) never clash.
     {
         std::ofstream vs(version_script);
-        vs << "{ global: " << kManifestSymbol << "; " << kSetThreadsSymbol << "; " << kSetErrorHandlerSymbol << "; "
-           << kSetAllocatorSymbol << ";";
+        vs << "{ global: " << kManifestSymbol << ";";
+        for (const char *helper : kHelperSymbols) vs << " " << helper << ";";
         for (const auto &[stage, fn] : m.entry_points) vs << " " << fn << "; " << fn << "_argv; " << fn << "_metadata;";
         vs << " local: *; };\n";
     }
