@@ -2,7 +2,9 @@
 // transformers logits warpers keep, and a seed makes draws reproducible.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -13,10 +15,11 @@ using namespace qwenc;
 namespace {
 
 // The set of tokens drawn over many samples.
-std::set<int32_t> support(SamplingParams p, const std::vector<float> &logits, const std::vector<int32_t> &seen = {}) {
+std::set<int32_t> support(SamplingParams p, const std::vector<float> &logits, const std::vector<int32_t> &seen = {},
+                          int draws = 4000) {
     std::set<int32_t> s;
     Sampler sampler(p);
-    for (int i = 0; i < 4000; i++) {
+    for (int i = 0; i < draws; i++) {
         auto l = logits;
         s.insert(sampler.next(l, seen));
     }
@@ -45,6 +48,52 @@ TEST_CASE("top-k keeps the k most likely, ties at the k-th included") {
     CHECK(support(p, kLogits) == std::set<int32_t>{0, 1, 2, 3, 4});
     p.top_k = 1;
     CHECK(support(p, kLogits) == std::set<int32_t>{0});
+}
+
+TEST_CASE("top-k over a large vocabulary keeps the k highest and their ties, for small and large k") {
+    // 20000 logits in a scrambled order of value; value v appears twice for
+    // even v, so the k-th may be tied with the one after it.
+    std::vector<float> logits(20000);
+    for (size_t i = 0; i < logits.size(); i++) logits[i] = float((i * 7919) % 20000 / 2) / 1000.0f;
+    for (int64_t k : {3, 100, 5000, 7001}) {  // below and above the heap's limit, tied and not
+        SamplingParams p;
+        p.top_k = k;
+        p.temperature = 0.01f;  // draws spread over the kept ones only if they tie; check membership
+        std::vector<float> sorted(logits);
+        std::sort(sorted.begin(), sorted.end(), std::greater<float>());
+        const float kth = sorted[size_t(k - 1)];
+        Sampler sampler(p);
+        for (int i = 0; i < 50; i++) {
+            auto l = logits;
+            const int32_t t = sampler.next(l, {});
+            CHECK(logits[size_t(t)] >= kth);
+        }
+        // With a flat temperature, every kept token can come out, including
+        // the one tied with the k-th.
+        p.temperature = 1000.0f;
+        const std::set<int32_t> s = support(p, logits, {}, 400);
+        size_t kept = 0;
+        for (float x : logits) kept += x >= kth;
+        CHECK(kept >= size_t(k));
+        for (int32_t t : s) CHECK(logits[size_t(t)] >= kth);
+        if (kept <= 10) CHECK(s.size() == kept);
+    }
+}
+
+TEST_CASE("top-p over a whole vocabulary counts the mass of every token") {
+    // One token of logit 0 and 30000 of logit -7.3: the tail holds
+    // 30000 e^-7.3 / (1 + 30000 e^-7.3) = 0.95 of the mass, so top-p 0.9
+    // keeps tail tokens too (more than the first head of 1024 candidates).
+    std::vector<float> logits(30001, -7.3f);
+    logits[0] = 0.0f;
+    for (int i = 1; i < 100; i++) logits[size_t(i) * 300] = -60.0f;  // too small to count, or to be drawn
+    SamplingParams p;
+    p.top_p = 0.9f;
+    const std::set<int32_t> s = support(p, logits, {}, 300);
+    CHECK(s.size() > 100);
+    for (int32_t t : s) CHECK(logits[size_t(t)] > -50.0f);
+    p.top_p = 0.04f;  // the top token alone holds ~5% of the mass
+    CHECK(support(p, logits, {}, 300) == std::set<int32_t>{0});
 }
 
 TEST_CASE("top-p keeps the smallest head whose mass reaches p") {
