@@ -313,10 +313,11 @@ void CpuGenericSchedule::linear(Linear &l, Phase phase, Func root) {
         partial.compute_at(y, ot).vectorize(u, t_.vector);
         partial.update().reorder(u, o, t, ro).split(u, uo, ui, t_.vector).vectorize(ui).unroll(uo).unroll(o);
     } else {
-        tile_prefill(y, task, rows, t_.tokens);
+        const int tokens = l.scaled ? t_.int8_tokens : t_.tokens;
+        tile_prefill(y, task, rows, tokens);
         partial.compute_at(y, ot).vectorize(u);
         // Staged (clamped) inputs allow whole token tiles: fixed-size partials.
-        if (!l.x_parts.empty()) partial.bound_extent(t, t_.tokens);
+        if (!l.x_parts.empty()) partial.bound_extent(t, tokens);
         partial.update().reorder(u, o, t, ro).vectorize(u).unroll(o).unroll(t);
     }
 }

@@ -342,6 +342,9 @@ void tune_schedule(const Qwen2Config &c, const std::string &config_path, const T
     if (opts.prefill_math == MatMath::Bf16Dot)
         tuner.tune({"prefill", {{"dot_rows", {4, 8}}, {"dot_token_vectors", {1, 2}}}, prefill, per_layer, "layer_tok_s",
                     [&](const CpuTiles &t) { return t.dot_rows * t.dot_token_vectors <= registers - 4; }});
+    else if (opts.weight_dtype == DType::I8)
+        tuner.tune({"prefill", {{"rows", {2, 4, 8}}, {"int8_tokens", {3, 4, 6}}}, prefill, per_layer, "layer_tok_s",
+                    [&](const CpuTiles &t) { return t.rows * t.int8_tokens <= registers - 4; }});
     else
         tuner.tune({"prefill", {{"rows", {2, 4, 8}}, {"tokens", {3, 4, 6}}}, prefill, per_layer, "layer_tok_s",
                     [&](const CpuTiles &t) { return t.rows * t.tokens <= registers - 4; }});
