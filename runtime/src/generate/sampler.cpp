@@ -78,8 +78,8 @@ int32_t Sampler::next(std::vector<float> &logits, const std::vector<int32_t> &se
     // Top-p and min-p keep a head of the candidates sorted by logit. Sorting
     // all of a 152k vocabulary (top-k off) took ~10 ms a token, more than a
     // decode step; so only a head is sorted, eight times larger each time
-    // the cut may lie past it. Without top-p or min-p all of a vocabulary is
-    // not sorted: the draw below takes the same distribution in any order.
+    // the cut may lie past it. Without top-p or min-p a whole vocabulary is
+    // drawn from in id order: the draw takes the same distribution in any.
     const bool cuts = p_.top_p < 1.0f || p_.min_p > 0.0f;
     if (cuts) {
         // The exponentials' sum over every candidate, once. Over a whole
