@@ -65,9 +65,11 @@ int32_t Sampler::next(std::vector<float> &logits, const std::vector<int32_t> &se
     auto higher = [&](int32_t a, int32_t b) {
         return logits[size_t(a)] > logits[size_t(b)] || (logits[size_t(a)] == logits[size_t(b)] && a < b);
     };
-    // The candidates: top-k's, sorted by logit, highest first; else all.
+    // The candidates: top-k's, sorted by logit, highest first; else the
+    // whole vocabulary, in id order.
+    const bool whole_vocabulary = !(p_.top_k > 0 && size_t(p_.top_k) < V);
     std::vector<int32_t> order;
-    if (p_.top_k > 0 && size_t(p_.top_k) < V) {
+    if (!whole_vocabulary) {
         order = top_k_ids(logits, size_t(p_.top_k));
         std::sort(order.begin(), order.end(), higher);
     } else {
@@ -85,7 +87,6 @@ int32_t Sampler::next(std::vector<float> &logits, const std::vector<int32_t> &se
         // The exponentials' sum over every candidate, once. Over a whole
         // vocabulary, logits more than 40 below the highest are left out:
         // each would add less than 5e-18 of the sum.
-        const bool whole_vocabulary = keep == V && !(p_.top_k > 0 && size_t(p_.top_k) < V);
         const double mx = whole_vocabulary ? double(*std::max_element(logits.begin(), logits.end()))
                                            : double(logits[size_t(order[0])]);
         double z = 0;
