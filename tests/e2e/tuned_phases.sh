@@ -12,9 +12,5 @@ done
 rates=$(grep -c '"\(layer_tok_s\|tok_s\)": [0-9]' "$file")
 ratios=$(grep -c '"speedup": [0-9]' "$file")
 [ "$rates" -ge 6 ] && [ "$rates" -eq "$ratios" ] || { echo "$rates candidates measured, $ratios ratios"; missing=1; }
-# The tiles object (one line per field, as dump(2) writes it).
-tiles=$(sed -n '/"tiles": {/,/}/p' "$file")
-for field in rows tokens decode_vectors parallel_rows long_rows long_row_vectors; do
-  grep -q "\"$field\": [0-9]" <<<"$tiles" || { echo "tiles set no $field"; missing=1; }
-done
+"$(dirname "$0")/tiles_set.sh" "$file" rows tokens decode_vectors parallel_rows long_rows long_row_vectors || missing=1
 [ "$missing" -eq 0 ] && echo "$rates candidates over three phases measured, their tiles set"
