@@ -19,22 +19,20 @@ IsaFamily family_for_target(const Halide::Target &target) {
 std::string schedule_name_for_target(const Halide::Target &target) { return family_for_target(target).name; }
 
 CpuTiles tiles_for_target(const Halide::Target &target, const ScheduleFile *file) {
-    IsaFamily family = family_for_target(target);
+    const IsaFamily family = family_for_target(target);
     if (!file) return family.tiles;
     if (file->schedule != family.name)
         throw InputError(file->path + ": tiles for the " + file->schedule + " schedule; target '" + target.to_string() +
                          "' uses " + family.name);
-    for (const auto &[name, value] : file->tiles) set_tile(family.tiles, name, value);
-    return family.tiles;
-}
-
-std::unique_ptr<Schedule> schedule_for_target(const Halide::Target &target, const ScheduleFile *file) {
-    const IsaFamily family = family_for_target(target);
-    return std::make_unique<CpuGenericSchedule>(tiles_for_target(target, file), family.name);
+    return with_tiles(family.tiles, file->tiles);
 }
 
 std::unique_ptr<Schedule> schedule_with_tiles(const Halide::Target &target, const CpuTiles &tiles) {
     return std::make_unique<CpuGenericSchedule>(tiles, family_for_target(target).name);
+}
+
+std::unique_ptr<Schedule> schedule_for_target(const Halide::Target &target, const ScheduleFile *file) {
+    return schedule_with_tiles(target, tiles_for_target(target, file));
 }
 
 }  // namespace qwenc

@@ -66,6 +66,11 @@ void set_tile(CpuTiles &t, const std::string &name, int value) {
     else t.decode_halves = value != 0;
 }
 
+CpuTiles with_tiles(CpuTiles t, const std::map<std::string, int> &set) {
+    for (const auto &[name, value] : set) set_tile(t, name, value);
+    return t;
+}
+
 ScheduleFile read_schedule_file(const std::string &path) {
     const nlohmann::json j = read_json_file(path);
     if (!j.is_object() || !j.contains("qwenc_schedule"))

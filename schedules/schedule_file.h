@@ -32,6 +32,8 @@ int get_tile(const CpuTiles &t, const std::string &name);
 // Throws std::invalid_argument naming the field for an unknown name or a
 // value out of its range.
 void set_tile(CpuTiles &t, const std::string &name, int value);
+// `t` with each field of `set` set (as set_tile does).
+CpuTiles with_tiles(CpuTiles t, const std::map<std::string, int> &set);
 
 // Throws InputError ("FILE: problem") for a missing, malformed or
 // inconsistent file.

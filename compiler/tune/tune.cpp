@@ -122,11 +122,6 @@ struct StageRun {
     }
 };
 
-CpuTiles with_tiles(CpuTiles t, const Tiles &set) {
-    for (const auto &[name, value] : set) set_tile(t, name, value);
-    return t;
-}
-
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v.empty() ? 0 : v[v.size() / 2];
@@ -245,10 +240,8 @@ public:
         else
             say(phase.name + ": " + describe(cands[best].tiles) + ", " +
                 fixed(100 * (cands[best].speedup - 1), 1) + "% faster than the defaults");
-        for (const auto &[name, value] : cands[best].tiles) {
-            chosen_[name] = value;
-            set_tile(tiles_, name, value);
-        }
+        for (const auto &[name, value] : cands[best].tiles) chosen_[name] = value;
+        tiles_ = with_tiles(tiles_, cands[best].tiles);
     }
 
     // A prefill candidate: its qkv and attn_mlp stages, JIT-compiled; a
