@@ -195,3 +195,27 @@ TEST_CASE("top-p and min-p cut in the right place when the kept tokens are many"
         CHECK(s.size() > 800);
     }
 }
+
+TEST_CASE("a NaN logit is never drawn, and all NaN is an error, not a crash") {
+    std::vector<float> logits = kLogits;  // token 0 is the most likely
+    logits[0] = std::nanf("");
+    for (int64_t top_k : {0, 2, 10}) {
+        for (float top_p : {1.0f, 0.9f}) {
+            SamplingParams p;
+            p.top_k = top_k;
+            p.top_p = top_p;
+            const std::set<int32_t> s = support(p, logits, {}, 400);
+            CHECK(s.count(0) == 0);
+            CHECK(s.count(1) == 1);
+        }
+    }
+    const std::vector<float> none(5, std::nanf(""));
+    for (int64_t top_k : {0, 2}) {
+        SamplingParams p;
+        p.top_k = top_k;
+        p.top_p = 0.9f;
+        Sampler sampler(p);
+        auto l = none;
+        CHECK_THROWS_WITH(sampler.next(l, {}), Catch::Contains("no logit is a number"));
+    }
+}

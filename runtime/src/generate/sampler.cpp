@@ -4,7 +4,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
-#include <numeric>
+#include <stdexcept>
 
 namespace qwenc {
 
@@ -18,6 +18,8 @@ constexpr size_t kFirstHead = 1024;  // candidates sorted at first for top-p / m
 // nth_element over a copy of the values; then one pass collects the ids.
 // An nth_element over all ids compared through the logits took ~1.5 ms a
 // token on a 152k vocabulary, one over the values ~1.4 ms for k = 1024.
+// NaN logits are never candidates (a NaN in the heap would break its order);
+// with fewer than k others, all of those are kept, and with none, none.
 std::vector<int32_t> top_k_ids(const std::vector<float> &logits, size_t k) {
     float kth;
     if (k <= 4096) {
@@ -25,6 +27,7 @@ std::vector<int32_t> top_k_ids(const std::vector<float> &logits, size_t k) {
         best.reserve(k);
         const auto cmp = std::greater<float>();
         for (float x : logits) {
+            if (std::isnan(x)) continue;
             if (best.size() < k) {
                 best.push_back(x);
                 std::push_heap(best.begin(), best.end(), cmp);
@@ -34,9 +37,15 @@ std::vector<int32_t> top_k_ids(const std::vector<float> &logits, size_t k) {
                 std::push_heap(best.begin(), best.end(), cmp);
             }
         }
+        if (best.empty()) return {};
         kth = best.front();
     } else {
-        std::vector<float> values(logits);
+        std::vector<float> values;
+        values.reserve(logits.size());
+        for (float x : logits)
+            if (!std::isnan(x)) values.push_back(x);
+        if (values.empty()) return {};
+        k = std::min(k, values.size());
         std::nth_element(values.begin(), values.begin() + long(k) - 1, values.end(), std::greater<float>());
         kth = values[k - 1];
     }
@@ -66,16 +75,24 @@ int32_t Sampler::next(std::vector<float> &logits, const std::vector<int32_t> &se
         return logits[size_t(a)] > logits[size_t(b)] || (logits[size_t(a)] == logits[size_t(b)] && a < b);
     };
     // The candidates: top-k's, sorted by logit, highest first; else the
-    // whole vocabulary, in id order.
+    // whole vocabulary, in id order. A NaN logit is never a candidate.
     const bool whole_vocabulary = !(p_.top_k > 0 && size_t(p_.top_k) < V);
     std::vector<int32_t> order;
+    double mx = -std::numeric_limits<double>::infinity();  // the highest candidate's logit
     if (!whole_vocabulary) {
         order = top_k_ids(logits, size_t(p_.top_k));
         std::sort(order.begin(), order.end(), higher);
+        if (!order.empty()) mx = double(logits[size_t(order[0])]);
     } else {
-        order.resize(V);
-        std::iota(order.begin(), order.end(), 0);
+        order.reserve(V);
+        for (size_t i = 0; i < V; i++) {
+            if (std::isnan(logits[i])) continue;
+            order.push_back(int32_t(i));
+            mx = std::max(mx, double(logits[i]));
+        }
     }
+    if (mx == -std::numeric_limits<double>::infinity())
+        throw std::runtime_error("no logit is a number above -inf: nothing to sample (the model's output is broken)");
     size_t keep = order.size();
     // Top-p and min-p keep a head of the candidates sorted by logit. Sorting
     // all of a 152k vocabulary (top-k off) took ~10 ms a token, more than a
@@ -87,8 +104,6 @@ int32_t Sampler::next(std::vector<float> &logits, const std::vector<int32_t> &se
         // The exponentials' sum over every candidate, once. Over a whole
         // vocabulary, logits more than 40 below the highest are left out:
         // each would add less than 5e-18 of the sum.
-        const double mx = whole_vocabulary ? double(*std::max_element(logits.begin(), logits.end()))
-                                           : double(logits[size_t(order[0])]);
         double z = 0;
         if (whole_vocabulary) {
             const float top = float(mx);
@@ -150,8 +165,7 @@ int32_t Sampler::next(std::vector<float> &logits, const std::vector<int32_t> &se
     }
     auto probs_of_kept = [&]() {
         std::vector<double> pr(keep);
-        double mx = -std::numeric_limits<double>::infinity(), sum = 0;
-        for (size_t i = 0; i < keep; i++) mx = std::max(mx, double(logits[size_t(order[i])]));
+        double sum = 0;  // over the kept, which hold the highest logit, mx
         for (size_t i = 0; i < keep; i++) sum += (pr[i] = std::exp(double(logits[size_t(order[i])]) - mx));
         for (double &x : pr) x /= sum;
         return pr;
