@@ -27,11 +27,11 @@ std::vector<int32_t> top_k_ids(const std::vector<float> &logits, size_t k) {
         best.reserve(k);
         const auto cmp = std::greater<float>();
         for (float x : logits) {
-            if (std::isnan(x)) continue;
             if (best.size() < k) {
+                if (std::isnan(x)) continue;
                 best.push_back(x);
                 std::push_heap(best.begin(), best.end(), cmp);
-            } else if (x > best.front()) {
+            } else if (x > best.front()) {  // never for NaN
                 std::pop_heap(best.begin(), best.end(), cmp);
                 best.back() = x;
                 std::push_heap(best.begin(), best.end(), cmp);
