@@ -38,42 +38,84 @@ std::vector<std::string> byte_level_alphabet() {
 
 uint64_t pair_key(int32_t a, int32_t b) { return (uint64_t(uint32_t(a)) << 32) | uint32_t(b); }
 
+// tokenizer.json is untrusted input. Its fields are read through these,
+// which refuse a wrong type by the field's name: nlohmann's own type errors
+// name no file, and operator[] on a const object reads out of bounds for a
+// missing key.
+struct TokenizerJson {
+    const std::string &path;
+    InputError fail(const std::string &msg) const { return InputError(path + ": " + msg); }
+    // A string field ("" when absent or null).
+    std::string str(const json &obj, const char *key, const std::string &where) const {
+        if (!obj.is_object() || !obj.contains(key) || obj[key].is_null()) return "";
+        if (!obj[key].is_string()) throw fail(where + "." + key + " must be a string");
+        return obj[key].get<std::string>();
+    }
+    // A boolean field (false when absent or null).
+    bool flag(const json &obj, const char *key, const std::string &where) const {
+        if (!obj.is_object() || !obj.contains(key) || obj[key].is_null()) return false;
+        if (!obj[key].is_boolean()) throw fail(where + "." + key + " must be true or false");
+        return obj[key].get<bool>();
+    }
+    // A token id: an integer in [0, kMaxTokenId].
+    int32_t id(const json &v, const std::string &where) const {
+        if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > Tokenizer::kMaxTokenId)
+            throw fail(where + " has a bad id " + v.dump().substr(0, 40) + " (token ids are integers from 0 to " +
+                       std::to_string(Tokenizer::kMaxTokenId) + ")");
+        return v.get<int32_t>();
+    }
+};
+
 }  // namespace
 
 std::unique_ptr<Tokenizer> Tokenizer::load(const std::string &path) {
-    auto fail = [&](const std::string &msg) { return InputError(path + ": " + msg); };
     const json j = read_json_file(path);
+    try {
+        return from_json(j, path);
+    } catch (const json::exception &e) {  // a structure the checks below did not foresee
+        throw InputError(path + ": unexpected structure: " + e.what());
+    }
+}
+
+std::unique_ptr<Tokenizer> Tokenizer::from_json(const json &j, const std::string &path) {
+    const TokenizerJson in{path};
+    auto fail = [&](const std::string &msg) { return in.fail(msg); };
     std::unique_ptr<Tokenizer> t(new Tokenizer());
     if (!j.is_object() || !j.contains("model") || !j["model"].is_object()) throw fail("no \"model\" object (not a tokenizer.json?)");
     const json &model = j["model"];
-    if (model.value("type", "") != "BPE") throw fail("unsupported model type " + model.value("type", std::string("?")) + " (only BPE)");
-    if (model.contains("byte_fallback") && model["byte_fallback"].is_boolean() && model["byte_fallback"].get<bool>())
-        throw fail("unsupported model.byte_fallback: true");
+    const std::string type = in.str(model, "type", "model");
+    if (type != "BPE") throw fail("unsupported model type " + (type.empty() ? std::string("?") : type) + " (only BPE)");
+    if (in.flag(model, "byte_fallback", "model")) throw fail("unsupported model.byte_fallback: true");
 
     // Normalizer: none or NFC.
-    if (j.contains("normalizer") && !j["normalizer"].is_null() && j["normalizer"].value("type", "") != "NFC")
+    if (j.contains("normalizer") && !j["normalizer"].is_null() &&
+        (!j["normalizer"].is_object() || in.str(j["normalizer"], "type", "normalizer") != "NFC"))
         throw fail("unsupported normalizer " + j["normalizer"].dump().substr(0, 80) + " (only NFC)");
 
     // Pre-tokenizer: Sequence[Split(Regex, Isolated), ByteLevel(use_regex=false)].
     std::string pattern;
-    const json &pre = j.value("pre_tokenizer", json());
+    const json pre = j.contains("pre_tokenizer") ? j["pre_tokenizer"] : json();
     bool byte_level = false;
     auto visit = [&](const json &p) {
-        const std::string type = p.value("type", "");
+        if (!p.is_object()) throw fail("pre-tokenizer " + p.dump().substr(0, 40) + " is not an object");
+        const std::string type = in.str(p, "type", "pre_tokenizer");
         if (type == "Split") {
-            if (!p.contains("pattern") || !p["pattern"].contains("Regex")) throw fail("Split pre-tokenizer without a Regex pattern");
-            if (p.value("behavior", "") != "Isolated" || p.value("invert", false))
-                throw fail("unsupported Split behavior " + p.value("behavior", std::string("?")) + " (only Isolated)");
-            pattern = p["pattern"]["Regex"].get<std::string>();
+            if (!p.contains("pattern") || !p["pattern"].is_object() || !p["pattern"].contains("Regex"))
+                throw fail("Split pre-tokenizer without a Regex pattern");
+            if (in.str(p, "behavior", "Split") != "Isolated" || in.flag(p, "invert", "Split"))
+                throw fail("unsupported Split behavior " + in.str(p, "behavior", "Split") + " (only Isolated)");
+            pattern = in.str(p["pattern"], "Regex", "Split.pattern");
         } else if (type == "ByteLevel") {
-            if (p.value("add_prefix_space", false) || p.value("use_regex", false))
+            if (in.flag(p, "add_prefix_space", "ByteLevel") || in.flag(p, "use_regex", "ByteLevel"))
                 throw fail("unsupported ByteLevel pre-tokenizer options (add_prefix_space / use_regex)");
             byte_level = true;
         } else {
             throw fail("unsupported pre-tokenizer " + type);
         }
     };
-    if (pre.value("type", "") == "Sequence") {
+    if (pre.is_object() && in.str(pre, "type", "pre_tokenizer") == "Sequence") {
+        if (!pre.contains("pretokenizers") || !pre["pretokenizers"].is_array())
+            throw fail("pre_tokenizer Sequence without a pretokenizers list");
         for (const json &p : pre["pretokenizers"]) visit(p);
     } else if (pre.is_object()) {
         visit(pre);
@@ -107,14 +149,21 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const std::string &path) {
     t->vocab_.reserve(model["vocab"].size());
     if (model.contains("merges") && model["merges"].is_array()) t->merges_.reserve(model["merges"].size());
     for (auto it = model["vocab"].begin(); it != model["vocab"].end(); ++it) {
-        if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 || it.value().get<int64_t>() > INT32_MAX / 2)
-            throw fail("model.vocab entry '" + it.key() + "' has a bad id");
-        const int32_t id = it.value().get<int32_t>();
+        const int32_t id = in.id(it.value(), "model.vocab entry '" + it.key().substr(0, 40) + "'");
         t->vocab_[it.key()] = id;
         max_id = std::max(max_id, id);
     }
-    const json added = j.value("added_tokens", json::array());
-    for (const json &a : added) max_id = std::max(max_id, a.value("id", -1));
+    const json added = j.contains("added_tokens") && !j["added_tokens"].is_null() ? j["added_tokens"] : json::array();
+    if (!added.is_array()) throw fail("added_tokens is not a list");
+    for (size_t i = 0; i < added.size(); i++) {
+        const json &a = added[i];
+        const std::string where = "added_tokens[" + std::to_string(i) + "]";
+        // An empty token would match everywhere in the text, forever.
+        if (!a.is_object() || !a.contains("id") || in.str(a, "content", where).empty())
+            throw fail(where + " needs an id and a non-empty content");
+        max_id = std::max(max_id, in.id(a["id"], where));
+        in.flag(a, "special", where);  // checked here, where the entry is named; read below
+    }
     t->id_bytes_.assign(size_t(max_id + 1), "");
     t->special_.assign(size_t(max_id + 1), false);
     for (const auto &[text, id] : t->vocab_) {
@@ -159,15 +208,13 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const std::string &path) {
     }
 
     // Added tokens, matched in input text before anything else, longest first.
-    for (const json &a : added) {
-        if (!a.contains("id") || !a.contains("content") || !a["content"].is_string())
-            throw fail("added_tokens entry without id and content");
+    for (const json &a : added) {  // checked above
         const int32_t id = a["id"].get<int32_t>();
         const std::string content = a["content"].get<std::string>();
         t->added_.push_back({content, id});
-        if (!content.empty()) t->added_first_byte_[static_cast<unsigned char>(content[0])] = true;
+        t->added_first_byte_[static_cast<unsigned char>(content[0])] = true;
         t->id_bytes_[size_t(id)] = content;
-        t->special_[size_t(id)] = a.value("special", false);
+        t->special_[size_t(id)] = in.flag(a, "special", "added_tokens");
     }
     std::sort(t->added_.begin(), t->added_.end(),
               [](const Added &x, const Added &y) { return x.content.size() > y.content.size(); });

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -16,6 +17,9 @@ class Tokenizer {
 public:
     // Throws InputError naming the file and the problem.
     static std::unique_ptr<Tokenizer> load(const std::string &path);
+    // Largest token id accepted: ids index per-token tables, and real
+    // vocabularies stay far below (Qwen2: 151,665 tokens).
+    static constexpr int32_t kMaxTokenId = (1 << 22) - 1;
     ~Tokenizer();
 
     // Token ids of `text`; added tokens ("<|im_start|>", ...) are recognised
@@ -30,6 +34,7 @@ public:
 
 private:
     Tokenizer() = default;
+    static std::unique_ptr<Tokenizer> from_json(const nlohmann::json &j, const std::string &path);
     void encode_plain(const std::string &text, std::vector<int32_t> &out) const;
     void bpe(const std::string &piece, std::vector<int32_t> &out) const;
 
