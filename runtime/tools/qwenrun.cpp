@@ -250,25 +250,30 @@ int main(int argc, char **argv) {
             std::ifstream in(args.get("prompts-file"));
             if (!in) throw InputError(args.get("prompts-file") + ": cannot open");
             const ChatTemplate tmpl = args.has("raw") ? ChatTemplate() : run.chat_template();
+            // Every line is read, rendered and tokenized before the first is
+            // run, so a bad line stops the job before any work.
+            struct Job {
+                std::string prompt;  // echoed in the result: the text, or a messages line as is
+                std::vector<int32_t> ids;
+            };
+            std::vector<Job> jobs;
             std::string line;
-            for (int index = 0; std::getline(in, line);) {
+            for (int line_no = 1; std::getline(in, line); line_no++) {
                 if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-                std::vector<ChatMessage> msgs;
-                std::string prompt_text = line;
-                if (line[0] == '{') {
-                    const auto j = nlohmann::json::parse(line, nullptr, false);
-                    if (j.is_discarded() || !j.is_object())
-                        throw InputError(args.get("prompts-file") + ": line " + std::to_string(index + 1) + " is not valid JSON");
-                    if (j.contains("messages"))
-                        for (const auto &m : j["messages"]) msgs.push_back({m.value("role", ""), m.value("content", "")});
-                    else prompt_text = j.value("prompt", "");
-                }
-                if (msgs.empty()) msgs = user_turn(prompt_text);
-                const std::string text = args.has("raw") ? prompt_text : tmpl.render(msgs, true);
+                const std::string where = args.get("prompts-file") + ": line " + std::to_string(line_no);
+                const PromptLine p = parse_prompt_line(line, where);
+                if (args.has("raw") && !p.messages.empty())
+                    throw UsageError("--raw sends plain prompts; " + where + " holds messages, which need the chat template");
+                const std::string prompt_text = p.messages.empty() ? p.prompt : line;
+                const std::string text = args.has("raw") ? prompt_text
+                                                         : tmpl.render(p.messages.empty() ? user_turn(prompt_text) : p.messages, true);
+                jobs.push_back({prompt_text, tok->encode(text)});
+            }
+            for (size_t index = 0; index < jobs.size(); index++) {
                 session.truncate(0);
-                const GenerationResult g = generate(session, tok.get(), {}, tok->encode(text), req, nullptr);
-                nlohmann::json out = {{"index", index++},          {"prompt", prompt_text},
-                                      {"text", g.text},            {"finish_reason", g.finish_reason},
+                const GenerationResult g = generate(session, tok.get(), {}, jobs[index].ids, req, nullptr);
+                nlohmann::json out = {{"index", index},          {"prompt", jobs[index].prompt},
+                                      {"text", g.text},          {"finish_reason", g.finish_reason},
                                       {"prompt_tokens", g.prompt_tokens}, {"completion_tokens", g.tokens.size()}};
                 std::printf("%s\n", out.dump().c_str());
                 std::fflush(stdout);

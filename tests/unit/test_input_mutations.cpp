@@ -19,6 +19,7 @@
 #include "random_model/random_weights.h"
 #include "random_model/safetensors_writer.h"
 #include "safetensors.h"
+#include "text/chat_template.h"
 #include "text/tokenizer.h"
 #include "weight_store.h"
 
@@ -337,3 +338,41 @@ TEST_CASE("tokenizer.json: every field of the real one given every wrong value")
     CHECK(n.refused > 50);
 }
 
+TEST_CASE("tokenizer_config.json, messages files and prompt lines: every field given every wrong value") {
+    const std::string jinja = slurp(std::string(QWENC_SHARED_DIR) + "/qwen2/tokenizer-tests/Qwen2.5-Instruct.chat_template.jinja");
+    REQUIRE(!jinja.empty());
+    const std::string dir = fresh_dir("text_inputs");
+    Outcome n;
+    // The chat template as a string and as transformers' list of named templates.
+    const json string_form = {{"chat_template", jinja}, {"eos_token", "<|im_end|>"}, {"model_max_length", 131072}};
+    const json list_form = {{"chat_template", json::array({{{"name", "default"}, {"template", jinja}}, {{"name", "tool_use"}, {"template", "x"}}})}};
+    for (const json &base : {string_form, list_form}) {
+        // The template's text is one leaf; its contents are the template tests' business.
+        for_each_field_mutation(base, [](const json::json_pointer &) { return true; }, [&](const json &j, const std::string &what) {
+            write_file(dir + "/tokenizer_config.json", j.dump());
+            INFO(what);
+            expect_loaded_or_refused(n, dir + "/tokenizer_config.json", [&] {
+                ChatTemplate::from_model_dir(dir).render({{"user", "hi"}}, true);
+            });
+        });
+    }
+    const json messages = json::array({{{"role", "system"}, {"content", "a"}}, {{"role", "user"}, {"content", "b"}}});
+    for (const json &base : {messages, json{{"messages", messages}}}) {
+        for_each_field_mutation(base, [](const json::json_pointer &) { return true; }, [&](const json &j, const std::string &what) {
+            write_file(dir + "/messages.json", j.dump());
+            INFO(what);
+            expect_loaded_or_refused(n, dir + "/messages.json", [&] { read_messages_json(dir + "/messages.json"); });
+        });
+    }
+    // A prompts file's JSON lines: errors start with the file and line.
+    for (const json &base : {json{{"prompt", "hi"}}, json{{"messages", messages}}}) {
+        for_each_field_mutation(base, [](const json::json_pointer &) { return true; }, [&](const json &j, const std::string &what) {
+            INFO(what);
+            expect_loaded_or_refused(n, "p.jsonl: line 3", [&] {
+                const PromptLine p = parse_prompt_line(j.dump(), "p.jsonl: line 3");
+                if (!p.messages.empty()) CHECK(p.prompt.empty());
+            });
+        });
+    }
+    CHECK(n.refused > 100);
+}

@@ -56,7 +56,8 @@ ChatTemplate ChatTemplate::from_model_dir(const std::string &dir) {
     // A list of named templates: use "default".
     if (ct.is_array())
         for (const auto &e : ct)
-            if (e.value("name", "") == "default" && e.contains("template")) return from_jinja(e["template"].get<std::string>(), path);
+            if (e.is_object() && e.contains("name") && e["name"] == "default" && e.contains("template") && e["template"].is_string())
+                return from_jinja(e["template"].get<std::string>(), path);
     throw InputError(path + ": chat_template is neither a string nor a list with a \"default\" entry");
 }
 
@@ -76,18 +77,38 @@ std::string ChatTemplate::render(const std::vector<ChatMessage> &messages, bool 
     return out;
 }
 
-std::vector<ChatMessage> read_messages_json(const std::string &path) {
-    nlohmann::json j = read_json_file(path);
-    if (j.is_object() && j.contains("messages")) j = j["messages"];
-    if (!j.is_array()) throw InputError(path + ": expected a JSON list of {\"role\", \"content\"} messages");
+namespace {
+// A JSON list of {"role", "content"} objects; `where` starts errors.
+std::vector<ChatMessage> messages_of(const nlohmann::json &j, const std::string &where) {
+    if (!j.is_array()) throw InputError(where + ": expected a JSON list of {\"role\", \"content\"} messages");
     std::vector<ChatMessage> out;
     for (size_t i = 0; i < j.size(); i++) {
         const auto &m = j[i];
         if (!m.is_object() || !m.contains("role") || !m["role"].is_string() || !m.contains("content") || !m["content"].is_string())
-            throw InputError(path + ": message " + std::to_string(i) + " needs string \"role\" and \"content\"");
+            throw InputError(where + ": message " + std::to_string(i) + " needs string \"role\" and \"content\"");
         out.push_back({m["role"].get<std::string>(), m["content"].get<std::string>()});
     }
     return out;
+}
+}  // namespace
+
+std::vector<ChatMessage> read_messages_json(const std::string &path) {
+    nlohmann::json j = read_json_file(path);
+    if (j.is_object() && j.contains("messages")) j = j["messages"];
+    return messages_of(j, path);
+}
+
+PromptLine parse_prompt_line(const std::string &line, const std::string &where) {
+    if (line.empty() || line[0] != '{') return {line, {}};
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) throw InputError(where + " is not valid JSON");
+    if (j.contains("messages")) {
+        PromptLine p{"", messages_of(j["messages"], where)};
+        if (p.messages.empty()) throw InputError(where + ": \"messages\" is empty");
+        return p;
+    }
+    if (!j.contains("prompt") || !j["prompt"].is_string()) throw InputError(where + ": needs a string \"prompt\" or a \"messages\" list");
+    return {j["prompt"].get<std::string>(), {}};
 }
 
 }  // namespace qwenc

@@ -32,4 +32,13 @@ private:
 // Reads a JSON list of {"role", "content"} objects (or {"messages": [...]}).
 std::vector<ChatMessage> read_messages_json(const std::string &path);
 
+// One line of a prompts file (qwenrun --prompts-file): plain text is a user
+// prompt; a line starting with '{' is a JSON object holding "prompt" (text)
+// or "messages" (a list as above). `where` ("FILE: line N") starts errors.
+struct PromptLine {
+    std::string prompt;                // the text, or "" for messages
+    std::vector<ChatMessage> messages;  // empty for a plain prompt
+};
+PromptLine parse_prompt_line(const std::string &line, const std::string &where);
+
 }  // namespace qwenc
