@@ -13,6 +13,7 @@
 
 #include "bench/model_bench.h"
 #include "cli_args.h"
+#include "generate/chat_history.h"
 #include "generate/generation_config.h"
 #include "generate/generator.h"
 #include "model.h"
@@ -33,7 +34,8 @@ input (one of):
     --system TEXT          system message (default: the template's own)
     --raw                  send --prompt as is, without the chat template
   --messages FILE.json     a JSON list of {"role", "content"} messages
-  --chat                   interactive multi-turn chat on stdin (/reset, /exit)
+  --chat                   interactive multi-turn chat on stdin (/reset, /exit);
+                           the oldest turns make way when the context fills
   --prompts-file FILE      one prompt per line (or JSONL with "prompt" or
                            "messages"); prints one JSON result per line
   --tokens 1,2,3           the input as token ids; prints the generated ids
@@ -298,7 +300,19 @@ int main(int argc, char **argv) {
                 continue;
             }
             msgs.push_back({"user", line});
-            const std::vector<int32_t> all = tok->encode(tmpl.render(msgs, true));
+            // Room for an answer of --max-tokens (at most half the context);
+            // the oldest turns make way for it.
+            const int64_t reserve = std::max<int64_t>(1, std::min(req.max_tokens, session.max_context() / 2));
+            FittedConversation fit;
+            try {
+                fit = fit_conversation(msgs, tmpl, *tok, session.max_context(), reserve);
+            } catch (const InputError &e) {
+                std::fprintf(stderr, "qwenrun: %s; not sent\n", e.what());
+                continue;
+            }
+            if (fit.dropped > 0)
+                std::fprintf(stderr, "[context full: dropped the oldest %zu message%s]\n", fit.dropped, fit.dropped == 1 ? "" : "s");
+            const std::vector<int32_t> &all = fit.tokens;
             size_t common = 0;
             while (common < all.size() && common < in_cache.size() && all[common] == in_cache[common]) common++;
             if (common == all.size()) common--;  // always evaluate at least one token

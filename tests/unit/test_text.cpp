@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "generate/chat_history.h"
 #include "generate/generation_config.h"
 #include "generate/stop_strings.h"
 #include "qwen2/config.h"
@@ -196,4 +197,43 @@ TEST_CASE("malformed generation_config.json, messages and tokenizer_config.json 
     CHECK_THAT(error_of([&] { ChatTemplate::from_model_dir(dir); }), Catch::Contains("no chat_template (use --raw)"));
     dir = dir_with("tokenizer_config.json", R"({"chat_template": 7})");
     CHECK_THAT(error_of([&] { ChatTemplate::from_model_dir(dir); }), Catch::Contains("chat_template is neither a string"));
+}
+
+TEST_CASE("a chat drops its oldest turns to leave room for the answer") {
+    const ChatTemplate tmpl = ChatTemplate::from_jinja(
+        slurp(std::string(QWENC_SHARED_DIR) + "/qwen2/tokenizer-tests/Qwen2.5-Instruct.chat_template.jinja"), "t");
+    const std::vector<ChatMessage> msgs = {{"system", "s"},   {"user", "one"},  {"assistant", "two"},
+                                           {"user", "three"}, {"assistant", "four"}, {"user", "five"}};
+    auto tokens_of = [&](const std::vector<ChatMessage> &m) { return tok().encode(tmpl.render(m, true)); };
+    const int64_t full = int64_t(tokens_of(msgs).size());
+    const int64_t alone = int64_t(tokens_of({msgs[0], msgs[5]}).size());
+    const int64_t answer = 10;
+
+    std::vector<ChatMessage> m = msgs;
+    FittedConversation f = fit_conversation(m, tmpl, tok(), full + answer, answer);
+    CHECK(f.dropped == 0);
+    CHECK(m.size() == 6);
+    CHECK(f.tokens == tokens_of(msgs));
+
+    // One position short: the oldest turn, question and answer, goes; the system message stays.
+    m = msgs;
+    f = fit_conversation(m, tmpl, tok(), full + answer - 1, answer);
+    CHECK(f.dropped == 2);
+    REQUIRE(m.size() == 4);
+    CHECK(m[0].content == "s");
+    CHECK(m[1].content == "three");
+    CHECK(f.tokens == tokens_of(m));
+
+    // Room for the new message only: every earlier turn goes.
+    m = msgs;
+    f = fit_conversation(m, tmpl, tok(), alone + answer, answer);
+    CHECK(f.dropped == 4);
+    CHECK(m.size() == 2);
+
+    // The new message alone does not fit: refused, the history kept without it.
+    m = msgs;
+    CHECK_THROWS_WITH(fit_conversation(m, tmpl, tok(), alone + answer - 1, answer),
+                      Catch::Contains("exceeds the context of " + std::to_string(alone + answer - 1) + " positions"));
+    CHECK(m.size() == 5);
+    CHECK(m.back().content == "four");
 }
