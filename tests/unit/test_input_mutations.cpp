@@ -1,12 +1,13 @@
 // Untrusted inputs, mutated systematically rather than case by case: every
 // byte of a safetensors header replaced by JSON's structural characters,
 // the file cut at every length, and every field of a safetensors header, a
-// shard index, config.json, generation_config.json and tokenizer.json given
+// shard index, config.json, generation_config.json, tokenizer.json,
+// tokenizer_config.json, a messages file and a prompts-file line given
 // every wrong kind of value. Each input must either load (with every tensor
 // view inside its mapped file) or be refused with an InputError that names
 // the file on one line: any other exception fails the test, and a crash or
-// an out-of-bounds read fails it too (run the suite under
-// -fsanitize=address,undefined to see the latter; see README).
+// an out-of-bounds read fails it too (scripts/test-sanitizers.sh runs the
+// suite under ASan and UBSan to see the latter).
 #include <catch2/catch.hpp>
 
 #include <filesystem>
