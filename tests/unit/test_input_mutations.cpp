@@ -15,6 +15,7 @@
 #include <functional>
 
 #include "generate/generation_config.h"
+#include "json_mutations.h"
 #include "qwen2/config.h"
 #include "qwen2/tensors.h"
 #include "random_model/random_weights.h"
@@ -25,6 +26,7 @@
 #include "weight_store.h"
 
 using namespace qwenc;
+using namespace qwenc::test;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -44,79 +46,6 @@ std::string fresh_dir(const std::string &name) {
     fs::remove_all(dir);
     fs::create_directories(dir);
     return dir;
-}
-
-// Runs `load` on one mutated input: it may succeed (then `check` looks at
-// what it made) or throw InputError naming `path`; anything else escapes to
-// Catch and fails the test with the mutation in the INFO.
-struct Outcome {
-    int loaded = 0, refused = 0;
-};
-void expect_loaded_or_refused(Outcome &n, const std::string &path, const std::function<void()> &load) {
-    try {
-        load();
-        n.loaded++;
-    } catch (const InputError &e) {
-        const std::string what = e.what();
-        if (what.rfind(path + ": ", 0) != 0 || what.find('\n') != std::string::npos) {
-            FAIL_CHECK("refused, but the message does not name " << path << " on one line: " << what);
-        }
-        n.refused++;
-    } catch (const std::exception &e) {
-        FAIL_CHECK("not an InputError: " << e.what());  // and go on with the next mutation
-    }
-}
-
-// Values of every JSON kind, and numbers at the edges of int32, int64 and
-// uint64: a field given one of them must be used or refused, never
-// converted out of range.
-std::vector<json> wrong_values() {
-    return {json(),
-            json("x"),
-            json(""),
-            json(-1),
-            json(0),
-            json(1),
-            json(3),
-            json(2.5),
-            json(-0.5),
-            json(1e300),
-            json(2147483648LL),
-            json(int64_t(1) << 62),
-            json(INT64_MAX),
-            json(INT64_MIN),
-            json(UINT64_MAX),
-            json(true),
-            json::array(),
-            json::array({1}),
-            json::array({-1, 1e300}),
-            json::object(),
-            json::object({{"type", "x"}})};
-}
-
-// Calls `each` with a copy of `doc` in which one node is replaced by one of
-// `values` (or, for an object's member, removed), for every node that
-// `visit` accepts (by its JSON pointer).
-void for_each_field_mutation(const json &doc, const std::function<bool(const json::json_pointer &)> &visit,
-                             const std::function<void(const json &, const std::string &)> &each) {
-    const json flat = doc.flatten();  // leaves only; add the inner nodes
-    std::vector<json::json_pointer> nodes;
-    for (auto it = flat.begin(); it != flat.end(); ++it)
-        for (json::json_pointer p(it.key()); !p.empty(); p = p.parent_pointer())
-            if (std::find(nodes.begin(), nodes.end(), p) == nodes.end()) nodes.push_back(p);
-    for (const auto &p : nodes) {
-        if (!visit(p)) continue;
-        if (doc.at(p.parent_pointer()).is_object()) {
-            json removed = doc;
-            removed.at(p.parent_pointer()).erase(p.back());
-            each(removed, "remove " + p.to_string());
-        }
-        for (const json &v : wrong_values()) {
-            json changed = doc;
-            changed.at(p) = v;
-            each(changed, p.to_string() + " = " + v.dump());
-        }
-    }
 }
 
 // A safetensors file as transformers writes one: three tensors of different

@@ -10,6 +10,7 @@
 #include "../../models/qwen2/config.h"
 #include "../../schedules/schedule.h"
 #include "../../schedules/schedule_file.h"
+#include "json_mutations.h"
 
 using namespace qwenc;
 
@@ -94,4 +95,28 @@ TEST_CASE("malformed schedule files are refused with the file and the problem") 
         CHECK(e.find(problem) != std::string::npos);
     }
     CHECK(error_of("/nonexistent/schedule.json").find("/nonexistent/schedule.json") == 0);
+}
+
+TEST_CASE("a schedule file: every field given every wrong value") {
+    // Every tile at its default, as qwenc tune writes them.
+    std::map<std::string, int> tiles;
+    for (const TileField &f : tile_fields()) tiles[f.name] = get_tile(CpuTiles{}, f.name);
+    const nlohmann::json base = schedule_file_json("x86-avx512", tiles);
+    REQUIRE(error_of(write_file("mutation-base", base.dump())).empty());
+    test::Outcome n;
+    test::for_each_field_mutation(base, [](const nlohmann::json::json_pointer &) { return true; },
+                                  [&](const nlohmann::json &j, const std::string &what) {
+                                      const std::string path = write_file("mutation", j.dump());
+                                      INFO(what);
+                                      test::expect_loaded_or_refused(n, path, [&] {
+                                          const ScheduleFile f = read_schedule_file(path);
+                                          // What loads holds each tile in its range, as the file said.
+                                          for (const auto &[name, value] : f.tiles) {
+                                              const nlohmann::json &given = j["tiles"][name];
+                                              CHECK((given.is_boolean() ? nlohmann::json(int(given.get<bool>())) : given) == value);
+                                          }
+                                          tiles_for_target(kAvx512, &f);
+                                      });
+                                  });
+    CHECK(n.refused > 200);
 }
