@@ -10,6 +10,7 @@
 // suite under ASan and UBSan to see the latter).
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -216,6 +217,18 @@ TEST_CASE("generation_config.json: every field of a real one given every wrong v
         expect_loaded_or_refused(n, dir + "/generation_config.json", [&] {
             const GenerationDefaults d = read_generation_defaults(dir);
             for (int32_t id : d.eos_ids) CHECK(id >= 0);
+            // What loads is what qwenrun's flags would accept.
+            const SamplingParams &p = d.sampling;
+            CHECK(p.temperature >= 0);
+            CHECK(std::isfinite(p.temperature));
+            CHECK(p.top_k >= 0);
+            CHECK(p.top_p > 0);
+            CHECK(p.top_p <= 1);
+            CHECK(p.min_p >= 0);
+            CHECK(p.min_p <= 1);
+            CHECK(p.repetition_penalty > 0);
+            CHECK(std::isfinite(p.repetition_penalty));
+            if (j.contains("top_k") && j["top_k"].is_number()) CHECK(j["top_k"] == p.top_k);
         });
     });
     CHECK(n.refused > 30);

@@ -28,17 +28,29 @@ GenerationDefaults read_generation_defaults(const std::string &dir) {
     if (std::filesystem::exists(gen)) {
         const auto j = read_json_file(gen);
         if (!j.is_object()) throw InputError(gen + ": expected a JSON object");
-        auto number = [&](const char *field, auto &dst) {
+        // A number within the range the sampler (and the matching qwenrun
+        // flag) accepts: `lo_open` excludes lo itself.
+        auto number = [&](const char *field, float &dst, double lo, bool lo_open, double hi) {
             if (!j.contains(field) || j[field].is_null()) return;
             if (!j[field].is_number()) throw InputError(gen + ": field '" + field + "' must be a number");
-            dst = j[field].get<std::decay_t<decltype(dst)>>();
+            const double x = j[field].get<double>();
+            if (x < lo || (lo_open && x == lo) || x > hi)
+                throw InputError(gen + ": field '" + field + "' = " + j[field].dump() + " is out of range " + (lo_open ? "(" : "[") +
+                                 nlohmann::json(lo).dump() + ", " + nlohmann::json(hi).dump() + "]");
+            dst = float(x);
         };
         if (j.contains("do_sample") && j["do_sample"].is_boolean()) d.sampling.do_sample = j["do_sample"].get<bool>();
-        number("temperature", d.sampling.temperature);
-        number("top_k", d.sampling.top_k);
-        number("top_p", d.sampling.top_p);
-        number("min_p", d.sampling.min_p);
-        number("repetition_penalty", d.sampling.repetition_penalty);
+        number("temperature", d.sampling.temperature, 0, false, 1e6);
+        number("top_p", d.sampling.top_p, 0, true, 1);
+        number("min_p", d.sampling.min_p, 0, false, 1);
+        number("repetition_penalty", d.sampling.repetition_penalty, 0, true, 1e6);
+        if (j.contains("top_k") && !j["top_k"].is_null()) {
+            const auto &k = j["top_k"];
+            if (!k.is_number_integer() || (k.is_number_unsigned() ? k.get<uint64_t>() > uint64_t(INT32_MAX)
+                                                                   : k.get<int64_t>() < 0 || k.get<int64_t>() > INT32_MAX))
+                throw InputError(gen + ": field 'top_k' = " + k.dump() + " must be an integer from 0 (off) to " + std::to_string(INT32_MAX));
+            d.sampling.top_k = k.get<int64_t>();
+        }
         add_eos_ids(j, gen, d.eos_ids);
     }
     std::sort(d.eos_ids.begin(), d.eos_ids.end());
