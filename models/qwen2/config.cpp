@@ -70,8 +70,9 @@ std::string read_text_file(const std::string &path) {
     return ss.str();
 }
 
-json read_json_file(const std::string &path) {
-    const std::string text = read_text_file(path);
+json read_json_file(const std::string &path) { return parse_json_text(read_text_file(path), path); }
+
+json parse_json_text(const std::string &text, const std::string &path) {
     try {
         return json::parse(text);
     } catch (const json::parse_error &e) {

@@ -58,6 +58,8 @@ Qwen2Config load_qwen2_config(const std::string &path);
 std::string read_text_file(const std::string &path);
 // Reads and parses a JSON file; throws InputError naming the file.
 nlohmann::json read_json_file(const std::string &path);
+// The same for text already read from `path`.
+nlohmann::json parse_json_text(const std::string &text, const std::string &path);
 // A token-id field of a config file: one id, a list of ids, or absent/null
 // (empty). Throws InputError naming `source` and the field otherwise.
 std::vector<int64_t> parse_token_ids(const nlohmann::json &j, const std::string &source, const char *field);

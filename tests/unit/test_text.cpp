@@ -12,6 +12,7 @@
 #include "text/chat_template.h"
 #include "text/stream_decoder.h"
 #include "text/tokenizer.h"
+#include "text/tokenizer_lists.h"
 
 using namespace qwenc;
 
@@ -236,4 +237,52 @@ TEST_CASE("a chat drops its oldest turns to leave room for the answer") {
                       Catch::Contains("exceeds the context of " + std::to_string(alone + answer - 1) + " positions"));
     CHECK(m.size() == 5);
     CHECK(m.back().content == "four");
+}
+
+TEST_CASE("tokenizer.json's vocabulary and merges read apart from the DOM are the DOM's") {
+    const std::string text = slurp(QWENC_TOKENIZER_JSON);
+    const auto parts = read_tokenizer_lists(text);
+    REQUIRE(parts.has_value());
+    nlohmann::json dom = nlohmann::json::parse(text);
+    const nlohmann::json &vocab = dom["model"]["vocab"], &merges = dom["model"]["merges"];
+    REQUIRE(parts->lists.vocab.size() == vocab.size());
+    for (const auto &[token, id] : parts->lists.vocab) CHECK(vocab.at(token) == id);
+    REQUIRE(parts->lists.merges.size() == merges.size());
+    for (size_t i = 0; i < merges.size(); i++) {
+        const TokenizerMerge &m = parts->lists.merges[i];
+        if (merges[i].is_array()) CHECK((m.pair && merges[i][0] == m.a && merges[i][1] == m.b));
+        else CHECK((!m.pair && merges[i] == m.a));
+    }
+    // The rest is the file with both lists emptied.
+    dom["model"]["vocab"] = nlohmann::json::object();
+    dom["model"]["merges"] = nlohmann::json::array();
+    CHECK(parts->rest == dom);
+}
+
+TEST_CASE("anything unusual in tokenizer.json's lists is left to the DOM reading") {
+    const std::string ok = R"({"model": {"vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b", ["a", "b"]]}, "x": [1, {"y": null}]})";
+    const auto parts = read_tokenizer_lists(ok);
+    REQUIRE(parts.has_value());
+    CHECK(parts->lists.vocab.size() == 3);
+    CHECK(parts->lists.merges.size() == 2);
+    CHECK(parts->rest["x"] == nlohmann::json::parse(R"([1, {"y": null}])"));
+    for (const char *unusual : {
+             R"({"model": {"vocab": {"a": "0"}, "merges": []}})",          // a string id
+             R"({"model": {"vocab": {"a": 0.5}, "merges": []}})",          // a fractional id
+             R"({"model": {"vocab": {"a": {"id": 0}}, "merges": []}})",    // an object
+             R"({"model": {"vocab": {}, "merges": [7]}})",                 // a number as a merge
+             R"({"model": {"vocab": {}, "merges": [["a", "b", "c"]]}})",   // three tokens
+             R"({"model": {"vocab": {}, "merges": [["a"]]}})",             // one token
+             R"({"model": {"vocab": {}, "merges": [["a", 1]]}})",          // not a string
+             R"({"model": {"vocab": {}, "vocab": {}, "merges": []}})",     // the list twice
+             R"({"model": {"vocab": {"a": 0}, "merges": []})",             // invalid JSON
+         }) {
+        INFO(unusual);
+        CHECK_FALSE(read_tokenizer_lists(unusual).has_value());
+    }
+    // Lists elsewhere than root.model are ordinary members.
+    const auto other = read_tokenizer_lists(R"({"vocab": {"a": "x"}, "model": {"inner": {"merges": [1]}, "vocab": {}, "merges": []}})");
+    REQUIRE(other.has_value());
+    CHECK(other->rest["vocab"]["a"] == "x");
+    CHECK(other->rest["model"]["inner"]["merges"][0] == 1);
 }

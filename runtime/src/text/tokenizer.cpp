@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <climits>
+#include <optional>
 
 #include "qwen2/config.h"
+#include "tokenizer_lists.h"
 #include "utf8.h"
 
 namespace qwenc {
@@ -59,25 +61,51 @@ struct TokenizerJson {
     }
     // A token id: an integer in [0, kMaxTokenId].
     int32_t id(const json &v, const std::string &where) const {
-        if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > Tokenizer::kMaxTokenId)
-            throw fail(where + " has a bad id " + v.dump().substr(0, 40) + " (token ids are integers from 0 to " +
-                       std::to_string(Tokenizer::kMaxTokenId) + ")");
-        return v.get<int32_t>();
+        if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)))
+            throw bad_id(v.dump(), where);
+        return id(v.get<int64_t>(), where);
+    }
+    int32_t id(int64_t v, const std::string &where) const {
+        if (v < 0 || v > Tokenizer::kMaxTokenId) throw bad_id(std::to_string(v), where);
+        return int32_t(v);
+    }
+    InputError bad_id(const std::string &v, const std::string &where) const {
+        return fail(where + " has a bad id " + v.substr(0, 40) + " (token ids are integers from 0 to " +
+                    std::to_string(Tokenizer::kMaxTokenId) + ")");
+    }
+    // The vocabulary and merges of a file read as a whole DOM (see
+    // read_tokenizer_lists), in the form the fast reading gives.
+    TokenizerLists lists_of(const json &model) const {
+        TokenizerLists l;
+        if (model.contains("vocab") && model["vocab"].is_object())
+            for (auto it = model["vocab"].begin(); it != model["vocab"].end(); ++it)
+                l.vocab.emplace_back(it.key(), id(it.value(), "model.vocab entry '" + it.key().substr(0, 40) + "'"));
+        if (model.contains("merges") && model["merges"].is_array())
+            for (const json &m : model["merges"]) {
+                if (m.is_string()) l.merges.push_back({m.get<std::string>(), "", false});
+                else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string())
+                    l.merges.push_back({m[0].get<std::string>(), m[1].get<std::string>(), true});
+                else throw fail("merge entry " + m.dump().substr(0, 80) + " is not a pair of tokens");
+            }
+        return l;
     }
 };
 
 }  // namespace
 
 std::unique_ptr<Tokenizer> Tokenizer::load(const std::string &path) {
-    const json j = read_json_file(path);
+    const std::string text = read_text_file(path);
     try {
-        return from_json(j, path);
+        // The large lists apart from the DOM; a file that is unusual in any
+        // way is read again as a whole DOM, whose checks name the problem.
+        if (std::optional<TokenizerJsonParts> parts = read_tokenizer_lists(text)) return from_json(parts->rest, path, &parts->lists);
+        return from_json(parse_json_text(text, path), path, nullptr);
     } catch (const json::exception &e) {  // a structure the checks below did not foresee
         throw InputError(path + ": unexpected structure: " + e.what());
     }
 }
 
-std::unique_ptr<Tokenizer> Tokenizer::from_json(const json &j, const std::string &path) {
+std::unique_ptr<Tokenizer> Tokenizer::from_json(const json &j, const std::string &path, const TokenizerLists *read_lists) {
     const TokenizerJson in{path};
     auto fail = [&](const std::string &msg) { return in.fail(msg); };
     std::unique_ptr<Tokenizer> t(new Tokenizer());
@@ -145,12 +173,15 @@ std::unique_ptr<Tokenizer> Tokenizer::from_json(const json &j, const std::string
         cp_to_byte[size_t(cp)] = b;
     }
     if (!model.contains("vocab") || !model["vocab"].is_object()) throw fail("model.vocab is not an object");
+    if (!model.contains("merges") || !model["merges"].is_array()) throw fail("model.merges is not an array");
+    const TokenizerLists dom_lists = read_lists ? TokenizerLists() : in.lists_of(model);
+    const TokenizerLists &lists = read_lists ? *read_lists : dom_lists;
     int32_t max_id = -1;
-    t->vocab_.reserve(model["vocab"].size());
-    if (model.contains("merges") && model["merges"].is_array()) t->merges_.reserve(model["merges"].size());
-    for (auto it = model["vocab"].begin(); it != model["vocab"].end(); ++it) {
-        const int32_t id = in.id(it.value(), "model.vocab entry '" + it.key().substr(0, 40) + "'");
-        t->vocab_[it.key()] = id;
+    t->vocab_.reserve(lists.vocab.size());
+    t->merges_.reserve(lists.merges.size());
+    for (const auto &[text, raw_id] : lists.vocab) {
+        const int32_t id = in.id(raw_id, "model.vocab entry '" + text.substr(0, 40) + "'");
+        t->vocab_[text] = id;
         max_id = std::max(max_id, id);
     }
     const json added = j.contains("added_tokens") && !j["added_tokens"].is_null() ? j["added_tokens"] : json::array();
@@ -187,19 +218,13 @@ std::unique_ptr<Tokenizer> Tokenizer::from_json(const json &j, const std::string
     }
 
     // Merges: "a b" strings (older files) or ["a", "b"] pairs.
-    if (!model.contains("merges") || !model["merges"].is_array()) throw fail("model.merges is not an array");
     int32_t rank = 0;
-    for (const json &m : model["merges"]) {
-        std::string a, b;
-        if (m.is_string()) {
-            const std::string s = m.get<std::string>();
-            const auto sp = s.find(' ', 1);
-            if (sp == std::string::npos) throw fail("merge '" + s + "' is not two tokens");
-            a = s.substr(0, sp), b = s.substr(sp + 1);
-        } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
-            a = m[0].get<std::string>(), b = m[1].get<std::string>();
-        } else {
-            throw fail("merge entry " + m.dump() + " is not a pair of tokens");
+    for (const TokenizerMerge &m : lists.merges) {
+        std::string a = m.a, b = m.b;
+        if (!m.pair) {
+            const auto sp = m.a.find(' ', 1);
+            if (sp == std::string::npos) throw fail("merge '" + m.a + "' is not two tokens");
+            a = m.a.substr(0, sp), b = m.a.substr(sp + 1);
         }
         auto ia = t->vocab_.find(a), ib = t->vocab_.find(b), im = t->vocab_.find(a + b);
         if (ia == t->vocab_.end() || ib == t->vocab_.end() || im == t->vocab_.end())

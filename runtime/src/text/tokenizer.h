@@ -13,6 +13,8 @@
 
 namespace qwenc {
 
+struct TokenizerLists;  // tokenizer_lists.h
+
 class Tokenizer {
 public:
     // Throws InputError naming the file and the problem.
@@ -34,7 +36,9 @@ public:
 
 private:
     Tokenizer() = default;
-    static std::unique_ptr<Tokenizer> from_json(const nlohmann::json &j, const std::string &path);
+    // `lists`: the vocabulary and merges read apart from `j` (see
+    // tokenizer_lists.h), or null to take them from `j`.
+    static std::unique_ptr<Tokenizer> from_json(const nlohmann::json &j, const std::string &path, const TokenizerLists *lists);
     void encode_plain(const std::string &text, std::vector<int32_t> &out) const;
     void bpe(const std::string &piece, std::vector<int32_t> &out) const;
 
