@@ -10,7 +10,7 @@
 #include "emit/emit_object.h"
 #include "quantize/quantize.h"
 #include "tune/tune.h"
-#include "version.h"
+#include "../common/version.h"
 
 using namespace qwenc;
 

@@ -13,7 +13,7 @@
 #include "../../common/progress.h"
 #include "../../models/manifest.h"
 #include "../lower/pipelines.h"
-#include "../version.h"
+#include "../../common/version.h"
 #include "cpu_features.h"
 #include "object_writer.h"
 

@@ -13,9 +13,12 @@
 
 #include "bench/model_bench.h"
 #include "cli_args.h"
+#include "version.h"
 #include "generate/chat_history.h"
 #include "generate/generation_config.h"
 #include "generate/generator.h"
+#include "host_cpu.h"
+#include "manifest.h"
 #include "model.h"
 #include "text/chat_template.h"
 #include "text/tokenizer.h"
@@ -63,6 +66,7 @@ other:
   --threads N              worker threads (default: one per core)
   --max-context N          KV-cache positions (default: min(max_position_embeddings, 4096))
   --quiet                  no progress or statistics on stderr
+  --version                the version, and this CPU's features qwenc can use
   -h, --help
 )";
 
@@ -158,15 +162,31 @@ int run_bench(const CliArgs &args) {
 
 }  // namespace
 
+// The version, the manifest ABI of the objects it runs, and the CPU
+// features a --target for this machine can use.
+void print_version() {
+    std::string features;
+    const auto host = host_cpu_features();
+    for (const char *f : {"sse4_1", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_bf16",
+                          "avx512_vnni", "asimd", "asimddp", "asimdhp", "sve"})
+        if (host.count(f)) features += std::string(" ") + f;
+    std::printf("qwenrun %s (model objects of manifest ABI %d; this CPU: %s,%s)\n", kQwencVersion, kManifestAbiVersion,
+                host_arch().c_str(), features.empty() ? " no SIMD features qwenc uses" : features.c_str());
+}
+
 int main(int argc, char **argv) {
     try {
         CliArgs args(argc, argv,
                      {"model", "weights", "tokens", "max-tokens", "dump-logits", "threads", "max-context", "prompt", "system",
                       "messages", "prompts-file", "tokenize", "chat-template", "tokenizer", "temperature", "top-k", "top-p",
                       "min-p", "repetition-penalty", "seed", "stop", "bench-prefill", "bench-decode", "bench-repeats"},
-                     {"help", "quiet", "ignore-eos", "raw", "chat", "print-prompt", "bench"});
+                     {"help", "version", "quiet", "ignore-eos", "raw", "chat", "print-prompt", "bench"});
         if (args.has("help")) {
             std::fputs(kHelp, stdout);
+            return 0;
+        }
+        if (args.has("version")) {
+            print_version();
             return 0;
         }
         if (!args.positionals().empty()) throw UsageError("unexpected argument '" + args.positionals()[0] + "' (see --help)");

@@ -1,4 +1,0 @@
-#pragma once
-namespace qwenc {
-constexpr const char *kQwencVersion = "0.1.0";
-}
