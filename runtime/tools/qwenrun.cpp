@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -126,6 +127,13 @@ struct Run {
         r.max_tokens = args.get_int("max-tokens", 256, 0, INT32_MAX);
         return r;
     }
+    // A one-turn conversation: --system's message, if any, and `text`.
+    std::vector<ChatMessage> user_turn(const std::string &text) const {
+        std::vector<ChatMessage> msgs;
+        if (args.has("system")) msgs.push_back({"system", args.get("system")});
+        msgs.push_back({"user", text});
+        return msgs;
+    }
     void stats(const GenerationResult &g) const {
         if (quiet) return;
         const int64_t dec = g.decode_steps;
@@ -172,6 +180,94 @@ void print_version() {
         if (host.count(f)) features += std::string(" ") + f;
     std::printf("qwenrun %s (model objects of manifest ABI %d; this CPU: %s,%s)\n", kQwencVersion, kManifestAbiVersion,
                 host_arch().c_str(), features.empty() ? " no SIMD features qwenc uses" : features.c_str());
+}
+
+// --prompts-file: one JSON result per prompt, each from an empty cache.
+int run_prompts_file(const Run &run, Session &session, const Tokenizer &tok, const GenerationRequest &req) {
+    const CliArgs &args = run.args;
+    std::ifstream in(args.get("prompts-file"));
+    if (!in) throw InputError(args.get("prompts-file") + ": cannot open");
+    const ChatTemplate tmpl = args.has("raw") ? ChatTemplate() : run.chat_template();
+    // Every line is read, rendered and tokenized before the first is
+    // run, so a bad line stops the job before any work.
+    struct Job {
+        std::string prompt;  // echoed in the result: the text, or a messages line as is
+        std::vector<int32_t> ids;
+    };
+    std::vector<Job> jobs;
+    std::string line;
+    for (int line_no = 1; std::getline(in, line); line_no++) {
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        const std::string where = args.get("prompts-file") + ": line " + std::to_string(line_no);
+        const PromptLine p = parse_prompt_line(line, where);
+        if (args.has("raw") && !p.messages.empty())
+            throw UsageError("--raw sends plain prompts; " + where + " holds messages, which need the chat template");
+        const std::string prompt_text = p.messages.empty() ? p.prompt : line;
+        const std::string text = args.has("raw") ? prompt_text
+                                                 : tmpl.render(p.messages.empty() ? run.user_turn(prompt_text) : p.messages, true);
+        jobs.push_back({prompt_text, tok.encode(text)});
+    }
+    for (size_t index = 0; index < jobs.size(); index++) {
+        session.truncate(0);
+        const GenerationResult g = generate(session, &tok, {}, jobs[index].ids, req, nullptr);
+        nlohmann::json out = {{"index", index},          {"prompt", jobs[index].prompt},
+                              {"text", g.text},          {"finish_reason", g.finish_reason},
+                              {"prompt_tokens", g.prompt_tokens}, {"completion_tokens", g.tokens.size()}};
+        std::printf("%s\n", out.dump().c_str());
+        std::fflush(stdout);
+        run.stats(g);
+    }
+    return 0;
+}
+
+// --chat: the conversation is re-rendered each turn; the KV cache keeps the
+// longest prefix it shares with what was evaluated before.
+int run_chat(const Run &run, Session &session, const Tokenizer &tok, const GenerationRequest &req,
+             const std::function<void(const std::string &)> &print) {
+    const CliArgs &args = run.args;
+    const ChatTemplate tmpl = run.chat_template();
+    std::vector<ChatMessage> msgs;
+    if (args.has("system")) msgs.push_back({"system", args.get("system")});
+    std::vector<int32_t> in_cache;
+    const bool tty = isatty(0);
+    std::string line;
+    while (true) {
+        if (tty) std::fprintf(stderr, "> ");
+        if (!std::getline(std::cin, line) || line == "/exit") break;
+        if (line == "/reset") {
+            msgs.resize(args.has("system") ? 1 : 0);
+            continue;
+        }
+        msgs.push_back({"user", line});
+        // Room for an answer of --max-tokens (at most half the context);
+        // the oldest turns make way for it.
+        const int64_t reserve = std::max<int64_t>(1, std::min(req.max_tokens, session.max_context() / 2));
+        FittedConversation fit;
+        try {
+            fit = fit_conversation(msgs, tmpl, tok, session.max_context(), reserve);
+        } catch (const InputError &e) {
+            std::fprintf(stderr, "qwenrun: %s; not sent\n", e.what());
+            continue;
+        }
+        if (fit.dropped > 0)
+            std::fprintf(stderr, "[context full: dropped the oldest %zu message%s]\n", fit.dropped, fit.dropped == 1 ? "" : "s");
+        const std::vector<int32_t> &all = fit.tokens;
+        size_t common = 0;
+        while (common < all.size() && common < in_cache.size() && all[common] == in_cache[common]) common++;
+        if (common == all.size()) common--;  // always evaluate at least one token
+        session.truncate(int64_t(common));
+        in_cache.resize(common);
+        const std::vector<int32_t> fresh(all.begin() + long(common), all.end());
+        const GenerationResult g = generate(session, &tok, in_cache, fresh, req, print);
+        std::printf("\n");
+        std::fflush(stdout);
+        run.stats(g);
+        in_cache.insert(in_cache.end(), fresh.begin(), fresh.end());
+        // The last generated token was sampled but never evaluated.
+        in_cache.insert(in_cache.end(), g.tokens.begin(), g.tokens.end() - (g.tokens.empty() ? 0 : 1));
+        msgs.push_back({"assistant", g.text});
+    }
+    return 0;
 }
 
 int main(int argc, char **argv) {
@@ -251,104 +347,19 @@ int main(int argc, char **argv) {
             return 0;
         }
 
-        auto user_turn = [&](const std::string &text) {
-            std::vector<ChatMessage> msgs;
-            if (args.has("system")) msgs.push_back({"system", args.get("system")});
-            msgs.push_back({"user", text});
-            return msgs;
-        };
         if (args.has("prompt") || args.has("messages")) {
             std::string text;
             if (args.has("raw")) text = args.get("prompt");
             else text = run.chat_template().render(args.has("messages") ? read_messages_json(args.get("messages"))
-                                                                        : user_turn(args.get("prompt")), true);
+                                                                        : run.user_turn(args.get("prompt")), true);
             const GenerationResult g = generate(session, tok.get(), {}, tok->encode(text), req, print);
             std::printf("\n");
             run.stats(g);
             return 0;
         }
 
-        if (args.has("prompts-file")) {
-            std::ifstream in(args.get("prompts-file"));
-            if (!in) throw InputError(args.get("prompts-file") + ": cannot open");
-            const ChatTemplate tmpl = args.has("raw") ? ChatTemplate() : run.chat_template();
-            // Every line is read, rendered and tokenized before the first is
-            // run, so a bad line stops the job before any work.
-            struct Job {
-                std::string prompt;  // echoed in the result: the text, or a messages line as is
-                std::vector<int32_t> ids;
-            };
-            std::vector<Job> jobs;
-            std::string line;
-            for (int line_no = 1; std::getline(in, line); line_no++) {
-                if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-                const std::string where = args.get("prompts-file") + ": line " + std::to_string(line_no);
-                const PromptLine p = parse_prompt_line(line, where);
-                if (args.has("raw") && !p.messages.empty())
-                    throw UsageError("--raw sends plain prompts; " + where + " holds messages, which need the chat template");
-                const std::string prompt_text = p.messages.empty() ? p.prompt : line;
-                const std::string text = args.has("raw") ? prompt_text
-                                                         : tmpl.render(p.messages.empty() ? user_turn(prompt_text) : p.messages, true);
-                jobs.push_back({prompt_text, tok->encode(text)});
-            }
-            for (size_t index = 0; index < jobs.size(); index++) {
-                session.truncate(0);
-                const GenerationResult g = generate(session, tok.get(), {}, jobs[index].ids, req, nullptr);
-                nlohmann::json out = {{"index", index},          {"prompt", jobs[index].prompt},
-                                      {"text", g.text},          {"finish_reason", g.finish_reason},
-                                      {"prompt_tokens", g.prompt_tokens}, {"completion_tokens", g.tokens.size()}};
-                std::printf("%s\n", out.dump().c_str());
-                std::fflush(stdout);
-                run.stats(g);
-            }
-            return 0;
-        }
-
-        // --chat: the conversation is re-rendered each turn; the KV cache
-        // keeps the longest prefix it shares with what was evaluated before.
-        const ChatTemplate tmpl = run.chat_template();
-        std::vector<ChatMessage> msgs;
-        if (args.has("system")) msgs.push_back({"system", args.get("system")});
-        std::vector<int32_t> in_cache;
-        const bool tty = isatty(0);
-        std::string line;
-        while (true) {
-            if (tty) std::fprintf(stderr, "> ");
-            if (!std::getline(std::cin, line) || line == "/exit") break;
-            if (line == "/reset") {
-                msgs.resize(args.has("system") ? 1 : 0);
-                continue;
-            }
-            msgs.push_back({"user", line});
-            // Room for an answer of --max-tokens (at most half the context);
-            // the oldest turns make way for it.
-            const int64_t reserve = std::max<int64_t>(1, std::min(req.max_tokens, session.max_context() / 2));
-            FittedConversation fit;
-            try {
-                fit = fit_conversation(msgs, tmpl, *tok, session.max_context(), reserve);
-            } catch (const InputError &e) {
-                std::fprintf(stderr, "qwenrun: %s; not sent\n", e.what());
-                continue;
-            }
-            if (fit.dropped > 0)
-                std::fprintf(stderr, "[context full: dropped the oldest %zu message%s]\n", fit.dropped, fit.dropped == 1 ? "" : "s");
-            const std::vector<int32_t> &all = fit.tokens;
-            size_t common = 0;
-            while (common < all.size() && common < in_cache.size() && all[common] == in_cache[common]) common++;
-            if (common == all.size()) common--;  // always evaluate at least one token
-            session.truncate(int64_t(common));
-            in_cache.resize(common);
-            const std::vector<int32_t> fresh(all.begin() + long(common), all.end());
-            const GenerationResult g = generate(session, tok.get(), in_cache, fresh, req, print);
-            std::printf("\n");
-            std::fflush(stdout);
-            run.stats(g);
-            in_cache.insert(in_cache.end(), fresh.begin(), fresh.end());
-            // The last generated token was sampled but never evaluated.
-            in_cache.insert(in_cache.end(), g.tokens.begin(), g.tokens.end() - (g.tokens.empty() ? 0 : 1));
-            msgs.push_back({"assistant", g.text});
-        }
-        return 0;
+        if (args.has("prompts-file")) return run_prompts_file(run, session, *tok, req);
+        return run_chat(run, session, *tok, req, print);
     } catch (const std::exception &e) {
         std::fprintf(stderr, "qwenrun: error: %s\n", e.what());
         return 1;
