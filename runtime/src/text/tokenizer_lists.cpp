@@ -8,7 +8,9 @@ namespace {
 
 // A SAX handler that builds the DOM (as nlohmann's parser would) except
 // inside root.model.vocab and root.model.merges, whose elements go to
-// TokenizerLists. Returning false from a handler stops the parse.
+// TokenizerLists. Returning false from a handler stops the parse: any
+// container inside the lists other than a merge pair does, so while in a
+// list, the list is the innermost open container.
 class ListsReader {
 public:
     explicit ListsReader(TokenizerJsonParts &out) : out_(out) {}
@@ -47,9 +49,9 @@ public:
     bool start_object(std::size_t) {
         if (in_lists()) return false;  // an object inside the lists
         const bool vocab = at_model_list("vocab");
-        if (vocab && (mode_ != Mode::None || seen_vocab_)) return false;
-        if (!open(json::object())) return false;
-        if (vocab) mode_ = Mode::Vocab, seen_vocab_ = true, list_depth_ = stack_.size();
+        if (vocab && seen_vocab_) return false;
+        open(json::object());
+        if (vocab) mode_ = Mode::Vocab, seen_vocab_ = true;
         return true;
     }
     bool start_array(std::size_t) {
@@ -58,11 +60,11 @@ public:
             mode_ = Mode::Pair, pair_strings_ = 0;
             return true;
         }
-        if (in_vocab() || in_pair()) return false;
+        if (in_lists()) return false;  // an array inside the vocab or a pair
         const bool merges = at_model_list("merges");
-        if (merges && (mode_ != Mode::None || seen_merges_)) return false;
-        if (!open(json::array())) return false;
-        if (merges) mode_ = Mode::Merges, seen_merges_ = true, list_depth_ = stack_.size();
+        if (merges && seen_merges_) return false;
+        open(json::array());
+        if (merges) mode_ = Mode::Merges, seen_merges_ = true;
         return true;
     }
     bool end_object() { return close(); }
@@ -82,8 +84,8 @@ private:
         std::string key;  // the last key read in it (objects)
     };
 
-    bool in_vocab() const { return mode_ == Mode::Vocab && stack_.size() == list_depth_; }
-    bool in_merges() const { return mode_ == Mode::Merges && stack_.size() == list_depth_; }
+    bool in_vocab() const { return mode_ == Mode::Vocab; }
+    bool in_merges() const { return mode_ == Mode::Merges; }
     bool in_pair() const { return mode_ == Mode::Pair; }
     bool in_lists() const { return mode_ != Mode::None; }
 
@@ -116,12 +118,10 @@ private:
         place(std::move(v));
         return true;
     }
-    bool open(json v) {
-        stack_.push_back({place(std::move(v)), ""});
-        return true;
-    }
+    void open(json v) { stack_.push_back({place(std::move(v)), ""}); }
+    // Closes the innermost container: the list itself while in one.
     bool close() {
-        if (in_lists() && stack_.size() == list_depth_) mode_ = Mode::None;
+        mode_ = Mode::None;
         stack_.pop_back();
         return true;
     }
@@ -129,7 +129,6 @@ private:
     TokenizerJsonParts &out_;
     std::vector<Open> stack_;  // the open containers, outermost first
     Mode mode_ = Mode::None;
-    size_t list_depth_ = 0;
     bool seen_vocab_ = false, seen_merges_ = false;
     std::string vocab_key_;
     int pair_strings_ = 0;
