@@ -87,11 +87,8 @@ ScheduleFile read_schedule_file(const std::string &path) {
     for (const auto &[name, value] : j["tiles"].items()) {
         if (!value.is_number_integer() && !value.is_boolean())
             throw InputError(path + ": tile '" + name + "' must be an integer (got " + value.dump() + ")");
-        // Checked as 64-bit before narrowing: get<int>() of 2^62 is 0, in range.
-        const bool huge = value.is_number_unsigned() ? value.get<uint64_t>() > uint64_t(INT32_MAX)
-                                                     : value.is_number_integer() && (value.get<int64_t>() > INT32_MAX ||
-                                                                                     value.get<int64_t>() < INT32_MIN);
-        if (huge) throw InputError(path + ": tile '" + name + "' = " + value.dump() + " is out of range");
+        // Checked before narrowing: get<int>() of 2^62 is 0, in range.
+        if (value.is_number_integer() && !json_int_in(value, INT32_MIN, INT32_MAX)) throw InputError(path + ": tile '" + name + "' = " + value.dump() + " is out of range");
         const int v = value.is_boolean() ? int(value.get<bool>()) : value.get<int>();
         try {
             set_tile(check, name, v);

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -26,11 +27,10 @@ int64_t get_int(const json &j, const std::string &source, const char *field, int
     const json &v = j.at(field);
     if (!v.is_number_integer())
         fail(source, std::string("field '") + field + "' must be an integer, got " + v.dump());
-    int64_t x = v.get<int64_t>();
-    if (x < lo || x > hi)
-        fail(source, std::string("field '") + field + "' = " + std::to_string(x) + " is out of range [" +
-                         std::to_string(lo) + ", " + std::to_string(hi) + "]");
-    return x;
+    if (!json_int_in(v, lo, hi))
+        fail(source, std::string("field '") + field + "' = " + v.dump() + " is out of range [" + std::to_string(lo) + ", " +
+                         std::to_string(hi) + "]");
+    return v.get<int64_t>();
 }
 
 double get_positive_number(const json &j, const std::string &source, const char *field) {
@@ -45,12 +45,19 @@ double get_positive_number(const json &j, const std::string &source, const char 
 
 }  // namespace
 
+bool json_int_in(const json &v, int64_t lo, int64_t hi) {
+    if (!v.is_number_integer()) return false;
+    if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)) return false;
+    const int64_t x = v.get<int64_t>();
+    return x >= lo && x <= hi;
+}
+
 std::vector<int64_t> parse_token_ids(const json &j, const std::string &source, const char *field) {
     std::vector<int64_t> ids;
     if (!j.contains(field) || j.at(field).is_null()) return ids;
     const json &v = j.at(field);
     auto one = [&](const json &e) {
-        if (!e.is_number_integer() || e.get<int64_t>() < 0)
+        if (!json_int_in(e, 0, INT64_MAX))
             fail(source, std::string("field '") + field + "' must hold non-negative integer token ids");
         ids.push_back(e.get<int64_t>());
     };

@@ -60,6 +60,9 @@ std::string read_text_file(const std::string &path);
 nlohmann::json read_json_file(const std::string &path);
 // The same for text already read from `path`.
 nlohmann::json parse_json_text(const std::string &text, const std::string &path);
+// Whether `v` is a JSON integer within [lo, hi]. Unsigned values above
+// INT64_MAX are outside every such range (get<int64_t>() would wrap them).
+bool json_int_in(const nlohmann::json &v, int64_t lo, int64_t hi);
 // A token-id field of a config file: one id, a list of ids, or absent/null
 // (empty). Throws InputError naming `source` and the field otherwise.
 std::vector<int64_t> parse_token_ids(const nlohmann::json &j, const std::string &source, const char *field);

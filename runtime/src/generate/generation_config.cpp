@@ -46,8 +46,7 @@ GenerationDefaults read_generation_defaults(const std::string &dir) {
         number("repetition_penalty", d.sampling.repetition_penalty, 0, true, 1e6);
         if (j.contains("top_k") && !j["top_k"].is_null()) {
             const auto &k = j["top_k"];
-            if (!k.is_number_integer() || (k.is_number_unsigned() ? k.get<uint64_t>() > uint64_t(INT32_MAX)
-                                                                   : k.get<int64_t>() < 0 || k.get<int64_t>() > INT32_MAX))
+            if (!json_int_in(k, 0, INT32_MAX))
                 throw InputError(gen + ": field 'top_k' = " + k.dump() + " must be an integer from 0 (off) to " + std::to_string(INT32_MAX));
             d.sampling.top_k = k.get<int64_t>();
         }

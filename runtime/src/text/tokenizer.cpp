@@ -61,9 +61,8 @@ struct TokenizerJson {
     }
     // A token id: an integer in [0, kMaxTokenId].
     int32_t id(const json &v, const std::string &where) const {
-        if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)))
-            throw bad_id(v.dump(), where);
-        return id(v.get<int64_t>(), where);
+        if (!json_int_in(v, 0, Tokenizer::kMaxTokenId)) throw bad_id(v.dump(), where);
+        return v.get<int32_t>();
     }
     int32_t id(int64_t v, const std::string &where) const {
         if (v < 0 || v > Tokenizer::kMaxTokenId) throw bad_id(std::to_string(v), where);
