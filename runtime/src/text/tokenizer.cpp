@@ -73,19 +73,18 @@ struct TokenizerJson {
                     std::to_string(Tokenizer::kMaxTokenId) + ")");
     }
     // The vocabulary and merges of a file read as a whole DOM (see
-    // read_tokenizer_lists), in the form the fast reading gives.
+    // read_tokenizer_lists), in the form the fast reading gives; model.vocab
+    // is an object and model.merges an array (checked by the caller).
     TokenizerLists lists_of(const json &model) const {
         TokenizerLists l;
-        if (model.contains("vocab") && model["vocab"].is_object())
-            for (auto it = model["vocab"].begin(); it != model["vocab"].end(); ++it)
-                l.vocab.emplace_back(it.key(), id(it.value(), "model.vocab entry '" + it.key().substr(0, 40) + "'"));
-        if (model.contains("merges") && model["merges"].is_array())
-            for (const json &m : model["merges"]) {
-                if (m.is_string()) l.merges.push_back({m.get<std::string>(), "", false});
-                else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string())
-                    l.merges.push_back({m[0].get<std::string>(), m[1].get<std::string>(), true});
-                else throw fail("merge entry " + m.dump().substr(0, 80) + " is not a pair of tokens");
-            }
+        for (auto it = model["vocab"].begin(); it != model["vocab"].end(); ++it)
+            l.vocab.emplace_back(it.key(), id(it.value(), "model.vocab entry '" + it.key().substr(0, 40) + "'"));
+        for (const json &m : model["merges"]) {
+            if (m.is_string()) l.merges.push_back({m.get<std::string>(), "", false});
+            else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string())
+                l.merges.push_back({m[0].get<std::string>(), m[1].get<std::string>(), true});
+            else throw fail("merge entry " + m.dump().substr(0, 80) + " is not a pair of tokens");
+        }
         return l;
     }
 };
@@ -185,14 +184,17 @@ std::unique_ptr<Tokenizer> Tokenizer::from_json(const json &j, const std::string
     }
     const json added = j.contains("added_tokens") && !j["added_tokens"].is_null() ? j["added_tokens"] : json::array();
     if (!added.is_array()) throw fail("added_tokens is not a list");
+    std::vector<std::pair<Added, bool>> added_tokens;  // with whether each is special
     for (size_t i = 0; i < added.size(); i++) {
         const json &a = added[i];
         const std::string where = "added_tokens[" + std::to_string(i) + "]";
         // An empty token would match everywhere in the text, forever.
-        if (!a.is_object() || !a.contains("id") || in.str(a, "content", where).empty())
-            throw fail(where + " needs an id and a non-empty content");
-        max_id = std::max(max_id, in.id(a["id"], where));
-        in.flag(a, "special", where);  // checked here, where the entry is named; read below
+        const auto refuse = [&] { return fail(where + " needs an id and a non-empty content"); };
+        if (!a.is_object() || !a.contains("id")) throw refuse();
+        const std::string content = in.str(a, "content", where);
+        if (content.empty()) throw refuse();
+        added_tokens.push_back({{content, in.id(a["id"], where)}, in.flag(a, "special", where)});
+        max_id = std::max(max_id, added_tokens.back().first.id);
     }
     t->id_bytes_.assign(size_t(max_id + 1), "");
     t->special_.assign(size_t(max_id + 1), false);
@@ -232,13 +234,11 @@ std::unique_ptr<Tokenizer> Tokenizer::from_json(const json &j, const std::string
     }
 
     // Added tokens, matched in input text before anything else, longest first.
-    for (const json &a : added) {  // checked above
-        const int32_t id = a["id"].get<int32_t>();
-        const std::string content = a["content"].get<std::string>();
-        t->added_.push_back({content, id});
-        t->added_first_byte_[static_cast<unsigned char>(content[0])] = true;
-        t->id_bytes_[size_t(id)] = content;
-        t->special_[size_t(id)] = in.flag(a, "special", "added_tokens");
+    for (const auto &[a, special] : added_tokens) {
+        t->added_.push_back(a);
+        t->added_first_byte_[static_cast<unsigned char>(a.content[0])] = true;
+        t->id_bytes_[size_t(a.id)] = a.content;
+        t->special_[size_t(a.id)] = special;
     }
     std::sort(t->added_.begin(), t->added_.end(),
               [](const Added &x, const Added &y) { return x.content.size() > y.content.size(); });
