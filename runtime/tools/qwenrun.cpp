@@ -14,7 +14,6 @@
 
 #include "bench/model_bench.h"
 #include "cli_args.h"
-#include "version.h"
 #include "generate/chat_history.h"
 #include "generate/generation_config.h"
 #include "generate/generator.h"
@@ -23,6 +22,7 @@
 #include "model.h"
 #include "text/chat_template.h"
 #include "text/tokenizer.h"
+#include "version.h"
 
 using namespace qwenc;
 using Clock = std::chrono::steady_clock;
@@ -168,8 +168,6 @@ int run_bench(const CliArgs &args) {
     return 0;
 }
 
-}  // namespace
-
 // The version, the manifest ABI of the objects it runs, and the CPU
 // features a --target for this machine can use.
 void print_version() {
@@ -269,6 +267,8 @@ int run_chat(const Run &run, Session &session, const Tokenizer &tok, const Gener
     }
     return 0;
 }
+
+}  // namespace
 
 int main(int argc, char **argv) {
     try {
