@@ -33,11 +33,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 void write_file(const std::string &path, const std::string &bytes) {
     std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
 }
@@ -97,7 +92,7 @@ uint64_t header_length(const std::string &file) {
 
 TEST_CASE("safetensors: every header byte replaced, every truncation, every length field") {
     const std::string dir = fresh_dir("safetensors_bytes");
-    const std::string base = slurp(valid_safetensors(dir));
+    const std::string base = read_text_file(valid_safetensors(dir));
     const size_t header_end = 8 + header_length(base);
     REQUIRE(header_end < base.size());
     const std::string path = dir + "/mutated.safetensors";
@@ -131,7 +126,7 @@ TEST_CASE("safetensors: every header byte replaced, every truncation, every leng
 
 TEST_CASE("safetensors: every header field given every wrong value") {
     const std::string dir = fresh_dir("safetensors_fields");
-    const std::string base = slurp(valid_safetensors(dir));
+    const std::string base = read_text_file(valid_safetensors(dir));
     const json header = json::parse(base.substr(8, header_length(base)));
     const std::string data = base.substr(8 + header_length(base));
     const std::string path = dir + "/mutated.safetensors";
@@ -159,7 +154,7 @@ TEST_CASE("the shard index: every field given every wrong value") {
     const std::string dir = fresh_dir("shard_index");
     write_model_safetensors(dir, random_qwen2_tensors(m.config, DType::BF16, 1), 2);
     const std::string index_path = dir + "/model.safetensors.index.json";
-    const json index = json::parse(slurp(index_path));
+    const json index = json::parse(read_text_file(index_path));
     REQUIRE(index.contains("weight_map"));
     // The real index's weight_map has one entry per tensor; mutating two of
     // them covers the kinds, the rest would repeat it.
@@ -188,7 +183,7 @@ TEST_CASE("the shard index: every field given every wrong value") {
 
 TEST_CASE("config.json: every field of a real config given every wrong value") {
     const std::string real = std::string(QWENC_SHARED_DIR) + "/qwen2/configs/Qwen2.5-1.5B-Instruct.config.json";
-    const json config = json::parse(slurp(real));
+    const json config = json::parse(read_text_file(real));
     const std::string path = "dir/config.json";
     Outcome n;
     for_each_field_mutation(config, [](const json::json_pointer &) { return true; }, [&](const json &j, const std::string &what) {
@@ -208,7 +203,7 @@ TEST_CASE("config.json: every field of a real config given every wrong value") {
 
 TEST_CASE("generation_config.json: every field of a real one given every wrong value") {
     const std::string real = std::string(QWENC_SHARED_DIR) + "/qwen2/configs/Qwen2.5-1.5B-Instruct.generation_config.json";
-    const json gen = json::parse(slurp(real));
+    const json gen = json::parse(read_text_file(real));
     const std::string dir = fresh_dir("generation_config");
     Outcome n;
     for_each_field_mutation(gen, [](const json::json_pointer &) { return true; }, [&](const json &j, const std::string &what) {
@@ -237,7 +232,7 @@ TEST_CASE("generation_config.json: every field of a real one given every wrong v
 TEST_CASE("tokenizer.json: every field of the real one given every wrong value") {
     // The real file cut down to its byte-level tokens, the merges among them
     // and two added tokens: the same structure, loaded in a millisecond.
-    json tj = json::parse(slurp(QWENC_TOKENIZER_JSON));
+    json tj = json::parse(read_text_file(QWENC_TOKENIZER_JSON));
     json vocab = json::object();
     for (auto it = tj["model"]["vocab"].begin(); it != tj["model"]["vocab"].end(); ++it)
         if (it.value().get<int>() < 300) vocab[it.key()] = it.value();
@@ -282,7 +277,7 @@ TEST_CASE("tokenizer.json: every field of the real one given every wrong value")
 }
 
 TEST_CASE("tokenizer_config.json, messages files and prompt lines: every field given every wrong value") {
-    const std::string jinja = slurp(std::string(QWENC_SHARED_DIR) + "/qwen2/tokenizer-tests/Qwen2.5-Instruct.chat_template.jinja");
+    const std::string jinja = read_text_file(std::string(QWENC_SHARED_DIR) + "/qwen2/tokenizer-tests/Qwen2.5-Instruct.chat_template.jinja");
     REQUIRE(!jinja.empty());
     const std::string dir = fresh_dir("text_inputs");
     Outcome n;
