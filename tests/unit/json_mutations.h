@@ -66,17 +66,17 @@ inline std::vector<json> wrong_values() {
 }
 
 // Calls `each` with a copy of `doc` in which one node is replaced by one of
-// `values` (or, for an object's member, removed), for every node that
-// `visit` accepts (by its JSON pointer).
-inline void for_each_field_mutation(const json &doc, const std::function<bool(const json::json_pointer &)> &visit,
-                             const std::function<void(const json &, const std::string &)> &each) {
+// wrong_values() (or, for an object's member, removed), for every node, or
+// every node that `visit` accepts (by its JSON pointer) when given.
+inline void for_each_field_mutation(const json &doc, const std::function<void(const json &, const std::string &)> &each,
+                                    const std::function<bool(const json::json_pointer &)> &visit = {}) {
     const json flat = doc.flatten();  // leaves only; add the inner nodes
     std::vector<json::json_pointer> nodes;
     for (auto it = flat.begin(); it != flat.end(); ++it)
         for (json::json_pointer p(it.key()); !p.empty(); p = p.parent_pointer())
             if (std::find(nodes.begin(), nodes.end(), p) == nodes.end()) nodes.push_back(p);
     for (const auto &p : nodes) {
-        if (!visit(p)) continue;
+        if (visit && !visit(p)) continue;
         if (doc.at(p.parent_pointer()).is_object()) {
             json removed = doc;
             removed.at(p.parent_pointer()).erase(p.back());

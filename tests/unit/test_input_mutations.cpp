@@ -131,7 +131,7 @@ TEST_CASE("safetensors: every header field given every wrong value") {
     const std::string data = base.substr(8 + header_length(base));
     const std::string path = dir + "/mutated.safetensors";
     Outcome n;
-    for_each_field_mutation(header, [](const json::json_pointer &) { return true; }, [&](const json &h, const std::string &what) {
+    for_each_field_mutation(header, [&](const json &h, const std::string &what) {
         std::string text = h.dump();
         while (text.size() % 8) text += ' ';
         std::string bytes(8, '\0');
@@ -164,7 +164,7 @@ TEST_CASE("the shard index: every field given every wrong value") {
                s.find("embed_tokens") != std::string::npos;
     };
     Outcome n;
-    for_each_field_mutation(index, visit, [&](const json &j, const std::string &what) {
+    for_each_field_mutation(index, [&](const json &j, const std::string &what) {
         write_file(index_path, j.dump());
         INFO(what);
         // Errors name the directory, its index or the shard it points at.
@@ -177,7 +177,7 @@ TEST_CASE("the shard index: every field given every wrong value") {
             CHECK(msg.find('\n') == std::string::npos);
             n.refused++;
         }
-    });
+    }, visit);
     CHECK(n.refused > 20);
 }
 
@@ -186,7 +186,7 @@ TEST_CASE("config.json: every field of a real config given every wrong value") {
     const json config = json::parse(read_text_file(real));
     const std::string path = "dir/config.json";
     Outcome n;
-    for_each_field_mutation(config, [](const json::json_pointer &) { return true; }, [&](const json &j, const std::string &what) {
+    for_each_field_mutation(config, [&](const json &j, const std::string &what) {
         INFO(what);
         expect_loaded_or_refused(n, path, [&] {
             const Qwen2Config c = parse_qwen2_config(j, path);
@@ -206,7 +206,7 @@ TEST_CASE("generation_config.json: every field of a real one given every wrong v
     const json gen = json::parse(read_text_file(real));
     const std::string dir = fresh_dir("generation_config");
     Outcome n;
-    for_each_field_mutation(gen, [](const json::json_pointer &) { return true; }, [&](const json &j, const std::string &what) {
+    for_each_field_mutation(gen, [&](const json &j, const std::string &what) {
         write_file(dir + "/generation_config.json", j.dump());
         INFO(what);
         expect_loaded_or_refused(n, dir + "/generation_config.json", [&] {
@@ -263,7 +263,7 @@ TEST_CASE("tokenizer.json: every field of the real one given every wrong value")
         return true;
     };
     Outcome n;
-    for_each_field_mutation(tj, visit, [&](const json &j, const std::string &what) {
+    for_each_field_mutation(tj, [&](const json &j, const std::string &what) {
         write_file(path, j.dump());
         INFO(what);
         expect_loaded_or_refused(n, path, [&] {
@@ -272,7 +272,7 @@ TEST_CASE("tokenizer.json: every field of the real one given every wrong value")
             const std::string text = "Hello, world! 你好 <|endoftext|> 123";
             bytes_of(*t, t->encode(text));
         });
-    });
+    }, visit);
     CHECK(n.refused > 50);
 }
 
@@ -286,7 +286,7 @@ TEST_CASE("tokenizer_config.json, messages files and prompt lines: every field g
     const json list_form = {{"chat_template", json::array({{{"name", "default"}, {"template", jinja}}, {{"name", "tool_use"}, {"template", "x"}}})}};
     for (const json &base : {string_form, list_form}) {
         // The template's text is one leaf; its contents are the template tests' business.
-        for_each_field_mutation(base, [](const json::json_pointer &) { return true; }, [&](const json &j, const std::string &what) {
+        for_each_field_mutation(base, [&](const json &j, const std::string &what) {
             write_file(dir + "/tokenizer_config.json", j.dump());
             INFO(what);
             expect_loaded_or_refused(n, dir + "/tokenizer_config.json", [&] {
@@ -296,7 +296,7 @@ TEST_CASE("tokenizer_config.json, messages files and prompt lines: every field g
     }
     const json messages = json::array({{{"role", "system"}, {"content", "a"}}, {{"role", "user"}, {"content", "b"}}});
     for (const json &base : {messages, json{{"messages", messages}}}) {
-        for_each_field_mutation(base, [](const json::json_pointer &) { return true; }, [&](const json &j, const std::string &what) {
+        for_each_field_mutation(base, [&](const json &j, const std::string &what) {
             write_file(dir + "/messages.json", j.dump());
             INFO(what);
             expect_loaded_or_refused(n, dir + "/messages.json", [&] { read_messages_json(dir + "/messages.json"); });
@@ -304,7 +304,7 @@ TEST_CASE("tokenizer_config.json, messages files and prompt lines: every field g
     }
     // A prompts file's JSON lines: errors start with the file and line.
     for (const json &base : {json{{"prompt", "hi"}}, json{{"messages", messages}}}) {
-        for_each_field_mutation(base, [](const json::json_pointer &) { return true; }, [&](const json &j, const std::string &what) {
+        for_each_field_mutation(base, [&](const json &j, const std::string &what) {
             INFO(what);
             expect_loaded_or_refused(n, "p.jsonl: line 3", [&] {
                 const PromptLine p = parse_prompt_line(j.dump(), "p.jsonl: line 3");

@@ -104,7 +104,7 @@ TEST_CASE("a schedule file: every field given every wrong value") {
     const nlohmann::json base = schedule_file_json("x86-avx512", tiles);
     REQUIRE(error_of(write_file("mutation-base", base.dump())).empty());
     test::Outcome n;
-    test::for_each_field_mutation(base, [](const nlohmann::json::json_pointer &) { return true; },
+    test::for_each_field_mutation(base,
                                   [&](const nlohmann::json &j, const std::string &what) {
                                       const std::string path = write_file("mutation", j.dump());
                                       INFO(what);
