@@ -18,6 +18,7 @@
 #include "generate/generation_config.h"
 #include "generate/generator.h"
 #include "host_cpu.h"
+#include "interrupt.h"
 #include "manifest.h"
 #include "model.h"
 #include "text/chat_template.h"
@@ -39,7 +40,8 @@ input (one of):
     --raw                  send --prompt as is, without the chat template
   --messages FILE.json     a JSON list of {"role", "content"} messages
   --chat                   interactive multi-turn chat on stdin (/reset, /exit);
-                           the oldest turns make way when the context fills
+                           the oldest turns make way when the context fills;
+                           Ctrl-C stops an answer, at the input it exits
   --prompts-file FILE      one prompt per line (or JSONL with "prompt" or
                            "messages"); prints one JSON result per line
   --tokens 1,2,3           the input as token ids; prints the generated ids
@@ -68,6 +70,8 @@ other:
   --max-context N          KV-cache positions (default: min(max_position_embeddings, 4096))
   --quiet                  no progress or statistics on stderr
   --version                the version, and this CPU's features qwenc can use
+Ctrl-C stops the generation at the next token (a second one ends qwenrun at
+once); what was generated is printed, and qwenrun exits with status 130.
   -h, --help
 )";
 
@@ -214,6 +218,7 @@ int run_prompts_file(const Run &run, Session &session, const Tokenizer &tok, con
         std::printf("%s\n", out.dump().c_str());
         std::fflush(stdout);
         run.stats(g);
+        if (g.finish_reason == "interrupted") return kInterruptedExit;
     }
     return 0;
 }
@@ -230,8 +235,15 @@ int run_chat(const Run &run, Session &session, const Tokenizer &tok, const Gener
     const bool tty = isatty(0);
     std::string line;
     while (true) {
+        // Ctrl-C at the input (or just after an answer ended) ends the chat.
+        if (take_interrupt()) return kInterruptedExit;
         if (tty) std::fprintf(stderr, "> ");
-        if (!std::getline(std::cin, line) || line == "/exit") break;
+        if (!std::getline(std::cin, line)) {
+            if (!take_interrupt()) break;
+            std::fprintf(stderr, "\n");
+            return kInterruptedExit;
+        }
+        if (line == "/exit") break;
         if (line == "/reset") {
             msgs.resize(args.has("system") ? 1 : 0);
             continue;
@@ -260,6 +272,7 @@ int run_chat(const Run &run, Session &session, const Tokenizer &tok, const Gener
         std::printf("\n");
         std::fflush(stdout);
         run.stats(g);
+        if (g.finish_reason == "interrupted") take_interrupt();  // this answer stops; the chat goes on
         in_cache.insert(in_cache.end(), fresh.begin(), fresh.end());
         // The last generated token was sampled but never evaluated.
         in_cache.insert(in_cache.end(), g.tokens.begin(), g.tokens.end() - (g.tokens.empty() ? 0 : 1));
@@ -319,6 +332,9 @@ int main(int argc, char **argv) {
         Model model(args.get("model"), run.dir, lo);
         Session session(model, args.get_int("max-context", 0, 0, INT32_MAX));
         if (!run.quiet) std::fprintf(stderr, "loaded in %.3f s\n", since(t_load));
+        // From here Ctrl-C stops a generation rather than the process.
+        catch_interrupts();
+        req.interrupt = &interrupt_flag();
         auto print = [](const std::string &s) {
             std::fputs(s.c_str(), stdout);
             std::fflush(stdout);
@@ -344,7 +360,7 @@ int main(int argc, char **argv) {
             std::printf("\n");
             std::fflush(stdout);
             run.stats(g);
-            return 0;
+            return g.finish_reason == "interrupted" ? kInterruptedExit : 0;
         }
 
         if (args.has("prompt") || args.has("messages")) {
@@ -355,7 +371,7 @@ int main(int argc, char **argv) {
             const GenerationResult g = generate(session, tok.get(), {}, tok->encode(text), req, print);
             std::printf("\n");
             run.stats(g);
-            return 0;
+            return g.finish_reason == "interrupted" ? kInterruptedExit : 0;
         }
 
         if (args.has("prompts-file")) return run_prompts_file(run, session, *tok, req);

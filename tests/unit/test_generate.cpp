@@ -68,6 +68,29 @@ TEST_CASE("generation stops at the token limit, an eos id or a stop string") {
         CHECK(streamed == g.text);
         CHECK(g.text == base.text);
     }
+    SECTION("an interrupt ends generation before the next token") {
+        // Set while the third piece of text streams, as Ctrl-C would be.
+        std::atomic<bool> flag{false};
+        GenerationRequest r = greedy(24);
+        r.interrupt = &flag;
+        int pieces = 0;
+        Session s(f.model, 256);
+        const GenerationResult g = generate(s, f.tok.get(), {}, f.prompt, r, [&](const std::string &) {
+            if (++pieces == 3) flag = true;
+        });
+        CHECK(g.finish_reason == "interrupted");
+        REQUIRE(g.tokens.size() >= 3);
+        REQUIRE(g.tokens.size() < base.tokens.size());
+        CHECK(std::equal(g.tokens.begin(), g.tokens.end(), base.tokens.begin()));
+        CHECK(g.decode_steps == int64_t(g.tokens.size()));  // the last token was evaluated before the check
+        CHECK(base.text.rfind(g.text, 0) == 0);
+
+        // Already set: nothing is generated after the prompt.
+        Session s2(f.model, 256);
+        const GenerationResult none = generate(s2, f.tok.get(), {}, f.prompt, r, nullptr);
+        CHECK(none.finish_reason == "interrupted");
+        CHECK(none.tokens.empty());
+    }
 }
 
 TEST_CASE("the same seed gives the same sample, another seed another") {

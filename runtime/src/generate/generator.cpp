@@ -44,6 +44,10 @@ GenerationResult generate(Session &session, const Tokenizer *tokenizer, const st
     const auto t_decode = Clock::now();
     r.finish_reason = "length";
     while (int64_t(r.tokens.size()) < limit) {
+        if (req.interrupt && req.interrupt->load()) {
+            r.finish_reason = "interrupted";
+            break;
+        }
         const int32_t next = sampler.next(logits, seen);
         if (r.tokens.empty()) r.ttft_s = since(t0);
         r.tokens.push_back(next);

@@ -1,6 +1,7 @@
 // The generation loop: evaluates a prompt on a session, then samples,
 // streams text and stops at an eos id, a stop string or the token limit.
 #pragma once
+#include <atomic>
 #include <functional>
 #include <string>
 #include <vector>
@@ -16,12 +17,15 @@ struct GenerationRequest {
     std::vector<int32_t> eos_ids;  // empty: never stop at eos
     std::vector<std::string> stop;
     int64_t max_tokens = 256;
+    // Set from elsewhere (qwenrun's Ctrl-C): generation ends before its next
+    // token, finish_reason "interrupted". Null: never.
+    const std::atomic<bool> *interrupt = nullptr;
 };
 
 struct GenerationResult {
     std::vector<int32_t> tokens;  // generated, including a final eos if any
     std::string text;             // decoded, without the eos or stop string
-    std::string finish_reason;    // "stop" or "length"
+    std::string finish_reason;    // "stop", "length" or "interrupted"
     int64_t prompt_tokens = 0;
     double prefill_s = 0, ttft_s = 0, decode_s = 0;
     int64_t decode_steps = 0;     // tokens produced by decode calls
