@@ -128,7 +128,10 @@ ModelObject::ModelObject(const std::string &path) : path_(path) {
     if (arch != host_arch())
         throw InputError(path + ": compiled for " + arch + ", but this machine is " + host_arch() +
                          " (compile with --target host, or run it on an " + arch + " machine)");
-    handle_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    // dlopen looks a name without a slash up on the library path; the
+    // user's "model.so" is the file in the current directory.
+    const std::string file = path.find('/') == std::string::npos ? "./" + path : path;
+    handle_ = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle_) throw InputError(path + ": cannot load: " + dlerror());
     try {
         bind([this](const std::string &name) { return dlsym(handle_, name.c_str()); });
