@@ -3,10 +3,10 @@
 #include <cstdio>
 #include <cstring>
 #include <dlfcn.h>
-#include <fstream>
 #include <mutex>
 
 #include "buffer_pool.h"
+#include "elf_file.h"
 #include "host_cpu.h"
 
 namespace qwenc {
@@ -21,26 +21,6 @@ void capture_halide_error(void *, const char *msg) {
     std::lock_guard<std::mutex> lock(g_error_mutex);
     g_last_halide_error = msg ? msg : "";
     while (!g_last_halide_error.empty() && g_last_halide_error.back() == '\n') g_last_halide_error.pop_back();
-}
-
-// The ELF machine of a shared object, read before dlopen so that an object
-// for another architecture gets a clear message rather than dlerror's.
-std::string elf_arch(const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw InputError(path + ": cannot open");
-    unsigned char h[20] = {};
-    in.read(reinterpret_cast<char *>(h), sizeof h);
-    if (in.gcount() < 20 || std::memcmp(h, "\x7f" "ELF", 4) != 0)
-        throw InputError(path + ": not an ELF shared object (was it produced by qwenc?)");
-    const int machine = h[18] | (h[19] << 8);  // little-endian e_machine
-    switch (machine) {
-    case 62: return "x86-64";
-    case 183: return "arm-64";
-    case 243: return "riscv-64";
-    case 3: return "x86-32";
-    case 40: return "arm-32";
-    default: return "elf-machine-" + std::to_string(machine);
-    }
 }
 
 }  // namespace
@@ -128,6 +108,7 @@ ModelObject::ModelObject(const std::string &path) : path_(path) {
     if (arch != host_arch())
         throw InputError(path + ": compiled for " + arch + ", but this machine is " + host_arch() +
                          " (compile with --target host, or run it on an " + arch + " machine)");
+    check_elf_complete(path);
     // dlopen looks a name without a slash up on the library path; the
     // user's "model.so" is the file in the current directory.
     const std::string file = path.find('/') == std::string::npos ? "./" + path : path;

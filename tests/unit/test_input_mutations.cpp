@@ -1,6 +1,6 @@
 // Untrusted inputs, mutated systematically rather than case by case: every
 // byte of a safetensors header replaced by JSON's structural characters,
-// the file cut at every length, and every field of a safetensors header, a
+// the file cut at every length (a model object too), and every field of a safetensors header, a
 // shard index, config.json, generation_config.json, tokenizer.json,
 // tokenizer_config.json, a messages file and a prompts-file line given
 // every wrong kind of value. Each input must either load (with every tensor
@@ -15,8 +15,10 @@
 #include <fstream>
 #include <functional>
 
+#include "elf_file.h"
 #include "generate/generation_config.h"
 #include "json_mutations.h"
+#include "model_object.h"
 #include "qwen2/config.h"
 #include "qwen2/tensors.h"
 #include "random_model/random_weights.h"
@@ -313,4 +315,30 @@ TEST_CASE("tokenizer_config.json, messages files and prompt lines: every field g
         });
     }
     CHECK(n.refused > 100);
+}
+
+// A model object cut short (an interrupted copy) must be refused before
+// dlopen, which would map the missing pages and die of SIGBUS touching
+// them. Any ELF object the toolchain made will do: this test's own binary,
+// shrunk step by step from its full size.
+TEST_CASE("a model object cut at any length is refused before dlopen") {
+    const std::string dir = fresh_dir("elf");
+    const std::string path = dir + "/model.so";
+    fs::copy_file("/proc/self/exe", path);
+    const uint64_t size = fs::file_size(path);
+    REQUIRE(size > 4096);
+    CHECK_NOTHROW(check_elf_complete(path));
+    Outcome n;
+    const uint64_t step = std::max<uint64_t>(1, size / 509);
+    for (uint64_t cut = size - 1;; cut = cut > size - 512 ? cut - 1 : (cut >= step ? cut - step : 0)) {
+        fs::resize_file(path, cut);
+        expect_loaded_or_refused(n, path, [&] { check_elf_complete(path); });
+        if (cut == 0) break;
+    }
+    CHECK(n.loaded == 0);
+    CHECK(n.refused > 1000);
+    // Through the runtime's loader: refused with the reason, not a crash.
+    fs::copy_file("/proc/self/exe", path, fs::copy_options::overwrite_existing);
+    fs::resize_file(path, size - 1);
+    CHECK_THROWS_WITH(ModelObject(path), Catch::Contains(path + ": truncated or corrupt"));
 }
