@@ -88,7 +88,7 @@ void quantize_model_dir(const std::string &in_dir, const std::string &out_dir, c
                                   {"scale_suffix", "_scale"}};
     std::ofstream(out_dir + "/config.json") << cfg.dump(2) << "\n";
     for (const char *f : {"generation_config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"})
-        if (fs::exists(in_dir + "/" + f)) fs::copy_file(in_dir + "/" + f, out_dir + "/" + f, fs::copy_options::overwrite_existing);
+        if (fs::exists(in_dir + "/" + f)) copy_file_contents(in_dir + "/" + f, out_dir + "/" + f);
     progress.finish();
 }
 

@@ -77,6 +77,13 @@ std::string read_text_file(const std::string &path) {
     return ss.str();
 }
 
+void copy_file_contents(const std::string &from, const std::string &to) {
+    const std::string bytes = read_text_file(from);
+    std::ofstream out(to, std::ios::binary | std::ios::trunc);
+    out << bytes;
+    if (!out) throw InputError(to + ": cannot write");
+}
+
 json read_json_file(const std::string &path) { return parse_json_text(read_text_file(path), path); }
 
 json parse_json_text(const std::string &text, const std::string &path) {

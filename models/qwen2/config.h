@@ -56,6 +56,9 @@ Qwen2Config load_qwen2_config(const std::string &path);
 
 // Reads a whole file; throws InputError naming the file.
 std::string read_text_file(const std::string &path);
+// Copies a file's bytes (not its permissions: a read-only source, such as
+// ../shared's configs, must not make a copy the next run cannot replace).
+void copy_file_contents(const std::string &from, const std::string &to);
 // Reads and parses a JSON file; throws InputError naming the file.
 nlohmann::json read_json_file(const std::string &path);
 // The same for text already read from `path`.

@@ -84,8 +84,7 @@ int main(int argc, char **argv) {
         fs::create_directories(dir);
         std::ofstream(dir + "/config.json") << cfg.dump(2) << "\n";
         if (args.has("generation-config")) {
-            fs::copy_file(args.get("generation-config"), dir + "/generation_config.json",
-                          fs::copy_options::overwrite_existing);
+            copy_file_contents(args.get("generation-config"), dir + "/generation_config.json");
         } else {
             nlohmann::json gen = {{"bos_token_id", c.bos_token_id < 0 ? 0 : c.bos_token_id},
                                   {"eos_token_id", c.eos_token_ids},
@@ -94,7 +93,7 @@ int main(int argc, char **argv) {
         }
 
         if (args.has("tokenizer"))
-            fs::copy_file(args.get("tokenizer"), dir + "/tokenizer.json", fs::copy_options::overwrite_existing);
+            copy_file_contents(args.get("tokenizer"), dir + "/tokenizer.json");
         if (args.has("chat-template")) {
             nlohmann::json tc = {{"chat_template", read_text_file(args.get("chat-template"))}, {"model_max_length", c.max_position_embeddings}};
             std::ofstream(dir + "/tokenizer_config.json") << tc.dump(2) << "\n";

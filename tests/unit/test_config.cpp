@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 
 #include "dtype.h"
@@ -109,7 +110,7 @@ TEST_CASE("bad configs are refused with the file and field named") {
 }
 
 TEST_CASE("a config file that is not JSON is refused with its path") {
-    const std::string path = "not_json_config.json";
+    const std::string path = (std::filesystem::temp_directory_path() / "qwenc_not_json_config.json").string();
     std::ofstream(path) << "{\"hidden_size\": 64,";
     try {
         load_qwen2_config(path);
@@ -118,6 +119,27 @@ TEST_CASE("a config file that is not JSON is refused with its path") {
         CHECK_THAT(e.what(), Catch::StartsWith(path + ": invalid JSON"));
     }
     CHECK_THROWS_WITH(load_qwen2_config("no/such/config.json"), "no/such/config.json: cannot open file");
+    std::filesystem::remove(path);
+}
+
+// The tools copy generation_config.json and tokenizer.json into the model
+// directories they write; ../shared's are read-only, and a read-only copy
+// could not be replaced by the next run (except by root).
+TEST_CASE("a copied file gets the bytes, not the permissions, and can be copied over") {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / "qwenc_copy_contents";
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const std::string from = (dir / "from.json").string(), to = (dir / "to.json").string();
+    std::ofstream(from) << "{\"do_sample\": true}";
+    fs::permissions(from, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+    copy_file_contents(from, to);
+    copy_file_contents(from, to);
+    CHECK(read_text_file(to) == "{\"do_sample\": true}");
+    CHECK((fs::status(to).permissions() & fs::perms::owner_write) != fs::perms::none);
+    CHECK_THROWS_WITH(copy_file_contents(from, (dir / "no" / "such.json").string()),
+                      (dir / "no" / "such.json").string() + ": cannot write");
+    fs::remove_all(dir);
 }
 
 TEST_CASE("float_to_f16 rounds to nearest even, saturates to inf and keeps subnormals") {
