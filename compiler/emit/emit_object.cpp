@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -143,10 +145,21 @@ std::string default_cc(const Halide::Target &t) {
     return "cc";
 }
 
+// Where the object goes, checked before the compile rather than by the
+// link step after it (whose message spans lines).
+void check_output_path(const std::string &path) {
+    const fs::path p(path);
+    if (fs::is_directory(p)) throw InputError(path + ": is a directory (-o names the object file to write)");
+    const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+    if (!fs::is_directory(dir)) throw InputError(path + ": cannot write: no directory " + dir.string());
+    if (::access(dir.c_str(), W_OK) != 0) throw InputError(path + ": cannot write in " + dir.string() + ": " + std::strerror(errno));
+}
+
 }  // namespace
 
 void emit_shared_object(const Qwen2Config &config, const std::string &config_path, const EmitOptions &opts) {
     if (opts.targets.empty()) throw std::invalid_argument("no target");
+    check_output_path(opts.output);
     const Halide::Target &base = opts.targets.back();  // what every CPU running the object must have
     const bool multi = opts.targets.size() > 1;
 

@@ -78,7 +78,9 @@ void quantize_model_dir(const std::string &in_dir, const std::string &out_dir, c
                        }});
     }
 
-    fs::create_directories(out_dir);
+    std::error_code ec;
+    fs::create_directories(out_dir, ec);
+    if (ec) throw InputError(out_dir + ": cannot create the directory: " + ec.message());
     Progress progress("quantizing " + in_dir, opts.show_progress);
     write_model_safetensors(out_dir, out, opts.shards, [&](int64_t done, int64_t total) { progress.update(done, total, "writing"); });
 
