@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -52,7 +53,8 @@ input (one of):
     --bench-decode N       tokens to decode (default 128)
     --bench-repeats N      best of N for each figure, decode included (default 3)
 sampling (defaults from generation_config.json):
-  --max-tokens N           tokens to generate (default 256; 0 = only evaluate the input)
+  --max-tokens N           tokens to generate (default 256; 0 = only evaluate the
+                           input; -1 = until end-of-sequence or the context is full)
   --temperature X          0 = greedy
   --top-k N  --top-p X  --min-p X  --repetition-penalty X
   --seed N                 makes sampling reproducible (default 0)
@@ -128,7 +130,8 @@ struct Run {
         if (r.sampling.min_p < 0 || r.sampling.min_p > 1) throw UsageError("--min-p must be in [0, 1]");
         if (r.sampling.repetition_penalty <= 0) throw UsageError("--repetition-penalty must be > 0");
         r.stop = args.get_all("stop");
-        r.max_tokens = args.get_int("max-tokens", 256, 0, INT32_MAX);
+        r.max_tokens = args.get_int("max-tokens", 256, -1, INT32_MAX);
+        if (r.max_tokens == -1) r.max_tokens = INT64_MAX;  // generate() stops at the context's end
         return r;
     }
     // A one-turn conversation: --system's message, if any, and `text`.
@@ -300,6 +303,9 @@ int main(int argc, char **argv) {
         }
         if (!args.positionals().empty()) throw UsageError("unexpected argument '" + args.positionals()[0] + "' (see --help)");
         if (!args.has("weights")) throw UsageError("--weights MODEL_DIR is required (see --help)");
+        if (!std::filesystem::exists(args.get("weights"))) throw InputError(args.get("weights") + ": no such directory");
+        if (!std::filesystem::is_directory(args.get("weights")))
+            throw UsageError("--weights takes the model's directory, not a file: " + args.get("weights"));
         Run run{args, args.get("weights"), args.has("quiet")};
 
         // Tools that need no model object.
