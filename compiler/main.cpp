@@ -37,11 +37,13 @@ options:
                            activations to bf16 and runs on vdpbf16ps, ~2x
                            faster, like llama.cpp's bf16 path) or int8-dot
                            (int8 weights; see --decode-math)
-  --decode-math M          f32 (default), bf16-dot (bf16 weights, targets with
-                           avx512_sapphirerapids: decode rounds its activations
-                           to bf16 and runs on vdpbf16ps, as llama.cpp's bf16
-                           path does; a few % faster, as fewer instructions per
-                           weight let more loads be in flight) or int8-dot
+  --decode-math M          f32, bf16x2-dot (bf16 weights, targets with
+                           avx512_sapphirerapids: each f32 activation split into
+                           two bf16s, hi + lo, on vdpbf16ps; logits within
+                           ~1e-5 of f32's, decode up to ~8% faster; the default
+                           there, f32 elsewhere), bf16-dot (the same targets:
+                           activations rounded to bf16, as llama.cpp's bf16
+                           path does) or int8-dot
                            (int8 weights: activations quantized to int8 per
                            block of 32 inputs, as llama.cpp's Q8_0 does, and
                            multiplied on vpdpbusd where the target has
@@ -71,16 +73,35 @@ layer), and, given --weights MODEL_DIR, decode's through the runtime:
 each candidate compiled into an object and decoded over the model's own
 weights. Candidates run round-robin, each against the defaults in the same
 round, median of --rounds. It takes --weight-dtype, --prefill-math (f32 or
-bf16-dot) and --decode-math (f32; bf16-dot or int8-dot need --weights) as
-above, and --threads N (default: every core), --prefill-tokens N (default
+bf16-dot) and --decode-math as above (without --weights decode is not
+tuned), and --threads N (default: every core), --prefill-tokens N (default
 128), --rounds N (default 7), --quiet.
 )";
 
-// --prefill-math / --decode-math: one of `allowed`, with the weights, the
-// model dimensions and (bf16-dot) the target features it needs.
+// Every target has AVX512-BF16 (what the bf16 dot-product maths need).
+static bool targets_have_bf16(const EmitOptions &opts) {
+    for (const Halide::Target &t : opts.targets)
+        if (!t.has_feature(Halide::Target::AVX512_SapphireRapids)) return false;
+    return !opts.targets.empty();
+}
+
+// Decode's math when --decode-math is not given: bf16x2-dot for bf16
+// weights on targets with AVX512-BF16 (as close to the reference as f32,
+// and decode streams the weights faster) where the model's dimensions
+// allow it, else f32.
+static MatMath default_decode_math(const EmitOptions &opts, const Qwen2Config &config) {
+    const int64_t multiple = mat_math_input_multiple(MatMath::Bf16x2Dot);
+    const bool fits = config.hidden_size % multiple == 0 && config.intermediate_size % multiple == 0;
+    return opts.weight_dtype == DType::BF16 && targets_have_bf16(opts) && fits ? MatMath::Bf16x2Dot : MatMath::F32;
+}
+
+// --prefill-math / --decode-math: one of `allowed` (default `fallback`),
+// with the weights, the model dimensions and (the bf16 maths) the target
+// features it needs.
 static MatMath parse_math(const CliArgs &args, const std::string &flag, std::initializer_list<MatMath> allowed,
-                          const EmitOptions &opts, const Qwen2Config &config, const std::string &config_path) {
-    const std::string name = args.get(flag, "f32");
+                          const EmitOptions &opts, const Qwen2Config &config, const std::string &config_path,
+                          MatMath fallback = MatMath::F32) {
+    const std::string name = args.get(flag, mat_math_name(fallback));
     const auto math = mat_math_from_name(name);
     std::string names;
     bool ok = false;
@@ -93,10 +114,10 @@ static MatMath parse_math(const CliArgs &args, const std::string &flag, std::ini
     if (needs && *needs != opts.weight_dtype)
         throw UsageError("--" + flag + " " + name + " needs " + dtype_flag_name(*needs) + " weights (these are " +
                          dtype_flag_name(opts.weight_dtype) + ")");
-    if (*math == MatMath::Bf16Dot)
+    if (*math == MatMath::Bf16Dot || *math == MatMath::Bf16x2Dot)
         for (const Halide::Target &t : opts.targets)
             if (!t.has_feature(Halide::Target::AVX512_SapphireRapids))
-                throw UsageError("--" + flag + " bf16-dot needs targets with avx512_sapphirerapids (AVX512-BF16); '" +
+                throw UsageError("--" + flag + " " + name + " needs targets with avx512_sapphirerapids (AVX512-BF16); '" +
                                  t.to_string() + "' has none");
     // Every matrix takes hidden_size inputs (q/k/v, o_proj, gate/up, the
     // head) or intermediate_size (down_proj).
@@ -150,7 +171,8 @@ static int tune_main(int argc, char **argv) {
     opts.output = args.get("output");
     opts.weight_dtype = host.weight_dtype;
     opts.prefill_math = parse_math(args, "prefill-math", {MatMath::F32, MatMath::Bf16Dot}, host, config, config_path);
-    opts.decode_math = parse_math(args, "decode-math", {MatMath::F32, MatMath::Bf16Dot, MatMath::Int8Dot}, host, config, config_path);
+    opts.decode_math = parse_math(args, "decode-math", {MatMath::F32, MatMath::Bf16Dot, MatMath::Int8Dot, MatMath::Bf16x2Dot},
+                                  host, config, config_path, args.has("weights") ? default_decode_math(host, config) : MatMath::F32);
     opts.weights_dir = args.get("weights");
     opts.threads = int(args.get_int("threads", 0, 0, 1024));
     opts.prefill_tokens = int(args.get_int("prefill-tokens", 128, 1, 8192));
@@ -203,7 +225,8 @@ int main(int argc, char **argv) {
         opts.prefill_max_tokens = args.get_int("prefill-chunk", 512, 1, 8192);
         opts.prefill_math =
             parse_math(args, "prefill-math", {MatMath::F32, MatMath::Bf16Dot, MatMath::Int8Dot}, opts, config, config_path);
-        opts.decode_math = parse_math(args, "decode-math", {MatMath::F32, MatMath::Bf16Dot, MatMath::Int8Dot}, opts, config, config_path);
+        opts.decode_math = parse_math(args, "decode-math", {MatMath::F32, MatMath::Bf16Dot, MatMath::Int8Dot, MatMath::Bf16x2Dot},
+                                      opts, config, config_path, default_decode_math(opts, config));
         const std::string emit = args.get("emit", "shared");
         if (emit != "shared" && emit != "static") throw UsageError("--emit must be shared or static (got '" + emit + "')");
         opts.emit_static = emit == "static";

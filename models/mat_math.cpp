@@ -7,19 +7,21 @@ const char *mat_math_name(MatMath m) {
     case MatMath::F32: return "f32";
     case MatMath::Bf16Dot: return "bf16-dot";
     case MatMath::Int8Dot: return "int8-dot";
+    case MatMath::Bf16x2Dot: return "bf16x2-dot";
     }
     return "?";
 }
 
 std::optional<MatMath> mat_math_from_name(const std::string &name) {
-    for (MatMath m : {MatMath::F32, MatMath::Bf16Dot, MatMath::Int8Dot})
+    for (MatMath m : {MatMath::F32, MatMath::Bf16Dot, MatMath::Int8Dot, MatMath::Bf16x2Dot})
         if (name == mat_math_name(m)) return m;
     return std::nullopt;
 }
 
 std::optional<DType> mat_math_weight_dtype(MatMath m) {
     switch (m) {
-    case MatMath::Bf16Dot: return DType::BF16;
+    case MatMath::Bf16Dot:
+    case MatMath::Bf16x2Dot: return DType::BF16;
     case MatMath::Int8Dot: return DType::I8;
     default: return std::nullopt;
     }
@@ -27,7 +29,8 @@ std::optional<DType> mat_math_weight_dtype(MatMath m) {
 
 int mat_math_input_multiple(MatMath m) {
     switch (m) {
-    case MatMath::Bf16Dot: return 32;
+    case MatMath::Bf16Dot:
+    case MatMath::Bf16x2Dot: return 32;
     case MatMath::Int8Dot: return kInt8DotBlock;
     case MatMath::F32: break;
     }

@@ -3,7 +3,12 @@
 // activations to the weights' element type so one instruction does several
 // multiply-adds per lane: bf16-dot (vdpbf16ps, bf16 weights) and int8-dot
 // (vpdpbusd, int8 weights; activations quantized per block of 32 inputs,
-// as llama.cpp's Q8_0 does).
+// as llama.cpp's Q8_0 does). bf16x2-dot (decode only) runs on vdpbf16ps
+// too, but splits each f32 activation into two bf16s, x = hi + lo with hi
+// its bf16 rounding and lo the rounding of the rest: products of bf16s are
+// exact in f32, so w.x = w.hi + w.lo loses only lo's rounding (2^-17 of x),
+// as f32 as the f32 path in practice, for one load and two vdpbf16ps per
+// 32 weights instead of f32's load, two shifts and two FMAs.
 #pragma once
 #include <optional>
 #include <string>
@@ -12,9 +17,9 @@
 
 namespace qwenc {
 
-enum class MatMath { F32, Bf16Dot, Int8Dot };
+enum class MatMath { F32, Bf16Dot, Int8Dot, Bf16x2Dot };
 
-// "f32", "bf16-dot", "int8-dot": the command-line and manifest spelling.
+// "f32", "bf16-dot", "int8-dot", "bf16x2-dot": the command-line and manifest spelling.
 const char *mat_math_name(MatMath m);
 std::optional<MatMath> mat_math_from_name(const std::string &name);
 // The weight dtype a dot-product mode needs (F32: any).
@@ -24,8 +29,8 @@ std::optional<DType> mat_math_weight_dtype(MatMath m);
 constexpr int kInt8DotBlock = 32;
 
 // What every matrix's input dimension must be a multiple of: int8-dot's
-// block; for bf16-dot, one step of its AVX-512 schedule (16 lanes of pairs;
-// bf16-dot only goes with AVX-512 targets); 1 for f32.
+// block; for the bf16 modes, one step of their AVX-512 schedules (16 lanes
+// of pairs; they only go with AVX-512 targets); 1 for f32.
 int mat_math_input_multiple(MatMath m);
 
 }  // namespace qwenc

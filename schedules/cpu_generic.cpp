@@ -116,6 +116,12 @@ void CpuGenericSchedule::stage_bf16_inputs(std::initializer_list<const Linear *>
     for (const Linear *l : linears) {
         if (!l->x_bf16.defined() || !staged.insert(l->x_bf16.name()).second) continue;
         Func x = l->x_bf16;
+        if (l->bf16x2_dot()) {
+            // x_bf16(j, pi, k, po, t): one vector of pairs per (k, po).
+            const Var pi = x.args()[1], k = x.args()[2];
+            x.compute_root().bound(j, 0, 2).bound(pi, 0, kBf16x2Pairs).bound(k, 0, 2).vectorize(pi).unroll(j).unroll(k);
+            continue;
+        }
         const Var tl = x.args()[1], tb = x.args()[3];
         if (phase == Phase::Decode) {
             x.compute_root().bound(j, 0, 2).bound(tl, 0, 1).unroll(j);
@@ -141,6 +147,54 @@ void CpuGenericSchedule::bf16_dot_decode(Linear &l, Func root) {
     sum_lanes(l, ri);
     partial.compute_at(y, row).vectorize(u, t_.vector);
     partial.update().split(u, uo, ui, t_.vector).reorder(pair, ui, uo, t, ro).atomic().vectorize(pair).vectorize(ui).unroll(uo);
+}
+
+// Decode on bf16x2 dot products: as bf16_dot_decode, with two vdpbf16ps
+// per vector of weights, on x's hi and lo parts. Rows longer than
+// long_row_inputs (down_proj) go in tiles of long_rows rows x
+// long_row_vectors vectors that share each load of x, as in f32 decode:
+// x's two parts take 4 bytes an input, and one row at a time, with x no
+// longer in L1 beside the weight stream, down_proj took 1.6-1.8x the time
+// of f32 decode's.
+void CpuGenericSchedule::bf16x2_dot_decode(Linear &l, Func root) {
+    if (t_.vector != kBf16x2Pairs)
+        throw std::logic_error(std::string(name_) + ": bf16x2-dot needs vectors of " + std::to_string(kBf16x2Pairs) + " lanes");
+    Func y = l.out;
+    Var u("u"), uo("uo"), ui("ui"), ot("ot"), ox("ox");
+    RVar ro("ro"), ri("ri");
+    const RVar pair = l.r.x, part = l.r.y, step = l.r.z;
+    const int64_t steps = *as_const_int(step.extent());
+    const bool long_rows = 2 * steps > t_.long_row_inputs;
+    // Whole blocks of the staged input per vector: lanes are a multiple of 16 pairs.
+    const int lanes = t_.vector * dividing_vectors(long_rows ? t_.long_row_vectors : t_.dot_decode_vectors, steps, t_.vector);
+    Func partial = y.update().split(step, ro, ri, lanes).rfactor(ri, u);
+    partial.reorder_storage(u, o, t);
+    const int task = int(std::min<int64_t>(t_.parallel_rows, l.out_dim));
+    const Var row = decode_tasks(l, task, root);
+    sum_lanes(l, ri);
+    if (long_rows) {
+        y.update().split(row, ot, ox, tile_rows(t_.long_rows, l.out_dim, task), kGuard);
+        partial.compute_at(y, ot).vectorize(u, t_.vector);
+        partial.update()
+            .split(u, uo, ui, t_.vector)
+            .reorder(pair, ui, part, uo, o, t, ro)
+            .atomic()
+            .vectorize(pair)
+            .vectorize(ui)
+            .unroll(part)
+            .unroll(uo)
+            .unroll(o);
+        return;
+    }
+    partial.compute_at(y, row).vectorize(u, t_.vector);
+    partial.update()
+        .split(u, uo, ui, t_.vector)
+        .reorder(pair, ui, part, uo, t, ro)
+        .atomic()
+        .vectorize(pair)
+        .vectorize(ui)
+        .unroll(part)
+        .unroll(uo);
 }
 
 // Int8 dot products (vpdpbusd where the target has AVX512-VNNI): each lane
@@ -262,6 +316,7 @@ void CpuGenericSchedule::init_prefill(Func y) {
 }
 
 void CpuGenericSchedule::linear(Linear &l, Phase phase, Func root) {
+    if (l.bf16x2_dot()) return bf16x2_dot_decode(l, root);
     if (l.x_bf16.defined()) return phase == Phase::Decode ? bf16_dot_decode(l, root) : bf16_dot_linear(l);
     if (l.int8_dot()) return int8_dot_linear(l, phase, root);
     Func y = l.out;

@@ -75,6 +75,7 @@ protected:
     // tokens_inner: the product stored with the tokens contiguous.
     void bf16_dot_linear(Linear &l, bool tokens_inner = false);
     void bf16_dot_decode(Linear &l, Halide::Func root);
+    void bf16x2_dot_decode(Linear &l, Halide::Func root);
     int dot_task_rows(int64_t out_dim, int64_t in_dim) const;
     void stage_bf16_inputs(std::initializer_list<const Linear *> linears, Phase phase);
     void int8_dot_linear(Linear &l, Phase phase, Halide::Func root);

@@ -1,6 +1,7 @@
 #include "layers.h"
 
 #include <cmath>
+#include <stdexcept>
 
 namespace qwenc {
 
@@ -98,6 +99,15 @@ int bf16_block(const Expr &n_tokens) { return n_tokens.defined() ? kBf16DotToken
 }  // namespace
 
 Func staged_input(const std::string &name, Func x, MatMath math, Expr n_tokens) {
+    if (math == MatMath::Bf16x2Dot) {
+        if (n_tokens.defined()) throw std::logic_error("bf16x2-dot is a decode math");
+        Func f(name + "_xsplit");
+        Var pi("pi"), k("k"), po("po");
+        const Expr v = x(2 * (po * kBf16x2Pairs + pi) + j, t);
+        const Expr hi = cast(BFloat(16), v);
+        f(j, pi, k, po, t) = select(k == 0, hi, cast(BFloat(16), v - cast<float>(hi)));
+        return f;
+    }
     if (math != MatMath::Bf16Dot) return Func();
     // The input in pairs, in blocks of kBf16DotTokens tokens:
     // x_bf16(j, tl, p, tb) = x(2p + j, tb * kBf16DotTokens + tl). One pair of
@@ -112,6 +122,16 @@ Func staged_input(const std::string &name, Func x, MatMath math, Expr n_tokens) 
 
 Linear linear(const std::string &name, const WeightMatrix &w, Func x, Func bias, Expr n_tokens, Func staged) {
     if (w.math() == MatMath::Int8Dot) return int8_dot_linear(name, w, x, bias, n_tokens);
+    if (w.math() == MatMath::Bf16x2Dot) {
+        Linear l{Func(name), RDom(0, 2, 0, 2, 0, int(w.in_dim() / 2), name + "_r"), w.out_dim(), {}};
+        l.x_bf16 = staged.defined() ? staged : staged_input(name, x, w.math(), n_tokens);
+        l.out(o, t) = bias.defined() ? Expr(bias(o)) : Expr(0.0f);
+        const Expr step = l.r.z;
+        l.out(o, t) += cast<float>(w.raw(2 * step + l.r.x, o)) *
+                       cast<float>(l.x_bf16(l.r.x, step % kBf16x2Pairs, l.r.y, step / kBf16x2Pairs, t));
+        l.result = l.out;
+        return l;
+    }
     if (w.math() == MatMath::Bf16Dot) {
         Linear l{Func(name), RDom(0, 2, 0, int(w.in_dim() / 2), name + "_r"), w.out_dim(), {}};
         l.x_bf16 = staged.defined() ? staged : staged_input(name, x, w.math(), n_tokens);

@@ -14,6 +14,8 @@ namespace qwenc {
 // Tokens per block of a bf16-dot product's staged input: the 16 f32 lanes
 // of one vdpbf16ps (AVX512-BF16, the only targets bf16-dot compiles for).
 constexpr int kBf16DotTokens = 16;
+// Pairs per block of a bf16x2-dot product's staged input: the same 16 lanes.
+constexpr int kBf16x2Pairs = 16;
 
 struct Linear {
     Halide::Func out;  // out(o, t): the reduction, what schedules tile
@@ -30,6 +32,11 @@ struct Linear {
     // (decode, with no token count: blocks of 1, x_bf16(j, 0, p, t));
     // the reduction runs over r.x = j (the pair) and r.y = p, on bf16 x bf16
     // products (defined only then).
+    // bf16x2 dot products (decode): x = hi + lo in bf16s, in blocks of
+    // kBf16x2Pairs pairs, x_bf16(j, pi, k, po, t) = part k of x(2p + j, t)
+    // with p = po * 16 + pi, so that one block's hi pairs are one vector and
+    // its lo pairs the next; the reduction runs over r.x = j, r.y = k and
+    // r.z = p.
     Halide::Func x_bf16;
     // int8 dot products (defined only then): the input quantized per block
     // of kInt8DotBlock inputs; the reduction runs over groups of 4 inputs.
@@ -45,6 +52,7 @@ struct Linear {
         Halide::RDom k;            // quad's 4 inputs
     } int8;
     bool int8_dot() const { return int8.quad.defined(); }
+    bool bf16x2_dot() const { return x_bf16.defined() && x_bf16.dimensions() == 5; }
 };
 
 // result(o, t) = bias(o) + sum_i w(i, o) * x(i, t)
@@ -57,7 +65,8 @@ Linear linear(const std::string &name, const WeightMatrix &w, Halide::Func x, Ha
               Halide::Expr n_tokens = Halide::Expr(), Halide::Func staged = Halide::Func());
 
 // The input x staged once for several products of one math: for bf16-dot,
-// x rounded to bf16 in pairs (Linear::x_bf16); undefined for other maths,
+// x rounded to bf16 in pairs, for bf16x2-dot split in two (Linear::x_bf16);
+// undefined for other maths,
 // which read x itself.
 Halide::Func staged_input(const std::string &name, Halide::Func x, MatMath math, Halide::Expr n_tokens = Halide::Expr());
 

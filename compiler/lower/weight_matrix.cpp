@@ -19,7 +19,8 @@ Type halide_storage_type(DType t) {
 namespace {
 Type matrix_type(DType dtype, MatMath math) {
     switch (math) {
-    case MatMath::Bf16Dot: return BFloat(16);
+    case MatMath::Bf16Dot:
+    case MatMath::Bf16x2Dot: return BFloat(16);
     case MatMath::Int8Dot: return Int(8);
     case MatMath::F32: break;
     }

@@ -27,7 +27,8 @@ void capture_halide_error(void *, const char *msg) {
 
 MatrixLayout matrix_layout(const Manifest &m, Stage stage) {
     switch (m.math(stage)) {
-    case MatMath::Bf16Dot: return {{halide_type_bfloat, 16, 1}, 1};
+    case MatMath::Bf16Dot:
+    case MatMath::Bf16x2Dot: return {{halide_type_bfloat, 16, 1}, 1};
     case MatMath::Int8Dot: return {{halide_type_int, 8, 1}, 1};
     case MatMath::F32: break;
     }

@@ -63,4 +63,4 @@ add_test(NAME e2e.int8_dot.refuses_dims_off_the_block
                  ${BIN}/qwenc ${E2E_DIR}/int8_untied/config.json -o ${E2E_DIR}/never.so --decode-math int8-dot)
 set_tests_properties(e2e.int8_dot.refuses_dims_off_the_block PROPERTIES FIXTURES_REQUIRED int8_untied_model)
 qwenc_refuses_flags(int8_dot_on_bf16 "--decode-math int8-dot needs int8 weights \\(these are bf16\\)" --decode-math int8-dot)
-qwenc_refuses_flags(decode_math "--decode-math must be f32, bf16-dot or int8-dot \\(got 'fp8'\\)" --decode-math fp8)
+qwenc_refuses_flags(decode_math "--decode-math must be f32, bf16-dot, int8-dot or bf16x2-dot \\(got 'fp8'\\)" --decode-math fp8)

@@ -40,6 +40,13 @@ TEST_CASE("each phase's matrix math survives the round trip and picks the stages
     CHECK(back.math(Stage::HeadDecode) == MatMath::Int8Dot);
     CHECK(back.math(Stage::AttnMlpPrefill) == MatMath::F32);
     CHECK(back.math(Stage::Embed) == MatMath::F32);  // a gather, whatever the products do
+
+    Manifest b = small_manifest(DType::BF16);
+    b.prefill_math = MatMath::Bf16Dot;
+    b.decode_math = MatMath::Bf16x2Dot;
+    const Manifest back_b = Manifest::from_json(b.to_json(), "m.so");
+    CHECK(back_b.math(Stage::AttnMlpPrefill) == MatMath::Bf16Dot);
+    CHECK(back_b.math(Stage::AttnMlpDecode) == MatMath::Bf16x2Dot);
 }
 
 TEST_CASE("a manifest naming an unknown math, or one its weights cannot take, is refused by name") {
@@ -52,6 +59,9 @@ TEST_CASE("a manifest naming an unknown math, or one its weights cannot take, is
     j = small_manifest(DType::I8).to_json();
     j["prefill_math"] = "bf16-dot";
     CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"), Catch::Contains("prefill_math 'bf16-dot' does not go with int8 weights"));
+    j = small_manifest(DType::BF16).to_json();
+    j["prefill_math"] = "bf16x2-dot";
+    CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"), Catch::Contains("m.so: bad manifest: prefill_math 'bf16x2-dot' is a decode math"));
 }
 
 TEST_CASE("an object of another runtime ABI is refused with what to do") {
