@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks qwenc on random-weight Qwen2.5-0.5B and 1.5B (the real configs
 # from ../shared/qwen2/configs/, bf16, written once under work/) with
-# `qwenrun --bench`, in four builds each: the default (bf16 weights, f32
-# activations), --prefill-math/--decode-math bf16-dot (where the CPU has AVX512-BF16),
+# `qwenrun --bench`, in up to five builds each: the default (bf16 weights,
+# f32 activations; decode on bf16x2-dot where the CPU has AVX512-BF16), and
+# there f32 decode and --prefill-math/--decode-math bf16-dot too,
 # int8 weights from `qwenc quantize` with f32 activations, and int8 with
 # --decode-math/--prefill-math int8-dot; the int8 builds' logits are also
 # compared with bf16's over a fixed 64-token sequence. Writes
@@ -88,6 +89,9 @@ for size in $MODELS; do
   build/bin/qwenc "$dir/config.json" -o "work/qwen2.5-$size.so" --quiet
   bench "bf16 weights (default: \`qwenc $dir/config.json -o work/qwen2.5-$size.so\`)" "work/qwen2.5-$size.so" "$dir" "bf16"
   if [ "$has_bf16" = 1 ]; then
+    # The default decodes bf16 weights with bf16x2-dot here; f32 activations for comparison.
+    build/bin/qwenc "$dir/config.json" -o "work/qwen2.5-$size-f32.so" --decode-math f32 --quiet
+    bench "bf16 weights, f32 decode (\`qwenc ... --decode-math f32\`)" "work/qwen2.5-$size-f32.so" "$dir" "bf16, f32 decode"
     build/bin/qwenc "$dir/config.json" -o "work/qwen2.5-$size-dot.so" --prefill-math bf16-dot --decode-math bf16-dot --quiet
     bench "bf16 weights, bf16-dot (\`qwenc ... --prefill-math bf16-dot --decode-math bf16-dot\`)" "work/qwen2.5-$size-dot.so" "$dir" "bf16, bf16-dot"
   fi
