@@ -1,5 +1,6 @@
 #include "compute_peak.h"
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <thread>
@@ -82,7 +83,7 @@ double fma_portable() {
 }
 
 // GFLOP/s of `kernel` running on `threads` threads at once.
-double run(const std::function<double()> &kernel, int threads) {
+double run_once(const std::function<double()> &kernel, int threads) {
     std::vector<double> flops(size_t(threads), 0);
     const auto t0 = Clock::now();
     std::vector<std::thread> pool;
@@ -92,6 +93,15 @@ double run(const std::function<double()> &kernel, int threads) {
     double total = 0;
     for (double f : flops) total += f;
     return total / s / 1e9;
+}
+
+// The best of a few runs (each ~15 ms): on a shared VM one run can lose a
+// time slice to the host, and a peak is what the units can do (one bench
+// printed prefill at 120% of an f32 peak measured at 137 instead of ~230).
+double run(const std::function<double()> &kernel, int threads) {
+    double best = 0;
+    for (int i = 0; i < 5; i++) best = std::max(best, run_once(kernel, threads));
+    return best;
 }
 
 }  // namespace
