@@ -72,9 +72,10 @@ other:
   --max-context N          KV-cache positions (default: min(max_position_embeddings, 4096))
   --quiet                  no progress or statistics on stderr
   --version                the version, and this CPU's features qwenc can use
+  -h, --help
+
 Ctrl-C stops the generation at the next token (a second one ends qwenrun at
 once); what was generated is printed, and qwenrun exits with status 130.
-  -h, --help
 )";
 
 namespace {
