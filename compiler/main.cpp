@@ -40,10 +40,10 @@ options:
   --decode-math M          f32, bf16x2-dot (bf16 weights, targets with
                            avx512_sapphirerapids: each f32 activation split into
                            two bf16s, hi + lo, on vdpbf16ps; logits within
-                           ~1e-5 of f32's, decode up to ~8% faster; the default
-                           there, f32 elsewhere), bf16-dot (the same targets:
-                           activations rounded to bf16, as llama.cpp's bf16
-                           path does) or int8-dot
+                           ~1e-5 of f32's, decode 5-7% faster when memory is
+                           fast; the default there, f32 elsewhere), bf16-dot
+                           (the same targets: activations rounded to bf16, as
+                           llama.cpp's bf16 path does) or int8-dot
                            (int8 weights: activations quantized to int8 per
                            block of 32 inputs, as llama.cpp's Q8_0 does, and
                            multiplied on vpdpbusd where the target has
