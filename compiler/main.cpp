@@ -171,6 +171,8 @@ static int tune_main(int argc, char **argv) {
     opts.output = args.get("output");
     opts.weight_dtype = host.weight_dtype;
     opts.prefill_math = parse_math(args, "prefill-math", {MatMath::F32, MatMath::Bf16Dot}, host, config, config_path);
+    // Decode is timed only with --weights; without them the default stays f32,
+    // which tune_schedule does not ask weights for.
     opts.decode_math = parse_math(args, "decode-math", {MatMath::F32, MatMath::Bf16Dot, MatMath::Int8Dot, MatMath::Bf16x2Dot},
                                   host, config, config_path, args.has("weights") ? default_decode_math(host, config) : MatMath::F32);
     opts.weights_dir = args.get("weights");

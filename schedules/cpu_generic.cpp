@@ -172,29 +172,16 @@ void CpuGenericSchedule::bf16x2_dot_decode(Linear &l, Func root) {
     const int task = int(std::min<int64_t>(t_.parallel_rows, l.out_dim));
     const Var row = decode_tasks(l, task, root);
     sum_lanes(l, ri);
+    Var at = row;
     if (long_rows) {
         y.update().split(row, ot, ox, tile_rows(t_.long_rows, l.out_dim, task), kGuard);
-        partial.compute_at(y, ot).vectorize(u, t_.vector);
-        partial.update()
-            .split(u, uo, ui, t_.vector)
-            .reorder(pair, ui, part, uo, o, t, ro)
-            .atomic()
-            .vectorize(pair)
-            .vectorize(ui)
-            .unroll(part)
-            .unroll(uo)
-            .unroll(o);
-        return;
+        at = ot;
     }
-    partial.compute_at(y, row).vectorize(u, t_.vector);
-    partial.update()
-        .split(u, uo, ui, t_.vector)
-        .reorder(pair, ui, part, uo, t, ro)
-        .atomic()
-        .vectorize(pair)
-        .vectorize(ui)
-        .unroll(part)
-        .unroll(uo);
+    partial.compute_at(y, at).vectorize(u, t_.vector);
+    Stage inner = partial.update().split(u, uo, ui, t_.vector);
+    if (long_rows) inner.reorder(pair, ui, part, uo, o, t, ro).unroll(o);
+    else inner.reorder(pair, ui, part, uo, t, ro);
+    inner.atomic().vectorize(pair).vectorize(ui).unroll(part).unroll(uo);
 }
 
 // Int8 dot products (vpdpbusd where the target has AVX512-VNNI): each lane
