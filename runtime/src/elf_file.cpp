@@ -12,48 +12,48 @@ namespace qwenc {
 
 namespace {
 
-// The ELF header, or InputError if the file does not start with one.
-Elf64_Ehdr read_header(const std::string &path, const std::vector<unsigned char> &bytes) {
-    if (bytes.size() < 20 || std::memcmp(bytes.data(), ELFMAG, SELFMAG) != 0)
+// PATH opened, with the ELF header it starts with in `h` and the number of
+// its bytes the file holds (fewer than sizeof h when the file is shorter);
+// InputError if it cannot be opened or does not start with "\x7fELF" and
+// e_machine.
+std::ifstream open_elf(const std::string &path, Elf64_Ehdr &h, size_t &got) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw InputError(path + ": cannot open");
+    h = {};
+    in.read(reinterpret_cast<char *>(&h), sizeof h);
+    got = size_t(in.gcount());
+    if (got < 20 || std::memcmp(h.e_ident, ELFMAG, SELFMAG) != 0)
         throw InputError(path + ": not an ELF shared object (was it produced by qwenc?)");
-    Elf64_Ehdr h{};
-    std::memcpy(&h, bytes.data(), std::min(bytes.size(), sizeof h));
-    return h;
+    in.clear();
+    return in;
 }
 
 }  // namespace
 
 std::string elf_arch(const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw InputError(path + ": cannot open");
-    std::vector<unsigned char> head(20);
-    in.read(reinterpret_cast<char *>(head.data()), std::streamsize(head.size()));
-    head.resize(size_t(in.gcount()));
-    const uint16_t machine = read_header(path, head).e_machine;
-    switch (machine) {
+    Elf64_Ehdr h;
+    size_t got;
+    open_elf(path, h, got);
+    switch (h.e_machine) {
     case EM_X86_64: return "x86-64";
     case EM_AARCH64: return "arm-64";
     case EM_RISCV: return "riscv-64";
     case EM_386: return "x86-32";
     case EM_ARM: return "arm-32";
-    default: return "elf-machine-" + std::to_string(machine);
+    default: return "elf-machine-" + std::to_string(h.e_machine);
     }
 }
 
 void check_elf_complete(const std::string &path) {
-    std::ifstream in(path, std::ios::binary | std::ios::ate);
-    if (!in) throw InputError(path + ": cannot open");
-    const uint64_t size = uint64_t(in.tellg());
-    std::vector<unsigned char> head(sizeof(Elf64_Ehdr));
-    in.seekg(0);
-    in.read(reinterpret_cast<char *>(head.data()), std::streamsize(head.size()));
-    head.resize(size_t(in.gcount()));
-    const Elf64_Ehdr h = read_header(path, head);
+    Elf64_Ehdr h;
+    size_t got;
+    std::ifstream in = open_elf(path, h, got);
     if (h.e_ident[EI_CLASS] != ELFCLASS64 || h.e_ident[EI_DATA] != ELFDATA2LSB)
         throw InputError(path + ": not a 64-bit little-endian ELF object (was it produced by qwenc?)");
-    if (head.size() < sizeof h || h.e_phentsize != sizeof(Elf64_Phdr) ||
-        (h.e_shnum != 0 && h.e_shentsize != sizeof(Elf64_Shdr)))
+    if (got < sizeof h || h.e_phentsize != sizeof(Elf64_Phdr) || (h.e_shnum != 0 && h.e_shentsize != sizeof(Elf64_Shdr)))
         throw InputError(path + ": corrupt ELF header (was it produced by qwenc?)");
+    in.seekg(0, std::ios::end);
+    const uint64_t size = uint64_t(in.tellg());
     // The end of `count` entries of `each` bytes from `offset`, saturating.
     auto end_of = [](uint64_t offset, uint64_t count, uint64_t each) {
         const unsigned __int128 end = (unsigned __int128)offset + (unsigned __int128)count * each;
