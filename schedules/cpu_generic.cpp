@@ -199,7 +199,7 @@ void CpuGenericSchedule::int8_dot_linear(Linear &l, Phase phase, Func root) {
     int width = t_.vector;
     while (width > 1 && n_quads % width != 0) width /= 2;
     // The input's quantization: small, once per call.
-    for (Func f : {q.amax, q.x_q, q.lane_scale, q.offset}) {
+    for (Func f : {q.amax, q.block_scale, q.x_q, q.offset}) {
         f.compute_root();
         if (!decode) f.parallel(t);
     }
@@ -211,7 +211,7 @@ void CpuGenericSchedule::int8_dot_linear(Linear &l, Phase phase, Func root) {
         q.offset.update().parallel(t);
     }
     q.x_q.vectorize(j, 4 * t_.vector, kGuard);
-    q.lane_scale.vectorize(j, t_.vector, kGuard);
+    q.block_scale.vectorize(j, t_.vector, kGuard);
     const int lanes = width * dividing_vectors(decode ? t_.int8_decode_vectors : 1, n_quads, width);
     Func partial = y.update().split(l.r.x, ro, ri, lanes).rfactor(ri, u);
     partial.reorder_storage(u, o, t);

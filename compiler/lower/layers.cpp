@@ -54,7 +54,11 @@ void finish(Linear &l, const std::string &name, const WeightMatrix &w, Func bias
 // summed exactly in int32 before the block scale applies. vpdpbusd takes
 // unsigned x signed bytes, so the weights enter as w + 128 (a sign-bit flip)
 // and the sum carries an extra 128 * sum(x_q * scale), one number per token:
-//   out = sum_j quad(j) * lane_scale(j) - offset = sum_i w_i * x_q_i * s_i.
+//   out = sum_j quad(j) * block_scale(j / 8) - offset = sum_i w_i * x_q_i * s_i.
+// A vector of 16 lanes takes its two blocks' scales as one 8-byte load and a
+// permute: a copy of the scale per lane would double what the input takes
+// in L1, and down_proj's (8960 inputs) would then no longer stay there
+// beside the weight stream.
 Linear int8_dot_linear(const std::string &name, const WeightMatrix &w, Func x, Func bias, const Expr &n_tokens) {
     const int B = kInt8DotBlock;
     const int n_in = int(w.in_dim());
@@ -66,7 +70,6 @@ Linear int8_dot_linear(const std::string &name, const WeightMatrix &w, Func x, F
     q.amax = Func(name + "_amax");
     q.block_scale = Func(name + "_block_scale");
     q.x_q = Func(name + "_xq");
-    q.lane_scale = Func(name + "_lane_scale");
     q.offset = Func(name + "_offset");
     q.quad = Func(name + "_quad");
     q.k = RDom(0, 4, name + "_k");
@@ -78,14 +81,13 @@ Linear int8_dot_linear(const std::string &name, const WeightMatrix &w, Func x, F
     Expr amax = q.amax(j / B, t);
     Expr inv = select(amax > 0.0f, 127.0f / amax, 0.0f);
     q.x_q(j, t) = cast<int8_t>(clamp(round(x(j, tok) * inv), -127.0f, 127.0f));
-    q.lane_scale(j, t) = q.block_scale(j / (B / 4), t);
     q.offset(t) = 0.0f;
     q.offset(t) += 128.0f * cast<float>(q.x_q(ri, t)) * q.block_scale(ri / B, t);
     Expr w_u8 = reinterpret(UInt(8), w.raw(4 * j + q.k, o)) ^ cast<uint8_t>(0x80);
     q.quad(j, o, t) = 0;
     q.quad(j, o, t) += cast<int32_t>(w_u8) * cast<int32_t>(q.x_q(4 * j + q.k, t));
     l.out(o, t) = 0.0f;
-    l.out(o, t) += cast<float>(q.quad(l.r.x, o, t)) * q.lane_scale(l.r.x, t);
+    l.out(o, t) += cast<float>(q.quad(l.r.x, o, t)) * q.block_scale(l.r.x / (B / 4), t);
     finish(l, name, w, bias);
     return l;
 }

@@ -42,9 +42,8 @@ struct Linear {
     // of kInt8DotBlock inputs; the reduction runs over groups of 4 inputs.
     struct Int8Dot {
         Halide::Func amax;         // amax(b, t): largest |x| in block b
-        Halide::Func block_scale;  // amax / 127
+        Halide::Func block_scale;  // block_scale(b, t) = amax / 127; the sum reads block_scale(j / 8) for lanes j
         Halide::Func x_q;          // x_q(i, t): int8, x ~= x_q * block_scale
-        Halide::Func lane_scale;   // lane_scale(j, t): block_scale of inputs 4j..4j+3
         Halide::Func offset;       // offset(t): 128 * sum_i x_q * block_scale (see linear())
         // quad(j, o, t): exact int32 dot product of inputs 4j..4j+3 with row o,
         // the weights offset by 128 to unsigned (one lane of vpdpbusd).
