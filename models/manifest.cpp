@@ -80,7 +80,7 @@ Manifest Manifest::from_json(const json &j, const std::string &source) {
             if (!math) throw bad(std::string("unknown ") + key + " '" + name + "'");
             const auto needs = mat_math_weight_dtype(*math);
             if (needs && *needs != m.weight_dtype) throw bad(std::string(key) + " '" + name + "' does not go with " + dtype_flag_name(m.weight_dtype) + " weights");
-            if (*math == MatMath::Bf16x2Dot && field == &m.prefill_math) throw bad("prefill_math 'bf16x2-dot' is a decode math");
+            if (mat_math_decode_only(*math) && field == &m.prefill_math) throw bad("prefill_math '" + name + "' is a decode math");
             *field = *math;
         }
         m.entry_points = j.at("entry_points").get<std::map<std::string, std::string>>();

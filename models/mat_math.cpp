@@ -8,12 +8,13 @@ const char *mat_math_name(MatMath m) {
     case MatMath::Bf16Dot: return "bf16-dot";
     case MatMath::Int8Dot: return "int8-dot";
     case MatMath::Bf16x2Dot: return "bf16x2-dot";
+    case MatMath::Int16Dot: return "int16-dot";
     }
     return "?";
 }
 
 std::optional<MatMath> mat_math_from_name(const std::string &name) {
-    for (MatMath m : {MatMath::F32, MatMath::Bf16Dot, MatMath::Int8Dot, MatMath::Bf16x2Dot})
+    for (MatMath m : {MatMath::F32, MatMath::Bf16Dot, MatMath::Int8Dot, MatMath::Bf16x2Dot, MatMath::Int16Dot})
         if (name == mat_math_name(m)) return m;
     return std::nullopt;
 }
@@ -22,7 +23,8 @@ std::optional<DType> mat_math_weight_dtype(MatMath m) {
     switch (m) {
     case MatMath::Bf16Dot:
     case MatMath::Bf16x2Dot: return DType::BF16;
-    case MatMath::Int8Dot: return DType::I8;
+    case MatMath::Int8Dot:
+    case MatMath::Int16Dot: return DType::I8;
     default: return std::nullopt;
     }
 }
@@ -31,10 +33,13 @@ int mat_math_input_multiple(MatMath m) {
     switch (m) {
     case MatMath::Bf16Dot:
     case MatMath::Bf16x2Dot: return 32;
-    case MatMath::Int8Dot: return kInt8DotBlock;
+    case MatMath::Int8Dot:
+    case MatMath::Int16Dot: return kInt8DotBlock;
     case MatMath::F32: break;
     }
     return 1;
 }
+
+bool mat_math_decode_only(MatMath m) { return m == MatMath::Bf16x2Dot || m == MatMath::Int16Dot; }
 
 }  // namespace qwenc

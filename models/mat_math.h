@@ -8,7 +8,13 @@
 // its bf16 rounding and lo the rounding of the rest: products of bf16s are
 // exact in f32, so w.x = w.hi + w.lo loses only lo's rounding (2^-17 of x),
 // as f32 as the f32 path in practice, for one load and two vdpbf16ps per
-// 32 weights instead of f32's load, two shifts and two FMAs.
+// 32 weights instead of f32's load, two shifts and two FMAs. int16-dot
+// (decode only, int8 weights) quantizes activations per block of 32 inputs
+// to int16 instead of int8: vpdpwssd (VNNI; vpmaddwd elsewhere) sums pairs
+// of int8-widened-to-int16 weights times int16 activations exactly in
+// int32, and one block is one vector, so its scale is a broadcast. The
+// activations keep 2^-15 of their block's largest value, so the logits stay
+// within ~5e-4 of f32 activations' (int8-dot: ~0.1).
 #pragma once
 #include <optional>
 #include <string>
@@ -17,19 +23,26 @@
 
 namespace qwenc {
 
-enum class MatMath { F32, Bf16Dot, Int8Dot, Bf16x2Dot };
+enum class MatMath { F32, Bf16Dot, Int8Dot, Bf16x2Dot, Int16Dot };
 
-// "f32", "bf16-dot", "int8-dot", "bf16x2-dot": the command-line and manifest spelling.
+// "f32", "bf16-dot", "int8-dot", "bf16x2-dot", "int16-dot": the command-line and manifest spelling.
 const char *mat_math_name(MatMath m);
 std::optional<MatMath> mat_math_from_name(const std::string &name);
 // The weight dtype a dot-product mode needs (F32: any).
 std::optional<DType> mat_math_weight_dtype(MatMath m);
 
-// int8-dot: activations share one f32 scale per block of this many inputs.
+// int8-dot and int16-dot: activations share one f32 scale per block of this
+// many inputs.
 constexpr int kInt8DotBlock = 32;
 
+// The maths that run only in decode (a manifest refuses them for prefill):
+// bf16x2-dot and int16-dot do twice the work per weight of their one-part
+// counterparts, which memory-bound decode hides and compute-bound prefill
+// would not.
+bool mat_math_decode_only(MatMath m);
+
 // What every matrix's input dimension must be a multiple of: int8-dot's
-// block; for the bf16 modes, one step of their AVX-512 schedules (16 lanes
+// and int16-dot's block; for the bf16 modes, one step of their AVX-512 schedules (16 lanes
 // of pairs; they only go with AVX-512 targets); 1 for f32.
 int mat_math_input_multiple(MatMath m);
 

@@ -184,35 +184,36 @@ void CpuGenericSchedule::bf16x2_dot_decode(Linear &l, Func root) {
     inner.atomic().vectorize(pair).vectorize(ui).unroll(part).unroll(uo);
 }
 
-// Int8 dot products (vpdpbusd where the target has AVX512-VNNI): each lane
-// of the partial sums takes a group of 4 int8 products per step; quad is
-// made for one step's lanes at a time so it folds into the instruction.
+// Integer dot products of int8 weights (vpdpbusd for int8-dot, vpdpwssd for
+// int16-dot where the target has AVX512-VNNI): each lane of the partial
+// sums takes a group of 4 (2) products per step; group is made for one
+// step's lanes at a time so it folds into the instruction.
 void CpuGenericSchedule::int8_dot_linear(Linear &l, Phase phase, Func root) {
     Func y = l.out;
     Linear::Int8Dot &q = l.int8;
     Var u("u"), uo("uo"), ui("ui"), oo("oo"), oi("oi"), ot("ot");
     RVar ro("ro"), ri("ri");
     const bool decode = phase == Phase::Decode;
-    const int64_t n_quads = *as_const_int(l.r.x.extent());
+    const int64_t n_groups = *as_const_int(l.r.x.extent());
     // Lanes per vector of partial sums: the widest that divides the groups
-    // of 4 (every 32-input block makes 8 groups, so at worst 8 lanes).
+    // (every 32-input block makes 8 groups of 4, so at worst 8 lanes).
     int width = t_.vector;
-    while (width > 1 && n_quads % width != 0) width /= 2;
+    while (width > 1 && n_groups % width != 0) width /= 2;
     // The input's quantization: small, once per call.
     for (Func f : {q.amax, q.block_scale, q.x_q, q.offset}) {
+        if (!f.defined()) continue;  // int16-dot has no offset
         f.compute_root();
         if (!decode) f.parallel(t);
     }
     q.amax.update().vectorize(j, t_.vector, kGuard);
-    if (decode) {
-        q.offset.update().unscheduled();  // a serial sum over one token's inputs
-    } else {
-        q.amax.update().parallel(t);
-        q.offset.update().parallel(t);
+    if (!decode) q.amax.update().parallel(t);
+    if (q.offset.defined()) {
+        if (decode) q.offset.update().unscheduled();  // a serial sum over one token's inputs
+        else q.offset.update().parallel(t);
     }
     q.x_q.vectorize(j, 4 * t_.vector, kGuard);
     q.block_scale.vectorize(j, t_.vector, kGuard);
-    const int lanes = width * dividing_vectors(decode ? t_.int8_decode_vectors : 1, n_quads, width);
+    const int lanes = width * dividing_vectors(decode ? t_.int8_decode_vectors : 1, n_groups, width);
     Func partial = y.update().split(l.r.x, ro, ri, lanes).rfactor(ri, u);
     partial.reorder_storage(u, o, t);
     const int task = int(std::min<int64_t>(t_.parallel_rows, l.out_dim));
@@ -222,8 +223,8 @@ void CpuGenericSchedule::int8_dot_linear(Linear &l, Phase phase, Func root) {
         sum_lanes(l, ri);
         partial.compute_at(y, row).vectorize(u, width);
         partial.update().reorder(u, t, ro).split(u, uo, ui, width).vectorize(ui).unroll(uo);
-        q.quad.compute_at(partial, ro).vectorize(j, width).unroll(j);
-        q.quad.update().atomic().vectorize(q.k.x).vectorize(j, width).unroll(j);
+        q.group.compute_at(partial, ro).vectorize(j, width).unroll(j);
+        q.group.update().atomic().vectorize(q.k.x).vectorize(j, width).unroll(j);
         return;
     }
     const int rows = tile_rows(t_.rows, l.out_dim, task);
@@ -232,8 +233,8 @@ void CpuGenericSchedule::int8_dot_linear(Linear &l, Phase phase, Func root) {
     tile_prefill(y, task, rows, t_.tokens);
     partial.compute_at(y, ot).bound_extent(t, t_.tokens).vectorize(u);
     partial.update().reorder(u, o, t, ro).vectorize(u).unroll(o).unroll(t);
-    q.quad.compute_at(partial, ro).vectorize(j).unroll(o).unroll(t);
-    q.quad.update().atomic().vectorize(q.k.x).vectorize(j).unroll(o).unroll(t);
+    q.group.compute_at(partial, ro).vectorize(j).unroll(o).unroll(t);
+    q.group.update().atomic().vectorize(q.k.x).vectorize(j).unroll(o).unroll(t);
 }
 
 // Decode: each row's lanes of partial sums are added as a vector (a tree of

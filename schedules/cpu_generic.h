@@ -31,8 +31,9 @@ struct CpuTiles {
     // streamed 2-3% faster than 4, in 14 of 16 rounds of an A/B; a C model
     // of the loop: 4 sums 80% of a plain sum's bandwidth, 12-16 95-105%).
     int dot_decode_vectors = 16;
-    // Decode on int8 dot products: vectors of partial sums per row (each
-    // vector takes 4 x `vector` int8 weights per step).
+    // Decode on integer dot products (int8-dot, int16-dot): vectors of
+    // partial sums per row (each vector takes 4 x `vector` int8 weights per
+    // step, int16-dot's 2 x `vector`; 8 measured no faster for int16-dot).
     int int8_decode_vectors = 4;
     // Prefill on bf16 dot products: register tile of rows x vectors of
     // `vector` tokens.

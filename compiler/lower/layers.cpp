@@ -44,50 +44,61 @@ void finish(Linear &l, const std::string &name, const WeightMatrix &w, Func bias
     }
     l.scaled = true;
     l.result = Func(name);
-    Expr sum = l.int8_dot() ? l.out(o, t) - l.int8.offset(t) : l.out(o, t);
+    Expr sum = l.int8.offset.defined() ? l.out(o, t) - l.int8.offset(t) : l.out(o, t);
     Expr v = sum * w.scale(o);
     l.result(o, t) = bias.defined() ? v + bias(o) : v;
 }
 
-// Int8 dot products, as llama.cpp's Q8_0 x Q8_0: x is quantized to int8
-// with one scale per block of 32 inputs, and groups of 4 int8 products are
-// summed exactly in int32 before the block scale applies. vpdpbusd takes
-// unsigned x signed bytes, so the weights enter as w + 128 (a sign-bit flip)
-// and the sum carries an extra 128 * sum(x_q * scale), one number per token:
-//   out = sum_j quad(j) * block_scale(j / 8) - offset = sum_i w_i * x_q_i * s_i.
-// A vector of 16 lanes takes its two blocks' scales as one 8-byte load and a
-// permute: a copy of the scale per lane would double what the input takes
-// in L1, and down_proj's (8960 inputs) would then no longer stay there
-// beside the weight stream.
-Linear int8_dot_linear(const std::string &name, const WeightMatrix &w, Func x, Func bias, const Expr &n_tokens) {
+// Integer dot products of int8 weights. x is quantized with one scale per
+// block of 32 inputs, and each lane sums a group of products exactly in
+// int32 before the block scale applies:
+// - int8-dot, as llama.cpp's Q8_0 x Q8_0: x to int8, groups of 4 (vpdpbusd).
+//   vpdpbusd takes unsigned x signed bytes, so the weights enter as w + 128
+//   (a sign-bit flip) and the sum carries an extra 128 * sum(x_q * scale),
+//   one number per token:
+//     out = sum_j group(j) * block_scale(j / 8) - offset = sum_i w_i * x_q_i * s_i.
+//   A vector of 16 lanes takes its two blocks' scales as one 8-byte load and
+//   a permute: a copy of the scale per lane would double what the input
+//   takes in L1, and down_proj's (8960 inputs) would then no longer stay
+//   there beside the weight stream.
+// - int16-dot: x to int16, groups of 2 weights widened to int16 (vpdpwssd,
+//   or vpmaddwd without VNNI); signed x signed, so no offset. A vector of 16
+//   lanes is one block, whose scale is a broadcast.
+Linear int_dot_linear(const std::string &name, const WeightMatrix &w, Func x, Func bias, const Expr &n_tokens) {
+    const bool int16 = w.math() == MatMath::Int16Dot;
     const int B = kInt8DotBlock;
+    const int group = int16 ? 2 : 4;
+    const float levels = int16 ? 32767.0f : 127.0f;
     const int n_in = int(w.in_dim());
     if (n_in % B != 0)
-        throw std::invalid_argument("int8 dot products need input dimensions divisible by " + std::to_string(B) + " (" + name +
+        throw std::invalid_argument("integer dot products need input dimensions divisible by " + std::to_string(B) + " (" + name +
                                     " has " + std::to_string(n_in) + ")");
-    Linear l{Func(sum_name(name, w)), RDom(0, n_in / 4, name + "_r"), w.out_dim(), {}};
+    Linear l{Func(sum_name(name, w)), RDom(0, n_in / group, name + "_r"), w.out_dim(), {}};
     Linear::Int8Dot &q = l.int8;
     q.amax = Func(name + "_amax");
     q.block_scale = Func(name + "_block_scale");
     q.x_q = Func(name + "_xq");
-    q.offset = Func(name + "_offset");
-    q.quad = Func(name + "_quad");
-    q.k = RDom(0, 4, name + "_k");
+    q.group = Func(name + "_group");
+    q.k = RDom(0, group, name + "_k");
     RDom rb(0, B, name + "_rb"), ri(0, n_in, name + "_ri");
     const Expr tok = token(n_tokens);
     q.amax(j, t) = 0.0f;
     q.amax(j, t) = max(q.amax(j, t), abs(x(j * B + rb, tok)));
-    q.block_scale(j, t) = q.amax(j, t) / 127.0f;
+    q.block_scale(j, t) = q.amax(j, t) / levels;
     Expr amax = q.amax(j / B, t);
-    Expr inv = select(amax > 0.0f, 127.0f / amax, 0.0f);
-    q.x_q(j, t) = cast<int8_t>(clamp(round(x(j, tok) * inv), -127.0f, 127.0f));
-    q.offset(t) = 0.0f;
-    q.offset(t) += 128.0f * cast<float>(q.x_q(ri, t)) * q.block_scale(ri / B, t);
-    Expr w_u8 = reinterpret(UInt(8), w.raw(4 * j + q.k, o)) ^ cast<uint8_t>(0x80);
-    q.quad(j, o, t) = 0;
-    q.quad(j, o, t) += cast<int32_t>(w_u8) * cast<int32_t>(q.x_q(4 * j + q.k, t));
+    Expr inv = select(amax > 0.0f, levels / amax, 0.0f);
+    q.x_q(j, t) = cast(int16 ? Int(16) : Int(8), clamp(round(x(j, tok) * inv), -levels, levels));
+    Expr weight = cast<int16_t>(w.raw(group * j + q.k, o));
+    if (!int16) {
+        q.offset = Func(name + "_offset");
+        q.offset(t) = 0.0f;
+        q.offset(t) += 128.0f * cast<float>(q.x_q(ri, t)) * q.block_scale(ri / B, t);
+        weight = reinterpret(UInt(8), w.raw(group * j + q.k, o)) ^ cast<uint8_t>(0x80);
+    }
+    q.group(j, o, t) = 0;
+    q.group(j, o, t) += cast<int32_t>(weight) * cast<int32_t>(q.x_q(group * j + q.k, t));
     l.out(o, t) = 0.0f;
-    l.out(o, t) += cast<float>(q.quad(l.r.x, o, t)) * q.block_scale(l.r.x / (B / 4), t);
+    l.out(o, t) += cast<float>(q.group(l.r.x, o, t)) * q.block_scale(l.r.x / (B / group), t);
     finish(l, name, w, bias);
     return l;
 }
@@ -123,7 +134,7 @@ Func staged_input(const std::string &name, Func x, MatMath math, Expr n_tokens) 
 }
 
 Linear linear(const std::string &name, const WeightMatrix &w, Func x, Func bias, Expr n_tokens, Func staged) {
-    if (w.math() == MatMath::Int8Dot) return int8_dot_linear(name, w, x, bias, n_tokens);
+    if (w.math() == MatMath::Int8Dot || w.math() == MatMath::Int16Dot) return int_dot_linear(name, w, x, bias, n_tokens);
     if (w.math() == MatMath::Bf16x2Dot) {
         Linear l{Func(name), RDom(0, 2, 0, 2, 0, int(w.in_dim() / 2), name + "_r"), w.out_dim(), {}};
         l.x_bf16 = staged.defined() ? staged : staged_input(name, x, w.math(), n_tokens);

@@ -38,19 +38,21 @@ struct Linear {
     // its lo pairs the next; the reduction runs over r.x = j, r.y = k and
     // r.z = p.
     Halide::Func x_bf16;
-    // int8 dot products (defined only then): the input quantized per block
-    // of kInt8DotBlock inputs; the reduction runs over groups of 4 inputs.
+    // Integer dot products of int8 weights, int8-dot and int16-dot (defined
+    // only then): the input quantized per block of kInt8DotBlock inputs; the
+    // reduction runs over groups of 4 (int8-dot) or 2 (int16-dot) inputs.
     struct Int8Dot {
         Halide::Func amax;         // amax(b, t): largest |x| in block b
-        Halide::Func block_scale;  // block_scale(b, t) = amax / 127; the sum reads block_scale(j / 8) for lanes j
-        Halide::Func x_q;          // x_q(i, t): int8, x ~= x_q * block_scale
-        Halide::Func offset;       // offset(t): 128 * sum_i x_q * block_scale (see linear())
-        // quad(j, o, t): exact int32 dot product of inputs 4j..4j+3 with row o,
-        // the weights offset by 128 to unsigned (one lane of vpdpbusd).
-        Halide::Func quad;
-        Halide::RDom k;            // quad's 4 inputs
+        Halide::Func block_scale;  // block_scale(b, t) = amax / 127 (int16: 32767)
+        Halide::Func x_q;          // x_q(i, t): int8 or int16, x ~= x_q * block_scale
+        Halide::Func offset;       // int8-dot: offset(t) = 128 * sum_i x_q * block_scale (see linear())
+        // group(j, o, t): exact int32 dot product of one group of inputs with
+        // row o (one lane of vpdpbusd, int8-dot's weights offset by 128 to
+        // unsigned; or of vpdpwssd).
+        Halide::Func group;
+        Halide::RDom k;            // group's inputs
     } int8;
-    bool int8_dot() const { return int8.quad.defined(); }
+    bool int8_dot() const { return int8.group.defined(); }
     bool bf16x2_dot() const { return x_bf16.defined() && x_bf16.dimensions() == 5; }
 };
 

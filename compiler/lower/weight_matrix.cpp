@@ -21,7 +21,8 @@ Type matrix_type(DType dtype, MatMath math) {
     switch (math) {
     case MatMath::Bf16Dot:
     case MatMath::Bf16x2Dot: return BFloat(16);
-    case MatMath::Int8Dot: return Int(8);
+    case MatMath::Int8Dot:
+    case MatMath::Int16Dot: return Int(8);
     case MatMath::F32: break;
     }
     return halide_storage_type(dtype);

@@ -29,7 +29,8 @@ MatrixLayout matrix_layout(const Manifest &m, Stage stage) {
     switch (m.math(stage)) {
     case MatMath::Bf16Dot:
     case MatMath::Bf16x2Dot: return {{halide_type_bfloat, 16, 1}, 1};
-    case MatMath::Int8Dot: return {{halide_type_int, 8, 1}, 1};
+    case MatMath::Int8Dot:
+    case MatMath::Int16Dot: return {{halide_type_int, 8, 1}, 1};
     case MatMath::F32: break;
     }
     const WeightStorage s = weight_storage(m.weight_dtype);

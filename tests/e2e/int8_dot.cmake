@@ -45,8 +45,39 @@ foreach(case tied untied)
                        ENVIRONMENT "QWENC_TEST_MODEL=${i8d}/${case}-int8-dot.so;QWENC_TEST_WEIGHTS=${weights};QWENC_TEST_TOLERANCE=0.15")
 endforeach()
 
+# int16-dot (the default decode for int8 weights on x86): activations
+# quantized to int16 per block of 32 inputs, products on vpdpwssd (VNNI) or
+# vpmaddwd. Tokens decoded one at a time must match the prompt's logits
+# (prefill, f32 activations) within 1e-3: int16 keeps 2^-16 of each block's
+# largest value, 1.6-3.3e-4 off here, where int8-dot is ~0.1 off and f32
+# within 1e-4. On both models above, and on rows of 512 and 1024 inputs,
+# which take 4 vectors of partial sums per row.
+add_test(NAME e2e.int16_dot.wide.make_model
+         COMMAND bash -c "rm -rf '${i8d}/wide-bf16' '${i8d}/wide' && '${BIN}/qwenc-random-model' --output '${i8d}/wide-bf16' --hidden-size 512 --intermediate-size 1024 --num-heads 4 --num-kv-heads 2 --num-layers 1 --vocab-size 256 --seed 19 && '${BIN}/qwenc' quantize '${i8d}/wide-bf16' '${i8d}/wide' --quiet")
+set_tests_properties(e2e.int16_dot.wide.make_model PROPERTIES FIXTURES_SETUP int16_dot_wide_model)
+foreach(case tied untied wide)
+  if(case STREQUAL "tied")
+    set(weights ${E2E_DIR}/int8_tied)
+    set(model_fixture int8_tied_model)
+  elseif(case STREQUAL "untied")
+    set(weights ${i8d}/untied)
+    set(model_fixture int8_dot_untied_model)
+  else()
+    set(weights ${i8d}/wide)
+    set(model_fixture int16_dot_wide_model)
+  endif()
+  add_test(NAME e2e.int16_dot.${case}.compile
+           COMMAND bash -c "mkdir -p '${i8d}' && '${BIN}/qwenc' '${weights}/config.json' -o '${i8d}/${case}-int16-dot.so' --decode-math int16-dot --quiet")
+  set_tests_properties(e2e.int16_dot.${case}.compile PROPERTIES FIXTURES_REQUIRED ${model_fixture} FIXTURES_SETUP int16_dot_${case})
+  add_test(NAME e2e.int16_dot.${case}.decode_matches_prefill COMMAND ${BIN}/test-session)
+  set_tests_properties(e2e.int16_dot.${case}.decode_matches_prefill PROPERTIES
+                       FIXTURES_REQUIRED "${model_fixture};int16_dot_${case}"
+                       ENVIRONMENT "QWENC_TEST_MODEL=${i8d}/${case}-int16-dot.so;QWENC_TEST_WEIGHTS=${weights};QWENC_TEST_TOLERANCE=1e-3")
+endforeach()
+
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
-  # For avx512_sapphirerapids targets the products are vpdpbusd, and none is
+  # For avx512_sapphirerapids targets the products are vpdpbusd (int8-dot)
+  # and vpdpwssd (int16-dot, the default decode here), and none is
   # VEX-encoded (AVX-VNNI, which Zen 4 lacks; see compiler/emit/object_writer.h):
   # checked in the object on any x86 host.
   set(SPR_TARGET x86-64-linux-avx-avx2-avx512-avx512_skylake-avx512_cannonlake-avx512_sapphirerapids-f16c-fma-sse41)
@@ -54,13 +85,20 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
            COMMAND bash -c "'${BIN}/qwenc' '${E2E_DIR}/int8_tied/config.json' -o '${i8d}/tied-spr.so' --target ${SPR_TARGET} --decode-math int8-dot --prefill-math int8-dot --quiet && objdump -d '${i8d}/tied-spr.so' > '${i8d}/tied-spr.dis' && echo \"vpdpbusd $(grep -c vpdpbusd '${i8d}/tied-spr.dis') vex $(grep -c '{vex}' '${i8d}/tied-spr.dis')\"")
   set_tests_properties(e2e.int8_dot.emits_evex_vpdpbusd PROPERTIES FIXTURES_REQUIRED int8_tied_model
                        PASS_REGULAR_EXPRESSION "vpdpbusd [1-9][0-9]* vex 0")
+  add_test(NAME e2e.int16_dot.emits_evex_vpdpwssd
+           COMMAND bash -c "'${BIN}/qwenc' '${E2E_DIR}/int8_tied/config.json' -o '${i8d}/tied-spr-int16.so' --target ${SPR_TARGET} --quiet && objdump -d '${i8d}/tied-spr-int16.so' > '${i8d}/tied-spr-int16.dis' && echo \"vpdpwssd $(grep -c vpdpwssd '${i8d}/tied-spr-int16.dis') vex $(grep -c '{vex}' '${i8d}/tied-spr-int16.dis')\"")
+  set_tests_properties(e2e.int16_dot.emits_evex_vpdpwssd PROPERTIES FIXTURES_REQUIRED int8_tied_model
+                       PASS_REGULAR_EXPRESSION "vpdpwssd [1-9][0-9]* vex 0")
 endif()
 
-# Refusals: int8-dot needs int8 weights and inputs in whole 32-blocks;
-# decode knows no other math.
-add_test(NAME e2e.int8_dot.refuses_dims_off_the_block
-         COMMAND ${EXPECT_ERROR} "int8_untied/config.json: --decode-math int8-dot needs hidden_size and intermediate_size divisible by 32 \\(hidden_size is 120\\)"
-                 ${BIN}/qwenc ${E2E_DIR}/int8_untied/config.json -o ${E2E_DIR}/never.so --decode-math int8-dot)
-set_tests_properties(e2e.int8_dot.refuses_dims_off_the_block PROPERTIES FIXTURES_REQUIRED int8_untied_model)
-qwenc_refuses_flags(int8_dot_on_bf16 "--decode-math int8-dot needs int8 weights \\(these are bf16\\)" --decode-math int8-dot)
-qwenc_refuses_flags(decode_math "--decode-math must be f32, bf16-dot, int8-dot or bf16x2-dot \\(got 'fp8'\\)" --decode-math fp8)
+# Refusals: the integer maths need int8 weights and inputs in whole
+# 32-blocks; int16-dot is decode's alone; decode knows no other math.
+foreach(math int8-dot int16-dot)
+  add_test(NAME e2e.${math}.refuses_dims_off_the_block
+           COMMAND ${EXPECT_ERROR} "int8_untied/config.json: --decode-math ${math} needs hidden_size and intermediate_size divisible by 32 \\(hidden_size is 120\\)"
+                   ${BIN}/qwenc ${E2E_DIR}/int8_untied/config.json -o ${E2E_DIR}/never.so --decode-math ${math})
+  set_tests_properties(e2e.${math}.refuses_dims_off_the_block PROPERTIES FIXTURES_REQUIRED int8_untied_model)
+  qwenc_refuses_flags(${math}_on_bf16 "--decode-math ${math} needs int8 weights \\(these are bf16\\)" --decode-math ${math})
+endforeach()
+qwenc_refuses_flags(int16_dot_as_prefill "--prefill-math must be f32, bf16-dot or int8-dot \\(got 'int16-dot'\\)" --prefill-math int16-dot)
+qwenc_refuses_flags(decode_math "--decode-math must be f32, bf16-dot, int8-dot, bf16x2-dot or int16-dot \\(got 'fp8'\\)" --decode-math fp8)

@@ -47,6 +47,12 @@ TEST_CASE("each phase's matrix math survives the round trip and picks the stages
     const Manifest back_b = Manifest::from_json(b.to_json(), "m.so");
     CHECK(back_b.math(Stage::AttnMlpPrefill) == MatMath::Bf16Dot);
     CHECK(back_b.math(Stage::AttnMlpDecode) == MatMath::Bf16x2Dot);
+
+    Manifest c = small_manifest(DType::I8);
+    c.decode_math = MatMath::Int16Dot;
+    const Manifest back_c = Manifest::from_json(c.to_json(), "m.so");
+    CHECK(back_c.math(Stage::AttnMlpDecode) == MatMath::Int16Dot);
+    CHECK(back_c.math(Stage::AttnMlpPrefill) == MatMath::F32);
 }
 
 TEST_CASE("a manifest naming an unknown math, or one its weights cannot take, is refused by name") {
@@ -62,6 +68,13 @@ TEST_CASE("a manifest naming an unknown math, or one its weights cannot take, is
     j = small_manifest(DType::BF16).to_json();
     j["prefill_math"] = "bf16x2-dot";
     CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"), Catch::Contains("m.so: bad manifest: prefill_math 'bf16x2-dot' is a decode math"));
+    j = small_manifest(DType::I8).to_json();
+    j["prefill_math"] = "int16-dot";
+    CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"), Catch::Contains("m.so: bad manifest: prefill_math 'int16-dot' is a decode math"));
+    j = small_manifest(DType::BF16).to_json();
+    j["decode_math"] = "int16-dot";
+    CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"),
+                      Catch::Contains("m.so: bad manifest: decode_math 'int16-dot' does not go with bf16 weights"));
 }
 
 TEST_CASE("an object of another runtime ABI is refused with what to do") {

@@ -69,7 +69,8 @@ double prefill_peak_gflops(const BenchResult &r, const Manifest &m) {
     case MatMath::Bf16Dot: return r.peak.bf16_dot_gflops;
     case MatMath::F32: return r.peak.fma_f32_gflops;
     case MatMath::Int8Dot:
-    case MatMath::Bf16x2Dot: break;  // int8-dot: none measured; bf16x2-dot: decode only
+    case MatMath::Bf16x2Dot:
+    case MatMath::Int16Dot: break;  // int8-dot: none measured; the others: decode only
     }
     return 0;
 }
