@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Benchmarks qwenc on random-weight Qwen2.5-0.5B and 1.5B (the real configs
 # from ../shared/qwen2/configs/, bf16, written once under work/) with
-# `qwenrun --bench`, in up to five builds each: the default (bf16 weights,
+# `qwenrun --bench`, in up to six builds each: the default (bf16 weights,
 # f32 activations; decode on bf16x2-dot where the CPU has AVX512-BF16), and
-# there f32 decode and --prefill-math/--decode-math bf16-dot too,
-# int8 weights from `qwenc quantize` with f32 activations, and int8 with
-# --decode-math/--prefill-math int8-dot; the int8 builds' logits are also
-# compared with bf16's over a fixed 64-token sequence. Writes
-# bench/RESULTS.md: the machine, a summary, the commands and their output,
-# and what `qwenc tune` measures on the 1.5B shapes.
+# there f32 decode and --prefill-math/--decode-math bf16-dot too; int8
+# weights from `qwenc quantize` (decode on int16-dot on x86), with f32
+# decode, and with --decode-math/--prefill-math int8-dot; the int8 builds'
+# prefill logits are also compared with bf16's over a fixed 64-token
+# sequence. Writes bench/RESULTS.md: the machine, a summary, the commands
+# and their output, and what `qwenc tune` measures on the 1.5B shapes.
 # Needs a build (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -96,7 +96,9 @@ for size in $MODELS; do
     bench "bf16 weights, bf16-dot (\`qwenc ... --prefill-math bf16-dot --decode-math bf16-dot\`)" "work/qwen2.5-$size-dot.so" "$dir" "bf16, bf16-dot"
   fi
   build/bin/qwenc "$dir-int8/config.json" -o "work/qwen2.5-$size-int8.so" --quiet
-  bench "int8 weights (\`qwenc quantize $dir $dir-int8\`, then \`qwenc $dir-int8/config.json\`)" "work/qwen2.5-$size-int8.so" "$dir-int8" "int8"
+  bench "int8 weights (\`qwenc quantize $dir $dir-int8\`, then \`qwenc $dir-int8/config.json\`; decode on int16-dot)" "work/qwen2.5-$size-int8.so" "$dir-int8" "int8 (int16-dot decode)"
+  build/bin/qwenc "$dir-int8/config.json" -o "work/qwen2.5-$size-int8-f32.so" --decode-math f32 --quiet
+  bench "int8 weights, f32 decode (\`qwenc $dir-int8/config.json ... --decode-math f32\`)" "work/qwen2.5-$size-int8-f32.so" "$dir-int8" "int8, f32 decode"
   build/bin/qwenc "$dir-int8/config.json" -o "work/qwen2.5-$size-int8dot.so" --decode-math int8-dot --prefill-math int8-dot --quiet
   bench "int8 weights, int8-dot (\`qwenc $dir-int8/config.json ... --decode-math int8-dot --prefill-math int8-dot\`)" \
     "work/qwen2.5-$size-int8dot.so" "$dir-int8" "int8, int8-dot"
