@@ -227,8 +227,10 @@ int run_prompts_file(const Run &run, Session &session, const Tokenizer &tok, con
     return 0;
 }
 
-// --chat: the conversation is re-rendered each turn; the KV cache keeps the
-// longest prefix it shares with what was evaluated before.
+// --chat: the conversation is re-rendered each turn and continues the
+// tokens the KV cache holds where it still begins with their text
+// (continue_transcript); the cache keeps the longest prefix it shares with
+// the new prompt.
 int run_chat(const Run &run, Session &session, const Tokenizer &tok, const GenerationRequest &req,
              const std::function<void(const std::string &)> &print) {
     const CliArgs &args = run.args;
@@ -236,6 +238,7 @@ int run_chat(const Run &run, Session &session, const Tokenizer &tok, const Gener
     std::vector<ChatMessage> msgs;
     if (args.has("system")) msgs.push_back({"system", args.get("system")});
     std::vector<int32_t> in_cache;
+    ChatTranscript transcript;
     const bool tty = isatty(0);
     std::string line;
     while (true) {
@@ -265,7 +268,7 @@ int run_chat(const Run &run, Session &session, const Tokenizer &tok, const Gener
         }
         if (fit.dropped > 0)
             std::fprintf(stderr, "[context full: dropped the oldest %zu message%s]\n", fit.dropped, fit.dropped == 1 ? "" : "s");
-        const std::vector<int32_t> &all = fit.tokens;
+        const std::vector<int32_t> all = continue_transcript(transcript, fit, tok, session.max_context() - reserve);
         size_t common = 0;
         while (common < all.size() && common < in_cache.size() && all[common] == in_cache[common]) common++;
         if (common == all.size()) common--;  // always evaluate at least one token
@@ -280,6 +283,7 @@ int run_chat(const Run &run, Session &session, const Tokenizer &tok, const Gener
         in_cache.insert(in_cache.end(), fresh.begin(), fresh.end());
         // The last generated token was sampled but never evaluated.
         in_cache.insert(in_cache.end(), g.tokens.begin(), g.tokens.end() - (g.tokens.empty() ? 0 : 1));
+        transcript.record(all, std::move(fit.text), g, req.eos_ids, tok);
         msgs.push_back({"assistant", g.text});
     }
     return 0;

@@ -239,6 +239,60 @@ TEST_CASE("a chat drops its oldest turns to leave room for the answer") {
     CHECK(m.back().content == "four");
 }
 
+TEST_CASE("a chat's next prompt keeps the answer's tokens as they were generated") {
+    const ChatTemplate tmpl = ChatTemplate::from_jinja(
+        slurp(std::string(QWENC_SHARED_DIR) + "/qwen2/tokenizer-tests/Qwen2.5-Instruct.chat_template.jinja"), "t");
+    const int32_t im_end = tok().token_id("<|im_end|>");
+    std::vector<ChatMessage> msgs = {{"user", "hi"}};
+    FittedConversation first = fit_conversation(msgs, tmpl, tok(), 1000, 10);
+    // An answer sampled as "hel" + "lo", which BPE would encode otherwise,
+    // then <|im_end|>, the end of sequence.
+    GenerationResult g;
+    g.tokens = tok().encode("hel");
+    for (int32_t id : tok().encode("lo")) g.tokens.push_back(id);
+    REQUIRE(g.tokens != tok().encode("hello"));
+    g.tokens.push_back(im_end);
+    g.text = "hello";
+    g.finish_reason = "stop";
+    ChatTranscript transcript;
+    transcript.record(first.tokens, first.text, g, {im_end}, tok());
+    CHECK(transcript.text == first.text + "hello<|im_end|>");
+
+    msgs.push_back({"assistant", "hello"});
+    msgs.push_back({"user", "more"});
+    const FittedConversation second = fit_conversation(msgs, tmpl, tok(), 1000, 10);
+    const std::vector<int32_t> next = continue_transcript(transcript, second, tok(), 1000);
+    REQUIRE(next.size() > transcript.tokens.size());
+    CHECK(std::vector<int32_t>(next.begin(), next.begin() + long(transcript.tokens.size())) == transcript.tokens);
+    std::string spelled;
+    for (int32_t id : next) spelled += tok().token_bytes(id);
+    CHECK(spelled == second.text);
+    CHECK(next != second.tokens);  // encoded whole, the answer would be re-tokenized
+
+    // Otherwise the conversation is encoded whole: when it no longer begins
+    // with the transcript (/reset, dropped turns), when the continuation
+    // would not fit, with nothing before, and after an answer that a stop
+    // string cut (its tokens hold the stop string, its text does not).
+    msgs[1].content = "hel";
+    const FittedConversation other = fit_conversation(msgs, tmpl, tok(), 1000, 10);
+    CHECK(continue_transcript(transcript, other, tok(), 1000) == other.tokens);
+    CHECK(continue_transcript(transcript, second, tok(), int64_t(next.size()) - 1) == second.tokens);
+    CHECK(continue_transcript(ChatTranscript(), second, tok(), 1000) == second.tokens);
+    g.tokens.pop_back();  // "hel" "lo", stopped at the stop string "lo"
+    g.text = "hel";
+    transcript.record(first.tokens, first.text, g, {im_end}, tok());
+    CHECK(transcript.tokens.empty());
+    CHECK(continue_transcript(transcript, other, tok(), 1000) == other.tokens);
+    // Cut by the token limit: the answer's text, without an end token.
+    g.text = "hello";
+    g.tokens = tok().encode("hel");
+    for (int32_t id : tok().encode("lo")) g.tokens.push_back(id);
+    g.finish_reason = "length";
+    transcript.record(first.tokens, first.text, g, {im_end}, tok());
+    CHECK(transcript.text == first.text + "hello");
+    CHECK(continue_transcript(transcript, second, tok(), 1000).size() == next.size());
+}
+
 TEST_CASE("tokenizer.json's vocabulary and merges read apart from the DOM are the DOM's") {
     const std::string text = slurp(QWENC_TOKENIZER_JSON);
     const auto parts = read_tokenizer_lists(text);

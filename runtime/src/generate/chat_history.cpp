@@ -1,5 +1,7 @@
 #include "chat_history.h"
 
+#include <algorithm>
+
 #include "qwen2/config.h"
 
 namespace qwenc {
@@ -8,7 +10,8 @@ FittedConversation fit_conversation(std::vector<ChatMessage> &msgs, const ChatTe
                                     int64_t max_context, int64_t reserve) {
     auto fits = [&](const std::vector<int32_t> &tokens) { return int64_t(tokens.size()) + reserve <= max_context; };
     FittedConversation fit;
-    fit.tokens = tok.encode(tmpl.render(msgs, true));
+    fit.text = tmpl.render(msgs, true);
+    fit.tokens = tok.encode(fit.text);
     if (fits(fit.tokens)) return fit;  // the usual case: one rendering
     const size_t keep = msgs.size() > 1 && msgs[0].role == "system" ? 1 : 0;
     // The new message with nothing before it but the system message must
@@ -28,9 +31,31 @@ FittedConversation fit_conversation(std::vector<ChatMessage> &msgs, const ChatTe
         const size_t n = msgs.size() > keep + 2 && msgs[keep + 1].role == "assistant" ? 2 : 1;
         msgs.erase(msgs.begin() + long(keep), msgs.begin() + long(keep + n));
         fit.dropped += n;
-        fit.tokens = tok.encode(tmpl.render(msgs, true));
+        fit.text = tmpl.render(msgs, true);
+        fit.tokens = tok.encode(fit.text);
     }
     return fit;
+}
+
+void ChatTranscript::record(std::vector<int32_t> prompt, std::string prompt_text, const GenerationResult &g,
+                            const std::vector<int32_t> &eos_ids, const Tokenizer &tok) {
+    const bool ended_by_eos =
+        !g.tokens.empty() && std::find(eos_ids.begin(), eos_ids.end(), g.tokens.back()) != eos_ids.end();
+    tokens.clear();
+    text.clear();
+    if (g.finish_reason == "stop" && !ended_by_eos) return;  // a stop string
+    tokens = std::move(prompt);
+    tokens.insert(tokens.end(), g.tokens.begin(), g.tokens.end());
+    text = std::move(prompt_text) + g.text + (ended_by_eos ? tok.token_bytes(g.tokens.back()) : std::string());
+}
+
+std::vector<int32_t> continue_transcript(const ChatTranscript &transcript, const FittedConversation &fit, const Tokenizer &tok,
+                                         int64_t limit) {
+    if (transcript.tokens.empty() || fit.text.compare(0, transcript.text.size(), transcript.text) != 0) return fit.tokens;
+    std::vector<int32_t> tokens = transcript.tokens;
+    const std::vector<int32_t> rest = tok.encode(fit.text.substr(transcript.text.size()));
+    tokens.insert(tokens.end(), rest.begin(), rest.end());
+    return int64_t(tokens.size()) <= limit ? tokens : fit.tokens;
 }
 
 }  // namespace qwenc
