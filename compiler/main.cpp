@@ -46,7 +46,7 @@ options:
                            bf16 path does), int16-dot (int8 weights:
                            activations quantized to int16 per block of 32
                            inputs, on vpdpwssd (VNNI) or vpmaddwd; logits
-                           within ~5e-4 of f32 activations', decode 10-30%
+                           within ~5e-4 of f32 activations', decode 10-16%
                            faster; the default for int8 weights on x86) or
                            int8-dot (int8 weights: activations quantized to
                            int8 per block of 32 inputs, as llama.cpp's Q8_0
