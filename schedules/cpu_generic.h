@@ -20,7 +20,10 @@ struct CpuTiles {
     int decode_vectors = 4;
     // ...except for rows longer than this many inputs, which go in tiles of
     // long_rows rows x long_row_vectors vectors (1.5B's down_proj: 8960
-    // inputs, 13 -> 24 GB/s on one Zen 4 thread).
+    // inputs, 13 -> 24 GB/s on one Zen 4 thread). The same tiles serve
+    // bf16x2-dot and int16-dot decode, whose inputs also take 2-4 bytes an
+    // input and leave L1 beside the weight stream; not int8-dot (1 byte an
+    // input, in L1 anyway: tiles measured 8% slower).
     int long_row_inputs = 4096;
     int long_rows = 8;
     int long_row_vectors = 2;

@@ -343,9 +343,10 @@ void tune_schedule(const Qwen2Config &c, const std::string &config_path, const T
                     [&](const CpuTiles &t) { return t.rows * t.tokens <= registers - 4; }});
 
     // Decode, through the runtime on the model's weights (see tune.h):
-    // vectors of partial sums per row x rows per parallel task; then, for f32 and bf16x2-dot
-    // decode with rows longer than long_row_inputs (down_proj), the tiles of
-    // rows that share each load of the input.
+    // vectors of partial sums per row x rows per parallel task; then, for
+    // f32, bf16x2-dot and int16-dot decode with rows longer than
+    // long_row_inputs (down_proj), the tiles of rows that share each load of
+    // the input.
     if (!opts.weights_dir.empty()) {
         EmitOptions base;
         base.targets = {Halide::get_host_target()};
@@ -358,7 +359,7 @@ void tune_schedule(const Qwen2Config &c, const std::string &config_path, const T
         if (opts.decode_math == MatMath::Int8Dot || opts.decode_math == MatMath::Int16Dot) vectors = {"int8_decode_vectors", {2, 4}};
         if (opts.decode_math == MatMath::Bf16Dot || opts.decode_math == MatMath::Bf16x2Dot) vectors = {"dot_decode_vectors", {8, 16}};
         tuner.tune({"decode", {vectors, {"parallel_rows", {32, 64, 128}}}, make, "decoded tokens/s", "tok_s"});
-        if ((opts.decode_math == MatMath::F32 || opts.decode_math == MatMath::Bf16x2Dot) &&
+        if ((opts.decode_math == MatMath::F32 || opts.decode_math == MatMath::Bf16x2Dot || opts.decode_math == MatMath::Int16Dot) &&
             c.intermediate_size > tuner.tiles().long_row_inputs)
             tuner.tune({"decode long rows", {{"long_rows", {4, 8}}, {"long_row_vectors", {1, 2}}}, make, "decoded tokens/s", "tok_s"});
     } else {

@@ -50,21 +50,28 @@ endforeach()
 # vpmaddwd. Tokens decoded one at a time must match the prompt's logits
 # (prefill, f32 activations) within 1e-3: int16 keeps 2^-16 of each block's
 # largest value, 1.6-3.3e-4 off here, where int8-dot is ~0.1 off and f32
-# within 1e-4. On both models above, and on rows of 512 and 1024 inputs,
-# which take 4 vectors of partial sums per row.
+# within 1e-4. On both models above, on rows of 512 and 1024 inputs, which
+# take 4 vectors of partial sums per row, and on down_proj rows of 4160
+# inputs, past long_row_inputs, which go in tiles of rows.
 add_test(NAME e2e.int16_dot.wide.make_model
          COMMAND bash -c "rm -rf '${i8d}/wide-bf16' '${i8d}/wide' && '${BIN}/qwenc-random-model' --output '${i8d}/wide-bf16' --hidden-size 512 --intermediate-size 1024 --num-heads 4 --num-kv-heads 2 --num-layers 1 --vocab-size 256 --seed 19 && '${BIN}/qwenc' quantize '${i8d}/wide-bf16' '${i8d}/wide' --quiet")
 set_tests_properties(e2e.int16_dot.wide.make_model PROPERTIES FIXTURES_SETUP int16_dot_wide_model)
-foreach(case tied untied wide)
+add_test(NAME e2e.int16_dot.long.make_model
+         COMMAND bash -c "rm -rf '${i8d}/long' && '${BIN}/qwenc' quantize '${E2E_DIR}/tune' '${i8d}/long' --quiet")
+set_tests_properties(e2e.int16_dot.long.make_model PROPERTIES FIXTURES_REQUIRED tune_model FIXTURES_SETUP int16_dot_long_model)
+foreach(case tied untied wide long)
   if(case STREQUAL "tied")
     set(weights ${E2E_DIR}/int8_tied)
     set(model_fixture int8_tied_model)
   elseif(case STREQUAL "untied")
     set(weights ${i8d}/untied)
     set(model_fixture int8_dot_untied_model)
-  else()
+  elseif(case STREQUAL "wide")
     set(weights ${i8d}/wide)
     set(model_fixture int16_dot_wide_model)
+  else()
+    set(weights ${i8d}/long)
+    set(model_fixture int16_dot_long_model)
   endif()
   add_test(NAME e2e.int16_dot.${case}.compile
            COMMAND bash -c "mkdir -p '${i8d}' && '${BIN}/qwenc' '${weights}/config.json' -o '${i8d}/${case}-int16-dot.so' --decode-math int16-dot --quiet")
