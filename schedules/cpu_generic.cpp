@@ -213,8 +213,8 @@ void CpuGenericSchedule::int8_dot_linear(Linear &l, Phase phase, Func root) {
     }
     q.x_q.vectorize(j, 4 * t_.vector, kGuard);
     q.block_scale.vectorize(j, t_.vector, kGuard);
-    const bool int16 = !q.offset.defined();
     const int group = int(*as_const_int(q.k.x.extent()));
+    const bool int16 = group == 2;  // int16-dot's groups are pairs, int8-dot's quads
     const bool long_rows = decode && int16 && n_groups * group > t_.long_row_inputs;
     const int vectors = !decode ? 1 : long_rows ? t_.long_row_vectors : t_.int8_decode_vectors;
     const int lanes = width * dividing_vectors(vectors, n_groups, width);
