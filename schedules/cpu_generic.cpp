@@ -160,7 +160,7 @@ void CpuGenericSchedule::bf16x2_dot_decode(Linear &l, Func root) {
     if (t_.vector != kBf16x2Pairs)
         throw std::logic_error(std::string(name_) + ": bf16x2-dot needs vectors of " + std::to_string(kBf16x2Pairs) + " lanes");
     Func y = l.out;
-    Var u("u"), uo("uo"), ui("ui"), ot("ot"), ox("ox");
+    Var u("u"), uo("uo"), ui("ui");
     RVar ro("ro"), ri("ri");
     const RVar pair = l.r.x, part = l.r.y, step = l.r.z;
     const int64_t steps = *as_const_int(step.extent());
@@ -169,14 +169,7 @@ void CpuGenericSchedule::bf16x2_dot_decode(Linear &l, Func root) {
     const int lanes = t_.vector * dividing_vectors(long_rows ? t_.long_row_vectors : t_.dot_decode_vectors, steps, t_.vector);
     Func partial = y.update().split(step, ro, ri, lanes).rfactor(ri, u);
     partial.reorder_storage(u, o, t);
-    const int task = int(std::min<int64_t>(t_.parallel_rows, l.out_dim));
-    const Var row = decode_tasks(l, task, root);
-    sum_lanes(l, ri);
-    Var at = row;
-    if (long_rows) {
-        y.update().split(row, ot, ox, tile_rows(t_.long_rows, l.out_dim, task), kGuard);
-        at = ot;
-    }
+    const Var at = decode_rows(l, ri, int(std::min<int64_t>(t_.parallel_rows, l.out_dim)), root, long_rows);
     partial.compute_at(y, at).vectorize(u, t_.vector);
     Stage inner = partial.update().split(u, uo, ui, t_.vector);
     if (long_rows) inner.reorder(pair, ui, part, uo, o, t, ro).unroll(o);
@@ -191,7 +184,7 @@ void CpuGenericSchedule::bf16x2_dot_decode(Linear &l, Func root) {
 void CpuGenericSchedule::int8_dot_linear(Linear &l, Phase phase, Func root) {
     Func y = l.out;
     Linear::Int8Dot &q = l.int8;
-    Var u("u"), uo("uo"), ui("ui"), oo("oo"), oi("oi"), ot("ot");
+    Var u("u"), uo("uo"), ui("ui"), ot("ot");
     RVar ro("ro"), ri("ri");
     const bool decode = phase == Phase::Decode;
     const int64_t n_groups = *as_const_int(l.r.x.extent());
@@ -227,13 +220,7 @@ void CpuGenericSchedule::int8_dot_linear(Linear &l, Phase phase, Func root) {
         // bf16x2-dot's: its int16 input (17.5 KB at 8960 inputs) left L1
         // beside the weight stream, and down_proj took 1.67x gate's time per
         // byte one row at a time (decode +7% with the tiles on 1.5B).
-        const Var row = decode_tasks(l, task, root);
-        sum_lanes(l, ri);
-        Var at = row;
-        if (long_rows) {
-            y.update().split(row, ot, oi, tile_rows(t_.long_rows, l.out_dim, task), kGuard);
-            at = ot;
-        }
+        const Var at = decode_rows(l, ri, task, root, long_rows);
         partial.compute_at(y, at).vectorize(u, width);
         Stage inner = partial.update().split(u, uo, ui, width);
         if (long_rows) inner.reorder(ui, uo, o, t, ro).unroll(o);
@@ -264,6 +251,19 @@ void CpuGenericSchedule::int8_dot_linear(Linear &l, Phase phase, Func root) {
 // task of decode_tasks, never in a parallel loop of its own, where
 // atomic() would make every store a compare-exchange.
 void CpuGenericSchedule::sum_lanes(Linear &l, RVar lanes) { l.out.update().atomic().vectorize(lanes); }
+
+// A decode product's rows, in the tasks of decode_tasks with their lanes
+// summed by sum_lanes; with long_rows, each task's rows in tiles of
+// long_rows rows that share each load of the input. Returns where the
+// partial sums go: the row, or the tile.
+Var CpuGenericSchedule::decode_rows(Linear &l, RVar lanes, int task, Func root, bool long_rows) {
+    const Var row = decode_tasks(l, task, root);
+    sum_lanes(l, lanes);
+    if (!long_rows) return row;
+    Var tile("tile"), in_tile("in_tile");
+    l.out.update().split(row, tile, in_tile, tile_rows(t_.long_rows, l.out_dim, task), kGuard);
+    return tile;
+}
 
 // Prefill: the int8 row scale and bias, one cheap pass over the outputs.
 void CpuGenericSchedule::scaled_result(Linear &l) {

@@ -86,6 +86,7 @@ protected:
     void scaled_result(Linear &l);
     Halide::Var decode_tasks(Linear &l, int task, Halide::Func root);
     void sum_lanes(Linear &l, Halide::RVar lanes);
+    Halide::Var decode_rows(Linear &l, Halide::RVar lanes, int task, Halide::Func root, bool long_rows);
     void init_prefill(Halide::Func y);
     void tile_prefill(Halide::Func y, int task, int rows, int tokens);
     void norm(RmsNorm &n, Phase phase);
