@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include <Halide.h>
 
@@ -82,11 +83,22 @@ tuned), and --threads N (default: every core), --prefill-tokens N (default
 128), --rounds N (default 7), --quiet.
 )";
 
-// Every target has AVX512-BF16 (what the bf16 dot-product maths need).
-static bool targets_have_bf16(const EmitOptions &opts) {
+// The first target without AVX512-BF16 (what the bf16 dot-product maths
+// need), or null.
+static const Halide::Target *target_without_bf16(const EmitOptions &opts) {
     for (const Halide::Target &t : opts.targets)
-        if (!t.has_feature(Halide::Target::AVX512_SapphireRapids)) return false;
-    return !opts.targets.empty();
+        if (!t.has_feature(Halide::Target::AVX512_SapphireRapids)) return &t;
+    return nullptr;
+}
+
+// The first model dimension that matrices take as inputs (hidden_size: q/k/v,
+// o_proj, gate/up, the head; intermediate_size: down_proj) and that is not a
+// multiple of what `math` needs, or nothing.
+static std::optional<std::pair<const char *, int64_t>> dim_off_multiple(const Qwen2Config &config, MatMath math) {
+    const int64_t multiple = mat_math_input_multiple(math);
+    for (const auto &[dim, value] : {std::pair{"hidden_size", config.hidden_size}, {"intermediate_size", config.intermediate_size}})
+        if (value % multiple != 0) return std::pair{dim, value};
+    return std::nullopt;
 }
 
 // Decode's math when --decode-math is not given, where the model's
@@ -95,11 +107,9 @@ static bool targets_have_bf16(const EmitOptions &opts) {
 // reference as f32 activations, and decode streams the weights faster;
 // int16-dot was measured with AVX-512 and AVX2 code, not on ARM); else f32.
 static MatMath default_decode_math(const EmitOptions &opts, const Qwen2Config &config) {
-    auto fits = [&](MatMath m) {
-        const int64_t multiple = mat_math_input_multiple(m);
-        return config.hidden_size % multiple == 0 && config.intermediate_size % multiple == 0;
-    };
-    if (opts.weight_dtype == DType::BF16 && targets_have_bf16(opts) && fits(MatMath::Bf16x2Dot)) return MatMath::Bf16x2Dot;
+    auto fits = [&](MatMath m) { return !dim_off_multiple(config, m); };
+    const bool bf16_targets = !opts.targets.empty() && !target_without_bf16(opts);
+    if (opts.weight_dtype == DType::BF16 && bf16_targets && fits(MatMath::Bf16x2Dot)) return MatMath::Bf16x2Dot;
     const bool x86 = !opts.targets.empty() && opts.targets[0].arch == Halide::Target::X86;
     if (opts.weight_dtype == DType::I8 && x86 && fits(MatMath::Int16Dot)) return MatMath::Int16Dot;
     return MatMath::F32;
@@ -125,17 +135,12 @@ static MatMath parse_math(const CliArgs &args, const std::string &flag, std::ini
         throw UsageError("--" + flag + " " + name + " needs " + dtype_flag_name(*needs) + " weights (these are " +
                          dtype_flag_name(opts.weight_dtype) + ")");
     if (*math == MatMath::Bf16Dot || *math == MatMath::Bf16x2Dot)
-        for (const Halide::Target &t : opts.targets)
-            if (!t.has_feature(Halide::Target::AVX512_SapphireRapids))
-                throw UsageError("--" + flag + " " + name + " needs targets with avx512_sapphirerapids (AVX512-BF16); '" +
-                                 t.to_string() + "' has none");
-    // Every matrix takes hidden_size inputs (q/k/v, o_proj, gate/up, the
-    // head) or intermediate_size (down_proj).
-    const int64_t multiple = mat_math_input_multiple(*math);
-    for (const auto &[dim, value] : {std::pair{"hidden_size", config.hidden_size}, {"intermediate_size", config.intermediate_size}})
-        if (value % multiple != 0)
-            throw InputError(config_path + ": --" + flag + " " + name + " needs hidden_size and intermediate_size divisible by " +
-                             std::to_string(multiple) + " (" + dim + " is " + std::to_string(value) + ")");
+        if (const Halide::Target *t = target_without_bf16(opts))
+            throw UsageError("--" + flag + " " + name + " needs targets with avx512_sapphirerapids (AVX512-BF16); '" +
+                             t->to_string() + "' has none");
+    if (const auto off = dim_off_multiple(config, *math))
+        throw InputError(config_path + ": --" + flag + " " + name + " needs hidden_size and intermediate_size divisible by " +
+                         std::to_string(mat_math_input_multiple(*math)) + " (" + off->first + " is " + std::to_string(off->second) + ")");
     return *math;
 }
 
