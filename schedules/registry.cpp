@@ -2,7 +2,7 @@
 #include "isa_schedules.h"
 #include "schedule_file.h"
 
-#include "../models/qwen2/config.h"  // InputError
+#include "input_error.h"
 
 namespace qwenc {
 

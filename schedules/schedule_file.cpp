@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <stdexcept>
 
-#include "../models/qwen2/config.h"  // InputError, read_json_file
+#include "json_input.h"
 
 namespace qwenc {
 
@@ -77,7 +77,7 @@ ScheduleFile read_schedule_file(const std::string &path) {
     if (!j.is_object() || !j.contains("qwenc_schedule"))
         throw InputError(path + ": not a qwenc schedule file (no \"qwenc_schedule\" key)");
     if (j["qwenc_schedule"] != kFormatVersion)
-        throw InputError(path + ": schedule file format " + j["qwenc_schedule"].dump() + " is not supported (this qwenc reads " +
+        throw InputError(path + ": schedule file format " + json_excerpt(j["qwenc_schedule"]) + " is not supported (this qwenc reads " +
                          std::to_string(kFormatVersion) + ")");
     if (!j.contains("schedule") || !j["schedule"].is_string())
         throw InputError(path + ": \"schedule\" must name the schedule family, e.g. \"x86-avx512\"");
@@ -86,9 +86,9 @@ ScheduleFile read_schedule_file(const std::string &path) {
     CpuTiles check;
     for (const auto &[name, value] : j["tiles"].items()) {
         if (!value.is_number_integer() && !value.is_boolean())
-            throw InputError(path + ": tile '" + name + "' must be an integer (got " + value.dump() + ")");
+            throw InputError(path + ": tile '" + name + "' must be an integer (got " + json_excerpt(value) + ")");
         // Checked before narrowing: get<int>() of 2^62 is 0, in range.
-        if (value.is_number_integer() && !json_int_in(value, INT32_MIN, INT32_MAX)) throw InputError(path + ": tile '" + name + "' = " + value.dump() + " is out of range");
+        if (value.is_number_integer() && !json_int_in(value, INT32_MIN, INT32_MAX)) throw InputError(path + ": tile '" + name + "' = " + json_excerpt(value) + " is out of range");
         const int v = value.is_boolean() ? int(value.get<bool>()) : value.get<int>();
         try {
             set_tile(check, name, v);

@@ -7,12 +7,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <stdexcept>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../common/progress.h"
+#include "file_io.h"
+#include "progress.h"
 #include "../../models/manifest.h"
 #include "../lower/pipelines.h"
 #include "../../common/version.h"
@@ -155,6 +155,26 @@ void check_output_path(const std::string &path) {
     if (::access(dir.c_str(), W_OK) != 0) throw InputError(path + ": cannot write in " + dir.string() + ": " + std::strerror(errno));
 }
 
+// Halide indexes a buffer with 32-bit extents and strides: a tensor or an
+// activation of 2^31 elements or more compiles, but every call of its stage
+// would fail an assertion. Refused here, with the limit named.
+void check_buffer_sizes(const Manifest &m, const std::string &config_path) {
+    const Qwen2Config &c = m.config;
+    std::vector<std::pair<std::string, int64_t>> sizes;
+    for (const TensorSpec &t : m.tensors) {
+        int64_t n = 1;
+        for (int64_t d : t.shape) n = d != 0 && n > INT64_MAX / d ? INT64_MAX : n * d;
+        sizes.push_back({"tensor " + t.name, n});
+    }
+    const int64_t T = m.prefill_max_tokens;
+    sizes.push_back({"the prefill MLP activations (prefill chunk x intermediate_size)", T * c.intermediate_size});
+    sizes.push_back({"the prefill logits (prefill chunk x vocab_size)", T * c.vocab_size});
+    for (const auto &[what, n] : sizes)
+        if (n > INT32_MAX)
+            throw InputError(config_path + ": " + what + " has " + std::to_string(n) +
+                             " elements; a Halide buffer holds at most 2^31-1 (2147483647)");
+}
+
 }  // namespace
 
 void emit_shared_object(const Qwen2Config &config, const std::string &config_path, const EmitOptions &opts) {
@@ -175,17 +195,16 @@ void emit_shared_object(const Qwen2Config &config, const std::string &config_pat
     m.prefill_max_tokens = opts.prefill_max_tokens;
     m.prefill_math = opts.prefill_math;
     m.decode_math = opts.decode_math;
+    check_buffer_sizes(m, config_path);
 
-    fs::path tmp = fs::temp_directory_path() / ("qwenc-" + std::to_string(::getpid()));
-    fs::create_directories(tmp);
-    struct Cleanup {
-        fs::path dir;
-        bool keep;
-        ~Cleanup() {
-            std::error_code ec;
-            if (!keep) fs::remove_all(dir, ec);
-        }
-    } cleanup{tmp, opts.keep_temps};
+    // Intermediates go to a directory of our own (mkdtemp): in a shared /tmp
+    // a fixed name could be made first by another user, with symlinks in it.
+    PrivateTempDir scratch("qwenc");
+    if (opts.keep_temps) scratch.keep();
+    const fs::path tmp = scratch.path();
+    // The object appears complete or not at all: written under a temporary
+    // name beside it and renamed at the end.
+    AtomicFile output(opts.output);
 
     // A schedule file applies to the targets of its family only.
     auto tiles_file = [&](const Halide::Target &t) -> const ScheduleFile * {
@@ -258,39 +277,39 @@ void emit_shared_object(const Qwen2Config &config, const std::string &config_pat
     if (opts.emit_static) {
         progress.update(step++, n_steps, "archiving");
         const std::string table_c = (tmp / "symbols.c").string(), table_o = (tmp / "symbols.o").string();
-        std::ofstream(table_c) << static_table_c_source(m, opts.name);
+        write_file_atomic(table_c, static_table_c_source(m, opts.name));
         run_command(shell_quote(cc) + " -c -O2 -fPIC -o " + shell_quote(table_o) + " " + shell_quote(table_c));
         objects.push_back(shell_quote(table_o));
-        std::error_code ec;
-        fs::remove(opts.output, ec);  // ar appends to an existing archive
-        std::string cmd = sibling_tool(cc, "ar") + " qcs " + shell_quote(opts.output);
+        fs::remove(output.temp_path());  // ar appends to an existing archive
+        std::string cmd = sibling_tool(cc, "ar") + " qcs " + shell_quote(output.temp_path());
         for (const auto &o : objects) cmd += " " + o;
         run_command(cmd);
         const fs::path header = fs::path(opts.output).parent_path() / (opts.name + ".h");
-        std::ofstream(header) << static_header_source(m, opts.name, config_path);
+        write_file_atomic(header.string(), static_header_source(m, opts.name, config_path));
+        output.commit();
         progress.finish(opts.output + " + " + header.string());
         return;
     }
 
     progress.update(step++, n_steps, "linking");
     const std::string manifest_c = (tmp / "manifest.c").string();
-    std::ofstream(manifest_c) << manifest_c_source(m);
+    write_file_atomic(manifest_c, manifest_c_source(m));
     const std::string version_script = (tmp / "exports.map").string();
     // Only the model's own entry points leave the object; its Halide runtime
     // stays private, so two models (or a host linking Halide) never clash.
     {
-        std::ofstream vs(version_script);
-        vs << "{ global: " << kManifestSymbol << ";";
-        for (const char *helper : kHelperSymbols) vs << " " << helper << ";";
-        for (const auto &[stage, fn] : m.entry_points) vs << " " << fn << "; " << fn << "_argv; " << fn << "_metadata;";
-        vs << " local: *; };\n";
+        std::string vs = std::string("{ global: ") + kManifestSymbol + ";";
+        for (const char *helper : kHelperSymbols) vs += std::string(" ") + helper + ";";
+        for (const auto &[stage, fn] : m.entry_points) vs += " " + fn + "; " + fn + "_argv; " + fn + "_metadata;";
+        write_file_atomic(version_script, vs + " local: *; };\n");
     }
 
-    std::string cmd = shell_quote(cc) + " -shared -fPIC -O2 -o " + shell_quote(opts.output);
+    std::string cmd = shell_quote(cc) + " -shared -fPIC -O2 -o " + shell_quote(output.temp_path());
     for (const auto &o : objects) cmd += " " + o;
     cmd += " " + shell_quote(manifest_c) + " -Wl,--version-script=" + shell_quote(version_script) +
            " -Wl,-z,noexecstack -lm -lpthread -ldl";
     run_command(cmd);
+    output.commit();
     progress.finish(opts.output);
 }
 

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 
 #include "checkpoint.h"
+#include "file_io.h"
 #include "progress.h"
 #include "qwen2/tensors.h"
 #include "random_model/safetensors_writer.h"
@@ -88,7 +88,7 @@ void quantize_model_dir(const std::string &in_dir, const std::string &out_dir, c
                                   {"bits", 8},
                                   {"scheme", "symmetric, one f32 scale per output row"},
                                   {"scale_suffix", "_scale"}};
-    std::ofstream(out_dir + "/config.json") << cfg.dump(2) << "\n";
+    write_file_atomic(out_dir + "/config.json", cfg.dump(2) + "\n");
     for (const char *f : {"generation_config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"})
         if (fs::exists(in_dir + "/" + f)) copy_file_contents(in_dir + "/" + f, out_dir + "/" + f);
     progress.finish();

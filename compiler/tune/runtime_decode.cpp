@@ -32,20 +32,15 @@ RuntimeDecodeCandidates::RuntimeDecodeCandidates(const Qwen2Config &config, std:
                                                  EmitOptions base, int threads, std::string schedule)
     : config_(config), config_path_(std::move(config_path)), weights_dir_(std::move(weights_dir)), base_(std::move(base)),
       threads_(threads), schedule_(std::move(schedule)),
-      dir_(std::filesystem::temp_directory_path() / ("qwenc-tune-" + std::to_string(::getpid()))) {
-    std::filesystem::create_directories(dir_);
-}
+      dir_("qwenc-tune") {}
 
-RuntimeDecodeCandidates::~RuntimeDecodeCandidates() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-}
+RuntimeDecodeCandidates::~RuntimeDecodeCandidates() = default;
 
 std::function<double()> RuntimeDecodeCandidates::make(const CpuTiles &tiles) {
     ScheduleFile file{"(qwenc tune candidate)", schedule_, {}};
     for (const TileField &f : tile_fields()) file.tiles[f.name] = get_tile(tiles, f.name);
     EmitOptions opts = base_;
-    opts.output = (dir_ / ("candidate" + std::to_string(made_++) + ".so")).string();
+    opts.output = dir_.path() + "/candidate" + std::to_string(made_++) + ".so";
     opts.schedule_file = file;
     opts.show_progress = false;
     emit_shared_object(config_, config_path_, opts);

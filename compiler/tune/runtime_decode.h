@@ -4,10 +4,10 @@
 // An in-memory JIT harness ranked decode tiles differently from the
 // runtime on the same machine (see tune.h), so decode is timed this way.
 #pragma once
-#include <filesystem>
 #include <functional>
 #include <string>
 
+#include "file_io.h"
 #include "../../schedules/cpu_generic.h"
 #include "../emit/emit_object.h"
 
@@ -33,7 +33,7 @@ private:
     EmitOptions base_;
     int threads_;
     std::string schedule_;
-    std::filesystem::path dir_;
+    PrivateTempDir dir_;  // the candidates' objects
     int made_ = 0;
 };
 

@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -17,6 +16,7 @@
 
 #include <Halide.h>
 
+#include "file_io.h"
 #include "../../schedules/schedule.h"
 #include "../../schedules/schedule_file.h"
 #include "../lower/pipelines.h"
@@ -316,8 +316,9 @@ void tune_schedule(const Qwen2Config &c, const std::string &config_path, const T
     if (opts.decode_math != MatMath::F32 && opts.weights_dir.empty())
         throw std::invalid_argument(std::string("qwenc tune: --decode-math ") + mat_math_name(opts.decode_math) +
                                     " is timed through the runtime; give --weights MODEL_DIR");
-    // Refused before a minute of measuring, not after.
-    if (!std::ofstream(opts.output)) throw std::runtime_error(opts.output + ": cannot write the schedule file");
+    // Refused before a minute of measuring, not after; an existing file stays
+    // as it was until the new one is complete.
+    AtomicFile schedule_out(opts.output);
     if (opts.threads > 0) setenv("HL_NUM_THREADS", std::to_string(opts.threads).c_str(), 1);
     Halide::Target target = Halide::get_host_target();
     // Of prefill's maths, only bf16-dot needs that feature.
@@ -376,10 +377,8 @@ void tune_schedule(const Qwen2Config &c, const std::string &config_path, const T
                        {"weights", opts.weights_dir},
                        {"prefill_tokens", opts.prefill_tokens}};
     out["measured"] = tuner.measured();
-    std::ofstream f(opts.output);
-    if (!f) throw std::runtime_error(opts.output + ": cannot write the schedule file");
-    f << out.dump(2) << "\n";
-    if (!f.flush()) throw std::runtime_error(opts.output + ": cannot write the schedule file");
+    schedule_out.write(out.dump(2) + "\n");
+    schedule_out.commit();
     tuner.say("wrote " + opts.output + ": " + describe(tuner.chosen()));
 }
 

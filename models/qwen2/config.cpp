@@ -3,8 +3,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 namespace qwenc {
 namespace {
@@ -26,9 +24,9 @@ int64_t get_int(const json &j, const std::string &source, const char *field, int
     if (!j.contains(field)) fail(source, std::string("missing required field '") + field + "'");
     const json &v = j.at(field);
     if (!v.is_number_integer())
-        fail(source, std::string("field '") + field + "' must be an integer, got " + v.dump());
+        fail(source, std::string("field '") + field + "' must be an integer, got " + json_excerpt(v));
     if (!json_int_in(v, lo, hi))
-        fail(source, std::string("field '") + field + "' = " + v.dump() + " is out of range [" + std::to_string(lo) + ", " +
+        fail(source, std::string("field '") + field + "' = " + json_excerpt(v) + " is out of range [" + std::to_string(lo) + ", " +
                          std::to_string(hi) + "]");
     return v.get<int64_t>();
 }
@@ -36,87 +34,35 @@ int64_t get_int(const json &j, const std::string &source, const char *field, int
 double get_positive_number(const json &j, const std::string &source, const char *field) {
     if (!j.contains(field)) fail(source, std::string("missing required field '") + field + "'");
     const json &v = j.at(field);
-    if (!v.is_number()) fail(source, std::string("field '") + field + "' must be a number, got " + v.dump());
+    if (!v.is_number()) fail(source, std::string("field '") + field + "' must be a number, got " + json_excerpt(v));
     double x = v.get<double>();
     if (!(x > 0) || !std::isfinite(x))
-        fail(source, std::string("field '") + field + "' must be a positive finite number, got " + v.dump());
+        fail(source, std::string("field '") + field + "' must be a positive finite number, got " + json_excerpt(v));
     return x;
 }
 
 }  // namespace
-
-bool json_int_in(const json &v, int64_t lo, int64_t hi) {
-    if (!v.is_number_integer()) return false;
-    if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)) return false;
-    const int64_t x = v.get<int64_t>();
-    return x >= lo && x <= hi;
-}
-
-std::vector<int64_t> parse_token_ids(const json &j, const std::string &source, const char *field) {
-    std::vector<int64_t> ids;
-    if (!j.contains(field) || j.at(field).is_null()) return ids;
-    const json &v = j.at(field);
-    auto one = [&](const json &e) {
-        if (!json_int_in(e, 0, INT64_MAX))
-            fail(source, std::string("field '") + field + "' must hold non-negative integer token ids");
-        ids.push_back(e.get<int64_t>());
-    };
-    if (v.is_array()) {
-        for (const json &e : v) one(e);
-    } else {
-        one(v);
-    }
-    return ids;
-}
-
-std::string read_text_file(const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw InputError(path + ": cannot open file");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-void copy_file_contents(const std::string &from, const std::string &to) {
-    const std::string bytes = read_text_file(from);
-    std::ofstream out(to, std::ios::binary | std::ios::trunc);
-    out << bytes;
-    if (!out) throw InputError(to + ": cannot write");
-}
-
-json read_json_file(const std::string &path) { return parse_json_text(read_text_file(path), path); }
-
-json parse_json_text(const std::string &text, const std::string &path) {
-    try {
-        return json::parse(text);
-    } catch (const json::parse_error &e) {
-        // nlohmann's message already says where ("at line 3, column 5").
-        std::string what = e.what();
-        auto pos = what.find("parse error");
-        throw InputError(path + ": invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos)));
-    }
-}
 
 Qwen2Config parse_qwen2_config(const json &j, const std::string &source) {
     if (!j.is_object()) fail(source, "expected a JSON object at top level");
 
     if (!j.contains("model_type")) fail(source, "missing required field 'model_type' (expected \"qwen2\")");
     if (!j.at("model_type").is_string() || j.at("model_type").get<std::string>() != "qwen2")
-        fail(source, "unsupported model_type " + j.at("model_type").dump() + " (only \"qwen2\" is supported)");
+        fail(source, "unsupported model_type " + json_excerpt(j.at("model_type")) + " (only \"qwen2\" is supported)");
     if (j.contains("architectures")) {
         const json &a = j.at("architectures");
         bool ok = false;
         if (a.is_array())
             for (const json &e : a) ok = ok || (e.is_string() && e.get<std::string>() == "Qwen2ForCausalLM");
-        if (!ok) fail(source, "unsupported architectures " + a.dump() + " (only Qwen2ForCausalLM is supported)");
+        if (!ok) fail(source, "unsupported architectures " + json_excerpt(a) + " (only Qwen2ForCausalLM is supported)");
     }
     if (j.contains("hidden_act")) {
         const json &a = j.at("hidden_act");
         if (!a.is_string() || a.get<std::string>() != "silu")
-            fail(source, "unsupported hidden_act " + a.dump() + " (only \"silu\" is supported)");
+            fail(source, "unsupported hidden_act " + json_excerpt(a) + " (only \"silu\" is supported)");
     }
     if (j.contains("rope_scaling") && !j.at("rope_scaling").is_null())
-        fail(source, "unsupported field 'rope_scaling' = " + j.at("rope_scaling").dump() +
+        fail(source, "unsupported field 'rope_scaling' = " + json_excerpt(j.at("rope_scaling")) +
                          " (only plain RoPE is implemented)");
     if (j.contains("use_sliding_window")) {
         const json &s = j.at("use_sliding_window");
@@ -146,7 +92,7 @@ Qwen2Config parse_qwen2_config(const json &j, const std::string &source) {
         const json &q = j.at("quantization_config");
         const std::string method = q.is_object() && q.contains("quant_method") && q.at("quant_method").is_string()
                                        ? q.at("quant_method").get<std::string>()
-                                       : q.dump();
+                                       : json_excerpt(q);
         if (method != kQwencInt8Method)
             fail(source, "unsupported quantization_config (quant_method '" + method + "'); qwenc reads bf16/f16/f32 "
                          "checkpoints and its own int8 format from `qwenc quantize`");
@@ -166,7 +112,7 @@ Qwen2Config parse_qwen2_config(const json &j, const std::string &source) {
         fail(source, "head dimension hidden_size/num_attention_heads = " + std::to_string(c.head_dim()) +
                          " must be even for RoPE");
     if (j.contains("head_dim") && !(j.at("head_dim").is_number_integer() && j.at("head_dim").get<int64_t>() == c.head_dim()))
-        fail(source, "field 'head_dim' = " + j.at("head_dim").dump() + " differs from hidden_size/num_attention_heads = " +
+        fail(source, "field 'head_dim' = " + json_excerpt(j.at("head_dim")) + " differs from hidden_size/num_attention_heads = " +
                          std::to_string(c.head_dim()) + " (unsupported for qwen2)");
     for (int64_t id : c.eos_token_ids)
         if (id >= c.vocab_size)

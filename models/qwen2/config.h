@@ -3,19 +3,14 @@
 // that ties a compiled object to the config it was compiled from.
 #pragma once
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-namespace qwenc {
+#include "json_input.h"
 
-// Thrown for any bad input file; what() is a complete one-line message that
-// names the file and the problem.
-struct InputError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+namespace qwenc {
 
 // quantization_config.quant_method of a directory written by `qwenc quantize`.
 constexpr const char *kQwencInt8Method = "qwenc-int8";
@@ -53,21 +48,5 @@ struct Qwen2Config {
 // `source` names the file in error messages.
 Qwen2Config parse_qwen2_config(const nlohmann::json &j, const std::string &source);
 Qwen2Config load_qwen2_config(const std::string &path);
-
-// Reads a whole file; throws InputError naming the file.
-std::string read_text_file(const std::string &path);
-// Copies a file's bytes (not its permissions: a read-only source, such as
-// ../shared's configs, must not make a copy the next run cannot replace).
-void copy_file_contents(const std::string &from, const std::string &to);
-// Reads and parses a JSON file; throws InputError naming the file.
-nlohmann::json read_json_file(const std::string &path);
-// The same for text already read from `path`.
-nlohmann::json parse_json_text(const std::string &text, const std::string &path);
-// Whether `v` is a JSON integer within [lo, hi]. Unsigned values above
-// INT64_MAX are outside every such range (get<int64_t>() would wrap them).
-bool json_int_in(const nlohmann::json &v, int64_t lo, int64_t hi);
-// A token-id field of a config file: one id, a list of ids, or absent/null
-// (empty). Throws InputError naming `source` and the field otherwise.
-std::vector<int64_t> parse_token_ids(const nlohmann::json &j, const std::string &source, const char *field);
 
 }  // namespace qwenc

@@ -3,11 +3,11 @@
 // with deterministic random weights, for tests, demos and benchmarks.
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
-#include "../../common/cli_args.h"
-#include "../../common/progress.h"
+#include "cli_args.h"
+#include "file_io.h"
+#include "progress.h"
 #include "../qwen2/config.h"
 #include "random_weights.h"
 
@@ -81,29 +81,32 @@ int main(int argc, char **argv) {
         if (!dtype || *dtype == DType::I32 || *dtype == DType::I8) throw UsageError("--dtype must be bf16, f16 or f32");
         cfg["torch_dtype"] = *dtype == DType::BF16 ? "bfloat16" : *dtype == DType::F16 ? "float16" : "float32";
 
+        const std::string chat_template = args.has("chat-template") ? read_text_file(args.get("chat-template")) : "";
         fs::create_directories(dir);
-        std::ofstream(dir + "/config.json") << cfg.dump(2) << "\n";
+        // The weights first, the files that describe them after: a failure
+        // part-way leaves no config.json for weights that are not there.
+        const int shards = int(args.get_int("shards", 1, 1, 999));
+        Progress progress("writing weights");
+        write_model_safetensors(dir, random_qwen2_tensors(c, *dtype, uint64_t(args.get_int("seed", 0, 0, INT64_MAX))),
+                                shards, [&](int64_t done, int64_t total) { progress.update(double(done), double(total)); });
+        progress.finish();
+        write_file_atomic(dir + "/config.json", cfg.dump(2) + "\n");
         if (args.has("generation-config")) {
             copy_file_contents(args.get("generation-config"), dir + "/generation_config.json");
         } else {
             nlohmann::json gen = {{"bos_token_id", c.bos_token_id < 0 ? 0 : c.bos_token_id},
                                   {"eos_token_id", c.eos_token_ids},
                                   {"do_sample", false}};
-            std::ofstream(dir + "/generation_config.json") << gen.dump(2) << "\n";
+            write_file_atomic(dir + "/generation_config.json", gen.dump(2) + "\n");
         }
 
         if (args.has("tokenizer"))
             copy_file_contents(args.get("tokenizer"), dir + "/tokenizer.json");
         if (args.has("chat-template")) {
-            nlohmann::json tc = {{"chat_template", read_text_file(args.get("chat-template"))}, {"model_max_length", c.max_position_embeddings}};
-            std::ofstream(dir + "/tokenizer_config.json") << tc.dump(2) << "\n";
+            nlohmann::json tc = {{"chat_template", chat_template}, {"model_max_length", c.max_position_embeddings}};
+            write_file_atomic(dir + "/tokenizer_config.json", tc.dump(2) + "\n");
         }
 
-        const int shards = int(args.get_int("shards", 1, 1, 999));
-        Progress progress("writing weights");
-        write_model_safetensors(dir, random_qwen2_tensors(c, *dtype, uint64_t(args.get_int("seed", 0, 0, INT64_MAX))),
-                                shards, [&](int64_t done, int64_t total) { progress.update(double(done), double(total)); });
-        progress.finish();
         std::printf("wrote %s (hidden %lld, layers %lld, vocab %lld, %s, %s head, %d shard%s)\n", dir.c_str(),
                     (long long)c.hidden_size, (long long)c.num_hidden_layers, (long long)c.vocab_size,
                     dtype_flag_name(*dtype), c.tie_word_embeddings ? "tied" : "untied", shards, shards == 1 ? "" : "s");

@@ -2,12 +2,18 @@
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
-#include <stdexcept>
+#include <cctype>
+#include <cstring>
+#include <filesystem>
+
+#include "file_io.h"
+#include "input_error.h"
 
 #include <nlohmann/json.hpp>
 
 namespace qwenc {
+
+namespace fs = std::filesystem;
 
 int64_t TensorToWrite::numel() const {
     int64_t n = 1;
@@ -27,13 +33,12 @@ void write_safetensors(const std::string &path, const std::vector<TensorToWrite>
     std::string text = header.dump();
     while ((text.size() + 8) % 8 != 0) text.push_back(' ');
 
-    std::ofstream out(path, std::ios::binary);
-    if (!out) throw std::runtime_error(path + ": cannot create file");
+    AtomicFile out(path);
     uint64_t n = text.size();
     unsigned char len[8];
     for (int i = 0; i < 8; i++) len[i] = static_cast<unsigned char>(n >> (8 * i));
-    out.write(reinterpret_cast<const char *>(len), 8);
-    out.write(text.data(), std::streamsize(text.size()));
+    out.write(len, 8);
+    out.write(text);
 
     constexpr int64_t kChunk = 1 << 20;
     std::vector<float> vals(kChunk);
@@ -56,12 +61,12 @@ void write_safetensors(const std::string &path, const std::vector<TensorToWrite>
                     std::memcpy(dst, &h, 2);
                 }
             }
-            out.write(reinterpret_cast<const char *>(bytes.data()), std::streamsize(cnt * es));
+            out.write(bytes.data(), size_t(cnt) * es);
             done += cnt * int64_t(es);
             if (progress) progress(done);
         }
     }
-    if (!out) throw std::runtime_error(path + ": write failed");
+    out.commit();
 }
 
 void write_model_safetensors(const std::string &dir, const std::vector<TensorToWrite> &tensors, int num_shards,
@@ -74,6 +79,7 @@ void write_model_safetensors(const std::string &dir, const std::vector<TensorToW
     };
     if (num_shards <= 1) {
         write_safetensors(dir + "/model.safetensors", tensors, shard_progress);
+        remove_superseded_weights(dir, {"model.safetensors"});
         return;
     }
     // Greedy split by size, keeping checkpoint order, as save_pretrained does.
@@ -92,18 +98,45 @@ void write_model_safetensors(const std::string &dir, const std::vector<TensorToW
     index["metadata"] = {{"total_size", total}};
     index["weight_map"] = nlohmann::ordered_json::object();
     const int n = int(shards.size());
+    std::set<std::string> written{kIndexName};
     for (int s = 0; s < n; s++) {
         char name[64];
         std::snprintf(name, sizeof name, "model-%05d-of-%05d.safetensors", s + 1, n);
         write_safetensors(dir + "/" + name, shards[s], shard_progress);
+        written.insert(name);
         for (const auto &t : shards[s]) {
             index["weight_map"][t.name] = name;
             base += t.nbytes();
         }
     }
-    std::ofstream idx(dir + "/model.safetensors.index.json");
-    idx << index.dump(2) << "\n";
-    if (!idx) throw std::runtime_error(dir + "/model.safetensors.index.json: write failed");
+    write_file_atomic(dir + "/" + kIndexName, index.dump(2) + "\n");
+    remove_superseded_weights(dir, written);
+}
+
+namespace {
+// "model-00001-of-00003.safetensors", as the writer above names shards.
+bool is_shard_name(const std::string &name) {
+    const std::string shape = "model-#####-of-#####.safetensors";
+    if (name.size() != shape.size()) return false;
+    for (size_t i = 0; i < shape.size(); i++)
+        if (shape[i] == '#' ? !std::isdigit(static_cast<unsigned char>(name[i])) : name[i] != shape[i]) return false;
+    return true;
+}
+}  // namespace
+
+void remove_superseded_weights(const std::string &dir, const std::set<std::string> &keep) {
+    // The index goes first: while it is there, it is what a loader follows.
+    for (const char *name : {kIndexName, "model.safetensors"}) {
+        if (keep.count(name)) continue;
+        std::error_code ec;
+        if (!fs::remove(dir + "/" + name, ec) && ec) throw InputError(dir + "/" + name + ": cannot remove the superseded file: " + ec.message());
+    }
+    std::error_code ec;
+    for (const auto &entry : fs::directory_iterator(dir, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (is_shard_name(name) && !keep.count(name) && !fs::remove(entry.path(), ec) && ec)
+            throw InputError(entry.path().string() + ": cannot remove the superseded shard: " + ec.message());
+    }
 }
 
 }  // namespace qwenc

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,10 +27,19 @@ struct TensorToWrite {
 void write_safetensors(const std::string &path, const std::vector<TensorToWrite> &tensors,
                        const std::function<void(int64_t bytes_done)> &progress = {});
 
+// The index of a sharded checkpoint, as save_pretrained names it.
+constexpr const char *kIndexName = "model.safetensors.index.json";
+
 // Splits tensors into `num_shards` files named model-0000i-of-0000n.safetensors
 // in `dir` and writes model.safetensors.index.json beside them; with one shard
-// writes a plain model.safetensors.
+// writes a plain model.safetensors. Each file is written whole or not at all
+// (AtomicFile); then the weights files of an earlier checkpoint in `dir` that
+// these supersede are removed, so that a stale index or shard never wins.
 void write_model_safetensors(const std::string &dir, const std::vector<TensorToWrite> &tensors, int num_shards,
                              const std::function<void(int64_t bytes_done, int64_t bytes_total)> &progress = {});
+
+// Removes model.safetensors, the index and model-NNNNN-of-NNNNN.safetensors
+// shards from `dir`, except the file names in `keep`.
+void remove_superseded_weights(const std::string &dir, const std::set<std::string> &keep);
 
 }  // namespace qwenc

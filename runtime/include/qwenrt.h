@@ -3,7 +3,27 @@
  *
  * Errors: functions that can fail return NULL or a negative value and leave a
  * one-line message (naming the file and the problem) for qwenrt_last_error()
- * on the calling thread. */
+ * on the calling thread. A NULL handle is such an error, never a crash.
+ *
+ * Threads: a model may be used by any number of threads at once, each
+ * through sessions of its own (qwenrt_session_new and the qwenrt_model_*
+ * queries are safe to call concurrently). A session is used by one thread
+ * at a time: qwenrt_session_eval or _truncate called while another thread
+ * is inside either on the same session fails with -1 and an error, and
+ * the session is left as the running call leaves it; the other session
+ * functions must not run concurrently with those two on that session.
+ *
+ * Lifetimes: free sessions and models in any order. A session keeps its
+ * model loaded; qwenrt_model_free drops the caller's handle and the model
+ * is unloaded when its last session is freed. Strings returned by the
+ * library (qwenrt_model_manifest) live as long as their model handle;
+ * qwenrt_last_error's until the next call on the same thread.
+ *
+ * Weights: the files of weights_dir are mapped, not read, for the model's
+ * lifetime. To replace them, write new files and rename them into place:
+ * a running model keeps the old ones. A file truncated or rewritten in
+ * place while mapped makes the next qwenrt_session_eval fail with an error
+ * naming it (and every later one: load the model again). */
 #ifndef QWENRT_H
 #define QWENRT_H
 

@@ -3,7 +3,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "qwen2/config.h"
+#include "json_input.h"
 
 namespace qwenc {
 
@@ -12,6 +12,10 @@ namespace fs = std::filesystem;
 Checkpoint::Checkpoint(const std::string &dir) : dir_(dir) {
     const std::string index_path = dir + "/model.safetensors.index.json";
     const std::string single_path = dir + "/model.safetensors";
+    // Both: one is left over from an earlier checkpoint, and nothing says which.
+    if (fs::exists(index_path) && fs::exists(single_path))
+        throw InputError(dir + ": holds both model.safetensors and model.safetensors.index.json; one of them is stale "
+                               "(remove the one that does not belong to config.json)");
     if (fs::exists(index_path)) {
         nlohmann::json index = read_json_file(index_path);
         if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object())
@@ -50,6 +54,10 @@ size_t Checkpoint::mapped_bytes() const {
     size_t n = 0;
     for (const auto &[path, f] : files_) n += f->file().size();
     return n;
+}
+
+void Checkpoint::check_files() const {
+    for (const auto &[path, f] : files_) f->file().check();
 }
 
 float tensor_element(const TensorView &t, size_t i) {

@@ -20,6 +20,8 @@ public:
     bool has(const std::string &name) const { return where_.count(name) > 0; }
     const std::string &dir() const { return dir_; }
     size_t mapped_bytes() const;
+    // Throws InputError naming a file that was truncated while mapped (MappedFile::check).
+    void check_files() const;
 
 private:
     const SafetensorsFile &open(const std::string &path) const;

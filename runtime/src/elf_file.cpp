@@ -6,7 +6,7 @@
 #include <fstream>
 #include <vector>
 
-#include "qwen2/config.h"
+#include "json_input.h"
 
 namespace qwenc {
 

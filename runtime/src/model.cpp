@@ -47,6 +47,10 @@ Session::Session(const Model &model, int64_t max_context) : model_(model) {
     max_ctx_ = max_context;
     chunk_ = model.object().manifest().prefill_max_tokens;
     kv_layer_ = c.num_key_value_heads * max_ctx_ * c.head_dim();
+    // The stages address a layer's cache through 32-bit Halide strides.
+    if (kv_layer_ > INT32_MAX)
+        throw InputError("a context of " + std::to_string(max_context) + " positions makes each layer's K and V cache " +
+                         std::to_string(kv_layer_) + " elements, over the 2^31-1 a Halide buffer holds; use a smaller context");
     // calloc: the cache is only touched (and resident) as positions fill.
     const size_t floats = size_t(2 * c.num_hidden_layers) * size_t(kv_layer_);
     kv_.reset(static_cast<float *>(std::calloc(floats, sizeof(float))));
@@ -56,15 +60,24 @@ Session::Session(const Model &model, int64_t max_context) : model_(model) {
     q_.resize(size_t(chunk_ * c.q_dim()));
 }
 
+Session::Use::Use(std::atomic_flag &busy) : busy_(busy) {
+    if (busy_.test_and_set(std::memory_order_acquire))
+        throw std::logic_error("the session is in use by another thread (a session runs one call at a time; "
+                               "give each thread its own session)");
+}
+Session::Use::~Use() { busy_.clear(std::memory_order_release); }
+
 void Session::truncate(int64_t n) {
+    const Use use(busy_);
     if (n < 0 || n > pos_) throw std::invalid_argument("truncate position out of range");
     pos_ = n;
 }
 
 void Session::eval(const int32_t *tokens, int64_t n, float *logits_out, bool all_logits) {
+    const Use use(busy_);
     const Qwen2Config &c = model_.config();
     if (n <= 0) throw std::invalid_argument("no tokens to evaluate");
-    if (pos_ + n > max_ctx_)
+    if (n > max_ctx_ - pos_)  // not pos_ + n, which a huge n overflows
         throw std::invalid_argument(std::to_string(n) + " tokens at position " + std::to_string(pos_) +
                                     " exceed the context of " + std::to_string(max_ctx_) + " positions");
     for (int64_t i = 0; i < n; i++)
@@ -73,6 +86,7 @@ void Session::eval(const int32_t *tokens, int64_t n, float *logits_out, bool all
                                         std::to_string(c.vocab_size) + ")");
     const int64_t start = pos_;
     try {
+        model_.weights().check();  // a file cut short earlier leaves every later answer void
         for (int64_t off = 0; off < n; off += chunk_) {
             const int64_t T = std::min(chunk_, n - off);
             const bool last = off + T == n;
@@ -82,6 +96,7 @@ void Session::eval(const int32_t *tokens, int64_t n, float *logits_out, bool all
             else if (logits_out && last) out = logits_out, rows = 1;
             run_chunk(tokens + off, T, out, rows);
         }
+        model_.weights().check();  // and one cut short during this call, this call's
     } catch (...) {
         pos_ = start;
         throw;

@@ -1,6 +1,7 @@
 // A loaded model: the compiled object plus its weights, and sessions that
 // evaluate tokens through the stage pipelines over a KV cache.
 #pragma once
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,6 +43,14 @@ public:
 
 private:
     void run_chunk(const int32_t *tokens, int64_t T, float *logits, int64_t logit_rows);
+    // Held while a call runs: a second thread's call on the same session
+    // fails instead of racing on its cache and position.
+    struct Use {
+        explicit Use(std::atomic_flag &busy);
+        ~Use();
+        std::atomic_flag &busy_;
+    };
+    std::atomic_flag busy_ = ATOMIC_FLAG_INIT;
     float *k_cache(int64_t layer) { return kv_.get() + (2 * layer) * kv_layer_; }
     float *v_cache(int64_t layer) { return kv_.get() + (2 * layer + 1) * kv_layer_; }
 

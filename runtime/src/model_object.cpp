@@ -131,12 +131,7 @@ void ModelObject::bind(const SymbolLookup &lookup) {
     auto *json_text = static_cast<const char *>(lookup(kManifestSymbol));
     if (!json_text) throw InputError(path + ": no qwenc manifest (not a model object compiled by qwenc)");
     manifest_json_ = json_text;
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(manifest_json_);
-    } catch (const nlohmann::json::exception &e) {
-        throw InputError(path + ": manifest is not valid JSON: " + e.what());
-    }
+    const nlohmann::json j = parse_json_text(manifest_json_, path + ": manifest");
     manifest_ = Manifest::from_json(j, path);
     if (manifest_.arch != host_arch())
         throw InputError(path + ": compiled for " + manifest_.arch + ", but this machine is " + host_arch());

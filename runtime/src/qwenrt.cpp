@@ -6,10 +6,13 @@
 
 #include "model.h"
 
+// A session keeps its model alive: freeing the model first only drops the
+// caller's handle, and the model is unloaded with its last session.
 struct qwenrt_model {
-    std::unique_ptr<qwenc::Model> model;
+    std::shared_ptr<qwenc::Model> model;
 };
 struct qwenrt_session {
+    std::shared_ptr<const qwenc::Model> model;  // declared first: destroyed after the session
     std::unique_ptr<qwenc::Session> session;
 };
 
@@ -44,8 +47,7 @@ qwenrt_model *qwenrt_model_load(const char *object_path, const char *weights_dir
     return guarded(
         [&]() -> qwenrt_model * {
             if (!object_path || !weights_dir) throw std::invalid_argument("model object and weights directory are required");
-            auto m = std::make_unique<qwenc::Model>(object_path, weights_dir, load_options(opts));
-            return new qwenrt_model{std::move(m)};
+            return new qwenrt_model{std::make_shared<qwenc::Model>(object_path, weights_dir, load_options(opts))};
         },
         nullptr);
 }
@@ -59,9 +61,8 @@ qwenrt_model *qwenrt_model_load_static(const qwenrt_symbol *symbols, const char 
                     if (name == s->name) return const_cast<void *>(s->address);
                 return nullptr;
             };
-            auto m = std::make_unique<qwenc::Model>(std::make_unique<qwenc::ModelObject>("linked model", lookup), weights_dir,
-                                                    load_options(opts));
-            return new qwenrt_model{std::move(m)};
+            return new qwenrt_model{std::make_shared<qwenc::Model>(std::make_unique<qwenc::ModelObject>("linked model", lookup),
+                                                                   weights_dir, load_options(opts))};
         },
         nullptr);
 }
@@ -78,7 +79,7 @@ qwenrt_session *qwenrt_session_new(qwenrt_model *model, int64_t max_context) {
     return guarded(
         [&]() -> qwenrt_session * {
             if (!model) throw std::invalid_argument("no model");
-            return new qwenrt_session{std::make_unique<qwenc::Session>(*model->model, max_context)};
+            return new qwenrt_session{model->model, std::make_unique<qwenc::Session>(*model->model, max_context)};
         },
         nullptr);
 }
@@ -90,6 +91,7 @@ int64_t qwenrt_session_position(const qwenrt_session *s) { return s ? s->session
 int qwenrt_session_truncate(qwenrt_session *s, int64_t n) {
     return guarded(
         [&]() {
+            if (!s) throw std::invalid_argument("no session");
             s->session->truncate(n);
             return 0;
         },

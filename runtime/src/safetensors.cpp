@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "qwen2/config.h"
+#include "json_input.h"
 
 namespace qwenc {
 
@@ -25,12 +25,7 @@ SafetensorsFile::SafetensorsFile(const std::string &path) : file_(std::make_uniq
     const uint8_t *data_start = file_->data() + 8 + header_len;
     const uint64_t data_size = size - 8 - header_len;
 
-    json header;
-    try {
-        header = json::parse(file_->data() + 8, data_start);
-    } catch (const json::parse_error &e) {
-        throw fail(std::string("header is not valid JSON: ") + e.what());
-    }
+    const json header = parse_json_text({reinterpret_cast<const char *>(file_->data()) + 8, size_t(header_len)}, path + ": header");
     if (!header.is_object()) throw fail("header is not a JSON object");
 
     struct Span {
@@ -47,7 +42,7 @@ SafetensorsFile::SafetensorsFile(const std::string &path) : file_(std::make_uniq
             throw bad("entry needs dtype, shape and data_offsets");
         if (!e["dtype"].is_string()) throw bad("dtype is not a string");
         auto dtype = dtype_from_name(e["dtype"].get<std::string>());
-        if (!dtype) throw bad("unsupported dtype " + e["dtype"].dump());
+        if (!dtype) throw bad("unsupported dtype " + json_excerpt(e["dtype"]));
         TensorView v;
         v.name = name;
         v.dtype = *dtype;
@@ -55,9 +50,9 @@ SafetensorsFile::SafetensorsFile(const std::string &path) : file_(std::make_uniq
         uint64_t numel = 1;
         if (!e["shape"].is_array()) throw bad("shape is not an array");
         for (const json &d : e["shape"]) {
-            if (!d.is_number_unsigned()) throw bad("shape " + e["shape"].dump() + " has a non-integer or negative entry");
+            if (!d.is_number_unsigned()) throw bad("shape " + json_excerpt(e["shape"]) + " has a non-integer or negative entry");
             uint64_t x = d.get<uint64_t>();
-            if (x != 0 && numel > (uint64_t(1) << 62) / x) throw bad("shape " + e["shape"].dump() + " is too large");
+            if (x != 0 && numel > (uint64_t(1) << 62) / x) throw bad("shape " + json_excerpt(e["shape"]) + " is too large");
             numel *= x;
             v.shape.push_back(int64_t(x));
         }

@@ -22,6 +22,8 @@ public:
     // A Vector tensor, widened to f32 (these are tiny: norms and biases).
     const std::vector<float> &vector(const std::string &name) const;
     size_t mapped_bytes() const;
+    // Throws InputError if a weights file was truncated while in use.
+    void check() const { checkpoint_->check_files(); }
     const std::map<std::string, TensorView> &matrices() const { return matrices_; }
 
 private:

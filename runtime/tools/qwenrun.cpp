@@ -15,6 +15,7 @@
 
 #include "bench/model_bench.h"
 #include "cli_args.h"
+#include "file_io.h"
 #include "generate/chat_history.h"
 #include "generate/generation_config.h"
 #include "generate/generator.h"
@@ -203,7 +204,8 @@ int run_prompts_file(const Run &run, Session &session, const Tokenizer &tok, con
     std::vector<Job> jobs;
     std::string line;
     for (int line_no = 1; std::getline(in, line); line_no++) {
-        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        clean_input_line(line, line_no == 1);
+        if (line.find_first_not_of(" \t") == std::string::npos) continue;
         const std::string where = args.get("prompts-file") + ": line " + std::to_string(line_no);
         const PromptLine p = parse_prompt_line(line, where);
         if (args.has("raw") && !p.messages.empty())
@@ -211,7 +213,11 @@ int run_prompts_file(const Run &run, Session &session, const Tokenizer &tok, con
         const std::string prompt_text = p.messages.empty() ? p.prompt : line;
         const std::string text = args.has("raw") ? prompt_text
                                                  : tmpl.render(p.messages.empty() ? run.user_turn(prompt_text) : p.messages, true);
-        jobs.push_back({prompt_text, tok.encode(text)});
+        std::vector<int32_t> ids = tok.encode(text, true, session.max_context());
+        if (int64_t(ids.size()) > session.max_context())
+            throw InputError(where + ": prompt of " + std::to_string(ids.size()) + " tokens exceeds the context of " +
+                             std::to_string(session.max_context()) + " positions (raise --max-context)");
+        jobs.push_back({prompt_text, std::move(ids)});
     }
     for (size_t index = 0; index < jobs.size(); index++) {
         session.truncate(0);
@@ -241,7 +247,7 @@ int run_chat(const Run &run, Session &session, const Tokenizer &tok, const Gener
     ChatTranscript transcript;
     const bool tty = isatty(0);
     std::string line;
-    while (true) {
+    for (bool first = true;; first = false) {
         // Ctrl-C at the input (or just after an answer ended) ends the chat.
         if (take_interrupt()) return kInterruptedExit;
         if (tty) std::fprintf(stderr, "> ");
@@ -250,6 +256,7 @@ int run_chat(const Run &run, Session &session, const Tokenizer &tok, const Gener
             std::fprintf(stderr, "\n");
             return kInterruptedExit;
         }
+        clean_input_line(line, first);
         if (line == "/exit") break;
         if (line == "/reset") {
             msgs.resize(args.has("system") ? 1 : 0);
@@ -357,9 +364,9 @@ int main(int argc, char **argv) {
                 const int64_t V = model.config().vocab_size;
                 std::vector<float> logits(prompt.size() * size_t(V));
                 session.eval(prompt.data(), int64_t(prompt.size()), logits.data(), true);
-                std::ofstream out(args.get("dump-logits"), std::ios::binary);
-                out.write(reinterpret_cast<const char *>(logits.data()), std::streamsize(logits.size() * sizeof(float)));
-                if (!out) throw InputError(args.get("dump-logits") + ": cannot write logits");
+                AtomicFile out(args.get("dump-logits"));
+                out.write(logits.data(), logits.size() * sizeof(float));
+                out.commit();
                 if (req.max_tokens == 0) return 0;
                 session.truncate(0);
             } else if (req.max_tokens == 0) {
@@ -379,7 +386,7 @@ int main(int argc, char **argv) {
             if (args.has("raw")) text = args.get("prompt");
             else text = run.chat_template().render(args.has("messages") ? read_messages_json(args.get("messages"))
                                                                         : run.user_turn(args.get("prompt")), true);
-            const GenerationResult g = generate(session, tok.get(), {}, tok->encode(text), req, print);
+            const GenerationResult g = generate(session, tok.get(), {}, tok->encode(text, true, session.max_context()), req, print);
             std::printf("\n");
             run.stats(g);
             return g.finish_reason == "interrupted" ? kInterruptedExit : 0;

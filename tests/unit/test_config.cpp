@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "dtype.h"
+#include "file_io.h"
 #include "qwen2/config.h"
 #include "qwen2/tensors.h"
 
@@ -118,7 +119,7 @@ TEST_CASE("a config file that is not JSON is refused with its path") {
     } catch (const InputError &e) {
         CHECK_THAT(e.what(), Catch::StartsWith(path + ": invalid JSON"));
     }
-    CHECK_THROWS_WITH(load_qwen2_config("no/such/config.json"), "no/such/config.json: cannot open file");
+    CHECK_THROWS_WITH(load_qwen2_config("no/such/config.json"), "no/such/config.json: cannot open: No such file or directory");
     std::filesystem::remove(path);
 }
 
@@ -138,7 +139,7 @@ TEST_CASE("a copied file gets the bytes, not the permissions, and can be copied 
     CHECK(read_text_file(to) == "{\"do_sample\": true}");
     CHECK((fs::status(to).permissions() & fs::perms::owner_write) != fs::perms::none);
     CHECK_THROWS_WITH(copy_file_contents(from, (dir / "no" / "such.json").string()),
-                      (dir / "no" / "such.json").string() + ": cannot write");
+                      Catch::StartsWith((dir / "no" / "such.json").string() + ": cannot write"));
     fs::remove_all(dir);
 }
 

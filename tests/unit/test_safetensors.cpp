@@ -63,7 +63,7 @@ TEST_CASE("broken safetensors files are refused with the file named") {
     const Case cases[] = {
         {"header_past_end", "{" + ok_entry + "}", 8, 5000, "header length 5000 runs past the end"},
         {"header_huge", "{" + ok_entry + "}", 8, int64_t(1) << 40, "exceeds the 104857600-byte limit"},
-        {"not_json", "{\"a\": [1, 2", 8, -1, "header is not valid JSON"},
+        {"not_json", "{\"a\": [1, 2", 8, -1, "header: invalid JSON"},
         {"not_object", "[1, 2]", 8, -1, "header is not a JSON object"},
         {"truncated_data", "{" + ok_entry + "}", 4, -1, "tensor 'a': data_offsets end 8 is past the 4-byte data area"},
         {"size_mismatch", R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8, -1, "holds 8 bytes but dtype F32 x shape [3] needs 12"},

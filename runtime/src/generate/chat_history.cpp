@@ -2,16 +2,19 @@
 
 #include <algorithm>
 
-#include "qwen2/config.h"
+#include "json_input.h"
 
 namespace qwenc {
 
-FittedConversation fit_conversation(std::vector<ChatMessage> &msgs, const ChatTemplate &tmpl, const Tokenizer &tok,
-                                    int64_t max_context, int64_t reserve) {
+namespace {
+FittedConversation fit_or_drop(std::vector<ChatMessage> &msgs, const ChatTemplate &tmpl, const Tokenizer &tok,
+                               int64_t max_context, int64_t reserve) {
     auto fits = [&](const std::vector<int32_t> &tokens) { return int64_t(tokens.size()) + reserve <= max_context; };
     FittedConversation fit;
     fit.text = tmpl.render(msgs, true);
-    fit.tokens = tok.encode(fit.text);
+    // Text that could not fit even as the longest tokens is refused before
+    // it is tokenized.
+    fit.tokens = tok.encode(fit.text, true, max_context);
     if (fits(fit.tokens)) return fit;  // the usual case: one rendering
     const size_t keep = msgs.size() > 1 && msgs[0].role == "system" ? 1 : 0;
     // The new message with nothing before it but the system message must
@@ -21,7 +24,6 @@ FittedConversation fit_conversation(std::vector<ChatMessage> &msgs, const ChatTe
     alone.push_back(msgs.back());
     const int64_t alone_tokens = int64_t(tok.encode(tmpl.render(alone, true)).size());
     if (alone_tokens + reserve > max_context) {
-        msgs.pop_back();
         throw InputError("this message makes a prompt of " + std::to_string(alone_tokens) + " tokens, which with " +
                          std::to_string(reserve) + " for the answer exceeds the context of " + std::to_string(max_context) +
                          " positions (raise --max-context or lower --max-tokens)");
@@ -35,6 +37,17 @@ FittedConversation fit_conversation(std::vector<ChatMessage> &msgs, const ChatTe
         fit.tokens = tok.encode(fit.text);
     }
     return fit;
+}
+}  // namespace
+
+FittedConversation fit_conversation(std::vector<ChatMessage> &msgs, const ChatTemplate &tmpl, const Tokenizer &tok,
+                                    int64_t max_context, int64_t reserve) {
+    try {
+        return fit_or_drop(msgs, tmpl, tok, max_context, reserve);
+    } catch (...) {
+        msgs.pop_back();  // a message that cannot be sent must not stay to fail every later turn
+        throw;
+    }
 }
 
 void ChatTranscript::record(std::vector<int32_t> prompt, std::string prompt_text, const GenerationResult &g,

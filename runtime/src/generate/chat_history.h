@@ -20,8 +20,9 @@ struct FittedConversation {
 
 // Renders `msgs` (ending with the new user message) and, while its tokens
 // plus `reserve` exceed `max_context`, removes the oldest user/assistant
-// messages (a leading system message stays). Throws InputError, leaving
-// `msgs` without the new message, when that message alone does not fit.
+// messages (a leading system message stays). Throws, leaving `msgs`
+// without the new message, when that message cannot be sent: alone it does
+// not fit, or it cannot be rendered or encoded (invalid UTF-8).
 FittedConversation fit_conversation(std::vector<ChatMessage> &msgs, const ChatTemplate &tmpl, const Tokenizer &tok,
                                     int64_t max_context, int64_t reserve);
 

@@ -4,7 +4,7 @@
 #include <climits>
 #include <filesystem>
 
-#include "qwen2/config.h"
+#include "json_input.h"
 
 namespace qwenc {
 
@@ -35,7 +35,7 @@ GenerationDefaults read_generation_defaults(const std::string &dir) {
             if (!j[field].is_number()) throw InputError(gen + ": field '" + field + "' must be a number");
             const double x = j[field].get<double>();
             if (x < lo || (lo_open && x == lo) || x > hi)
-                throw InputError(gen + ": field '" + field + "' = " + j[field].dump() + " is out of range " + (lo_open ? "(" : "[") +
+                throw InputError(gen + ": field '" + field + "' = " + json_excerpt(j[field]) + " is out of range " + (lo_open ? "(" : "[") +
                                  nlohmann::json(lo).dump() + ", " + nlohmann::json(hi).dump() + "]");
             dst = float(x);
         };
@@ -47,7 +47,7 @@ GenerationDefaults read_generation_defaults(const std::string &dir) {
         if (j.contains("top_k") && !j["top_k"].is_null()) {
             const auto &k = j["top_k"];
             if (!json_int_in(k, 0, INT32_MAX))
-                throw InputError(gen + ": field 'top_k' = " + k.dump() + " must be an integer from 0 (off) to " + std::to_string(INT32_MAX));
+                throw InputError(gen + ": field 'top_k' = " + json_excerpt(k) + " must be an integer from 0 (off) to " + std::to_string(INT32_MAX));
             d.sampling.top_k = k.get<int64_t>();
         }
         add_eos_ids(j, gen, d.eos_ids);

@@ -11,6 +11,10 @@ namespace qwenc {
 namespace {
 constexpr size_t kFirstHead = 1024;  // candidates sorted at first for top-p / min-p
 
+[[noreturn]] void throw_no_candidates() {
+    throw std::runtime_error("no logit is a number above -inf: nothing to sample (the model's output is broken)");
+}
+
 // The ids of the k highest logits and of every logit tied with the k-th
 // (torch.topk's threshold keeps them), in no order. The k-th value comes
 // from a min-heap of the k best in one pass (few values enter it after the
@@ -55,6 +59,28 @@ std::vector<int32_t> top_k_ids(const std::vector<float> &logits, size_t k) {
         if (logits[i] >= kth) ids.push_back(int32_t(i));
     return ids;
 }
+
+// Greedy's choice: the highest logit, the lowest id among equals. NaN logits
+// are never chosen, as they are never candidates for sampling; with no
+// logit a number above -inf the model's output is broken, and both say so
+// rather than emit a token (max_element over NaNs returned token 0).
+int32_t argmax(const std::vector<float> &logits) {
+    int32_t best = -1;
+    for (size_t i = 0; i < logits.size(); i++)
+        if (!std::isnan(logits[i]) && (best < 0 || logits[i] > logits[size_t(best)])) best = int32_t(i);
+    if (best < 0 || logits[size_t(best)] == -std::numeric_limits<float>::infinity()) throw_no_candidates();
+    return best;
+}
+
+// Whether dividing by `temperature` takes some finite logit to infinity.
+// Then the distribution is greedy's to within float's range, and dividing
+// would make inf - inf = NaN of the probabilities.
+bool overflows(const std::vector<float> &logits, float temperature) {
+    float top = 0;
+    for (float x : logits)
+        if (std::isfinite(x)) top = std::max(top, std::fabs(x));
+    return !std::isfinite(top / temperature);
+}
 }  // namespace
 
 int32_t Sampler::next(std::vector<float> &logits, const std::vector<int32_t> &seen) {
@@ -68,7 +94,7 @@ int32_t Sampler::next(std::vector<float> &logits, const std::vector<int32_t> &se
             x = x < 0 ? x * p_.repetition_penalty : x / p_.repetition_penalty;
         }
     }
-    if (greedy()) return int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    if (greedy() || overflows(logits, p_.temperature)) return argmax(logits);
 
     for (float &x : logits) x /= p_.temperature;
     auto higher = [&](int32_t a, int32_t b) {
@@ -91,8 +117,7 @@ int32_t Sampler::next(std::vector<float> &logits, const std::vector<int32_t> &se
             mx = std::max(mx, double(logits[i]));
         }
     }
-    if (mx == -std::numeric_limits<double>::infinity())
-        throw std::runtime_error("no logit is a number above -inf: nothing to sample (the model's output is broken)");
+    if (mx == -std::numeric_limits<double>::infinity()) throw_no_candidates();
     size_t keep = order.size();
     // Top-p and min-p keep a head of the candidates sorted by logit. Sorting
     // all of a 152k vocabulary (top-k off) took ~10 ms a token, more than a

@@ -2,7 +2,9 @@
 // do_sample: repetition penalty over every token seen so far (prompt
 // included), then temperature, top-k, top-p and min-p, then a draw from
 // the remaining distribution with a seeded generator. Temperature 0 (or
-// do_sample false) is greedy.
+// do_sample false) is greedy, and so is a temperature so small that
+// dividing the logits by it would overflow (below ~1e-38 for logits near
+// 1), its limit. Logits that hold no number above -inf are an error either way.
 #pragma once
 #include <cstdint>
 #include <random>

@@ -1,8 +1,6 @@
 #include "chat_template.h"
 
-#include <regex>
-
-#include "qwen2/config.h"
+#include "json_input.h"
 
 namespace qwenc {
 
@@ -40,10 +38,22 @@ ChatTemplate ChatTemplate::from_jinja(const std::string &jinja, const std::strin
         throw refuse("does not treat a leading system message the Qwen2 way");
 
     ChatTemplate t;
-    // The default system turn is a literal: '<|im_start|>system\n...<|im_end|>\n'.
-    static const std::regex kDefault(R"(<\|im_start\|>system\\n([^'"]*?)<\|im_end\|>)");
-    std::smatch m;
-    if (std::regex_search(jinja, m, kDefault)) t.default_system_ = unescape(m[1].str());
+    // The default system turn is a literal: '<|im_start|>system\n...<|im_end|>'
+    // with no quote inside. Found by plain search: std::regex recursed once
+    // per character and overflowed the stack on a 60 KB default prompt.
+    // The first close and the first quote at or after a position only move
+    // forward as the opens do, so each is searched for once: linear time.
+    const std::string open = "<|im_start|>system\\n", close = "<|im_end|>";
+    size_t end = 0, quote = 0;
+    for (size_t at = jinja.find(open); at != std::string::npos; at = jinja.find(open, at + 1)) {
+        const size_t begin = at + open.size();
+        if (end != std::string::npos && end < begin) end = jinja.find(close, begin);
+        if (end == std::string::npos) break;
+        if (quote != std::string::npos && quote < begin) quote = jinja.find_first_of("'\"", begin);
+        if (quote < end) continue;
+        t.default_system_ = unescape(jinja.substr(begin, end - begin));
+        break;
+    }
     return t;
 }
 
@@ -98,10 +108,20 @@ std::vector<ChatMessage> read_messages_json(const std::string &path) {
     return messages_of(j, path);
 }
 
+void clean_input_line(std::string &line, bool first_line) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (first_line && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
+}
+
 PromptLine parse_prompt_line(const std::string &line, const std::string &where) {
     if (line.empty() || line[0] != '{') return {line, {}};
-    const auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) throw InputError(where + " is not valid JSON");
+    nlohmann::json j;
+    try {
+        j = parse_json_text(line, where);
+    } catch (const InputError &) {
+        throw InputError(where + " is not valid JSON");
+    }
+    if (!j.is_object()) throw InputError(where + " is not valid JSON");
     if (j.contains("messages")) {
         PromptLine p{"", messages_of(j["messages"], where)};
         if (p.messages.empty()) throw InputError(where + ": \"messages\" is empty");

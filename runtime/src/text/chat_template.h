@@ -41,4 +41,8 @@ struct PromptLine {
 };
 PromptLine parse_prompt_line(const std::string &line, const std::string &where);
 
+// A line as typed or read from a file, without what editors add: a trailing
+// CR (a CRLF file) and, on the first line, a UTF-8 byte order mark.
+void clean_input_line(std::string &line, bool first_line);
+
 }  // namespace qwenc

@@ -25,8 +25,14 @@ public:
     ~Tokenizer();
 
     // Token ids of `text`; added tokens ("<|im_start|>", ...) are recognised
-    // when parse_special. Throws InputError on invalid UTF-8.
-    std::vector<int32_t> encode(const std::string &text, bool parse_special = true) const;
+    // when parse_special. Throws InputError on invalid UTF-8, and, given
+    // `max_tokens` >= 0, on text too long to make fewer tokens than that even
+    // if every token were the longest (refused before any work: a paste far
+    // longer than the context is not tokenized first). Time and memory grow
+    // as n log n in the length of the text.
+    std::vector<int32_t> encode(const std::string &text, bool parse_special = true, int64_t max_tokens = -1) const;
+    // The most bytes one token stands for.
+    size_t max_token_bytes() const { return max_token_bytes_; }
     // The raw bytes token `id` stands for ("" for ids outside the vocabulary).
     const std::string &token_bytes(int32_t id) const;
     // Id of an exact token text (vocabulary or added token), or -1.
@@ -55,7 +61,10 @@ private:
     };
     std::vector<Added> added_;  // longest first
     bool added_first_byte_[256] = {};  // bytes that can start an added token
+    size_t max_token_bytes_ = 1;
+    // Pieces up to kCachedPieceBytes long are remembered, at most kCacheEntries.
     static constexpr size_t kCacheEntries = 1 << 16;
+    static constexpr size_t kCachedPieceBytes = 64;
     mutable std::mutex cache_mutex_;
     mutable std::unordered_map<std::string, std::vector<int32_t>> cache_;
 };
