@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Benchmarks qwenc on random-weight Qwen2.5-0.5B and 1.5B (the real configs
-# from ../shared/qwen2/configs/, bf16, written once under work/) with
+# Benchmarks qwenc on random-weight Qwen2.5-0.5B and 1.5B (their configs
+# in models/configs/, bf16, written once under work/) with
 # `qwenrun --bench`, in up to six builds each: the default (bf16 weights,
 # f32 activations; decode on bf16x2-dot where the CPU has AVX512-BF16), and
 # there f32 decode and --prefill-math/--decode-math bf16-dot too; int8
@@ -12,7 +12,7 @@
 # Needs a build (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CONFIGS=../shared/qwen2/configs
+CONFIGS=models/configs
 THREADS=${THREADS:-2}
 MODELS=${MODELS:-"0.5B 1.5B"}
 OUT=bench/RESULTS.md
@@ -79,8 +79,8 @@ compare() {  # title, object, weights dir: logits of a fixed sequence against bf
 for size in $MODELS; do
   dir=work/qwen2.5-$size-random
   if [ ! -f "$dir/model.safetensors" ]; then
-    build/bin/qwenc-random-model --output "$dir" --config "$CONFIGS/Qwen2.5-$size-Instruct.config.json" \
-      --generation-config "$CONFIGS/Qwen2.5-$size-Instruct.generation_config.json"
+    build/bin/qwenc-random-model --output "$dir" --config "$CONFIGS/qwen2.5-${size,,}/config.json" \
+      --generation-config "$CONFIGS/qwen2.5-${size,,}/generation_config.json"
   fi
   [ -f "$dir-int8/model.safetensors" ] || build/bin/qwenc quantize "$dir" "$dir-int8" --quiet
   echo -e "\n## Qwen2.5-$size-Instruct shapes, random weights, $THREADS threads" >>"$OUT"

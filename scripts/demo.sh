@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # The main job end to end: set up, write a small random-weight Qwen2 model in
-# the Hugging Face layout (with the real Qwen tokenizer and the Qwen2.5 chat
-# template), compile it for this CPU, and generate text from a chat prompt.
+# the Hugging Face layout (with the real Qwen tokenizer, a ChatML chat
+# template and Qwen2.5's sampling defaults), compile it for this CPU, and
+# generate text from a chat prompt.
 # The weights are random, so the text is too; the path is the real one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 MODEL=work/demo-model
-SHARED=../shared/qwen2
 build/bin/qwenc-random-model --output "$MODEL" --hidden-size 512 --intermediate-size 1536 \
   --num-heads 8 --num-kv-heads 2 --num-layers 8 --vocab-size 151936 --seed 42 \
   --bos-token-id 151643 --eos-token-id 151645 \
   --tokenizer work/tokenizers/qwen/tokenizer.json \
-  --chat-template $SHARED/tokenizer-tests/Qwen2.5-Instruct.chat_template.jinja \
-  --generation-config $SHARED/configs/Qwen2.5-1.5B-Instruct.generation_config.json
+  --chat-template models/chat_templates/chatml.jinja \
+  --generation-config models/configs/qwen2.5-1.5b/generation_config.json
 build/bin/qwenc "$MODEL/config.json" -o "$MODEL/model.so"
 build/bin/qwenrun --model "$MODEL/model.so" --weights "$MODEL" \
   --system "You are a helpful assistant." --prompt "跟我讲讲股市运行的逻辑" \
