@@ -32,28 +32,23 @@ options:
                            bf16, f16, f32 or int8 (default: int8 for a
                            `qwenc quantize` directory, else torch_dtype)
   --prefill-chunk N        most tokens per prefill call (default 512)
-  --prefill-math M         f32 (default: activations stay f32, logits match
-                           the reference) or bf16-dot (bf16 weights, targets
-                           with avx512_sapphirerapids: prefill rounds its
-                           activations to bf16 and runs on vdpbf16ps, ~2x
-                           faster, like llama.cpp's bf16 path) or int8-dot
+  --prefill-math M         how prefill multiplies matrices: f32 (default:
+                           activations stay f32, logits match the reference),
+                           bf16-dot (bf16 weights, targets with
+                           avx512_sapphirerapids: activations rounded to bf16,
+                           on vdpbf16ps, as llama.cpp's bf16 path) or int8-dot
                            (int8 weights; see --decode-math)
-  --decode-math M          f32, bf16x2-dot (bf16 weights, targets with
-                           avx512_sapphirerapids: each f32 activation split into
-                           two bf16s, hi + lo, on vdpbf16ps; logits within
-                           ~1e-5 of f32's, decode 5-7% faster when memory is
-                           fast; the default there), bf16-dot (the same
-                           targets: activations rounded to bf16, as llama.cpp's
-                           bf16 path does), int16-dot (int8 weights:
+  --decode-math M          how decode multiplies matrices: f32; bf16x2-dot
+                           (bf16 weights, avx512_sapphirerapids targets: each
+                           activation split into two bf16s, as accurate as
+                           f32; the default there); bf16-dot (activations
+                           rounded to bf16); int16-dot (int8 weights:
                            activations quantized to int16 per block of 32
-                           inputs, on vpdpwssd (VNNI) or vpmaddwd; logits
-                           within ~5e-4 of f32 activations', decode 10-16%
-                           faster; the default for int8 weights on x86) or
-                           int8-dot (int8 weights: activations quantized to
-                           int8 per block of 32 inputs, as llama.cpp's Q8_0
-                           does, on vpdpbusd where the target has
-                           avx512_sapphirerapids (VNNI); a few % faster than
-                           int16-dot, logits ~0.1 off). Default elsewhere: f32
+                           inputs, logits within ~5e-4 of f32's; the default
+                           for int8 weights on x86); int8-dot (int8 weights:
+                           activations quantized to int8 per block of 32, as
+                           llama.cpp's Q8_0, logits ~0.1 off). Default
+                           elsewhere: f32. Measured speed: docs/performance.md
   --emit shared|static     a shared object for qwenrun / qwenrt_model_load
                            (default), or a static library libNAME.a plus
                            NAME.h beside it, to link the model into a program

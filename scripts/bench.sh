@@ -44,7 +44,7 @@ grep -qw avx512_bf16 /proc/cpuinfo && has_bf16=1
   echo "probe passes over as many bytes as a step reads, total against total"
   echo "(\"between steps\"), which meets the same moments of the host. Each model's weight"
   echo "files are first dropped from the page cache (\`dd iflag=nocache count=0\`)"
-  echo "so the runtime maps them back in 2 MB pages (README, Performance)."
+  echo "so the runtime maps them back in 2 MB pages (docs/performance.md)."
 } >"$OUT"
 summary="$tmp/summary"
 : >"$summary"
@@ -111,7 +111,7 @@ for size in $MODELS; do
   compare "int8-dot" "work/qwen2.5-$size-int8dot.so" "$dir-int8"
 done
 # What qwenc tune measures here on the 1.5B model: its prefill and decode candidates
-# and whether any beat the defaults by 5% (README, Performance).
+# and whether any beat the defaults by 5% (docs/performance.md).
 tune_size=${TUNE_MODEL:-1.5B}
 if [[ " $MODELS " == *" $tune_size "* ]]; then
   cmd="build/bin/qwenc tune work/qwen2.5-$tune_size-random/config.json --weights work/qwen2.5-$tune_size-random -o work/qwen2.5-$tune_size.schedule.json --threads $THREADS"

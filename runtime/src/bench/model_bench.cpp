@@ -203,7 +203,7 @@ std::string bench_table(const BenchResult &r, const Model &model, const BenchOpt
     line("peak RSS   %8.0f MB\n", r.peak_rss_mb);
     if (r.weights_huge_page_fraction >= 0)
         line("weights    %8.0f%% mapped in 2 MB pages%s\n", 100.0 * r.weights_huge_page_fraction,
-             r.weights_huge_page_fraction < 0.9 ? " (cached in 4 KB pages before this run: see README, Performance)" : "");
+             r.weights_huge_page_fraction < 0.9 ? " (cached in 4 KB pages before this run: see docs/performance.md)" : "");
     if (r.peak.fma_f32_gflops > 0) {
         line("peak       %8.0f GFLOP/s f32 FMA (%d thread%s)", r.peak.fma_f32_gflops, r.peak.threads, r.peak.threads == 1 ? "" : "s");
         if (r.peak.bf16_dot_gflops > 0) line(", %.0f GFLOP/s bf16 dot products", r.peak.bf16_dot_gflops);
