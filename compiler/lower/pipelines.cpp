@@ -1,5 +1,7 @@
 #include "pipelines.h"
 
+#include "../../models/stage_signature.h"
+
 namespace qwenc {
 
 using namespace Halide;
@@ -24,29 +26,66 @@ Expr n_tokens(const ImageParam &x, Phase phase) {
 // The token count linears clamp their staged inputs to (prefill only; see linear()).
 Expr clamp_tokens(const ImageParam &x, Phase phase) { return phase == Phase::Prefill ? x.dim(1).extent() : Expr(); }
 
-// Inputs in signature order; a weight matrix brings its scale (int8) along.
-struct Inputs {
-    std::vector<ImageParam> list;
-    Inputs &operator<<(const ImageParam &p) {
-        list.push_back(p);
+// The stage's parameters, in any order: a weight matrix brings its scale
+// (int8) along.
+struct Params {
+    std::vector<ImageParam> buffers;
+    std::vector<Param<int32_t>> scalars;
+    Params &operator<<(const ImageParam &p) {
+        buffers.push_back(p);
         return *this;
     }
-    Inputs &operator<<(const WeightMatrix &w) {
-        for (const ImageParam &p : w.params()) list.push_back(p);
+    Params &operator<<(const WeightMatrix &w) {
+        for (const ImageParam &p : w.params()) buffers.push_back(p);
+        return *this;
+    }
+    Params &operator<<(const Param<int32_t> &p) {
+        scalars.push_back(p);
         return *this;
     }
 };
 
-StagePipeline make_stage(Pipeline p, const std::vector<ImageParam> &buffers, const std::vector<Param<int32_t>> &scalars) {
+// Halide makes Func names unique by appending "$N"; compare without it.
+bool same_name(const std::string &halide_name, const std::string &name) {
+    return halide_name.compare(0, name.size(), name) == 0 && (halide_name.size() == name.size() || halide_name[name.size()] == '$');
+}
+
+// The pipeline with its arguments in the order stage_signature declares
+// (which the runtime calls with); a parameter the declaration lacks, or a
+// declared argument the lowering did not make, is a bug in the lowering.
+StagePipeline make_stage(Pipeline p, Stage stage, const Qwen2Config &c, DType wd, const Params &params) {
     StagePipeline sp{std::move(p), {}, {}, {}};
-    for (const ImageParam &b : buffers) {
-        sp.args.push_back(b);
-        sp.buffers.emplace(b.name(), b);
+    const std::vector<Func> outputs = sp.pipeline.outputs();
+    size_t used = 0, output = 0;
+    for (const StageArg &a : stage_signature(stage, c, wd)) {
+        auto fail = [&](const std::string &why) {
+            return std::logic_error(std::string("lowering of stage ") + stage_name(stage) + ": argument '" + a.name + "' " + why);
+        };
+        if (a.kind == ArgKind::OutputBuffer) {
+            if (output >= outputs.size() || !same_name(outputs[output].name(), a.name)) throw fail("is not the next output");
+            output++;
+            continue;
+        }
+        bool found = false;
+        if (a.kind == ArgKind::InputBuffer)
+            for (const ImageParam &b : params.buffers)
+                if (b.name() == a.name) {
+                    sp.args.push_back(b);
+                    sp.buffers.emplace(b.name(), b);
+                    found = true;
+                }
+        if (a.kind == ArgKind::Scalar)
+            for (const Param<int32_t> &v : params.scalars)
+                if (v.name() == a.name) {
+                    sp.args.push_back(v);
+                    sp.scalars.emplace(v.name(), v);
+                    found = true;
+                }
+        if (!found) throw fail("has no parameter");
+        used++;
     }
-    for (const Param<int32_t> &s : scalars) {
-        sp.args.push_back(s);
-        sp.scalars.emplace(s.name(), s);
-    }
+    if (used != params.buffers.size() + params.scalars.size() || output != outputs.size())
+        throw std::logic_error(std::string("lowering of stage ") + stage_name(stage) + " makes parameters or outputs its signature lacks");
     return sp;
 }
 
@@ -64,10 +103,10 @@ StagePipeline build_embed(const Qwen2Config &c, DType wd, Schedule &s) {
     gr.out(h, t) = table(h, clamp(tokens(t), 0, int(c.vocab_size) - 1));
     constrain_rows(gr.out, c.hidden_size, Phase::Prefill);
     s.embed(gr, Phase::Prefill);
-    return make_stage(Pipeline(gr.out), (Inputs() << tokens << table).list, {});
+    return make_stage(Pipeline(gr.out), Stage::Embed, c, wd, Params() << tokens << table);
 }
 
-StagePipeline build_qkv(const Qwen2Config &c, DType wd, Phase phase, Schedule &s, MatMath math) {
+StagePipeline build_qkv(Stage stage, const Qwen2Config &c, DType wd, Phase phase, Schedule &s, MatMath math) {
     const int64_t H = c.hidden_size, hd = c.head_dim();
     ImageParam x = activations("x", H, phase);
     ImageParam norm_w = vector_input("norm_w", H);
@@ -113,11 +152,11 @@ StagePipeline build_qkv(const Qwen2Config &c, DType wd, Phase phase, Schedule &s
         gr.v_out.output_buffer().dim(1).set_bounds(0, 1);
     }
     s.qkv(gr, phase);
-    return make_stage(Pipeline({gr.q_out, gr.k_out, gr.v_out}), (Inputs() << x << norm_w << wq << bq << wk << bk << wv << bv).list,
-                      {pos0});
+    return make_stage(Pipeline({gr.q_out, gr.k_out, gr.v_out}), stage, c, wd,
+                      Params() << x << norm_w << wq << bq << wk << bk << wv << bv << pos0);
 }
 
-StagePipeline build_attn_mlp(const Qwen2Config &c, DType wd, Phase phase, Schedule &s, MatMath math) {
+StagePipeline build_attn_mlp(Stage stage, const Qwen2Config &c, DType wd, Phase phase, Schedule &s, MatMath math) {
     const int64_t H = c.hidden_size, hd = c.head_dim(), I = c.intermediate_size;
     ImageParam x = activations("x", H, phase);
     ImageParam q(Float(32), 3, "q");
@@ -154,11 +193,11 @@ StagePipeline build_attn_mlp(const Qwen2Config &c, DType wd, Phase phase, Schedu
     gr.out(h, t) = gr.x_mid(h, t) + gr.down.result(h, t);
     constrain_rows(gr.out, H, phase);
     s.attn_mlp(gr, phase);
-    return make_stage(Pipeline(gr.out), (Inputs() << x << q << k_cache << v_cache << wo << post_norm_w << w_gate << w_up << w_down).list,
-                      {pos0});
+    return make_stage(Pipeline(gr.out), stage, c, wd,
+                      Params() << x << q << k_cache << v_cache << wo << post_norm_w << w_gate << w_up << w_down << pos0);
 }
 
-StagePipeline build_head(const Qwen2Config &c, DType wd, Phase phase, Schedule &s, MatMath math) {
+StagePipeline build_head(Stage stage, const Qwen2Config &c, DType wd, Phase phase, Schedule &s, MatMath math) {
     const int64_t H = c.hidden_size;
     ImageParam x = activations("x", H, phase);
     ImageParam norm_w = vector_input("norm_w", H);
@@ -170,7 +209,7 @@ StagePipeline build_head(const Qwen2Config &c, DType wd, Phase phase, Schedule &
     gr.out(o, t) = gr.logits.result(o, t);
     constrain_rows(gr.out, c.vocab_size, phase);
     s.head(gr, phase);
-    return make_stage(Pipeline(gr.out), (Inputs() << x << norm_w << lm_head).list, {});
+    return make_stage(Pipeline(gr.out), stage, c, wd, Params() << x << norm_w << lm_head);
 }
 
 }  // namespace
@@ -178,12 +217,12 @@ StagePipeline build_head(const Qwen2Config &c, DType wd, Phase phase, Schedule &
 StagePipeline build_stage(Stage stage, const Qwen2Config &c, DType wd, Schedule &s, MatMath math) {
     switch (stage) {
     case Stage::Embed: return build_embed(c, wd, s);
-    case Stage::QkvPrefill: return build_qkv(c, wd, Phase::Prefill, s, math);
-    case Stage::QkvDecode: return build_qkv(c, wd, Phase::Decode, s, math);
-    case Stage::AttnMlpPrefill: return build_attn_mlp(c, wd, Phase::Prefill, s, math);
-    case Stage::AttnMlpDecode: return build_attn_mlp(c, wd, Phase::Decode, s, math);
-    case Stage::HeadPrefill: return build_head(c, wd, Phase::Prefill, s, math);
-    case Stage::HeadDecode: return build_head(c, wd, Phase::Decode, s, math);
+    case Stage::QkvPrefill: return build_qkv(stage, c, wd, Phase::Prefill, s, math);
+    case Stage::QkvDecode: return build_qkv(stage, c, wd, Phase::Decode, s, math);
+    case Stage::AttnMlpPrefill: return build_attn_mlp(stage, c, wd, Phase::Prefill, s, math);
+    case Stage::AttnMlpDecode: return build_attn_mlp(stage, c, wd, Phase::Decode, s, math);
+    case Stage::HeadPrefill: return build_head(stage, c, wd, Phase::Prefill, s, math);
+    case Stage::HeadDecode: return build_head(stage, c, wd, Phase::Decode, s, math);
     }
     throw std::logic_error("unknown stage");
 }

@@ -8,29 +8,34 @@ std::string layer_tensor_name(int64_t layer, const std::string &suffix) {
 
 std::string weight_scale_name(const std::string &matrix_name) { return matrix_name + "_scale"; }
 
+const char *head_tensor_name(const Qwen2Config &c) {
+    return c.tie_word_embeddings ? tensor_names::kEmbedding : tensor_names::kLmHead;
+}
+
 std::vector<TensorSpec> qwen2_tensor_specs(const Qwen2Config &c, DType matrix_dtype) {
+    using namespace tensor_names;
     const int64_t H = c.hidden_size, I = c.intermediate_size, Q = c.q_dim(), KV = c.kv_dim();
     std::vector<TensorSpec> t;
-    t.push_back({"model.embed_tokens.weight", {c.vocab_size, H}, TensorKind::Matrix});
+    t.push_back({kEmbedding, {c.vocab_size, H}, TensorKind::Matrix});
     for (int64_t l = 0; l < c.num_hidden_layers; l++) {
         auto add = [&](const std::string &s, std::vector<int64_t> shape, TensorKind k) {
             t.push_back({layer_tensor_name(l, s), std::move(shape), k});
         };
-        add("input_layernorm.weight", {H}, TensorKind::Vector);
-        add("self_attn.q_proj.weight", {Q, H}, TensorKind::Matrix);
-        add("self_attn.q_proj.bias", {Q}, TensorKind::Vector);
-        add("self_attn.k_proj.weight", {KV, H}, TensorKind::Matrix);
-        add("self_attn.k_proj.bias", {KV}, TensorKind::Vector);
-        add("self_attn.v_proj.weight", {KV, H}, TensorKind::Matrix);
-        add("self_attn.v_proj.bias", {KV}, TensorKind::Vector);
-        add("self_attn.o_proj.weight", {H, Q}, TensorKind::Matrix);
-        add("post_attention_layernorm.weight", {H}, TensorKind::Vector);
-        add("mlp.gate_proj.weight", {I, H}, TensorKind::Matrix);
-        add("mlp.up_proj.weight", {I, H}, TensorKind::Matrix);
-        add("mlp.down_proj.weight", {H, I}, TensorKind::Matrix);
+        add(kInputNorm, {H}, TensorKind::Vector);
+        add(kQ, {Q, H}, TensorKind::Matrix);
+        add(kQBias, {Q}, TensorKind::Vector);
+        add(kK, {KV, H}, TensorKind::Matrix);
+        add(kKBias, {KV}, TensorKind::Vector);
+        add(kV, {KV, H}, TensorKind::Matrix);
+        add(kVBias, {KV}, TensorKind::Vector);
+        add(kO, {H, Q}, TensorKind::Matrix);
+        add(kPostAttentionNorm, {H}, TensorKind::Vector);
+        add(kGate, {I, H}, TensorKind::Matrix);
+        add(kUp, {I, H}, TensorKind::Matrix);
+        add(kDown, {H, I}, TensorKind::Matrix);
     }
-    t.push_back({"model.norm.weight", {H}, TensorKind::Vector});
-    if (!c.tie_word_embeddings) t.push_back({"lm_head.weight", {c.vocab_size, H}, TensorKind::Matrix});
+    t.push_back({kFinalNorm, {H}, TensorKind::Vector});
+    if (!c.tie_word_embeddings) t.push_back({kLmHead, {c.vocab_size, H}, TensorKind::Matrix});
     if (matrix_dtype == DType::I8) {
         std::vector<TensorSpec> with_scales;
         for (const TensorSpec &s : t) {

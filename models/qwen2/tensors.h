@@ -22,6 +22,31 @@ struct TensorSpec {
     TensorKind kind;
 };
 
+// Tensor names as transformers gives them, declared once: the tensor list
+// below, the stages' signatures (models/stage_signature.cpp) and the tools
+// use these. Per-layer names are suffixes for layer_tensor_name.
+namespace tensor_names {
+constexpr const char *kEmbedding = "model.embed_tokens.weight";
+constexpr const char *kFinalNorm = "model.norm.weight";
+constexpr const char *kLmHead = "lm_head.weight";
+constexpr const char *kInputNorm = "input_layernorm.weight";
+constexpr const char *kQ = "self_attn.q_proj.weight";
+constexpr const char *kQBias = "self_attn.q_proj.bias";
+constexpr const char *kK = "self_attn.k_proj.weight";
+constexpr const char *kKBias = "self_attn.k_proj.bias";
+constexpr const char *kV = "self_attn.v_proj.weight";
+constexpr const char *kVBias = "self_attn.v_proj.bias";
+constexpr const char *kO = "self_attn.o_proj.weight";
+constexpr const char *kPostAttentionNorm = "post_attention_layernorm.weight";
+constexpr const char *kGate = "mlp.gate_proj.weight";
+constexpr const char *kUp = "mlp.up_proj.weight";
+constexpr const char *kDown = "mlp.down_proj.weight";
+}  // namespace tensor_names
+
+// The matrix the head multiplies by: lm_head.weight, or with tied
+// embeddings the embedding table.
+const char *head_tensor_name(const Qwen2Config &c);
+
 // Every tensor the model needs, in checkpoint order. With tied embeddings
 // there is no lm_head.weight (the embedding is used in its place). With int8
 // matrices each "X.weight" has a "X.weight_scale" beside it.

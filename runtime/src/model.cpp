@@ -109,22 +109,39 @@ void Session::run_chunk(const int32_t *tokens, int64_t T, float *logits, int64_t
     const WeightStore &w = model_.weights();
     const int64_t H = c.hidden_size, hd = c.head_dim(), kvh = c.num_key_value_heads, V = c.vocab_size;
     const bool decode = T == 1;
-    // Buffers live until the end of the chunk; a deque never moves them.
-    std::deque<HalideBuffer> bufs;
-    auto vec = [&](const std::string &name) {
-        const std::vector<float> &v = w.vector(name);
-        bufs.emplace_back().reset(v.data(), kF32, {{int64_t(v.size()), 1}});
-        return bufs.back().get();
-    };
-    // A matrix argument of `stage`, as the stage takes it (matrix_layout),
-    // followed by its row scale for int8 objects.
-    auto matrix = [&](std::vector<PipelineArg> &args, Stage stage, const char *arg, const std::string &name) {
-        const MatrixLayout layout = matrix_layout(obj.manifest(), stage);
-        const TensorView &t = w.matrix(name);
-        const int64_t words = t.shape[1] / layout.pack;  // per row
-        bufs.emplace_back().reset(t.data, layout.type, {{words, 1}, {t.shape[0], words}});
-        args.push_back({arg, bufs.back().get()});
-        if (obj.manifest().weight_dtype == DType::I8) args.push_back({scale_arg_name(arg), vec(weight_scale_name(name))});
+    int32_t pos0 = int32_t(pos_);
+    // Runs `stage`, binding its arguments as its signature declares them:
+    // weights (of `layer`, for the per-layer sources) from the store, the
+    // session's buffers and scalars from `own`, by name.
+    using Own = std::initializer_list<std::pair<const char *, void *>>;
+    auto run = [&](Stage stage, int64_t layer, Own own) {
+        std::deque<HalideBuffer> bufs;  // live until the call returns; a deque never moves them
+        const std::vector<StageArg> &sig = obj.signature(stage);
+        std::vector<void *> argv;
+        argv.reserve(sig.size());
+        for (const StageArg &a : sig) {
+            if (a.source == ArgSource::Session) {
+                void *value = nullptr;
+                for (const auto &[name, v] : own)
+                    if (a.name == name) value = v;
+                if (!value) throw std::logic_error(std::string("the session gives stage ") + stage_name(stage) + " no '" + a.name + "'");
+                argv.push_back(value);
+                continue;
+            }
+            const bool per_layer = a.source == ArgSource::LayerVector || a.source == ArgSource::LayerMatrix;
+            const std::string tensor = per_layer ? layer_tensor_name(layer, a.tensor) : a.tensor;
+            if (a.type == ArgType::Matrix) {
+                const MatrixLayout layout = matrix_layout(obj.manifest(), stage);
+                const TensorView &t = w.matrix(tensor);
+                const int64_t words = t.shape[1] / layout.pack;  // per row
+                bufs.emplace_back().reset(t.data, layout.type, {{words, 1}, {t.shape[0], words}});
+            } else {  // a vector, or a matrix's row scale, widened to f32 at load
+                const std::vector<float> &v = w.vector(a.type == ArgType::MatrixScale ? weight_scale_name(tensor) : tensor);
+                bufs.emplace_back().reset(v.data(), kF32, {{int64_t(v.size()), 1}});
+            }
+            argv.push_back(bufs.back().get());
+        }
+        obj.call(stage, argv);
     };
 
     HalideBuffer tok, xa, xb, q, k_new, v_new, k_all, v_all;
@@ -132,44 +149,18 @@ void Session::run_chunk(const int32_t *tokens, int64_t T, float *logits, int64_t
     xa.reset(x_a_.data(), kF32, {{H, 1}, {T, H}});
     xb.reset(x_b_.data(), kF32, {{H, 1}, {T, H}});
     q.reset(q_.data(), kF32, {{hd, 1}, {c.num_attention_heads, hd}, {T, c.q_dim()}});
-    {
-        std::vector<PipelineArg> args{{"tokens", tok.get()}};
-        matrix(args, Stage::Embed, "table", "model.embed_tokens.weight");
-        args.push_back({"x_out", xa.get()});
-        obj.call(Stage::Embed, args);
-    }
+    run(Stage::Embed, -1, {{"tokens", tok.get()}, {"x_out", xa.get()}});
 
     for (int64_t l = 0; l < c.num_hidden_layers; l++) {
-        bufs.clear();
-        auto name = [&](const char *s) { return layer_tensor_name(l, s); };
         k_new.reset(k_cache(l) + pos_ * hd, kF32, {{hd, 1}, {T, hd}, {kvh, max_ctx_ * hd}});
         v_new.reset(v_cache(l) + pos_ * hd, kF32, {{hd, 1}, {T, hd}, {kvh, max_ctx_ * hd}});
-        const Stage qkv_stage = decode ? Stage::QkvDecode : Stage::QkvPrefill;
-        const Stage mlp_stage = decode ? Stage::AttnMlpDecode : Stage::AttnMlpPrefill;
-        std::vector<PipelineArg> qkv{{"x", xa.get()}, {"norm_w", vec(name("input_layernorm.weight"))}};
-        matrix(qkv, qkv_stage, "wq", name("self_attn.q_proj.weight"));
-        qkv.push_back({"bq", vec(name("self_attn.q_proj.bias"))});
-        matrix(qkv, qkv_stage, "wk", name("self_attn.k_proj.weight"));
-        qkv.push_back({"bk", vec(name("self_attn.k_proj.bias"))});
-        matrix(qkv, qkv_stage, "wv", name("self_attn.v_proj.weight"));
-        qkv.push_back({"bv", vec(name("self_attn.v_proj.bias"))});
-        qkv.push_back({"pos0", nullptr, int32_t(pos_)});
-        qkv.push_back({"q_out", q.get()});
-        qkv.push_back({"k_out", k_new.get()});
-        qkv.push_back({"v_out", v_new.get()});
-        obj.call(qkv_stage, qkv);
-
+        run(decode ? Stage::QkvDecode : Stage::QkvPrefill, l,
+            {{"x", xa.get()}, {"pos0", &pos0}, {"q_out", q.get()}, {"k_out", k_new.get()}, {"v_out", v_new.get()}});
         k_all.reset(k_cache(l), kF32, {{hd, 1}, {pos_ + T, hd}, {kvh, max_ctx_ * hd}});
         v_all.reset(v_cache(l), kF32, {{hd, 1}, {pos_ + T, hd}, {kvh, max_ctx_ * hd}});
-        std::vector<PipelineArg> mlp{{"x", xa.get()}, {"q", q.get()}, {"k_cache", k_all.get()}, {"v_cache", v_all.get()},
-                                     {"pos0", nullptr, int32_t(pos_)}};
-        matrix(mlp, mlp_stage, "wo", name("self_attn.o_proj.weight"));
-        mlp.push_back({"post_norm_w", vec(name("post_attention_layernorm.weight"))});
-        matrix(mlp, mlp_stage, "w_gate", name("mlp.gate_proj.weight"));
-        matrix(mlp, mlp_stage, "w_up", name("mlp.up_proj.weight"));
-        matrix(mlp, mlp_stage, "w_down", name("mlp.down_proj.weight"));
-        mlp.push_back({"x_out", xb.get()});
-        obj.call(mlp_stage, mlp);
+        run(decode ? Stage::AttnMlpDecode : Stage::AttnMlpPrefill, l,
+            {{"x", xa.get()}, {"q", q.get()}, {"k_cache", k_all.get()}, {"v_cache", v_all.get()}, {"pos0", &pos0},
+             {"x_out", xb.get()}});
         std::swap(x_a_, x_b_);
         xa.reset(x_a_.data(), kF32, {{H, 1}, {T, H}});
         xb.reset(x_b_.data(), kF32, {{H, 1}, {T, H}});
@@ -178,16 +169,10 @@ void Session::run_chunk(const int32_t *tokens, int64_t T, float *logits, int64_t
 
     if (logits) {
         // Only the rows asked for go through the head: for generation just the last.
-        bufs.clear();
         HalideBuffer x_rows, out;
         x_rows.reset(x_a_.data() + (T - logit_rows) * H, kF32, {{H, 1}, {logit_rows, H}});
         out.reset(logits, kF32, {{V, 1}, {logit_rows, V}});
-        const std::string head_name = c.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight";
-        const Stage head_stage = logit_rows == 1 ? Stage::HeadDecode : Stage::HeadPrefill;
-        std::vector<PipelineArg> head{{"x", x_rows.get()}, {"norm_w", vec("model.norm.weight")}};
-        matrix(head, head_stage, "lm_head", head_name);
-        head.push_back({"logits", out.get()});
-        obj.call(head_stage, head);
+        run(logit_rows == 1 ? Stage::HeadDecode : Stage::HeadPrefill, -1, {{"x", x_rows.get()}, {"logits", out.get()}});
     }
 }
 

@@ -42,53 +42,21 @@ MatrixLayout matrix_layout(const Manifest &m, Stage stage) {
 
 namespace {
 
-struct ArgSpec {
-    std::string name;
-    halide_argument_kind_t kind;
-    int dims;
-    halide_type_t type;
-};
-
-constexpr halide_type_t kF32{halide_type_float, 32, 1};
-constexpr halide_type_t kI32{halide_type_int, 32, 1};
-
-
-// The calling convention each stage must have (the compiler's pipelines.cpp
-// defines it); checked once at load so a mismatched object cannot be called.
-// An int8 matrix is followed by its f32 row scale (scale_arg_name).
-std::vector<ArgSpec> expected_signature(const Manifest &m, Stage s) {
-    const halide_type_t W = matrix_layout(m, s).type;
-    const auto in = halide_argument_kind_input_buffer;
-    const auto out = halide_argument_kind_output_buffer;
-    const auto scalar = halide_argument_kind_input_scalar;
-    std::vector<ArgSpec> sig;
-    auto matrix = [&](const char *name) {
-        sig.push_back({name, in, 2, W});
-        if (m.weight_dtype == DType::I8) sig.push_back({scale_arg_name(name), in, 1, kF32});
-    };
-    auto buf = [&](const char *name, halide_argument_kind_t kind, int dims, halide_type_t t) { sig.push_back({name, kind, dims, t}); };
-    switch (s) {
-    case Stage::Embed:
-        buf("tokens", in, 1, kI32), matrix("table"), buf("x_out", out, 2, kF32);
-        break;
-    case Stage::QkvPrefill:
-    case Stage::QkvDecode:
-        buf("x", in, 2, kF32), buf("norm_w", in, 1, kF32), matrix("wq"), buf("bq", in, 1, kF32), matrix("wk");
-        buf("bk", in, 1, kF32), matrix("wv"), buf("bv", in, 1, kF32), buf("pos0", scalar, 0, kI32);
-        buf("q_out", out, 3, kF32), buf("k_out", out, 3, kF32), buf("v_out", out, 3, kF32);
-        break;
-    case Stage::AttnMlpPrefill:
-    case Stage::AttnMlpDecode:
-        buf("x", in, 2, kF32), buf("q", in, 3, kF32), buf("k_cache", in, 3, kF32), buf("v_cache", in, 3, kF32);
-        buf("pos0", scalar, 0, kI32), matrix("wo"), buf("post_norm_w", in, 1, kF32), matrix("w_gate"), matrix("w_up");
-        matrix("w_down"), buf("x_out", out, 2, kF32);
-        break;
-    case Stage::HeadPrefill:
-    case Stage::HeadDecode:
-        buf("x", in, 2, kF32), buf("norm_w", in, 1, kF32), matrix("lm_head"), buf("logits", out, 2, kF32);
-        break;
+// The element type an argument's buffer must have in this object.
+halide_type_t arg_type(const Manifest &m, Stage s, ArgType t) {
+    switch (t) {
+    case ArgType::F32:
+    case ArgType::MatrixScale: return {halide_type_float, 32, 1};
+    case ArgType::I32: return {halide_type_int, 32, 1};
+    case ArgType::Matrix: return matrix_layout(m, s).type;
     }
-    return sig;
+    throw std::logic_error("unknown argument type");
+}
+
+halide_argument_kind_t halide_kind(ArgKind k) {
+    return k == ArgKind::InputBuffer ? halide_argument_kind_input_buffer
+           : k == ArgKind::Scalar    ? halide_argument_kind_input_scalar
+                                     : halide_argument_kind_output_buffer;
 }
 
 // Halide makes Func names unique within the compiling process by appending
@@ -160,16 +128,20 @@ void ModelObject::bind(const SymbolLookup &lookup) {
         auto meta_fn = reinterpret_cast<const halide_filter_metadata_t *(*)()>(lookup(fn + "_metadata"));
         if (!e.argv_fn || !meta_fn) throw InputError(path + ": missing entry point " + fn);
         e.metadata = meta_fn();
-        const auto want = expected_signature(manifest_, stage);
+        // The object's arguments, in order, must be the declared ones
+        // (models/stage_signature.h): checked once here, so a mismatched
+        // object is never called.
+        e.signature = stage_signature(stage, manifest_.config, manifest_.weight_dtype);
+        const std::vector<StageArg> &want = e.signature;
         if (e.metadata->num_arguments != int(want.size()))
             throw InputError(path + ": entry point " + fn + " has " + std::to_string(e.metadata->num_arguments) +
                              " arguments, this runtime expects " + std::to_string(want.size()));
-        for (const ArgSpec &spec : want) {
-            const halide_filter_argument_t *found = nullptr;
-            for (int k = 0; k < e.metadata->num_arguments; k++)
-                if (same_arg_name(e.metadata->arguments[k].name, spec.name)) found = &e.metadata->arguments[k];
-            if (!found || found->kind != spec.kind || found->dimensions != spec.dims || !same_type(found->type, spec.type))
-                throw InputError(path + ": entry point " + fn + " argument '" + spec.name + "' does not match this runtime's ABI");
+        for (size_t k = 0; k < want.size(); k++) {
+            const halide_filter_argument_t &found = e.metadata->arguments[k];
+            if (!same_arg_name(found.name, want[k].name) || found.kind != halide_kind(want[k].kind) ||
+                found.dimensions != want[k].rank || !same_type(found.type, arg_type(manifest_, stage, want[k].type)))
+                throw InputError(path + ": entry point " + fn + " argument " + std::to_string(k) + " ('" + found.name +
+                                 "') does not match this runtime's ABI (expects '" + want[k].name + "')");
         }
     }
 }
@@ -182,22 +154,22 @@ void ModelObject::set_num_threads(int n) const {
     if (n > 0) set_threads_(n);
 }
 
-void ModelObject::call(Stage stage, const std::vector<PipelineArg> &args) const {
+const std::vector<StageArg> &ModelObject::signature(Stage stage) const { return entry(stage).signature; }
+
+const ModelObject::Entry &ModelObject::entry(Stage stage) const {
     size_t index = 0;
     while (kAllStages[index] != stage) index++;
-    const Entry &e = entries_[index];
-    void *argv[16];
-    const int n = e.metadata->num_arguments;
-    for (int k = 0; k < n; k++) {
-        const halide_filter_argument_t &a = e.metadata->arguments[k];
-        argv[k] = nullptr;
-        for (const PipelineArg &arg : args)
-            if (same_arg_name(a.name, arg.name))
-                argv[k] = a.kind == halide_argument_kind_input_scalar ? const_cast<int32_t *>(&arg.scalar)
-                                                                       : static_cast<void *>(arg.buffer);
-        if (!argv[k]) throw std::logic_error(std::string("no value for pipeline argument ") + a.name);
-    }
-    const int rc = e.argv_fn(argv);
+    return entries_[index];
+}
+
+void ModelObject::call(Stage stage, std::vector<void *> &argv) const {
+    const Entry &e = entry(stage);
+    if (argv.size() != e.signature.size())
+        throw std::logic_error(std::string("stage ") + stage_name(stage) + " called with " + std::to_string(argv.size()) +
+                               " arguments, declared with " + std::to_string(e.signature.size()));
+    for (size_t k = 0; k < argv.size(); k++)
+        if (!argv[k]) throw std::logic_error(std::string("no value for pipeline argument ") + e.signature[k].name);
+    const int rc = e.argv_fn(argv.data());
     if (rc != 0) {
         std::lock_guard<std::mutex> lock(g_error_mutex);
         throw std::runtime_error(path_ + ": stage " + stage_name(stage) + " failed (Halide error " + std::to_string(rc) +

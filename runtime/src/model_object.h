@@ -10,15 +10,9 @@
 #include <HalideRuntime.h>
 
 #include "manifest.h"
+#include "stage_signature.h"
 
 namespace qwenc {
-
-// One argument value for a pipeline call: a buffer or an int32 scalar.
-struct PipelineArg {
-    std::string name;
-    halide_buffer_t *buffer = nullptr;
-    int32_t scalar = 0;
-};
 
 class ModelObject {
 public:
@@ -37,16 +31,21 @@ public:
     const std::string &path() const { return path_; }
     void set_num_threads(int n) const;
 
-    // Runs a stage; every argument of its signature must be given. Throws
+    // The stage's declared arguments (stage_signature), which this object was checked against.
+    const std::vector<StageArg> &signature(Stage stage) const;
+    // Runs a stage: argv holds a pointer per argument of its signature, in
+    // order (a halide_buffer_t *, or an int32_t * for a scalar). Throws
     // std::runtime_error with Halide's message on failure.
-    void call(Stage stage, const std::vector<PipelineArg> &args) const;
+    void call(Stage stage, std::vector<void *> &argv) const;
 
 private:
     void bind(const SymbolLookup &lookup);
     struct Entry {
         int (*argv_fn)(void **) = nullptr;
         const halide_filter_metadata_t *metadata = nullptr;
+        std::vector<StageArg> signature;
     };
+    const Entry &entry(Stage stage) const;
     std::string path_;
     void *handle_ = nullptr;
     std::string manifest_json_;

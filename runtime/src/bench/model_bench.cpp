@@ -45,7 +45,7 @@ double peak_rss_mb() {
 double decode_bytes(const Model &model) {
     double bytes = 0;
     for (const auto &[name, view] : model.weights().matrices())
-        if (name != "model.embed_tokens.weight" || model.config().tie_word_embeddings) bytes += double(view.nbytes);
+        if (name != tensor_names::kEmbedding || model.config().tie_word_embeddings) bytes += double(view.nbytes);
     return bytes;
 }
 
@@ -54,7 +54,7 @@ double decode_bytes(const Model &model) {
 double prefill_flops(const Model &model) {
     double elements = 0;
     for (const auto &[name, view] : model.weights().matrices()) {
-        if (name == "model.embed_tokens.weight" || name == "lm_head.weight") continue;
+        if (name == tensor_names::kEmbedding || name == tensor_names::kLmHead) continue;
         double n = 1;
         for (int64_t d : view.shape) n *= double(d);
         elements += n;

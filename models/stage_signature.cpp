@@ -1,0 +1,70 @@
+#include "stage_signature.h"
+
+#include <stdexcept>
+
+#include "qwen2/tensors.h"
+
+namespace qwenc {
+
+std::vector<StageArg> stage_signature(Stage stage, const Qwen2Config &c, DType weight_dtype) {
+    using namespace tensor_names;
+    std::vector<StageArg> sig;
+    auto session_in = [&](const char *name, ArgType type, int rank) {
+        sig.push_back({name, ArgKind::InputBuffer, type, rank, ArgSource::Session, ""});
+    };
+    auto out = [&](const char *name, int rank) { sig.push_back({name, ArgKind::OutputBuffer, ArgType::F32, rank, ArgSource::Session, ""}); };
+    auto pos0 = [&] { sig.push_back({"pos0", ArgKind::Scalar, ArgType::I32, 0, ArgSource::Session, ""}); };
+    auto vector = [&](const char *name, ArgSource source, const char *tensor) {
+        sig.push_back({name, ArgKind::InputBuffer, ArgType::F32, 1, source, tensor});
+    };
+    auto matrix = [&](const char *name, ArgSource source, const char *tensor) {
+        sig.push_back({name, ArgKind::InputBuffer, ArgType::Matrix, 2, source, tensor});
+        if (weight_dtype == DType::I8)
+            sig.push_back({scale_arg_name(name), ArgKind::InputBuffer, ArgType::MatrixScale, 1, source, tensor});
+    };
+    switch (stage) {
+    case Stage::Embed:  // x_out(h, t) = table row of tokens(t)
+        session_in("tokens", ArgType::I32, 1);
+        matrix("table", ArgSource::ModelMatrix, kEmbedding);
+        out("x_out", 2);
+        break;
+    case Stage::QkvPrefill:
+    case Stage::QkvDecode:  // input norm, q/k/v projections with bias, RoPE; k/v written into the cache
+        session_in("x", ArgType::F32, 2);
+        vector("norm_w", ArgSource::LayerVector, kInputNorm);
+        matrix("wq", ArgSource::LayerMatrix, kQ);
+        vector("bq", ArgSource::LayerVector, kQBias);
+        matrix("wk", ArgSource::LayerMatrix, kK);
+        vector("bk", ArgSource::LayerVector, kKBias);
+        matrix("wv", ArgSource::LayerMatrix, kV);
+        vector("bv", ArgSource::LayerVector, kVBias);
+        pos0();
+        out("q_out", 3), out("k_out", 3), out("v_out", 3);
+        break;
+    case Stage::AttnMlpPrefill:
+    case Stage::AttnMlpDecode:  // attention over the cache, o_proj, residual, post norm, SwiGLU, residual
+        session_in("x", ArgType::F32, 2);
+        session_in("q", ArgType::F32, 3);
+        session_in("k_cache", ArgType::F32, 3);
+        session_in("v_cache", ArgType::F32, 3);
+        matrix("wo", ArgSource::LayerMatrix, kO);
+        vector("post_norm_w", ArgSource::LayerVector, kPostAttentionNorm);
+        matrix("w_gate", ArgSource::LayerMatrix, kGate);
+        matrix("w_up", ArgSource::LayerMatrix, kUp);
+        matrix("w_down", ArgSource::LayerMatrix, kDown);
+        pos0();
+        out("x_out", 2);
+        break;
+    case Stage::HeadPrefill:
+    case Stage::HeadDecode:  // final norm, lm_head
+        session_in("x", ArgType::F32, 2);
+        vector("norm_w", ArgSource::ModelVector, kFinalNorm);
+        matrix("lm_head", ArgSource::ModelMatrix, head_tensor_name(c));
+        out("logits", 2);
+        break;
+    }
+    if (sig.empty()) throw std::logic_error("unknown stage");
+    return sig;
+}
+
+}  // namespace qwenc

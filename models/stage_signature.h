@@ -1,0 +1,50 @@
+// The calling convention of every compiled stage, declared once: each
+// argument's name, kind, element type, rank, and what the runtime binds to
+// it. The lowering (compiler/lower/pipelines.cpp) orders its parameters by
+// this and checks it made exactly these; the runtime checks each object's
+// stage metadata against it at load and binds the arguments by walking it.
+// Adding an argument to a stage is an edit here and to the Funcs that use it.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "dtype.h"
+#include "manifest.h"
+#include "qwen2/config.h"
+
+namespace qwenc {
+
+enum class ArgKind { InputBuffer, Scalar, OutputBuffer };
+
+// How an argument's buffer holds its elements.
+enum class ArgType {
+    F32,
+    I32,
+    Matrix,       // a weight matrix in the layout of the object's weight dtype and the stage's math (matrix_layout)
+    MatrixScale,  // f32 [out]: an int8 matrix's row scale
+};
+
+// What the runtime gives the argument.
+enum class ArgSource {
+    Session,      // the session's own buffer or scalar of this name (tokens, x, q, the KV cache, pos0, outputs)
+    LayerVector,  // the layer's tensor `tensor` (a suffix for layer_tensor_name), widened to f32 at load
+    LayerMatrix,  // the layer's tensor `tensor`, in place in the mapped weights
+    ModelVector,  // the model-level tensor `tensor`, widened to f32
+    ModelMatrix,  // the model-level tensor `tensor`, in place
+};
+
+struct StageArg {
+    std::string name;  // the pipeline's argument name
+    ArgKind kind;
+    ArgType type;
+    int rank;  // 0 for a scalar
+    ArgSource source;
+    std::string tensor;  // for the weight sources; for a scale, its matrix's tensor
+};
+
+// The arguments of `stage` in the order of the compiled pipeline's argv:
+// input buffers, then scalars, then outputs. With int8 weights each matrix
+// is followed by its row scale (scale_arg_name; tensor weight_scale_name).
+std::vector<StageArg> stage_signature(Stage stage, const Qwen2Config &c, DType weight_dtype);
+
+}  // namespace qwenc
