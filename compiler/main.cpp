@@ -7,11 +7,11 @@
 
 #include <Halide.h>
 
-#include "../common/cli_args.h"
+#include "cli_args.h"
 #include "emit/emit_object.h"
-#include "quantize/quantize.h"
+#include "quantize.h"
 #include "tune/tune.h"
-#include "../common/version.h"
+#include "version.h"
 
 using namespace qwenc;
 

@@ -6,7 +6,7 @@
 
 #include <Halide.h>
 
-#include "../compiler/lower/stage_graphs.h"
+#include "graph/stage_graphs.h"
 
 namespace qwenc {
 

@@ -1,4 +1,4 @@
-#include "emit_object.h"
+#include "emit/emit_object.h"
 
 #include <algorithm>
 #include <cctype>
@@ -13,11 +13,11 @@
 
 #include "file_io.h"
 #include "progress.h"
-#include "../../models/manifest.h"
-#include "../lower/pipelines.h"
-#include "../../common/version.h"
-#include "cpu_features.h"
-#include "object_writer.h"
+#include "manifest.h"
+#include "lower/pipelines.h"
+#include "version.h"
+#include "emit/cpu_features.h"
+#include "emit/object_writer.h"
 
 namespace qwenc {
 

@@ -9,10 +9,10 @@
 
 #include <Halide.h>
 
-#include "../../models/dtype.h"
-#include "../../models/mat_math.h"
-#include "../../models/qwen2/config.h"
-#include "../../schedules/schedule_file.h"
+#include "dtype.h"
+#include "mat_math.h"
+#include "qwen2/config.h"
+#include "schedule_file.h"
 
 namespace qwenc {
 

@@ -1,4 +1,4 @@
-#include "object_writer.h"
+#include "emit/object_writer.h"
 
 #include <stdexcept>
 #include <system_error>

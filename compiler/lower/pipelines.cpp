@@ -1,6 +1,6 @@
-#include "pipelines.h"
+#include "lower/pipelines.h"
 
-#include "../../models/stage_signature.h"
+#include "stage_signature.h"
 
 namespace qwenc {
 

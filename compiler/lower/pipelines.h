@@ -7,9 +7,9 @@
 
 #include <Halide.h>
 
-#include "../../models/manifest.h"
-#include "../../models/qwen2/config.h"
-#include "../../schedules/schedule.h"
+#include "manifest.h"
+#include "qwen2/config.h"
+#include "schedule.h"
 
 namespace qwenc {
 

@@ -1,10 +1,10 @@
-#include "runtime_decode.h"
+#include "tune/runtime_decode.h"
 
 #include <stdexcept>
 #include <unistd.h>
 #include <vector>
 
-#include "../../schedules/schedule_file.h"
+#include "schedule_file.h"
 #include "qwenrt.h"
 
 namespace qwenc {

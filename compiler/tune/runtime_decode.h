@@ -8,8 +8,8 @@
 #include <string>
 
 #include "file_io.h"
-#include "../../schedules/cpu_generic.h"
-#include "../emit/emit_object.h"
+#include "cpu_generic.h"
+#include "emit/emit_object.h"
 
 namespace qwenc {
 

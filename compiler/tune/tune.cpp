@@ -1,4 +1,4 @@
-#include "tune.h"
+#include "tune/tune.h"
 
 #include <algorithm>
 #include <chrono>
@@ -17,10 +17,10 @@
 #include <Halide.h>
 
 #include "file_io.h"
-#include "../../schedules/schedule.h"
-#include "../../schedules/schedule_file.h"
-#include "../lower/pipelines.h"
-#include "runtime_decode.h"
+#include "schedule.h"
+#include "schedule_file.h"
+#include "lower/pipelines.h"
+#include "tune/runtime_decode.h"
 
 namespace qwenc {
 

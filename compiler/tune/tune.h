@@ -18,9 +18,9 @@
 #pragma once
 #include <string>
 
-#include "../../models/dtype.h"
-#include "../../models/mat_math.h"
-#include "../../models/qwen2/config.h"
+#include "dtype.h"
+#include "mat_math.h"
+#include "qwen2/config.h"
 
 namespace qwenc {
 

@@ -1,4 +1,4 @@
-#include "config.h"
+#include "qwen2/config.h"
 
 #include <cmath>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "tensors.h"
+#include "qwen2/tensors.h"
 
 namespace qwenc {
 

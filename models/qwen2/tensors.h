@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "../dtype.h"
-#include "config.h"
+#include "dtype.h"
+#include "qwen2/config.h"
 
 namespace qwenc {
 

@@ -8,8 +8,8 @@
 #include "cli_args.h"
 #include "file_io.h"
 #include "progress.h"
-#include "../qwen2/config.h"
-#include "random_weights.h"
+#include "qwen2/config.h"
+#include "random_model/random_weights.h"
 
 using namespace qwenc;
 namespace fs = std::filesystem;

@@ -1,8 +1,8 @@
-#include "random_weights.h"
+#include "random_model/random_weights.h"
 
 #include <cmath>
 
-#include "../qwen2/tensors.h"
+#include "qwen2/tensors.h"
 
 namespace qwenc {
 namespace {

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "../qwen2/config.h"
-#include "safetensors_writer.h"
+#include "qwen2/config.h"
+#include "random_model/safetensors_writer.h"
 
 namespace qwenc {
 

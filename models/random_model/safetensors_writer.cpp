@@ -1,4 +1,4 @@
-#include "safetensors_writer.h"
+#include "random_model/safetensors_writer.h"
 
 #include <cmath>
 #include <cstdio>

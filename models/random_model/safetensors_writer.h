@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "../dtype.h"
+#include "dtype.h"
 
 namespace qwenc {
 

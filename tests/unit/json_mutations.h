@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "qwen2/config.h"
+#include "json_input.h"
 
 namespace qwenc::test {
 

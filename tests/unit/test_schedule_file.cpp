@@ -7,9 +7,9 @@
 #include <fstream>
 #include <string>
 
-#include "../../models/qwen2/config.h"
-#include "../../schedules/schedule.h"
-#include "../../schedules/schedule_file.h"
+#include "json_input.h"
+#include "schedule.h"
+#include "schedule_file.h"
 #include "json_mutations.h"
 
 using namespace qwenc;

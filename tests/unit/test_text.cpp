@@ -8,7 +8,7 @@
 #include "generate/chat_history.h"
 #include "generate/generation_config.h"
 #include "generate/stop_strings.h"
-#include "qwen2/config.h"
+#include "json_input.h"
 #include "text/chat_template.h"
 #include "text/stream_decoder.h"
 #include "text/tokenizer.h"

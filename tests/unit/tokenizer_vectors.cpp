@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "qwen2/config.h"
+#include "json_input.h"
 #include "text/chat_template.h"
 #include "text/stream_decoder.h"
 #include "text/tokenizer.h"

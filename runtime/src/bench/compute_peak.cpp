@@ -1,4 +1,4 @@
-#include "compute_peak.h"
+#include "bench/compute_peak.h"
 
 #include <algorithm>
 #include <chrono>
@@ -6,7 +6,7 @@
 #include <thread>
 #include <vector>
 
-#include "../host_cpu.h"
+#include "host_cpu.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>

@@ -1,4 +1,4 @@
-#include "huge_pages.h"
+#include "bench/huge_pages.h"
 
 #include <cstdint>
 #include <cstdio>

@@ -1,4 +1,4 @@
-#include "model_bench.h"
+#include "bench/model_bench.h"
 
 #include <algorithm>
 #include <chrono>
@@ -7,8 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../generate/generator.h"
-#include "huge_pages.h"
+#include "generate/generator.h"
+#include "bench/huge_pages.h"
 
 namespace qwenc {
 

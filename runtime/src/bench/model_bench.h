@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "../model.h"
-#include "compute_peak.h"
-#include "read_bandwidth.h"
+#include "model.h"
+#include "bench/compute_peak.h"
+#include "bench/read_bandwidth.h"
 
 namespace qwenc {
 

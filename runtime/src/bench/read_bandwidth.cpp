@@ -1,4 +1,4 @@
-#include "read_bandwidth.h"
+#include "bench/read_bandwidth.h"
 
 #include <chrono>
 #include <cstdint>

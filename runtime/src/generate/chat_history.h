@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "../text/chat_template.h"
-#include "../text/tokenizer.h"
-#include "generator.h"
+#include "text/chat_template.h"
+#include "text/tokenizer.h"
+#include "generate/generator.h"
 
 namespace qwenc {
 

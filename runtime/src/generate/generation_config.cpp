@@ -1,4 +1,4 @@
-#include "generation_config.h"
+#include "generate/generation_config.h"
 
 #include <algorithm>
 #include <climits>

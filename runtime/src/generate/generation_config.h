@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "sampler.h"
+#include "generate/sampler.h"
 
 namespace qwenc {
 

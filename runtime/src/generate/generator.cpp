@@ -1,10 +1,10 @@
-#include "generator.h"
+#include "generate/generator.h"
 
 #include <algorithm>
 #include <chrono>
 
-#include "../text/stream_decoder.h"
-#include "stop_strings.h"
+#include "text/stream_decoder.h"
+#include "generate/stop_strings.h"
 
 namespace qwenc {
 

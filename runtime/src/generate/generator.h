@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "../model.h"
-#include "../text/tokenizer.h"
-#include "sampler.h"
+#include "model.h"
+#include "text/tokenizer.h"
+#include "generate/sampler.h"
 
 namespace qwenc {
 

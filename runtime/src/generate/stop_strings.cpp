@@ -1,4 +1,4 @@
-#include "stop_strings.h"
+#include "generate/stop_strings.h"
 
 namespace qwenc {
 

@@ -1,4 +1,4 @@
-#include "chat_template.h"
+#include "text/chat_template.h"
 
 #include "json_input.h"
 

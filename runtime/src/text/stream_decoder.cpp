@@ -1,6 +1,6 @@
-#include "stream_decoder.h"
+#include "text/stream_decoder.h"
 
-#include "utf8.h"
+#include "text/utf8.h"
 
 namespace qwenc {
 

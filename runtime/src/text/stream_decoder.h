@@ -5,7 +5,7 @@
 #pragma once
 #include <string>
 
-#include "tokenizer.h"
+#include "text/tokenizer.h"
 
 namespace qwenc {
 

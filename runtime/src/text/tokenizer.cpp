@@ -1,4 +1,4 @@
-#include "tokenizer.h"
+#include "text/tokenizer.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -11,8 +11,8 @@
 #include <queue>
 
 #include "json_input.h"
-#include "tokenizer_lists.h"
-#include "utf8.h"
+#include "text/tokenizer_lists.h"
+#include "text/utf8.h"
 
 namespace qwenc {
 

@@ -1,4 +1,4 @@
-#include "tokenizer_lists.h"
+#include "text/tokenizer_lists.h"
 
 namespace qwenc {
 

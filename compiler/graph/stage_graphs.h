@@ -4,7 +4,7 @@
 #pragma once
 #include <Halide.h>
 
-#include "layers.h"
+#include "graph/layers.h"
 
 namespace qwenc {
 

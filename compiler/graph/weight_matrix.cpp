@@ -1,6 +1,6 @@
-#include "weight_matrix.h"
+#include "graph/weight_matrix.h"
 
-#include "../../models/manifest.h"
+#include "manifest.h"
 
 namespace qwenc {
 

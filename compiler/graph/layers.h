@@ -7,7 +7,7 @@
 #pragma once
 #include <Halide.h>
 
-#include "weight_matrix.h"
+#include "graph/weight_matrix.h"
 
 namespace qwenc {
 

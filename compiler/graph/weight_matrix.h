@@ -4,8 +4,8 @@
 #pragma once
 #include <Halide.h>
 
-#include "../../models/dtype.h"
-#include "../../models/mat_math.h"
+#include "dtype.h"
+#include "mat_math.h"
 
 namespace qwenc {
 
