@@ -254,7 +254,7 @@ int main(int argc, char **argv) {
         opts.keep_temps = args.has("keep-temps");
         opts.show_progress = !args.has("quiet");
         if (args.has("schedule")) opts.schedule_file = read_schedule_file(args.get("schedule"));
-        emit_shared_object(config, config_path, opts);
+        emit_model_object(config, config_path, opts);
         return 0;
     } catch (const std::exception &e) {
         std::fprintf(stderr, "qwenc: error: %s\n", e.what());

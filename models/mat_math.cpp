@@ -34,7 +34,7 @@ int mat_math_input_multiple(MatMath m) {
     case MatMath::Bf16Dot:
     case MatMath::Bf16x2Dot: return 32;
     case MatMath::Int8Dot:
-    case MatMath::Int16Dot: return kInt8DotBlock;
+    case MatMath::Int16Dot: return kIntDotBlock;
     case MatMath::F32: break;
     }
     return 1;

@@ -33,7 +33,7 @@ std::optional<DType> mat_math_weight_dtype(MatMath m);
 
 // int8-dot and int16-dot: activations share one f32 scale per block of this
 // many inputs.
-constexpr int kInt8DotBlock = 32;
+constexpr int kIntDotBlock = 32;
 
 // The maths that run only in decode (a manifest refuses them for prefill):
 // bf16x2-dot and int16-dot do twice the work per weight of their one-part

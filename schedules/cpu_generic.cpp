@@ -181,9 +181,9 @@ void CpuGenericSchedule::bf16x2_dot_decode(Linear &l, Func root) {
 // int16-dot where the target has AVX512-VNNI): each lane of the partial
 // sums takes a group of 4 (2) products per step; group is made for one
 // step's lanes at a time so it folds into the instruction.
-void CpuGenericSchedule::int8_dot_linear(Linear &l, Phase phase, Func root) {
+void CpuGenericSchedule::int_dot_linear(Linear &l, Phase phase, Func root) {
     Func y = l.out;
-    Linear::Int8Dot &q = l.int8;
+    Linear::IntDot &q = l.int_dot;
     Var u("u"), uo("uo"), ui("ui"), ot("ot");
     RVar ro("ro"), ri("ri");
     const bool decode = phase == Phase::Decode;
@@ -209,7 +209,7 @@ void CpuGenericSchedule::int8_dot_linear(Linear &l, Phase phase, Func root) {
     const int group = int(*as_const_int(q.k.x.extent()));
     const bool int16 = group == 2;  // int16-dot's groups are pairs, int8-dot's quads
     const bool long_rows = decode && int16 && n_groups * group > t_.long_row_inputs;
-    const int vectors = !decode ? 1 : long_rows ? t_.long_row_vectors : t_.int8_decode_vectors;
+    const int vectors = !decode ? 1 : long_rows ? t_.long_row_vectors : t_.int_dot_decode_vectors;
     const int lanes = width * dividing_vectors(vectors, n_groups, width);
     Func partial = y.update().split(l.r.x, ro, ri, lanes).rfactor(ri, u);
     partial.reorder_storage(u, o, t);
@@ -326,7 +326,7 @@ void CpuGenericSchedule::init_prefill(Func y) {
 void CpuGenericSchedule::linear(Linear &l, Phase phase, Func root) {
     if (l.bf16x2_dot()) return bf16x2_dot_decode(l, root);
     if (l.x_bf16.defined()) return phase == Phase::Decode ? bf16_dot_decode(l, root) : bf16_dot_linear(l);
-    if (l.int8_dot()) return int8_dot_linear(l, phase, root);
+    if (l.int_dot_product()) return int_dot_linear(l, phase, root);
     Func y = l.out;
     Var u("u"), uo("uo"), ui("ui"), oo("oo"), oi("oi"), ot("ot"), ox("ox"), to("to"), ti("ti");
     RVar ro("ro"), ri("ri");

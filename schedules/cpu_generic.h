@@ -37,7 +37,7 @@ struct CpuTiles {
     // Decode on integer dot products (int8-dot, int16-dot): vectors of
     // partial sums per row (each vector takes 4 x `vector` int8 weights per
     // step, int16-dot's 2 x `vector`; 8 measured no faster for int16-dot).
-    int int8_decode_vectors = 4;
+    int int_dot_decode_vectors = 4;
     // Prefill on bf16 dot products: register tile of rows x vectors of
     // `vector` tokens.
     int dot_rows = 8;
@@ -82,7 +82,7 @@ protected:
     void bf16x2_dot_decode(Linear &l, Halide::Func root);
     int dot_task_rows(int64_t out_dim, int64_t in_dim) const;
     void stage_bf16_inputs(std::initializer_list<const Linear *> linears, Phase phase);
-    void int8_dot_linear(Linear &l, Phase phase, Halide::Func root);
+    void int_dot_linear(Linear &l, Phase phase, Halide::Func root);
     void scaled_result(Linear &l);
     Halide::Var decode_tasks(Linear &l, int task, Halide::Func root);
     void sum_lanes(Linear &l, Halide::RVar lanes);

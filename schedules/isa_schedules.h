@@ -13,6 +13,6 @@ struct IsaFamily {
 
 IsaFamily x86_avx512_family();
 IsaFamily x86_avx2_family();
-IsaFamily arm64_neon_family();
+IsaFamily simd128_family();
 
 }  // namespace qwenc

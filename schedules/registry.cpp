@@ -12,7 +12,7 @@ IsaFamily family_for_target(const Halide::Target &target) {
         if (target.has_feature(Halide::Target::AVX512)) return x86_avx512_family();
         if (target.has_feature(Halide::Target::AVX)) return x86_avx2_family();
     }
-    return arm64_neon_family();  // ARM NEON, SSE-only x86 and anything with 128-bit vectors
+    return simd128_family();  // ARM NEON, SSE-only x86 and anything with 128-bit vectors
 }
 }  // namespace
 

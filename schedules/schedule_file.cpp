@@ -26,7 +26,7 @@ const std::vector<FieldRef> &field_refs() {
         {{"long_rows", 1, 16}, &CpuTiles::long_rows},
         {{"long_row_vectors", 1, 8}, &CpuTiles::long_row_vectors},
         {{"dot_decode_vectors", 1, 32}, &CpuTiles::dot_decode_vectors},
-        {{"int8_decode_vectors", 1, 8}, &CpuTiles::int8_decode_vectors},
+        {{"int_dot_decode_vectors", 1, 8}, &CpuTiles::int_dot_decode_vectors},
         {{"dot_rows", 1, 16}, &CpuTiles::dot_rows},
         {{"dot_token_vectors", 1, 4}, &CpuTiles::dot_token_vectors},
         {{"dot_task_rows", 16, 1 << 16}, &CpuTiles::dot_task_rows},

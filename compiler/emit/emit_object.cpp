@@ -177,7 +177,7 @@ void check_buffer_sizes(const Manifest &m, const std::string &config_path) {
 
 }  // namespace
 
-void emit_shared_object(const Qwen2Config &config, const std::string &config_path, const EmitOptions &opts) {
+void emit_model_object(const Qwen2Config &config, const std::string &config_path, const EmitOptions &opts) {
     if (opts.targets.empty()) throw std::invalid_argument("no target");
     check_output_path(opts.output);
     const Halide::Target &base = opts.targets.back();  // what every CPU running the object must have

@@ -38,6 +38,6 @@ struct EmitOptions {
     std::optional<ScheduleFile> schedule_file;
 };
 
-void emit_shared_object(const Qwen2Config &config, const std::string &config_path, const EmitOptions &opts);
+void emit_model_object(const Qwen2Config &config, const std::string &config_path, const EmitOptions &opts);
 
 }  // namespace qwenc

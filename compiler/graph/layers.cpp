@@ -44,7 +44,7 @@ void finish(Linear &l, const std::string &name, const WeightMatrix &w, Func bias
     }
     l.scaled = true;
     l.result = Func(name);
-    Expr sum = l.int8.offset.defined() ? l.out(o, t) - l.int8.offset(t) : l.out(o, t);
+    Expr sum = l.int_dot.offset.defined() ? l.out(o, t) - l.int_dot.offset(t) : l.out(o, t);
     Expr v = sum * w.scale(o);
     l.result(o, t) = bias.defined() ? v + bias(o) : v;
 }
@@ -66,7 +66,7 @@ void finish(Linear &l, const std::string &name, const WeightMatrix &w, Func bias
 //   lanes is one block, whose scale is a broadcast.
 Linear int_dot_linear(const std::string &name, const WeightMatrix &w, Func x, Func bias, const Expr &n_tokens) {
     const bool int16 = w.math() == MatMath::Int16Dot;
-    const int B = kInt8DotBlock;
+    const int B = kIntDotBlock;
     const int group = int16 ? 2 : 4;
     const float levels = int16 ? 32767.0f : 127.0f;
     const int n_in = int(w.in_dim());
@@ -74,7 +74,7 @@ Linear int_dot_linear(const std::string &name, const WeightMatrix &w, Func x, Fu
         throw std::invalid_argument("integer dot products need input dimensions divisible by " + std::to_string(B) + " (" + name +
                                     " has " + std::to_string(n_in) + ")");
     Linear l{Func(sum_name(name, w)), RDom(0, n_in / group, name + "_r"), w.out_dim(), {}};
-    Linear::Int8Dot &q = l.int8;
+    Linear::IntDot &q = l.int_dot;
     q.amax = Func(name + "_amax");
     q.block_scale = Func(name + "_block_scale");
     q.x_q = Func(name + "_xq");

@@ -39,9 +39,9 @@ struct Linear {
     // r.z = p.
     Halide::Func x_bf16;
     // Integer dot products of int8 weights, int8-dot and int16-dot (defined
-    // only then): the input quantized per block of kInt8DotBlock inputs; the
+    // only then): the input quantized per block of kIntDotBlock inputs; the
     // reduction runs over groups of 4 (int8-dot) or 2 (int16-dot) inputs.
-    struct Int8Dot {
+    struct IntDot {
         Halide::Func amax;         // amax(b, t): largest |x| in block b
         Halide::Func block_scale;  // block_scale(b, t) = amax / 127 (int16: 32767)
         Halide::Func x_q;          // x_q(i, t): int8 or int16, x ~= x_q * block_scale
@@ -51,8 +51,8 @@ struct Linear {
         // unsigned; or of vpdpwssd).
         Halide::Func group;
         Halide::RDom k;            // group's inputs
-    } int8;
-    bool int8_dot() const { return int8.group.defined(); }
+    } int_dot;
+    bool int_dot_product() const { return int_dot.group.defined(); }
     bool bf16x2_dot() const { return x_bf16.defined() && x_bf16.dimensions() == 5; }
 };
 

@@ -43,7 +43,7 @@ std::function<double()> RuntimeDecodeCandidates::make(const CpuTiles &tiles) {
     opts.output = dir_.path() + "/candidate" + std::to_string(made_++) + ".so";
     opts.schedule_file = file;
     opts.show_progress = false;
-    emit_shared_object(config_, config_path_, opts);
+    emit_model_object(config_, config_path_, opts);
 
     auto l = std::make_shared<Loaded>();
     const qwenrt_load_options load{threads_, 0};

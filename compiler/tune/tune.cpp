@@ -357,7 +357,7 @@ void tune_schedule(const Qwen2Config &c, const std::string &config_path, const T
         RuntimeDecodeCandidates decode(c, config_path, opts.weights_dir, base, opts.threads, family);
         auto make = [&](const CpuTiles &t) { return decode.make(t); };
         std::pair<std::string, std::vector<int>> vectors = {"decode_vectors", {2, 4}};
-        if (opts.decode_math == MatMath::Int8Dot || opts.decode_math == MatMath::Int16Dot) vectors = {"int8_decode_vectors", {2, 4}};
+        if (opts.decode_math == MatMath::Int8Dot || opts.decode_math == MatMath::Int16Dot) vectors = {"int_dot_decode_vectors", {2, 4}};
         if (opts.decode_math == MatMath::Bf16Dot || opts.decode_math == MatMath::Bf16x2Dot) vectors = {"dot_decode_vectors", {8, 16}};
         tuner.tune({"decode", {vectors, {"parallel_rows", {32, 64, 128}}}, make, "decoded tokens/s", "tok_s"});
         if ((opts.decode_math == MatMath::F32 || opts.decode_math == MatMath::Bf16x2Dot || opts.decode_math == MatMath::Int16Dot) &&
