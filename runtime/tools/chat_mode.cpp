@@ -1,0 +1,77 @@
+// qwenrun --chat.
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <unistd.h>
+
+#include "generate/chat_history.h"
+#include "interrupt.h"
+#include "json_input.h"
+#include "qwenrun_modes.h"
+
+namespace qwenc {
+
+// --chat: the conversation is re-rendered each turn and continues the
+// tokens the KV cache holds where it still begins with their text
+// (continue_transcript); the cache keeps the longest prefix it shares with
+// the new prompt.
+int run_chat(const Run &run, Session &session, const Tokenizer &tok, const GenerationRequest &req,
+             const std::function<void(const std::string &)> &print) {
+    const CliArgs &args = run.args;
+    const ChatTemplate tmpl = run.chat_template();
+    std::vector<ChatMessage> msgs;
+    if (args.has("system")) msgs.push_back({"system", args.get("system")});
+    std::vector<int32_t> in_cache;
+    ChatTranscript transcript;
+    const bool tty = isatty(0);
+    std::string line;
+    for (bool first = true;; first = false) {
+        // Ctrl-C at the input (or just after an answer ended) ends the chat.
+        if (take_interrupt()) return kInterruptedExit;
+        if (tty) std::fprintf(stderr, "> ");
+        if (!std::getline(std::cin, line)) {
+            if (!take_interrupt()) break;
+            std::fprintf(stderr, "\n");
+            return kInterruptedExit;
+        }
+        clean_input_line(line, first);
+        if (line == "/exit") break;
+        if (line == "/reset") {
+            msgs.resize(args.has("system") ? 1 : 0);
+            continue;
+        }
+        msgs.push_back({"user", line});
+        // Room for an answer of --max-tokens (at most half the context);
+        // the oldest turns make way for it.
+        const int64_t reserve = std::max<int64_t>(1, std::min(req.max_tokens, session.max_context() / 2));
+        FittedConversation fit;
+        try {
+            fit = fit_conversation(msgs, tmpl, tok, session.max_context(), reserve);
+        } catch (const InputError &e) {
+            std::fprintf(stderr, "qwenrun: %s; not sent\n", e.what());
+            continue;
+        }
+        if (fit.dropped > 0)
+            std::fprintf(stderr, "[context full: dropped the oldest %zu message%s]\n", fit.dropped, fit.dropped == 1 ? "" : "s");
+        const std::vector<int32_t> all = continue_transcript(transcript, fit, tok, session.max_context() - reserve);
+        size_t common = 0;
+        while (common < all.size() && common < in_cache.size() && all[common] == in_cache[common]) common++;
+        if (common == all.size()) common--;  // always evaluate at least one token
+        session.truncate(int64_t(common));
+        in_cache.resize(common);
+        const std::vector<int32_t> fresh(all.begin() + long(common), all.end());
+        const GenerationResult g = generate(session, &tok, in_cache, fresh, req, print);
+        std::printf("\n");
+        std::fflush(stdout);
+        run.stats(g);
+        if (g.finish_reason == "interrupted") take_interrupt();  // this answer stops; the chat goes on
+        in_cache.insert(in_cache.end(), fresh.begin(), fresh.end());
+        // The last generated token was sampled but never evaluated.
+        in_cache.insert(in_cache.end(), g.tokens.begin(), g.tokens.end() - (g.tokens.empty() ? 0 : 1));
+        transcript.record(all, std::move(fit.text), g, req.eos_ids, tok);
+        msgs.push_back({"assistant", g.text});
+    }
+    return 0;
+}
+
+}  // namespace qwenc

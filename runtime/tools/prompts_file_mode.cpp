@@ -1,0 +1,56 @@
+// qwenrun --prompts-file.
+#include <cstdio>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "interrupt.h"
+#include "json_input.h"
+#include "qwenrun_modes.h"
+
+namespace qwenc {
+
+int run_prompts_file(const Run &run, Session &session, const Tokenizer &tok, const GenerationRequest &req) {
+    const CliArgs &args = run.args;
+    std::ifstream in(args.get("prompts-file"));
+    if (!in) throw InputError(args.get("prompts-file") + ": cannot open");
+    const ChatTemplate tmpl = args.has("raw") ? ChatTemplate() : run.chat_template();
+    // Every line is read, rendered and tokenized before the first is
+    // run, so a bad line stops the job before any work.
+    struct Job {
+        std::string prompt;  // echoed in the result: the text, or a messages line as is
+        std::vector<int32_t> ids;
+    };
+    std::vector<Job> jobs;
+    std::string line;
+    for (int line_no = 1; std::getline(in, line); line_no++) {
+        clean_input_line(line, line_no == 1);
+        if (line.find_first_not_of(" \t") == std::string::npos) continue;
+        const std::string where = args.get("prompts-file") + ": line " + std::to_string(line_no);
+        const PromptLine p = parse_prompt_line(line, where);
+        if (args.has("raw") && !p.messages.empty())
+            throw UsageError("--raw sends plain prompts; " + where + " holds messages, which need the chat template");
+        const std::string prompt_text = p.messages.empty() ? p.prompt : line;
+        const std::string text = args.has("raw") ? prompt_text
+                                                 : tmpl.render(p.messages.empty() ? run.user_turn(prompt_text) : p.messages, true);
+        std::vector<int32_t> ids = tok.encode(text, true, session.max_context());
+        if (int64_t(ids.size()) > session.max_context())
+            throw InputError(where + ": prompt of " + std::to_string(ids.size()) + " tokens exceeds the context of " +
+                             std::to_string(session.max_context()) + " positions (raise --max-context)");
+        jobs.push_back({prompt_text, std::move(ids)});
+    }
+    for (size_t index = 0; index < jobs.size(); index++) {
+        session.truncate(0);
+        const GenerationResult g = generate(session, &tok, {}, jobs[index].ids, req, nullptr);
+        nlohmann::json out = {{"index", index},          {"prompt", jobs[index].prompt},
+                              {"text", g.text},          {"finish_reason", g.finish_reason},
+                              {"prompt_tokens", g.prompt_tokens}, {"completion_tokens", g.tokens.size()}};
+        std::printf("%s\n", out.dump().c_str());
+        std::fflush(stdout);
+        run.stats(g);
+        if (g.finish_reason == "interrupted") return kInterruptedExit;
+    }
+    return 0;
+}
+
+}  // namespace qwenc
