@@ -81,128 +81,176 @@ bool overflows(const std::vector<float> &logits, float temperature) {
         if (std::isfinite(x)) top = std::max(top, std::fabs(x));
     return !std::isfinite(top / temperature);
 }
-}  // namespace
 
-int32_t Sampler::next(std::vector<float> &logits, const std::vector<int32_t> &seen) {
+// The steps, in the order transformers' logits processors apply them.
+
+// Repetition penalty over every token seen (prompt included), each once.
+void apply_repetition_penalty(std::vector<float> &logits, const std::vector<int32_t> &seen, float penalty) {
+    if (penalty == 1.0f) return;
     const size_t V = logits.size();
-    if (p_.repetition_penalty != 1.0f) {
-        std::vector<bool> done(V, false);
-        for (int32_t id : seen) {
-            if (id < 0 || size_t(id) >= V || done[size_t(id)]) continue;
-            done[size_t(id)] = true;
-            float &x = logits[size_t(id)];
-            x = x < 0 ? x * p_.repetition_penalty : x / p_.repetition_penalty;
-        }
+    std::vector<bool> done(V, false);
+    for (int32_t id : seen) {
+        if (id < 0 || size_t(id) >= V || done[size_t(id)]) continue;
+        done[size_t(id)] = true;
+        float &x = logits[size_t(id)];
+        x = x < 0 ? x * penalty : x / penalty;
     }
-    if (greedy() || overflows(logits, p_.temperature)) return argmax(logits);
+}
 
-    for (float &x : logits) x /= p_.temperature;
-    auto higher = [&](int32_t a, int32_t b) {
-        return logits[size_t(a)] > logits[size_t(b)] || (logits[size_t(a)] == logits[size_t(b)] && a < b);
-    };
-    // The candidates: top-k's, sorted by logit, highest first; else the
-    // whole vocabulary, in id order. A NaN logit is never a candidate.
-    const bool whole_vocabulary = !(p_.top_k > 0 && size_t(p_.top_k) < V);
+void apply_temperature(std::vector<float> &logits, float temperature) {
+    for (float &x : logits) x /= temperature;
+}
+
+// What the cuts leave to draw from: `order`'s first `keep` ids (top-k's
+// sorted by logit, highest first, or the whole vocabulary in id order; a
+// NaN logit is never one), and mx, the highest candidate's logit.
+struct Candidates {
     std::vector<int32_t> order;
-    double mx = -std::numeric_limits<double>::infinity();  // the highest candidate's logit
-    if (!whole_vocabulary) {
-        order = top_k_ids(logits, size_t(p_.top_k));
-        std::sort(order.begin(), order.end(), higher);
-        if (!order.empty()) mx = double(logits[size_t(order[0])]);
+    size_t keep = 0;
+    double mx = -std::numeric_limits<double>::infinity();
+    bool whole_vocabulary = true;
+};
+
+// Ties by id, as the cuts order candidates.
+struct Higher {
+    const std::vector<float> &logits;
+    bool operator()(int32_t a, int32_t b) const {
+        return logits[size_t(a)] > logits[size_t(b)] || (logits[size_t(a)] == logits[size_t(b)] && a < b);
+    }
+};
+
+Candidates top_k(const std::vector<float> &logits, int64_t k) {
+    const size_t V = logits.size();
+    Candidates c;
+    c.whole_vocabulary = !(k > 0 && size_t(k) < V);
+    if (!c.whole_vocabulary) {
+        c.order = top_k_ids(logits, size_t(k));
+        std::sort(c.order.begin(), c.order.end(), Higher{logits});
+        if (!c.order.empty()) c.mx = double(logits[size_t(c.order[0])]);
     } else {
-        order.reserve(V);
+        c.order.reserve(V);
         for (size_t i = 0; i < V; i++) {
             if (std::isnan(logits[i])) continue;
-            order.push_back(int32_t(i));
-            mx = std::max(mx, double(logits[i]));
+            c.order.push_back(int32_t(i));
+            c.mx = std::max(c.mx, double(logits[i]));
         }
     }
-    if (mx == -std::numeric_limits<double>::infinity()) throw_no_candidates();
-    size_t keep = order.size();
-    // Top-p and min-p keep a head of the candidates sorted by logit. Sorting
-    // all of a 152k vocabulary (top-k off) took ~10 ms a token, more than a
-    // decode step; so only a head is sorted, eight times larger each time
-    // the cut may lie past it. Without top-p or min-p a whole vocabulary is
-    // drawn from in id order: the draw takes the same distribution in any.
-    const bool cuts = p_.top_p < 1.0f || p_.min_p > 0.0f;
-    if (cuts) {
+    if (c.mx == -std::numeric_limits<double>::infinity()) throw_no_candidates();
+    c.keep = c.order.size();
+    return c;
+}
+
+// Top-p and min-p look at a head of the candidates sorted by logit. Sorting
+// all of a 152k vocabulary (top-k off) took ~10 ms a token, more than a
+// decode step; so only a head is sorted, eight times larger each time a cut
+// may lie past it. (Without either cut a whole vocabulary is drawn from in
+// id order: the draw takes the same distribution in any.)
+class SortedHead {
+public:
+    SortedHead(const std::vector<float> &logits, Candidates &c) : logits_(logits), c_(c) {
         // The exponentials' sum over every candidate, once. Over a whole
         // vocabulary, logits more than 40 below the highest are left out:
         // each would add less than 5e-18 of the sum.
-        double z = 0;
-        if (whole_vocabulary) {
-            const float top = float(mx);
+        if (c.whole_vocabulary) {
+            const float top = float(c.mx);
             for (float x : logits)
-                if (x > top - 40.0f) z += double(std::exp(x - top));
+                if (x > top - 40.0f) z_ += double(std::exp(x - top));
         } else {
-            for (size_t i = 0; i < keep; i++) z += std::exp(double(logits[size_t(order[i])]) - mx);
+            for (size_t i = 0; i < c.keep; i++) z_ += std::exp(double(logits[size_t(c.order[i])]) - c.mx);
         }
-        size_t sorted = std::min(keep, kFirstHead);
-        for (;;) {
-            // The head: the `sorted` most likely candidates, in order (top-k's
-            // are sorted already).
-            if (whole_vocabulary) {
-                // Ties at the cut go by id, as `higher` orders them.
-                std::vector<int32_t> head = top_k_ids(logits, sorted);
-                if (head.size() > sorted) {
-                    std::nth_element(head.begin(), head.begin() + long(sorted) - 1, head.end(), higher);
-                    head.resize(sorted);
-                }
-                std::sort(head.begin(), head.end(), higher);
-                std::copy(head.begin(), head.end(), order.begin());
-            }
-            std::vector<double> pr(sorted);
-            double head_sum = 0;
-            for (size_t i = 0; i < sorted; i++) head_sum += (pr[i] = std::exp(double(logits[size_t(order[i])]) - mx));
-            for (double &x : pr) x /= z;
-            const double tail = std::max(0.0, (z - head_sum) / z);
-            size_t n = keep;
-            bool decided = true;
-            if (p_.top_p < 1.0f) {
-                // transformers removes the tokens whose cumulative probability,
-                // summed from the least likely up, stays <= 1 - top_p; at least
-                // one is kept. Past the head that sum is `tail`.
-                if (tail > 1.0 - double(p_.top_p)) {
-                    decided = sorted == keep;
-                } else {
-                    double from_bottom = tail;
-                    n = sorted;
-                    for (size_t i = sorted; i-- > 1;) {
-                        if (from_bottom + pr[i] > 1.0 - double(p_.top_p)) break;
-                        from_bottom += pr[i];
-                        n = i;
-                    }
-                }
-            }
-            if (decided && p_.min_p > 0.0f) {
-                size_t m = 1;
-                const size_t limit = std::min(n, sorted);
-                while (m < limit && pr[m] >= double(p_.min_p) * pr[0]) m++;
-                if (m == sorted && sorted < n) decided = false;  // the head is all above the cut
-                else n = m;
-            }
-            if (decided) {
-                keep = n;
-                break;
-            }
-            sorted = std::min(keep, sorted * 8);
-        }
+        sort(std::min(c.keep, kFirstHead));
     }
-    auto probs_of_kept = [&]() {
-        std::vector<double> pr(keep);
-        double sum = 0;  // over the kept, which hold the highest logit, mx
-        for (size_t i = 0; i < keep; i++) sum += (pr[i] = std::exp(double(logits[size_t(order[i])]) - mx));
-        for (double &x : pr) x /= sum;
-        return pr;
-    };
-    const auto pr = probs_of_kept();
+    size_t size() const { return pr_.size(); }
+    bool whole() const { return size() == c_.keep; }
+    double p(size_t i) const { return pr_[i]; }  // probability of the i-th most likely
+    double tail() const { return tail_; }        // of all past the head
+    void grow() { sort(std::min(c_.keep, size() * 8)); }
+
+private:
+    void sort(size_t n) {
+        if (c_.whole_vocabulary) {
+            // Ties at the cut go by id, as Higher orders them.
+            std::vector<int32_t> head = top_k_ids(logits_, n);
+            if (head.size() > n) {
+                std::nth_element(head.begin(), head.begin() + long(n) - 1, head.end(), Higher{logits_});
+                head.resize(n);
+            }
+            std::sort(head.begin(), head.end(), Higher{logits_});
+            std::copy(head.begin(), head.end(), c_.order.begin());
+        }  // top-k's candidates are sorted already
+        pr_.assign(n, 0.0);
+        double head_sum = 0;
+        for (size_t i = 0; i < n; i++) head_sum += (pr_[i] = std::exp(double(logits_[size_t(c_.order[i])]) - c_.mx));
+        for (double &x : pr_) x /= z_;
+        tail_ = std::max(0.0, (z_ - head_sum) / z_);
+    }
+    const std::vector<float> &logits_;
+    Candidates &c_;
+    double z_ = 0, tail_ = 0;
+    std::vector<double> pr_;
+};
+
+// transformers removes the tokens whose cumulative probability, summed from
+// the least likely up, stays <= 1 - top_p; at least one is kept. Past the
+// head that sum is its tail.
+void top_p(SortedHead &head, Candidates &c, float top_p) {
+    if (top_p >= 1.0f) return;
+    while (head.tail() > 1.0 - double(top_p) && !head.whole()) head.grow();
+    if (head.tail() > 1.0 - double(top_p)) return;  // the whole list is needed
+    double from_bottom = head.tail();
+    size_t n = head.size();
+    for (size_t i = head.size(); i-- > 1;) {
+        if (from_bottom + head.p(i) > 1.0 - double(top_p)) break;
+        from_bottom += head.p(i);
+        n = i;
+    }
+    c.keep = n;
+}
+
+// Drops the tokens less likely than min_p times the most likely.
+void min_p(SortedHead &head, Candidates &c, float min_p) {
+    if (min_p <= 0.0f) return;
+    for (;;) {
+        size_t m = 1;
+        const size_t limit = std::min(c.keep, head.size());
+        while (m < limit && head.p(m) >= double(min_p) * head.p(0)) m++;
+        if (m == head.size() && head.size() < c.keep) {  // the head is all above the cut
+            head.grow();
+            continue;
+        }
+        c.keep = m;
+        return;
+    }
+}
+
+// A draw from the kept candidates with the seeded generator.
+int32_t draw(const std::vector<float> &logits, const Candidates &c, std::mt19937_64 &rng) {
+    std::vector<double> pr(c.keep);
+    double sum = 0;  // over the kept, which hold the highest logit, mx
+    for (size_t i = 0; i < c.keep; i++) sum += (pr[i] = std::exp(double(logits[size_t(c.order[i])]) - c.mx));
+    for (double &x : pr) x /= sum;
     std::uniform_real_distribution<double> u(0.0, 1.0);
-    double r = u(rng_), acc = 0;
-    for (size_t i = 0; i < keep; i++) {
+    double r = u(rng), acc = 0;
+    for (size_t i = 0; i < c.keep; i++) {
         acc += pr[i];
-        if (r < acc) return order[i];
+        if (r < acc) return c.order[i];
     }
-    return order[keep - 1];
+    return c.order[c.keep - 1];
+}
+
+}  // namespace
+
+int32_t Sampler::next(std::vector<float> &logits, const std::vector<int32_t> &seen) {
+    apply_repetition_penalty(logits, seen, p_.repetition_penalty);
+    if (greedy() || overflows(logits, p_.temperature)) return argmax(logits);
+    apply_temperature(logits, p_.temperature);
+    Candidates c = top_k(logits, p_.top_k);
+    if (p_.top_p < 1.0f || p_.min_p > 0.0f) {
+        SortedHead head(logits, c);
+        top_p(head, c, p_.top_p);
+        min_p(head, c, p_.min_p);
+    }
+    return draw(logits, c, rng_);
 }
 
 }  // namespace qwenc
