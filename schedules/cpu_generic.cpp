@@ -217,9 +217,9 @@ void CpuGenericSchedule::int_dot_linear(Linear &l, Phase phase, Func root) {
     if (decode) {
         // One weight row at a time, as for f32 decode; int16-dot's long rows
         // (down_proj) in tiles of rows that share each load of the input, as
-        // bf16x2-dot's: its int16 input (17.5 KB at 8960 inputs) left L1
-        // beside the weight stream, and down_proj took 1.67x gate's time per
-        // byte one row at a time (decode +7% with the tiles on 1.5B).
+        // bf16x2-dot's: its int16 input (2 bytes an input) leaves L1 beside
+        // the weight stream, and one row at a time down_proj took far longer
+        // per byte than gate (bench/HISTORY.md).
         const Var at = decode_rows(l, ri, task, root, long_rows);
         partial.compute_at(y, at).vectorize(u, width);
         Stage inner = partial.update().split(u, uo, ui, width);
@@ -246,8 +246,8 @@ void CpuGenericSchedule::int_dot_linear(Linear &l, Phase phase, Func root) {
 
 // Decode: each row's lanes of partial sums are added as a vector (a tree of
 // shuffles and adds) rather than one by one: the serial chain of 16-64
-// scalar adds after every row held back the next row's loads (int8-dot,
-// one thread: 13.7 -> 15.2-16.4 tok/s on 1.5B). The update runs inside a
+// scalar adds after every row held back the next row's loads
+// (bench/HISTORY.md). The update runs inside a
 // task of decode_tasks, never in a parallel loop of its own, where
 // atomic() would make every store a compare-exchange.
 void CpuGenericSchedule::sum_lanes(Linear &l, RVar lanes) { l.out.update().atomic().vectorize(lanes); }
@@ -275,8 +275,7 @@ void CpuGenericSchedule::scaled_result(Linear &l) {
 // from the two halves of the matrix in turn, see CpuTiles::decode_halves), in which
 // each task sets, accumulates and (int8) scales its own rows; a parallel
 // loop of its own for the initial values cost a thread-pool round trip per
-// product (~9% of a 1.5B decode step in halide_mutex_lock and the kernel's
-// scheduler). The loop is root's: a consumer made row by row from the
+// product (time in halide_mutex_lock and the kernel's scheduler). The loop is root's: a consumer made row by row from the
 // product (the head's output), else the int8 scaling, else a copy. Returns
 // the Var of y's update that walks the task's rows.
 Var CpuGenericSchedule::decode_tasks(Linear &l, int task, Func root) {
@@ -455,7 +454,7 @@ void CpuGenericSchedule::attn_mlp(AttnMlpGraph &g, Phase phase) {
     a.sum_v.compute_at(a.out, hh).vectorize(d, t_.vector, kGuard).unroll(h);
     // All of the heads' vectors of sums advance together, key by key: one
     // vector at a time over all keys was a chain of dependent multiply-adds
-    // (70% of a 512-token prefill's attention time).
+    // that dominated prefill's attention time.
     a.sum_v.update()
         .split(d, dv, dl, t_.vector, kGuard)
         .reorder(dl, dv, h, a.r_key.x)

@@ -19,20 +19,20 @@ struct CpuTiles {
     int decode_rows = 1;
     int decode_vectors = 4;
     // ...except for rows longer than this many inputs, which go in tiles of
-    // long_rows rows x long_row_vectors vectors (1.5B's down_proj: 8960
-    // inputs, 13 -> 24 GB/s on one Zen 4 thread). The same tiles serve
-    // bf16x2-dot and int16-dot decode, whose inputs also take 2-4 bytes an
-    // input and leave L1 beside the weight stream; not int8-dot (1 byte an
-    // input, in L1 anyway: tiles measured 8% slower).
+    // long_rows rows x long_row_vectors vectors, which share each load of
+    // the input: a long row's input leaves L1 beside the weight stream
+    // (1.5B's down_proj, 8960 inputs). The same tiles serve bf16x2-dot and
+    // int16-dot decode, whose inputs also take 2-4 bytes an input; not
+    // int8-dot, whose 1-byte input stays in L1 and where tiles were slower
+    // (figures: bench/HISTORY.md).
     int long_row_inputs = 4096;
     int long_rows = 8;
     int long_row_vectors = 2;
     // Decode on bf16 dot products: vectors of partial sums per row, or the
     // most below that divide the row. Each vdpbf16ps waits on its own load
     // of weights; with more independent sums, more of a row's loads are in
-    // flight when memory is fast (1.5B, 2 threads at 50-56 GB/s: 16 vectors
-    // streamed 2-3% faster than 4, in 14 of 16 rounds of an A/B; a C model
-    // of the loop: 4 sums 80% of a plain sum's bandwidth, 12-16 95-105%).
+    // flight when memory is fast (16 streamed faster than 4 in an A/B and in
+    // a C model of the loop: bench/HISTORY.md).
     int dot_decode_vectors = 16;
     // Decode on integer dot products (int8-dot, int16-dot): vectors of
     // partial sums per row (each vector takes 4 x `vector` int8 weights per
@@ -52,13 +52,13 @@ struct CpuTiles {
     // Decode: the tasks of a product alternate between the two halves of
     // its rows, so that two threads taking turns each stream one contiguous
     // half. With consecutive tasks, each core's prefetchers ran past the end
-    // of its task into the rows the other core was reading (a C model of the
-    // loop: 8-20% faster this way; qwenc 1.5B, 2 threads: 2-6%).
+    // of its task into the rows the other core was reading (faster this way
+    // in a C model of the loop and in qwenc: bench/HISTORY.md).
     bool decode_halves = true;
     int tokens = 3;        // tokens per register tile (prefill)
     // ...for int8 weights with f32 activations, whose widening to f32 takes
-    // registers of its own (Zen 4, AVX-512: 4 x 6 tiles 10-15% slower than
-    // 4 x 4 on 0.5B and 1.5B).
+    // registers of its own, so a tile of fewer tokens fits (qwenc tune's
+    // choice on Zen 4: bench/HISTORY.md).
     int int8_tokens = 3;
     int parallel_rows = 64;  // output rows per parallel task
 };

@@ -3,8 +3,8 @@
 // A stage allocates its intermediates on every call: for a 512-token 1.5B
 // prefill, gate's and up's outputs are 18 MB each. From malloc, glibc maps
 // blocks that large fresh each time (above its mmap threshold), so every
-// call faulted them in and the kernel zeroed them again: ~13% of a 512-token
-// prefill. The pool keeps freed blocks by size class and hands them out
+// call faulted them in and the kernel zeroed them again, a noticeable part of
+// a prefill (bench/HISTORY.md). The pool keeps freed blocks by size class and hands them out
 // again; model objects get it through their qwenc_set_allocator helper.
 #pragma once
 #include <cstddef>

@@ -89,8 +89,8 @@ MappedFile::MappedFile(const std::string &path) : path_(path) {
         data_ = static_cast<const uint8_t *>(p);
         // Ask for 2 MB page-cache folios, mapped with 2 MB pages: decode
         // streams every weight once per token, and on 4 KB pages the TLB
-        // misses and prefetchers stopping at each page cost a quarter of the
-        // bandwidth (Zen 4: 21 -> 28 GB/s on one thread). Only pages read
+        // misses and prefetchers stopping at each page cost a good part of
+        // the bandwidth (docs/performance.md). Only pages read
         // from disk through this mapping are affected; advisory, so errors
         // (no THP in this kernel) are ignored.
         ::madvise(p, size_, MADV_HUGEPAGE);
