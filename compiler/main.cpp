@@ -87,11 +87,12 @@ static const Halide::Target *target_without_bf16(const EmitOptions &opts) {
 }
 
 // The first model dimension that matrices take as inputs (hidden_size: q/k/v,
-// o_proj, gate/up, the head; intermediate_size: down_proj) and that is not a
-// multiple of what `math` needs, or nothing.
+// gate/up, the head; heads x head_dim: o_proj; intermediate_size: down_proj)
+// and that is not a multiple of what `math` needs, or nothing.
 static std::optional<std::pair<const char *, int64_t>> dim_off_multiple(const Qwen2Config &config, MatMath math) {
     const int64_t multiple = mat_math_input_multiple(math);
-    for (const auto &[dim, value] : {std::pair{"hidden_size", config.hidden_size}, {"intermediate_size", config.intermediate_size}})
+    for (const auto &[dim, value] : {std::pair{"hidden_size", config.hidden_size}, {"intermediate_size", config.intermediate_size},
+                                     {"num_attention_heads x head_dim", config.q_dim()}})
         if (value % multiple != 0) return std::pair{dim, value};
     return std::nullopt;
 }

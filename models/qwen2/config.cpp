@@ -102,18 +102,24 @@ Qwen2Config parse_qwen2_config(const json &j, const std::string &source) {
     auto bos = parse_token_ids(j, source, "bos_token_id");
     if (!bos.empty()) c.bos_token_id = bos[0];
 
-    if (c.hidden_size % c.num_attention_heads != 0)
+    // An explicit head_dim (Qwen3 and later Qwen2 checkpoints give one) may
+    // differ from hidden_size / num_attention_heads: q and o_proj then map
+    // between hidden_size and heads x head_dim. Equal to the quotient it is
+    // the same model, and the fingerprint does not change.
+    if (j.contains("head_dim") && !j.at("head_dim").is_null()) {
+        const int64_t hd = get_int(j, source, "head_dim", 2, kMaxDim);
+        if (c.hidden_size % c.num_attention_heads != 0 || hd != c.hidden_size / c.num_attention_heads) c.head_dim_field = hd;
+    }
+    if (c.head_dim_field == 0 && c.hidden_size % c.num_attention_heads != 0)
         fail(source, "hidden_size " + std::to_string(c.hidden_size) + " is not divisible by num_attention_heads " +
-                         std::to_string(c.num_attention_heads));
+                         std::to_string(c.num_attention_heads) + " (and no head_dim is given)");
     if (c.num_attention_heads % c.num_key_value_heads != 0)
         fail(source, "num_attention_heads " + std::to_string(c.num_attention_heads) +
                          " is not divisible by num_key_value_heads " + std::to_string(c.num_key_value_heads));
     if (c.head_dim() % 2 != 0)
-        fail(source, "head dimension hidden_size/num_attention_heads = " + std::to_string(c.head_dim()) +
-                         " must be even for RoPE");
-    if (j.contains("head_dim") && !(j.at("head_dim").is_number_integer() && j.at("head_dim").get<int64_t>() == c.head_dim()))
-        fail(source, "field 'head_dim' = " + json_excerpt(j.at("head_dim")) + " differs from hidden_size/num_attention_heads = " +
-                         std::to_string(c.head_dim()) + " (unsupported for qwen2)");
+        fail(source, "head dimension " + std::to_string(c.head_dim()) + " must be even for RoPE");
+    if (c.q_dim() > kMaxDim)
+        fail(source, "num_attention_heads x head_dim = " + std::to_string(c.q_dim()) + " is over the limit of " + std::to_string(kMaxDim));
     for (int64_t id : c.eos_token_ids)
         if (id >= c.vocab_size)
             fail(source, "eos_token_id " + std::to_string(id) + " is not below vocab_size " + std::to_string(c.vocab_size));
@@ -127,17 +133,21 @@ Qwen2Config load_qwen2_config(const std::string &path) {
 json Qwen2Config::canonical_json() const {
     // An ordered_json would keep insertion order; plain json sorts keys, which
     // is just as canonical.
-    return json{{"model_type", "qwen2"},
-                {"hidden_size", hidden_size},
-                {"intermediate_size", intermediate_size},
-                {"num_attention_heads", num_attention_heads},
-                {"num_key_value_heads", num_key_value_heads},
-                {"num_hidden_layers", num_hidden_layers},
-                {"vocab_size", vocab_size},
-                {"max_position_embeddings", max_position_embeddings},
-                {"rms_norm_eps", rms_norm_eps},
-                {"rope_theta", rope_theta},
-                {"tie_word_embeddings", tie_word_embeddings}};
+    json j{{"model_type", "qwen2"},
+           {"hidden_size", hidden_size},
+           {"intermediate_size", intermediate_size},
+           {"num_attention_heads", num_attention_heads},
+           {"num_key_value_heads", num_key_value_heads},
+           {"num_hidden_layers", num_hidden_layers},
+           {"vocab_size", vocab_size},
+           {"max_position_embeddings", max_position_embeddings},
+           {"rms_norm_eps", rms_norm_eps},
+           {"rope_theta", rope_theta},
+           {"tie_word_embeddings", tie_word_embeddings}};
+    // head_dim only where it is not hidden_size / num_attention_heads, so
+    // that the fingerprints of every other config stay as they were.
+    if (head_dim_field > 0) j["head_dim"] = head_dim_field;
+    return j;
 }
 
 std::string Qwen2Config::fingerprint() const {

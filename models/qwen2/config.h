@@ -34,8 +34,11 @@ struct Qwen2Config {
     std::vector<int64_t> eos_token_ids;  // from config.json (generation_config may add more)
     int64_t bos_token_id = -1;
 
-    int64_t head_dim() const { return hidden_size / num_attention_heads; }
-    int64_t q_dim() const { return hidden_size; }
+    // config.json's head_dim when it gives one (transformers reads it so),
+    // else hidden_size / num_attention_heads.
+    int64_t head_dim_field = 0;
+    int64_t head_dim() const { return head_dim_field > 0 ? head_dim_field : hidden_size / num_attention_heads; }
+    int64_t q_dim() const { return num_attention_heads * head_dim(); }
     int64_t kv_dim() const { return num_key_value_heads * head_dim(); }
     int64_t group_size() const { return num_attention_heads / num_key_value_heads; }
 

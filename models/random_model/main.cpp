@@ -24,6 +24,7 @@ Shape (either a real config.json, or the flags below):
   --intermediate-size N     default 160
   --num-heads N             default 4
   --num-kv-heads N          default 2
+  --head-dim N              written as head_dim (default: none, hidden-size / num-heads)
   --num-layers N            default 2
   --vocab-size N            default 512
   --max-position-embeddings N  default 2048
@@ -45,7 +46,7 @@ int main(int argc, char **argv) {
         CliArgs args(argc, argv,
                      {"output", "config", "hidden-size", "intermediate-size", "num-heads", "num-kv-heads", "num-layers",
                       "vocab-size", "max-position-embeddings", "rope-theta", "dtype", "shards", "seed",
-                      "generation-config", "tokenizer", "chat-template", "bos-token-id", "eos-token-id"},
+                      "generation-config", "tokenizer", "chat-template", "bos-token-id", "eos-token-id", "head-dim"},
                      {"help", "untied"});
         if (args.has("help")) {
             std::fputs(kHelp, stdout);
@@ -75,6 +76,7 @@ int main(int argc, char **argv) {
                    {"torch_dtype", "bfloat16"},
                    {"bos_token_id", args.get_int("bos-token-id", 0, 0, INT32_MAX)},
                    {"eos_token_id", args.get_int("eos-token-id", 1, 0, INT32_MAX)}};
+            if (args.has("head-dim")) cfg["head_dim"] = args.get_int("head-dim", 0, 2, 1 << 17);
         }
         const Qwen2Config c = parse_qwen2_config(cfg, args.has("config") ? args.get("config") : "generated config");
         auto dtype = dtype_from_flag(args.get("dtype", "bf16"));

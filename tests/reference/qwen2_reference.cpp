@@ -128,7 +128,9 @@ std::vector<double> forward(const std::string &dir, const std::vector<int32_t> &
     const int64_t nh = cfg["num_attention_heads"], nkv = cfg["num_key_value_heads"], V = cfg["vocab_size"];
     const double eps = cfg["rms_norm_eps"], theta = cfg["rope_theta"];
     const bool tied = cfg.value("tie_word_embeddings", false);
-    const int64_t hd = H / nh, group = nh / nkv, T = int64_t(tokens.size());
+    // transformers' Qwen2Attention: getattr(config, "head_dim", hidden_size // num_attention_heads).
+    const int64_t hd = cfg.contains("head_dim") && !cfg["head_dim"].is_null() ? int64_t(cfg["head_dim"]) : H / nh;
+    const int64_t group = nh / nkv, T = int64_t(tokens.size());
     auto w = read_all_tensors(dir);
     auto get = [&](const std::string &name) -> const Tensor & {
         auto it = w.find(name);

@@ -94,7 +94,8 @@ TEST_CASE("bad configs are refused with the file and field named") {
         {"rms_norm_eps", nullptr, "missing required field 'rms_norm_eps'"},
         {"tie_word_embeddings", "yes", "field 'tie_word_embeddings' must be a boolean"},
         {"eos_token_id", 999, "eos_token_id 999 is not below vocab_size 256"},
-        {"head_dim", 32, "field 'head_dim' = 32 differs from hidden_size/num_attention_heads = 16"},
+        {"head_dim", 3, "head dimension 3 must be even for RoPE"},
+        {"head_dim", "32", "field 'head_dim' must be an integer"},
     };
     for (const Case &c : cases) {
         json j = small_config();
@@ -154,4 +155,31 @@ TEST_CASE("float_to_f16 rounds to nearest even, saturates to inf and keeps subno
     CHECK(float_to_f16(0.0f) == 0x0000);
     for (float v : {0.1f, -3.75f, 1000.5f, 6.1e-5f})
         CHECK(std::fabs(f16_to_float(float_to_f16(v)) - v) <= std::fabs(v) / 1024);
+}
+
+// Qwen3 and later Qwen2 checkpoints give head_dim, which may differ from
+// hidden_size / num_attention_heads (transformers reads it when present).
+TEST_CASE("an explicit head_dim sets the heads' width; equal to the quotient it changes nothing") {
+    json j = small_config();  // hidden 64, 4 heads: 16 by the quotient
+    const Qwen2Config plain = parse_qwen2_config(j, "a");
+    j["head_dim"] = 16;
+    CHECK(parse_qwen2_config(j, "b").fingerprint() == plain.fingerprint());
+    j["head_dim"] = 24;
+    const Qwen2Config wide = parse_qwen2_config(j, "c");
+    CHECK(wide.head_dim() == 24);
+    CHECK(wide.q_dim() == 4 * 24);
+    CHECK(wide.kv_dim() == wide.num_key_value_heads * 24);
+    CHECK(wide.fingerprint() != plain.fingerprint());
+    CHECK(parse_qwen2_config(wide.canonical_json(), "manifest").head_dim() == 24);  // survives the manifest
+    bool saw_q = false, saw_o = false;
+    for (const TensorSpec &t : qwen2_tensor_specs(wide, DType::BF16)) {
+        if (t.name == layer_tensor_name(0, tensor_names::kQ)) saw_q = t.shape == std::vector<int64_t>{96, 64};
+        if (t.name == layer_tensor_name(0, tensor_names::kO)) saw_o = t.shape == std::vector<int64_t>{64, 96};
+    }
+    CHECK(saw_q);
+    CHECK(saw_o);
+    // Heads that do not divide hidden_size are fine when head_dim is given.
+    j["num_attention_heads"] = 6;
+    j["num_key_value_heads"] = 2;
+    CHECK(parse_qwen2_config(j, "d").q_dim() == 6 * 24);
 }
