@@ -206,6 +206,9 @@ std::unique_ptr<Tokenizer> Tokenizer::from_json(const json &j, const std::string
         if (!a.is_object() || !a.contains("id")) throw refuse();
         const std::string content = in.str(a, "content", where);
         if (content.empty()) throw refuse();
+        if (content.size() > kMaxAddedTokenBytes)
+            throw fail(where + " is " + std::to_string(content.size()) + " bytes long; added tokens are at most " +
+                       std::to_string(kMaxAddedTokenBytes));
         added_tokens.push_back({{content, in.id(a["id"], where)}, in.flag(a, "special", where)});
         max_id = std::max(max_id, added_tokens.back().first.id);
     }
@@ -246,16 +249,22 @@ std::unique_ptr<Tokenizer> Tokenizer::from_json(const json &j, const std::string
         t->merges_.emplace(pair_key(ia->second, ib->second), std::make_pair(rank++, im->second));
     }
 
-    // Added tokens, matched in input text before anything else, longest first.
+    // Added tokens, matched in input text before anything else, the longest
+    // at each position: a trie over their bytes (the first of equal ones wins).
+    t->added_trie_.emplace_back();
     for (const auto &[a, special] : added_tokens) {
         t->added_.push_back(a);
-        t->added_first_byte_[static_cast<unsigned char>(a.content[0])] = true;
+        int32_t node = 0;
+        for (unsigned char b : a.content) {
+            auto [it, fresh] = t->added_trie_[size_t(node)].next.emplace(b, int32_t(t->added_trie_.size()));
+            if (fresh) t->added_trie_.emplace_back();
+            node = it->second;
+        }
+        if (t->added_trie_[size_t(node)].id < 0) t->added_trie_[size_t(node)].id = a.id;
         t->id_bytes_[size_t(a.id)] = a.content;
         t->special_[size_t(a.id)] = special;
     }
     for (const std::string &bytes : t->id_bytes_) t->max_token_bytes_ = std::max(t->max_token_bytes_, bytes.size());
-    std::sort(t->added_.begin(), t->added_.end(),
-              [](const Added &x, const Added &y) { return x.content.size() > y.content.size(); });
     return t;
 }
 
@@ -285,18 +294,25 @@ std::vector<int32_t> Tokenizer::encode(const std::string &text, bool parse_speci
         throw InputError("input text is not valid UTF-8 (byte " + std::to_string(bad) + ")");
     std::vector<int32_t> out;
     size_t plain_start = 0;
-    if (parse_special) {
+    if (parse_special && !added_trie_.empty()) {
         for (size_t i = 0; i < text.size(); i++) {
-            if (!added_first_byte_[static_cast<unsigned char>(text[i])]) continue;
-            for (const Added &a : added_) {
-                if (text.compare(i, a.content.size(), a.content) == 0) {
-                    encode_plain(text.substr(plain_start, i - plain_start), out);
-                    out.push_back(a.id);
-                    i += a.content.size() - 1;
-                    plain_start = i + 1;
-                    break;
-                }
+            // The longest added token starting at i: one walk down the trie,
+            // at most kMaxAddedTokenBytes steps (comparing every added token
+            // at every position grew with their number and length).
+            int32_t node = 0, id = -1;
+            size_t len = 0;
+            for (size_t k = i; k < text.size(); k++) {
+                const auto &next = added_trie_[size_t(node)].next;
+                auto it = next.find(static_cast<unsigned char>(text[k]));
+                if (it == next.end()) break;
+                node = it->second;
+                if (added_trie_[size_t(node)].id >= 0) id = added_trie_[size_t(node)].id, len = k - i + 1;
             }
+            if (id < 0) continue;
+            encode_plain(text.substr(plain_start, i - plain_start), out);
+            out.push_back(id);
+            i += len - 1;
+            plain_start = i + 1;
         }
     }
     encode_plain(text.substr(plain_start), out);

@@ -4,6 +4,7 @@
 // Anything else in the file is refused with a message naming the field.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json_fwd.hpp>
@@ -22,6 +23,9 @@ public:
     // Largest token id accepted: ids index per-token tables, and real
     // vocabularies stay far below (Qwen2: 151,665 tokens).
     static constexpr int32_t kMaxTokenId = (1 << 22) - 1;
+    // Longest added token accepted (real ones are tens of bytes): matching
+    // them costs at most this many steps per byte of input.
+    static constexpr size_t kMaxAddedTokenBytes = 256;
     ~Tokenizer();
 
     // Token ids of `text`; added tokens ("<|im_start|>", ...) are recognised
@@ -59,8 +63,12 @@ private:
         std::string content;
         int32_t id;
     };
-    std::vector<Added> added_;  // longest first
-    bool added_first_byte_[256] = {};  // bytes that can start an added token
+    std::vector<Added> added_;  // in the file's order
+    struct TrieNode {
+        std::map<unsigned char, int32_t> next;  // byte -> node
+        int32_t id = -1;                         // the added token that ends here
+    };
+    std::vector<TrieNode> added_trie_;  // node 0: the root
     size_t max_token_bytes_ = 1;
     // Pieces up to kCachedPieceBytes long are remembered, at most kCacheEntries.
     static constexpr size_t kCacheEntries = 1 << 16;
