@@ -67,4 +67,9 @@ std::vector<StageArg> stage_signature(Stage stage, const Qwen2Config &c, DType w
     return sig;
 }
 
+bool is_arg_name(const std::string &halide_name, const std::string &name) {
+    return halide_name.compare(0, name.size(), name) == 0 &&
+           (halide_name.size() == name.size() || halide_name[name.size()] == '$');
+}
+
 }  // namespace qwenc

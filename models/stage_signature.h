@@ -47,4 +47,9 @@ struct StageArg {
 // is followed by its row scale (scale_arg_name; tensor weight_scale_name).
 std::vector<StageArg> stage_signature(Stage stage, const Qwen2Config &c, DType weight_dtype);
 
+// Whether a name Halide gave an argument is the declared `name`: Halide makes
+// Func names unique within the compiling process by appending "$N" (a
+// decode stage's output "x_out" may become "x_out$1").
+bool is_arg_name(const std::string &halide_name, const std::string &name);
+
 }  // namespace qwenc

@@ -45,11 +45,6 @@ struct Params {
     }
 };
 
-// Halide makes Func names unique by appending "$N"; compare without it.
-bool same_name(const std::string &halide_name, const std::string &name) {
-    return halide_name.compare(0, name.size(), name) == 0 && (halide_name.size() == name.size() || halide_name[name.size()] == '$');
-}
-
 // The pipeline with its arguments in the order stage_signature declares
 // (which the runtime calls with); a parameter the declaration lacks, or a
 // declared argument the lowering did not make, is a bug in the lowering.
@@ -62,7 +57,7 @@ StagePipeline make_stage(Pipeline p, Stage stage, const Qwen2Config &c, DType wd
             return std::logic_error(std::string("lowering of stage ") + stage_name(stage) + ": argument '" + a.name + "' " + why);
         };
         if (a.kind == ArgKind::OutputBuffer) {
-            if (output >= outputs.size() || !same_name(outputs[output].name(), a.name)) throw fail("is not the next output");
+            if (output >= outputs.size() || !is_arg_name(outputs[output].name(), a.name)) throw fail("is not the next output");
             output++;
             continue;
         }

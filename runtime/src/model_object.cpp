@@ -59,14 +59,6 @@ halide_argument_kind_t halide_kind(ArgKind k) {
                                      : halide_argument_kind_output_buffer;
 }
 
-// Halide makes Func names unique within the compiling process by appending
-// "$N" (the decode stage's output "x_out" becomes "x_out$1"); compare names
-// without that suffix.
-bool same_arg_name(const char *halide_name, const std::string &name) {
-    const size_t n = name.size();
-    return std::strncmp(halide_name, name.c_str(), n) == 0 && (halide_name[n] == '\0' || halide_name[n] == '$');
-}
-
 bool same_type(const halide_type_t &a, const halide_type_t &b) {
     return a.code == b.code && a.bits == b.bits && a.lanes == b.lanes;
 }
@@ -138,7 +130,7 @@ void ModelObject::bind(const SymbolLookup &lookup) {
                              " arguments, this runtime expects " + std::to_string(want.size()));
         for (size_t k = 0; k < want.size(); k++) {
             const halide_filter_argument_t &found = e.metadata->arguments[k];
-            if (!same_arg_name(found.name, want[k].name) || found.kind != halide_kind(want[k].kind) ||
+            if (!is_arg_name(found.name, want[k].name) || found.kind != halide_kind(want[k].kind) ||
                 found.dimensions != want[k].rank || !same_type(found.type, arg_type(manifest_, stage, want[k].type)))
                 throw InputError(path + ": entry point " + fn + " argument " + std::to_string(k) + " ('" + found.name +
                                  "') does not match this runtime's ABI (expects '" + want[k].name + "')");
