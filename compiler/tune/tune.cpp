@@ -168,8 +168,8 @@ std::vector<Tiles> combinations(const std::vector<std::pair<std::string, std::ve
 }
 
 // A candidate replaces the defaults only when it is this much faster:
-// closer than that, two runs on this VM disagreed (the same pair of prefill
-// tiles came out 0.7% and 3.5% apart).
+// closer than that, two runs on one VM disagreed about the same pair of
+// prefill tiles.
 constexpr double kMargin = 0.05;
 
 // Times every candidate's `step` round-robin, and compares each with the

@@ -8,9 +8,8 @@
 // candidate is compiled into a real model object and decoded through the
 // runtime on the model's own mmapped weights (runtime_decode.h). An
 // in-memory JIT harness for decode, like the prefill one, ranked decode
-// tiles differently from the runtime on the same machine: 2 vectors of
-// partial sums per row 11% faster than 4 there, equal (-2..0%) in the
-// runtime's A/B, with the same generated loops.
+// tiles differently from the runtime on the same machine, with the same
+// generated loops (bench/HISTORY.md).
 //
 // Candidates run round-robin, each round in its own order, and each is
 // compared with the defaults round by round, so that a host whose speed

@@ -20,8 +20,8 @@ constexpr size_t kFirstHead = 1024;  // candidates sorted at first for top-p / m
 // from a min-heap of the k best in one pass (few values enter it after the
 // first k: logits are in no order of value), or for large k from
 // nth_element over a copy of the values; then one pass collects the ids.
-// An nth_element over all ids compared through the logits took ~1.5 ms a
-// token on a 152k vocabulary, one over the values ~1.4 ms for k = 1024.
+// (An nth_element over all ids, comparing through the logits, cost more
+// than a token's sampling should.)
 // NaN logits are never candidates (a NaN in the heap would break its order);
 // with fewer than k others, all of those are kept, and with none, none.
 std::vector<int32_t> top_k_ids(const std::vector<float> &logits, size_t k) {
@@ -141,8 +141,8 @@ Candidates top_k(const std::vector<float> &logits, int64_t k) {
 }
 
 // Top-p and min-p look at a head of the candidates sorted by logit. Sorting
-// all of a 152k vocabulary (top-k off) took ~10 ms a token, more than a
-// decode step; so only a head is sorted, eight times larger each time a cut
+// a whole vocabulary (top-k off) cost more than a decode step; so only a
+// head is sorted, eight times larger each time a cut
 // may lie past it. (Without either cut a whole vocabulary is drawn from in
 // id order: the draw takes the same distribution in any.)
 class SortedHead {
