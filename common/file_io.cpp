@@ -67,24 +67,26 @@ void write_file_atomic(const std::string &path, std::string_view bytes) {
     f.commit();
 }
 
-void copy_file_contents(const std::string &from, const std::string &to) {
-    const int in = open_regular_file(from);
-    AtomicFile out(to);
+std::string read_text_file(const std::string &path) {
+    const int fd = open_regular_file(path);
+    struct Close {
+        int fd;
+        ~Close() { ::close(fd); }
+    } close_fd{fd};
+    std::string text;
     char buf[1 << 16];
     for (;;) {
-        const ssize_t n = ::read(in, buf, sizeof buf);
+        const ssize_t n = ::read(fd, buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            const int err = errno;
-            ::close(in);
-            throw InputError(from + ": read error: " + std::strerror(err));
-        }
-        if (n == 0) break;
-        out.write(buf, size_t(n));
+        if (n < 0) throw InputError(path + ": read error: " + std::strerror(errno));
+        if (n == 0) return text;
+        if (text.size() + size_t(n) > kMaxTextFileBytes)
+            throw InputError(path + ": larger than " + std::to_string(kMaxTextFileBytes >> 20) + " MiB, the most read as text");
+        text.append(buf, size_t(n));
     }
-    ::close(in);
-    out.commit();
 }
+
+void copy_file_contents(const std::string &from, const std::string &to) { write_file_atomic(to, read_text_file(from)); }
 
 PrivateTempDir::PrivateTempDir(const std::string &prefix) {
     std::error_code ec;

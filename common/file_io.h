@@ -36,6 +36,12 @@ private:
     [[noreturn]] void fail(const std::string &what) const;
 };
 
+// Largest file read whole as text (a tokenizer.json is ~11 MB).
+constexpr size_t kMaxTextFileBytes = size_t(256) << 20;
+// Reads a whole regular file (not a FIFO or a device; see
+// open_regular_file); throws InputError naming the file.
+std::string read_text_file(const std::string &path);
+
 // write_file_atomic(path, bytes): an AtomicFile written in one go.
 void write_file_atomic(const std::string &path, std::string_view bytes);
 // Copies a file's bytes (not its permissions: a read-only source, such as

@@ -1,11 +1,5 @@
 #include "json_input.h"
 
-#include <cerrno>
-#include <cstring>
-#include <unistd.h>
-
-#include "file_io.h"
-
 namespace qwenc {
 
 using nlohmann::json;
@@ -32,25 +26,6 @@ void check_json_depth(std::string_view text, const std::string &source) {
         } else if (c == ']' || c == '}') {
             depth--;  // unbalanced text is the parser's to report
         }
-    }
-}
-
-std::string read_text_file(const std::string &path) {
-    const int fd = open_regular_file(path);
-    struct Close {
-        int fd;
-        ~Close() { ::close(fd); }
-    } close_fd{fd};
-    std::string text;
-    char buf[1 << 16];
-    for (;;) {
-        const ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw InputError(path + ": read error: " + std::strerror(errno));
-        if (n == 0) return text;
-        if (text.size() + size_t(n) > kMaxTextFileBytes)
-            throw InputError(path + ": larger than " + std::to_string(kMaxTextFileBytes >> 20) + " MiB, the most read as text");
-        text.append(buf, size_t(n));
     }
 }
 

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "file_io.h"  // read_text_file
 #include "input_error.h"
 
 namespace qwenc {
@@ -23,11 +24,6 @@ constexpr int kMaxJsonDepth = 128;
 // any parser (nlohmann's DOM, a SAX reader) sees the text.
 void check_json_depth(std::string_view text, const std::string &source);
 
-// Largest file read whole as text (a tokenizer.json is ~11 MB).
-constexpr size_t kMaxTextFileBytes = size_t(256) << 20;
-// Reads a whole regular file (not a FIFO or a device); throws InputError
-// naming the file.
-std::string read_text_file(const std::string &path);
 // Reads and parses a JSON file; throws InputError naming the file.
 nlohmann::json read_json_file(const std::string &path);
 // The same for text already read from `path` (or a line: `path` then says where).
