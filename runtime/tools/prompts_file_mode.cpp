@@ -34,9 +34,7 @@ int run_prompts_file(const Run &run, Session &session, const Tokenizer &tok, con
         const std::string text = args.has("raw") ? prompt_text
                                                  : tmpl.render(p.messages.empty() ? run.user_turn(prompt_text) : p.messages, true);
         std::vector<int32_t> ids = tok.encode(text, true, session.max_context());
-        if (int64_t(ids.size()) > session.max_context())
-            throw InputError(where + ": prompt of " + std::to_string(ids.size()) + " tokens exceeds the context of " +
-                             std::to_string(session.max_context()) + " positions (raise --max-context)");
+        check_prompt_fits(session, int64_t(ids.size()), 0, where);  // each runs from an empty cache
         jobs.push_back({prompt_text, std::move(ids)});
     }
     for (size_t index = 0; index < jobs.size(); index++) {

@@ -12,17 +12,21 @@ using Clock = std::chrono::steady_clock;
 
 static double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
+void check_prompt_fits(const Session &session, int64_t prompt_tokens, int64_t used, const std::string &where) {
+    if (prompt_tokens <= session.max_context() - used) return;
+    throw std::invalid_argument((where.empty() ? "" : where + ": ") + "prompt of " + std::to_string(prompt_tokens) +
+                                " tokens exceeds the context of " + std::to_string(session.max_context()) + " positions (" +
+                                std::to_string(used) + " already used; raise --max-context)");
+}
+
 GenerationResult generate(Session &session, const Tokenizer *tokenizer, const std::vector<int32_t> &context,
                           const std::vector<int32_t> &prompt, const GenerationRequest &req,
                           const std::function<void(const std::string &)> &on_text) {
     GenerationResult r;
     r.prompt_tokens = int64_t(prompt.size());
     if (prompt.empty()) throw std::invalid_argument("empty prompt");
+    check_prompt_fits(session, int64_t(prompt.size()), session.position());
     const int64_t room = session.max_context() - session.position() - int64_t(prompt.size());
-    if (room < 0)
-        throw std::invalid_argument("prompt of " + std::to_string(prompt.size()) + " tokens exceeds the context of " +
-                                    std::to_string(session.max_context()) + " positions (" +
-                                    std::to_string(session.position()) + " already used; raise --max-context)");
     const int64_t vocab = session.vocab_size();
     std::vector<float> logits(static_cast<size_t>(vocab));
     std::vector<int32_t> seen = context;

@@ -31,6 +31,11 @@ struct GenerationResult {
     int64_t decode_steps = 0;     // tokens produced by decode calls
 };
 
+// Throws std::invalid_argument when a prompt of `prompt_tokens` does not fit
+// in the session's context after `used` positions; `where` ("FILE: line 3"),
+// if not empty, starts the message.
+void check_prompt_fits(const Session &session, int64_t prompt_tokens, int64_t used, const std::string &where = "");
+
 // `context` holds every token already in the session's cache (they count
 // for the repetition penalty); `prompt` is evaluated after them. on_text
 // receives text as it becomes final (may be null).
