@@ -29,12 +29,12 @@ void check_json_depth(std::string_view text, const std::string &source) {
     }
 }
 
-json read_json_file(const std::string &path) { return parse_json_text(read_text_file(path), path); }
-
-json parse_json_text(std::string_view text, const std::string &path) {
+namespace {
+template <class Json>
+Json parse_checked(std::string_view text, const std::string &path) {
     check_json_depth(text, path);
     try {
-        return json::parse(text.begin(), text.end());
+        return Json::parse(text.begin(), text.end());
     } catch (const json::exception &e) {
         // A parse_error, or out_of_range for a number too large for a
         // double ("1e999"). nlohmann's message already says where ("at line 3, column 5").
@@ -42,6 +42,17 @@ json parse_json_text(std::string_view text, const std::string &path) {
         const size_t pos = what.find("] ");  // after "[json.exception.parse_error.101]"
         throw InputError(path + ": invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)));
     }
+}
+}  // namespace
+
+json read_json_file(const std::string &path) { return parse_json_text(read_text_file(path), path); }
+json parse_json_text(std::string_view text, const std::string &path) { return parse_checked<json>(text, path); }
+
+nlohmann::ordered_json read_ordered_json_file(const std::string &path) {
+    return parse_ordered_json_text(read_text_file(path), path);
+}
+nlohmann::ordered_json parse_ordered_json_text(std::string_view text, const std::string &path) {
+    return parse_checked<nlohmann::ordered_json>(text, path);
 }
 
 std::string json_excerpt(const json &v, size_t max_chars) {

@@ -28,6 +28,10 @@ void check_json_depth(std::string_view text, const std::string &source);
 nlohmann::json read_json_file(const std::string &path);
 // The same for text already read from `path` (or a line: `path` then says where).
 nlohmann::json parse_json_text(std::string_view text, const std::string &path);
+// The same keeping objects' keys in the order the text gives them: for data
+// that is shown again, as a chat template's tojson shows tool definitions.
+nlohmann::ordered_json read_ordered_json_file(const std::string &path);
+nlohmann::ordered_json parse_ordered_json_text(std::string_view text, const std::string &path);
 
 // A value for an error message: its JSON text, cut to `max_chars` with "..."
 // (a bad value may be megabytes long).

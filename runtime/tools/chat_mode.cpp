@@ -19,6 +19,7 @@ int run_chat(const Run &run, Session &session, const Tokenizer &tok, const Gener
              const std::function<void(const std::string &)> &print) {
     const CliArgs &args = run.args;
     const ChatTemplate tmpl = run.chat_template();
+    const ChatContext context = run.chat_context();
     std::vector<ChatMessage> msgs;
     if (args.has("system")) msgs.push_back({"system", args.get("system")});
     std::vector<int32_t> in_cache;
@@ -46,7 +47,7 @@ int run_chat(const Run &run, Session &session, const Tokenizer &tok, const Gener
         const int64_t reserve = std::max<int64_t>(1, std::min(req.max_tokens, session.max_context() / 2));
         FittedConversation fit;
         try {
-            fit = fit_conversation(msgs, tmpl, tok, session.max_context(), reserve);
+            fit = fit_conversation(msgs, tmpl, tok, session.max_context(), reserve, context);
         } catch (const InputError &e) {
             std::fprintf(stderr, "qwenrun: %s; not sent\n", e.what());
             continue;

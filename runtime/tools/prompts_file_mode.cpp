@@ -15,6 +15,7 @@ int run_prompts_file(const Run &run, Session &session, const Tokenizer &tok, con
     std::ifstream in(args.get("prompts-file"));
     if (!in) throw InputError(args.get("prompts-file") + ": cannot open");
     const ChatTemplate tmpl = args.has("raw") ? ChatTemplate() : run.chat_template();
+    const nlohmann::ordered_json tools = run.chat_context().tools;
     // Every line is read, rendered and tokenized before the first is
     // run, so a bad line stops the job before any work.
     struct Job {
@@ -28,11 +29,13 @@ int run_prompts_file(const Run &run, Session &session, const Tokenizer &tok, con
         if (line.find_first_not_of(" \t") == std::string::npos) continue;
         const std::string where = args.get("prompts-file") + ": line " + std::to_string(line_no);
         const PromptLine p = parse_prompt_line(line, where);
-        if (args.has("raw") && !p.messages.empty())
+        const bool has_messages = !p.conversation.messages.empty();
+        if (args.has("raw") && has_messages)
             throw UsageError("--raw sends plain prompts; " + where + " holds messages, which need the chat template");
-        const std::string prompt_text = p.messages.empty() ? p.prompt : line;
-        const std::string text = args.has("raw") ? prompt_text
-                                                 : tmpl.render(p.messages.empty() ? run.user_turn(prompt_text) : p.messages, true);
+        const std::string prompt_text = has_messages ? line : p.prompt;
+        Conversation c = has_messages ? p.conversation : Conversation{run.user_turn(prompt_text), {}, true};
+        if (c.context.tools.is_null()) c.context.tools = tools;
+        const std::string text = args.has("raw") ? prompt_text : tmpl.render(c);
         std::vector<int32_t> ids = tok.encode(text, true, session.max_context());
         check_prompt_fits(session, int64_t(ids.size()), 0, where);  // each runs from an empty cache
         jobs.push_back({prompt_text, std::move(ids)});

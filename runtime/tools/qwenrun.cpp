@@ -27,7 +27,11 @@ input (one of):
   --prompt TEXT            a user message, rendered with the chat template
     --system TEXT          system message (default: the template's own)
     --raw                  send --prompt as is, without the chat template
-  --messages FILE.json     a JSON list of {"role", "content"} messages
+  --messages FILE.json     a JSON list of messages (OpenAI's shape: role, content,
+                           tool_calls, ...) or {"messages": [...], "tools": [...],
+                           "add_generation_prompt": true, ...more template variables}
+  --tools FILE.json        OpenAI tool definitions offered to the model (with
+                           --prompt, --messages, --chat, --prompts-file)
   --chat                   interactive multi-turn chat on stdin (/reset, /exit);
                            the oldest turns make way when the context fills;
                            Ctrl-C stops an answer, at the input it exits
@@ -50,9 +54,11 @@ sampling (defaults from generation_config.json):
   --ignore-eos             do not stop at end-of-sequence tokens
 tools without a model object:
   --tokenize TEXT          print the token ids of TEXT (special tokens recognised)
-  --messages FILE --print-prompt   print the rendered prompt exactly
+  --messages FILE --print-prompt   print the rendered prompt exactly; needs only
+                           --chat-template FILE or --weights MODEL_DIR
 other:
   --chat-template FILE     a Jinja chat template to use instead of tokenizer_config.json's
+                           (SOURCE_DATE_EPOCH pins the date strftime_now gives it)
   --tokenizer FILE         tokenizer.json (default: MODEL_DIR/tokenizer.json)
   --dump-logits FILE       with --tokens: float32 logits of every input position,
                            row-major [n_tokens, vocab_size], little-endian, no header
@@ -87,7 +93,8 @@ int main(int argc, char **argv) {
         CliArgs args(argc, argv,
                      {"model", "weights", "tokens", "max-tokens", "dump-logits", "threads", "max-context", "prompt", "system",
                       "messages", "prompts-file", "tokenize", "chat-template", "tokenizer", "temperature", "top-k", "top-p",
-                      "min-p", "repetition-penalty", "seed", "stop", "bench-prefill", "bench-decode", "bench-repeats"},
+                      "min-p", "repetition-penalty", "seed", "stop", "bench-prefill", "bench-decode", "bench-repeats",
+                      "tools"},
                      {"help", "version", "quiet", "ignore-eos", "raw", "chat", "print-prompt", "bench"});
         if (args.has("help")) {
             std::fputs(kHelp, stdout);
@@ -98,6 +105,17 @@ int main(int argc, char **argv) {
             return 0;
         }
         if (!args.positionals().empty()) throw UsageError("unexpected argument '" + args.positionals()[0] + "' (see --help)");
+        // --print-prompt renders with no model: a template file is enough.
+        if (args.has("print-prompt")) {
+            if (!args.has("messages")) throw UsageError("--print-prompt needs --messages FILE");
+            if (!args.has("weights") && !args.has("chat-template"))
+                throw UsageError("--print-prompt needs --chat-template FILE or --weights MODEL_DIR");
+            if (args.has("weights") && !std::filesystem::is_directory(args.get("weights")))
+                throw InputError(args.get("weights") + ": not a model directory");
+            Run run{args, args.get("weights", ""), true};
+            std::fputs(run.chat_template().render(run.conversation(args.get("messages"))).c_str(), stdout);
+            return 0;
+        }
         if (!args.has("weights")) throw UsageError("--weights MODEL_DIR is required (see --help)");
         if (!std::filesystem::exists(args.get("weights"))) throw InputError(args.get("weights") + ": no such directory");
         if (!std::filesystem::is_directory(args.get("weights")))
@@ -109,11 +127,6 @@ int main(int argc, char **argv) {
             const auto ids = run.tokenizer()->encode(args.get("tokenize"));
             for (size_t i = 0; i < ids.size(); i++) std::printf("%s%d", i ? " " : "", ids[i]);
             std::printf("\n");
-            return 0;
-        }
-        if (args.has("print-prompt")) {
-            if (!args.has("messages")) throw UsageError("--print-prompt needs --messages FILE");
-            std::fputs(run.chat_template().render(read_messages_json(args.get("messages")), true).c_str(), stdout);
             return 0;
         }
 
@@ -168,8 +181,8 @@ int main(int argc, char **argv) {
         if (args.has("prompt") || args.has("messages")) {
             std::string text;
             if (args.has("raw")) text = args.get("prompt");
-            else text = run.chat_template().render(args.has("messages") ? read_messages_json(args.get("messages"))
-                                                                        : run.user_turn(args.get("prompt")), true);
+            else if (args.has("messages")) text = run.chat_template().render(run.conversation(args.get("messages")));
+            else text = run.chat_template().render(run.user_turn(args.get("prompt")), true, run.chat_context());
             const GenerationResult g = generate(session, tok.get(), {}, tok->encode(text, true, session.max_context()), req, print);
             std::printf("\n");
             run.stats(g);

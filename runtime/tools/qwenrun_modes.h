@@ -37,6 +37,10 @@ struct Run {
     GenerationRequest request() const;
     // A one-turn conversation: --system's message, if any, and `text`.
     std::vector<ChatMessage> user_turn(const std::string &text) const;
+    // What goes with every conversation: --tools' definitions.
+    ChatContext chat_context() const;
+    // A --messages file, offered --tools unless it names its own.
+    Conversation conversation(const std::string &path) const;
     // The statistics line on stderr (unless --quiet).
     void stats(const GenerationResult &g) const;
 };

@@ -36,8 +36,22 @@ std::unique_ptr<Tokenizer> Run::tokenizer() const {
 }
 
 ChatTemplate Run::chat_template() const {
-    if (args.has("chat-template")) return ChatTemplate::from_jinja(read_text_file(args.get("chat-template")), args.get("chat-template"));
-    return ChatTemplate::from_model_dir(dir);
+    if (!args.has("chat-template")) return ChatTemplate::from_model_dir(dir);
+    ChatTemplate t = ChatTemplate::from_jinja(read_text_file(args.get("chat-template")), args.get("chat-template"));
+    if (!dir.empty()) t.set_special_tokens(dir);
+    return t;
+}
+
+ChatContext Run::chat_context() const {
+    ChatContext c;
+    if (args.has("tools")) c.tools = parse_tools(read_ordered_json_file(args.get("tools")), args.get("tools"));
+    return c;
+}
+
+Conversation Run::conversation(const std::string &path) const {
+    Conversation c = read_conversation_json(path);
+    if (c.context.tools.is_null()) c.context.tools = chat_context().tools;
+    return c;
 }
 
 GenerationRequest Run::request() const {

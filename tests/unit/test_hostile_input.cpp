@@ -89,7 +89,7 @@ TEST_CASE("JSON nested a million deep is refused with the file, line and column,
         write(dir / "generation_config.json", "{\"eos_token_id\": " + nested(1'000'000) + "}");
         CHECK_THAT(error_of([&] { read_generation_defaults(dir.string()); }), Catch::Contains("nested deeper"));
         write(dir / "messages.json", deep);
-        CHECK_THAT(error_of([&] { read_messages_json((dir / "messages.json").string()); }), Catch::Contains("nested deeper"));
+        CHECK_THAT(error_of([&] { read_conversation_json((dir / "messages.json").string()); }), Catch::Contains("nested deeper"));
         CHECK_THAT(error_of([&] { parse_prompt_line(deep, "p.jsonl: line 1"); }), Catch::Contains("p.jsonl: line 1"));
     }
     fs::remove_all(dir);
@@ -109,15 +109,13 @@ TEST_CASE("a bad value in an error message is cut short, however large or deep")
     CHECK(json_excerpt(nlohmann::json("\xff\xfe")).find("\xef\xbf\xbd") != std::string::npos);  // not a throw on bad UTF-8
 }
 
-TEST_CASE("a chat template with a 1 MB default system prompt is read, not a stack overflow") {
-    const std::string prompt(1 << 20, 'y');
+TEST_CASE("a chat template with a 512 KB literal renders; one over 1 MiB is refused") {
+    const std::string prompt(512 << 10, 'y');
     const std::string jinja = "{% if messages[0]['role'] == 'system' %}{% else %}{{ '<|im_start|>system\\n" + prompt +
                               "<|im_end|>\\n' }}{% endif %}{{ '<|im_start|>' }}";
-    CHECK(ChatTemplate::from_jinja(jinja, "t.jinja").default_system() == prompt);
-    // The first system literal without a quote inside wins, as before.
-    const std::string two = "{% if messages[0]['role'] == 'system' %}{{ '<|im_start|>system\\nsay \"hi\"<|im_end|>' }}"
-                            "{{ '<|im_start|>system\\nplain<|im_end|>' }}{% endif %}";
-    CHECK(ChatTemplate::from_jinja(two, "t.jinja").default_system() == "plain");
+    CHECK(ChatTemplate::from_jinja(jinja, "t.jinja").render({{"user", "u"}}, false) == "<|im_start|>system\n" + prompt + "<|im_end|>\n<|im_start|>");
+    CHECK_THAT(error_of([] { ChatTemplate::from_jinja(std::string((1 << 20) + 1, 'x'), "big.jinja"); }),
+               Catch::StartsWith("big.jinja: template of 1048577 bytes is over the 1 MiB limit"));
 }
 
 // Runs of one kind of character form one pre-tokenizer piece. BPE over a

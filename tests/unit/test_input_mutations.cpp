@@ -301,7 +301,7 @@ TEST_CASE("tokenizer_config.json, messages files and prompt lines: every field g
         for_each_field_mutation(base, [&](const json &j, const std::string &what) {
             write_file(dir + "/messages.json", j.dump());
             INFO(what);
-            expect_loaded_or_refused(n, dir + "/messages.json", [&] { read_messages_json(dir + "/messages.json"); });
+            expect_loaded_or_refused(n, dir + "/messages.json", [&] { read_conversation_json(dir + "/messages.json"); });
         });
     }
     // A prompts file's JSON lines: errors start with the file and line.
@@ -310,7 +310,7 @@ TEST_CASE("tokenizer_config.json, messages files and prompt lines: every field g
             INFO(what);
             expect_loaded_or_refused(n, "p.jsonl: line 3", [&] {
                 const PromptLine p = parse_prompt_line(j.dump(), "p.jsonl: line 3");
-                if (!p.messages.empty()) CHECK(p.prompt.empty());
+                if (!p.conversation.messages.empty()) CHECK(p.prompt.empty());
             });
         });
     }

@@ -103,29 +103,34 @@ TEST_CASE("stop strings cut the output and hold back possible prefixes") {
     CHECK(t.flush() == "\n");
 }
 
-TEST_CASE("the chat template's default system prompt comes from its text") {
+TEST_CASE("the Qwen2.5 template renders its default system prompt, tools and tool results") {
     const std::string qwen25 = slurp(std::string(QWENC_SHARED_DIR) + "/qwen2/tokenizer-tests/Qwen2.5-Instruct.chat_template.jinja");
-    const ChatTemplate t25 = ChatTemplate::from_jinja(qwen25, "t");
-    CHECK(t25.default_system() == "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.");
     // Qwen2's template differs only in its default system prompt.
     std::string qwen2 = qwen25;
     const std::string from = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.";
     for (size_t at; (at = qwen2.find(from)) != std::string::npos;) qwen2.replace(at, from.size(), "You are a helpful assistant.");
     const ChatTemplate t2 = ChatTemplate::from_jinja(qwen2, "t");
-    CHECK(t2.default_system() == "You are a helpful assistant.");
     CHECK(t2.render({{"user", "hi"}}, true) ==
           "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
     CHECK(t2.render({{"system", "S"}, {"user", "u"}, {"assistant", "a"}}, false) ==
           "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nu<|im_end|>\n<|im_start|>assistant\na<|im_end|>\n");
-    CHECK_THROWS_WITH(t2.render({{"tool", "x"}}, true), Catch::Contains("role 'tool'"));
+    // Tool results, refused by the ChatML-only renderer this engine replaced.
+    CHECK(t2.render({{"user", "u"}, {"tool", "42"}}, false) ==
+          "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nu<|im_end|>\n"
+          "<|im_start|>user\n<tool_response>\n42\n</tool_response><|im_end|>\n");
+    ChatContext tools;
+    tools.tools = nlohmann::ordered_json::parse(R"([{"type": "function", "function": {"name": "f", "parameters": {}}}])");
+    CHECK_THAT(t2.render({{"user", "u"}}, true, tools),
+               Catch::Contains("<tools>\n{\"type\": \"function\", \"function\": {\"name\": \"f\", \"parameters\": {}}}\n</tools>"));
 }
 
-TEST_CASE("templates outside the Qwen2 family are refused, not approximated") {
-    const std::string qwen3_config = std::string(QWENC_TOKENIZER_JSON).substr(0, std::string(QWENC_TOKENIZER_JSON).rfind('/'));
-    CHECK_THROWS_WITH(ChatTemplate::from_model_dir(qwen3_config), Catch::Contains("chat template not supported") &&
-                                                                      Catch::Contains("use --raw"));
-    CHECK_THROWS_WITH(ChatTemplate::from_jinja("{{ bos_token }}{% for m in messages %}[INST] {{ m.content }}{% endfor %}", "llama.jinja"),
-                      Catch::StartsWith("llama.jinja: chat template not supported (no ChatML"));
+TEST_CASE("templates of other families render as the model ships them") {
+    // Qwen3's template, from the npm tokenizer package's tokenizer_config.json.
+    const std::string qwen3_dir = std::string(QWENC_TOKENIZER_JSON).substr(0, std::string(QWENC_TOKENIZER_JSON).rfind('/'));
+    Conversation c = parse_conversation(nlohmann::ordered_json::parse(R"({"messages": [{"role": "user", "content": "hi"}], "enable_thinking": false})"), "m");
+    CHECK(ChatTemplate::from_model_dir(qwen3_dir).render(c) == "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n");
+    const ChatTemplate llama = ChatTemplate::from_jinja("{{ bos_token }}{% for m in messages %}[INST] {{ m.content }}{% endfor %}", "llama.jinja");
+    CHECK(llama.render({{"user", "a"}, {"user", "b"}}, true) == "[INST] a[INST] b");
 }
 
 namespace {
@@ -188,14 +193,17 @@ TEST_CASE("malformed generation_config.json, messages and tokenizer_config.json 
     dir = dir_with("generation_config.json", "[1, 2]");
     CHECK_THAT(error_of([&] { read_generation_defaults(dir); }), Catch::Contains("expected a JSON object"));
 
-    dir = dir_with("messages.json", R"([{"role": "user"}])");
-    CHECK_THAT(error_of([&] { read_messages_json(dir + "/messages.json"); }),
-               Catch::Equals(dir + "/messages.json: message 0 needs string \"role\" and \"content\""));
+    dir = dir_with("messages.json", R"([{"content": "hi"}])");
+    CHECK_THAT(error_of([&] { read_conversation_json(dir + "/messages.json"); }),
+               Catch::Equals(dir + "/messages.json: message 0 needs a string \"role\""));
+    dir = dir_with("messages.json", R"([{"role": "user", "content": 7}])");
+    CHECK_THAT(error_of([&] { read_conversation_json(dir + "/messages.json"); }),
+               Catch::Contains("message 0: \"content\" must be a string, a list of text parts or null, not 7"));
     dir = dir_with("messages.json", R"({"role": "user", "content": "hi"})");
-    CHECK_THAT(error_of([&] { read_messages_json(dir + "/messages.json"); }), Catch::Contains("expected a JSON list"));
+    CHECK_THAT(error_of([&] { read_conversation_json(dir + "/messages.json"); }), Catch::Contains("expected a JSON list"));
 
     dir = dir_with("tokenizer_config.json", R"({"model_max_length": 10})");
-    CHECK_THAT(error_of([&] { ChatTemplate::from_model_dir(dir); }), Catch::Contains("no chat_template (use --raw)"));
+    CHECK_THAT(error_of([&] { ChatTemplate::from_model_dir(dir); }), Catch::Contains("no chat_template (use --raw or --chat-template)"));
     dir = dir_with("tokenizer_config.json", R"({"chat_template": 7})");
     CHECK_THAT(error_of([&] { ChatTemplate::from_model_dir(dir); }), Catch::Contains("chat_template is neither a string"));
 }

@@ -8,10 +8,10 @@ namespace qwenc {
 
 namespace {
 FittedConversation fit_or_drop(std::vector<ChatMessage> &msgs, const ChatTemplate &tmpl, const Tokenizer &tok,
-                               int64_t max_context, int64_t reserve) {
+                               int64_t max_context, int64_t reserve, const ChatContext &context) {
     auto fits = [&](const std::vector<int32_t> &tokens) { return int64_t(tokens.size()) + reserve <= max_context; };
     FittedConversation fit;
-    fit.text = tmpl.render(msgs, true);
+    fit.text = tmpl.render(msgs, true, context);
     // Text that could not fit even as the longest tokens is refused before
     // it is tokenized.
     fit.tokens = tok.encode(fit.text, true, max_context);
@@ -22,7 +22,7 @@ FittedConversation fit_or_drop(std::vector<ChatMessage> &msgs, const ChatTemplat
     // tokens, so dropping others never makes it longer.)
     std::vector<ChatMessage> alone(msgs.begin(), msgs.begin() + long(keep));
     alone.push_back(msgs.back());
-    const int64_t alone_tokens = int64_t(tok.encode(tmpl.render(alone, true)).size());
+    const int64_t alone_tokens = int64_t(tok.encode(tmpl.render(alone, true, context)).size());
     if (alone_tokens + reserve > max_context) {
         throw InputError("this message makes a prompt of " + std::to_string(alone_tokens) + " tokens, which with " +
                          std::to_string(reserve) + " for the answer exceeds the context of " + std::to_string(max_context) +
@@ -33,7 +33,7 @@ FittedConversation fit_or_drop(std::vector<ChatMessage> &msgs, const ChatTemplat
         const size_t n = msgs.size() > keep + 2 && msgs[keep + 1].role == "assistant" ? 2 : 1;
         msgs.erase(msgs.begin() + long(keep), msgs.begin() + long(keep + n));
         fit.dropped += n;
-        fit.text = tmpl.render(msgs, true);
+        fit.text = tmpl.render(msgs, true, context);
         fit.tokens = tok.encode(fit.text);
     }
     return fit;
@@ -41,9 +41,9 @@ FittedConversation fit_or_drop(std::vector<ChatMessage> &msgs, const ChatTemplat
 }  // namespace
 
 FittedConversation fit_conversation(std::vector<ChatMessage> &msgs, const ChatTemplate &tmpl, const Tokenizer &tok,
-                                    int64_t max_context, int64_t reserve) {
+                                    int64_t max_context, int64_t reserve, const ChatContext &context) {
     try {
-        return fit_or_drop(msgs, tmpl, tok, max_context, reserve);
+        return fit_or_drop(msgs, tmpl, tok, max_context, reserve, context);
     } catch (...) {
         msgs.pop_back();  // a message that cannot be sent must not stay to fail every later turn
         throw;

@@ -24,7 +24,7 @@ struct FittedConversation {
 // without the new message, when that message cannot be sent: alone it does
 // not fit, or it cannot be rendered or encoded (invalid UTF-8).
 FittedConversation fit_conversation(std::vector<ChatMessage> &msgs, const ChatTemplate &tmpl, const Tokenizer &tok,
-                                    int64_t max_context, int64_t reserve);
+                                    int64_t max_context, int64_t reserve, const ChatContext &context = {});
 
 // A chat's conversation as the KV cache knows it: its tokens (prompts as
 // encoded, answers as generated, the last generated one not yet evaluated)

@@ -1,48 +1,44 @@
-// Renders conversations the way the Qwen2 / Qwen2.5 chat template (ChatML)
-// does under Jinja with trim_blocks and lstrip_blocks. The default system
-// prompt is read from the template text, since it differs between model
-// versions. Templates outside that family are refused with an error rather
-// than rendered approximately; qwenrun --raw bypasses templating.
+// The chat template a model ships (tokenizer_config.json's chat_template,
+// or a .jinja file), rendered by the Jinja engine in text/jinja/ with the
+// variables transformers' apply_chat_template passes: messages, tools,
+// add_generation_prompt, the tokenizer's bos_token and eos_token, and any
+// further ones a conversation gives.
 #pragma once
+#include <ctime>
+#include <optional>
 #include <string>
 #include <vector>
 
-namespace qwenc {
+#include "text/conversation.h"
+#include "text/jinja/template.h"
 
-struct ChatMessage {
-    std::string role;
-    std::string content;
-};
+namespace qwenc {
 
 class ChatTemplate {
 public:
-    ChatTemplate() = default;  // no default system prompt
-    // `source` names the file in error messages. Throws InputError.
+    // `source` names the file in error messages. Throws InputError (a
+    // syntax error names the line and column).
     static ChatTemplate from_jinja(const std::string &jinja, const std::string &source);
-    // The template of a model directory: tokenizer_config.json's chat_template.
+    // The template of a model directory (a string, or the "default" of a
+    // list of named templates) with its bos_token and eos_token.
     static ChatTemplate from_model_dir(const std::string &dir);
 
-    std::string render(const std::vector<ChatMessage> &messages, bool add_generation_prompt) const;
-    const std::string &default_system() const { return default_system_; }
+    // bos_token / eos_token as the template sees them (from a model
+    // directory's tokenizer_config.json; unset: undefined).
+    void set_special_tokens(const std::string &dir);
+
+    // Throws InputError when the template refuses the conversation
+    // (raise_exception) or fails, naming the template, line and column.
+    std::string render(const std::vector<ChatMessage> &messages, bool add_generation_prompt, const ChatContext &context = {}) const;
+    std::string render(const Conversation &c) const { return render(c.messages, c.add_generation_prompt, c.context); }
 
 private:
-    std::string default_system_;  // empty: the template adds no system turn
+    std::optional<jinja::Template> template_;
+    nlohmann::ordered_json special_tokens_ = nlohmann::ordered_json::object();
 };
 
-// Reads a JSON list of {"role", "content"} objects (or {"messages": [...]}).
-std::vector<ChatMessage> read_messages_json(const std::string &path);
-
-// One line of a prompts file (qwenrun --prompts-file): plain text is a user
-// prompt; a line starting with '{' is a JSON object holding "prompt" (text)
-// or "messages" (a list as above). `where` ("FILE: line N") starts errors.
-struct PromptLine {
-    std::string prompt;                // the text, or "" for messages
-    std::vector<ChatMessage> messages;  // empty for a plain prompt
-};
-PromptLine parse_prompt_line(const std::string &line, const std::string &where);
-
-// A line as typed or read from a file, without what editors add: a trailing
-// CR (a CRLF file) and, on the first line, a UTF-8 byte order mark.
-void clean_input_line(std::string &line, bool first_line);
+// strftime_now's clock: SOURCE_DATE_EPOCH (seconds, the reproducible-builds
+// convention) pins it, in UTC, for reproducible renders; else the local time.
+std::optional<std::time_t> template_clock();
 
 }  // namespace qwenc
