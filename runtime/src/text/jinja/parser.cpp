@@ -88,13 +88,17 @@ private:
 
     // Statements up to one of `ends` ({% endif %} ...); `end` receives the
     // tag found, the parser standing after its name.
-    Body body(const std::set<std::string> &ends, std::string &end) {
+    Body body(const std::set<std::string> &ends, std::string &end, const Token *open = nullptr) {
         Body out;
         for (;;) {
             const Token &t = cur();
             switch (t.type) {
             case Token::Type::End:
-                if (!ends.empty()) error(t, "unexpected end of template, expected '" + *ends.begin() + "'");
+                if (!ends.empty()) {
+                    const std::string closer = *std::find_if(ends.begin(), ends.end(), [](const std::string &e) { return e.rfind("end", 0) == 0; });
+                    error(t, "unexpected end of template, expected '" + closer + "' to close the '" + open->text + "' at line " +
+                                 std::to_string(open->line));
+                }
                 return out;
             case Token::Type::Text: {
                 auto s = node<Stmt>(Stmt::Kind::Text, t);
@@ -119,6 +123,8 @@ private:
                     end = next().text;
                     return out;
                 }
+                if (tag.text.rfind("end", 0) == 0 || tag.text == "elif" || tag.text == "else")
+                    error(tag, "unexpected '" + tag.text + "'" + (open ? " in the '" + open->text + "' at line " + std::to_string(open->line) : std::string()));
                 out.push_back(statement());
                 break;
             }
@@ -129,7 +135,7 @@ private:
 
     Body block_until(const std::set<std::string> &ends, std::string &end, const Token &open) {
         Nest n(*this, open);
-        return body(ends, end);
+        return body(ends, end, &open);
     }
 
     std::unique_ptr<Stmt> statement() {
