@@ -7,6 +7,7 @@
 #include "interrupt.h"
 #include "json_input.h"
 #include "qwenrun_modes.h"
+#include "text/tool_calls.h"
 
 namespace qwenc {
 
@@ -43,9 +44,19 @@ int run_prompts_file(const Run &run, Session &session, const Tokenizer &tok, con
     for (size_t index = 0; index < jobs.size(); index++) {
         session.truncate(0);
         const GenerationResult g = generate(session, &tok, {}, jobs[index].ids, req, nullptr);
-        nlohmann::json out = {{"index", index},          {"prompt", jobs[index].prompt},
+        nlohmann::ordered_json out = {{"index", index},          {"prompt", jobs[index].prompt},
                               {"text", g.text},          {"finish_reason", g.finish_reason},
                               {"prompt_tokens", g.prompt_tokens}, {"completion_tokens", g.tokens.size()}};
+        // A reply holding calls in the template's syntax also comes as
+        // OpenAI's message: content (the rest of the text) and tool_calls.
+        if (tmpl.teaches_tool_calls()) {
+            const ParsedReply reply = parse_tool_calls(g.text);
+            if (!reply.tool_calls.empty()) {
+                out["content"] = reply.content;
+                out["tool_calls"] = reply.tool_calls;
+                if (g.finish_reason == "stop") out["finish_reason"] = "tool_calls";
+            }
+        }
         std::printf("%s\n", out.dump().c_str());
         std::fflush(stdout);
         run.stats(g);

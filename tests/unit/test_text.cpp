@@ -10,6 +10,7 @@
 #include "generate/stop_strings.h"
 #include "json_input.h"
 #include "text/chat_template.h"
+#include "text/tool_calls.h"
 #include "text/stream_decoder.h"
 #include "text/tokenizer.h"
 #include "text/tokenizer_lists.h"
@@ -347,4 +348,45 @@ TEST_CASE("anything unusual in tokenizer.json's lists is left to the DOM reading
     REQUIRE(other.has_value());
     CHECK(other->rest["vocab"]["a"] == "x");
     CHECK(other->rest["model"]["inner"]["merges"][0] == 1);
+}
+
+TEST_CASE("a generated <tool_call> comes back as OpenAI's tool_calls and renders back as generated") {
+    const std::string generated = "Let me add.\n<tool_call>\n{\"name\": \"add\", \"arguments\": {\"a\": 2, \"b\": \"\xe5\x8c\x97\"}}\n</tool_call>";
+    const ParsedReply r = parse_tool_calls(generated);
+    REQUIRE(r.tool_calls.size() == 1);
+    CHECK(r.content == "Let me add.");
+    const auto &call = r.tool_calls[0];
+    CHECK(call["type"] == "function");
+    CHECK(call["id"].get<std::string>().rfind("call_", 0) == 0);
+    CHECK(call["function"]["name"] == "add");
+    CHECK(call["function"]["arguments"] == "{\"a\": 2, \"b\": \"\xe5\x8c\x97\"}");  // JSON text, as OpenAI sends it
+    CHECK(parse_tool_calls(generated).tool_calls == r.tool_calls);                // ids repeat for the same text
+
+    // The assistant turn as an application sends it back renders as the model generated it.
+    const ChatTemplate qwen = ChatTemplate::from_jinja(
+        slurp(std::string(QWENC_SHARED_DIR) + "/qwen2/tokenizer-tests/Qwen2.5-Instruct.chat_template.jinja"), "t");
+    CHECK(qwen.teaches_tool_calls());
+    nlohmann::ordered_json turn = {{"role", "assistant"}, {"content", r.content}, {"tool_calls", r.tool_calls}};
+    const std::string rendered = qwen.render({{"user", "u"}, parse_message(turn, "turn")}, false);
+    CHECK_THAT(rendered, Catch::EndsWith("<|im_start|>assistant\n" + generated + "<|im_end|>\n"));
+
+    // Two calls; the text between them is kept.
+    const ParsedReply two = parse_tool_calls("<tool_call>{\"name\": \"f\"}</tool_call> and <tool_call>{\"name\": \"g\", \"arguments\": {}}</tool_call>");
+    REQUIRE(two.tool_calls.size() == 2);
+    CHECK(two.content == "and");
+    CHECK(two.tool_calls[0]["function"]["arguments"] == "{}");
+    CHECK(two.tool_calls[0]["id"] != two.tool_calls[1]["id"]);
+}
+
+TEST_CASE("malformed tool calls stay in the text, never dropped") {
+    for (const std::string text : {"<tool_call>{\"name\": \"f\"", "<tool_call>not json</tool_call>", "<tool_call>{\"arguments\": {}}</tool_call>",
+                                   "<tool_call>[1]</tool_call>", "<tool_call>{\"name\": 3}</tool_call>", "no call at all"}) {
+        const ParsedReply r = parse_tool_calls(text);
+        CHECK(r.tool_calls.empty());
+        CHECK(r.content == text);
+    }
+    // A good call beside a bad one: the bad one is text.
+    const ParsedReply mixed = parse_tool_calls("<tool_call>oops</tool_call><tool_call>{\"name\": \"f\"}</tool_call>");
+    REQUIRE(mixed.tool_calls.size() == 1);
+    CHECK(mixed.content == "<tool_call>oops</tool_call>");
 }

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "json_input.h"
+#include "text/tool_calls.h"
 
 namespace qwenc {
 
@@ -12,6 +13,7 @@ using nlohmann::ordered_json;
 ChatTemplate ChatTemplate::from_jinja(const std::string &jinja, const std::string &source) {
     ChatTemplate t;
     t.template_ = jinja::Template::parse(jinja, source);
+    t.teaches_tool_calls_ = qwenc::teaches_tool_calls(jinja);
     return t;
 }
 

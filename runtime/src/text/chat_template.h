@@ -32,8 +32,12 @@ public:
     std::string render(const std::vector<ChatMessage> &messages, bool add_generation_prompt, const ChatContext &context = {}) const;
     std::string render(const Conversation &c) const { return render(c.messages, c.add_generation_prompt, c.context); }
 
+    // Whether the template teaches the <tool_call> syntax (text/tool_calls.h).
+    bool teaches_tool_calls() const { return teaches_tool_calls_; }
+
 private:
     std::optional<jinja::Template> template_;
+    bool teaches_tool_calls_ = false;
     nlohmann::ordered_json special_tokens_ = nlohmann::ordered_json::object();
 };
 
