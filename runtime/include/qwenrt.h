@@ -13,11 +13,18 @@
  * the session is left as the running call leaves it; the other session
  * functions must not run concurrently with those two on that session.
  *
+ * Text handles (qwenrt_text: tokenizer, chat template, generation defaults)
+ * are read-only once loaded and may be shared by any number of threads and
+ * sessions. A decoder or sampler is used by one thread at a time.
+ *
  * Lifetimes: free sessions and models in any order. A session keeps its
  * model loaded; qwenrt_model_free drops the caller's handle and the model
- * is unloaded when its last session is freed. Strings returned by the
- * library (qwenrt_model_manifest) live as long as their model handle;
- * qwenrt_last_error's until the next call on the same thread.
+ * is unloaded when its last session is freed. A text handle must outlive
+ * the decoders made from it. Strings returned by the library live as long
+ * as the handle they came from (qwenrt_model_manifest: the model; a
+ * decoder's pieces and a generation's text: until the next call on that
+ * decoder or session), except qwenrt_chat_render's, which the caller frees
+ * with qwenrt_free; qwenrt_last_error's until the next call on the thread.
  *
  * Weights: the files of weights_dir are mapped, not read, for the model's
  * lifetime. To replace them, write new files and rename them into place:
@@ -34,7 +41,7 @@
 extern "C" {
 #endif
 
-#define QWENRT_ABI_VERSION 1
+#define QWENRT_ABI_VERSION 2 /* 2: text, sampling and generation */
 
 typedef struct qwenrt_model qwenrt_model;
 typedef struct qwenrt_session qwenrt_session;
@@ -84,6 +91,107 @@ int qwenrt_session_truncate(qwenrt_session *session, int64_t n);
  * non-zero, else for the last token only ([vocab]). logits_out may be NULL.
  * Returns 0, or -1 on error (the session is then unchanged). */
 int qwenrt_session_eval(qwenrt_session *session, const int32_t *tokens, int64_t n, float *logits_out, int all_logits);
+
+/* ---- Text: tokenizer, chat template, sampling, generation ----
+ * Text in and streamed text out, the way qwenrun does it (qwenrun generates
+ * through these functions). */
+
+typedef struct qwenrt_text qwenrt_text;
+
+/* Reads a Hugging Face model directory's tokenizer.json,
+ * tokenizer_config.json (chat template, bos/eos tokens; optional) and
+ * generation_config.json / config.json (sampling defaults, end-of-sequence
+ * ids; optional). */
+qwenrt_text *qwenrt_text_load(const char *model_dir);
+/* Replaces the chat template with Jinja source; `name` names it in errors. */
+int qwenrt_text_set_chat_template(qwenrt_text *text, const char *jinja, const char *name);
+void qwenrt_text_free(qwenrt_text *text);
+
+/* Encodes `len` bytes of UTF-8. With parse_special, added tokens written in
+ * the text (<|im_start|>) are recognised; without, they are plain text.
+ * Writes at most `capacity` ids and returns how many the text has (call
+ * again with more room if that is larger), or -1 on error (invalid UTF-8). */
+int64_t qwenrt_tokenize(const qwenrt_text *text, const char *utf8, size_t len, int parse_special, int32_t *ids, int64_t capacity);
+/* Decodes ids to UTF-8 (special tokens skipped if skip_special; bytes that
+ * form no character become U+FFFD). Writes at most `capacity` bytes plus a
+ * NUL when room remains; returns the full length, or -1 on error. */
+int64_t qwenrt_detokenize(const qwenrt_text *text, const int32_t *ids, int64_t n, int skip_special, char *out, size_t capacity);
+
+/* Incremental decoding for streaming: feed ids one at a time, get the text
+ * each completes. Never splits a UTF-8 character across pieces. */
+typedef struct qwenrt_decoder qwenrt_decoder;
+qwenrt_decoder *qwenrt_decoder_new(const qwenrt_text *text, int skip_special);
+/* The text `id` completes (often "", when a character is still
+ * incomplete); *len receives its length. NULL on error (an unknown id). */
+const char *qwenrt_decoder_push(qwenrt_decoder *decoder, int32_t id, size_t *len);
+/* What is held back at the end, incomplete characters as U+FFFD. */
+const char *qwenrt_decoder_flush(qwenrt_decoder *decoder, size_t *len);
+void qwenrt_decoder_free(qwenrt_decoder *decoder);
+
+/* Renders a conversation with the model's chat template, as
+ * transformers' apply_chat_template does. conversation_json is a JSON list
+ * of OpenAI-shaped messages (role, content, tool_calls, ...) or an object
+ * {"messages": [...], "tools": [...], "add_generation_prompt": true, ...}
+ * whose other keys become template variables. Returns a NUL-terminated
+ * string to free with qwenrt_free, or NULL on error (the template's own
+ * refusal included). */
+char *qwenrt_chat_render(const qwenrt_text *text, const char *conversation_json);
+void qwenrt_free(void *p);
+
+/* Sampling as qwenrun's flags set it (--temperature --top-k --top-p --min-p
+ * --repetition-penalty --seed). do_sample 0 or temperature 0 is greedy. */
+typedef struct qwenrt_sampling {
+    int do_sample;
+    float temperature;
+    int64_t top_k;            /* 0: off */
+    float top_p;              /* 1: off */
+    float min_p;              /* 0: off */
+    float repetition_penalty; /* 1: off; over every token in the session */
+    uint64_t seed;
+} qwenrt_sampling;
+/* generation_config.json's values (greedy if it sets none); text may be NULL. */
+qwenrt_sampling qwenrt_sampling_defaults(const qwenrt_text *text);
+
+typedef struct qwenrt_sampler qwenrt_sampler;
+qwenrt_sampler *qwenrt_sampler_new(const qwenrt_sampling *params);
+/* The next token from `vocab` logits (modified in place) given the tokens
+ * seen so far (for the repetition penalty); -1 on error (no finite logit). */
+int32_t qwenrt_sampler_next(qwenrt_sampler *sampler, float *logits, int64_t vocab, const int32_t *seen, int64_t n_seen);
+void qwenrt_sampler_free(qwenrt_sampler *sampler);
+
+typedef struct qwenrt_generate_params {
+    qwenrt_sampling sampling;
+    int64_t max_tokens;      /* -1: until end of sequence or the context is full */
+    const char *const *stop; /* stop strings (generation ends before them), n_stop of them */
+    size_t n_stop;
+    int ignore_eos;          /* non-zero: do not stop at end-of-sequence ids */
+} qwenrt_generate_params;
+/* Sampling defaults from the model directory, 256 tokens, no stop strings. */
+qwenrt_generate_params qwenrt_generate_defaults(const qwenrt_text *text);
+
+/* Called after every generated token with the text it made final (len may
+ * be 0) and once more for text held back at the end. Return non-zero to
+ * stop: generation ends before the next token, finish_reason "interrupted". */
+typedef int (*qwenrt_on_text)(const char *piece, size_t len, void *user);
+
+typedef struct qwenrt_generation {
+    int64_t prompt_tokens, completion_tokens;
+    const char *finish_reason; /* "stop" (end of sequence or a stop string), "length", "interrupted" */
+    const char *text;          /* everything streamed, NUL-terminated */
+    const int32_t *tokens;     /* the generated ids (completion_tokens of them), an ending eos included */
+    double prefill_seconds, time_to_first_token_seconds, decode_seconds;
+    int64_t decode_steps;
+} qwenrt_generation;
+
+/* Evaluates `prompt` after what the session holds and generates from it,
+ * streaming text to on_text (may be NULL). The repetition penalty counts
+ * every token in the session. out (may be NULL) receives the result; its
+ * strings live until the next call on the session. Returns 0 or -1. */
+int qwenrt_generate(qwenrt_session *session, const qwenrt_text *text, const int32_t *prompt, int64_t n,
+                    const qwenrt_generate_params *params, qwenrt_on_text on_text, void *user, qwenrt_generation *out);
+/* The same for prompt text (special tokens recognised), e.g. a chat render. */
+int qwenrt_generate_text(qwenrt_session *session, const qwenrt_text *text, const char *prompt,
+                         const qwenrt_generate_params *params, qwenrt_on_text on_text, void *user, qwenrt_generation *out);
 
 #ifdef __cplusplus
 }

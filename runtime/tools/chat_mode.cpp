@@ -15,10 +15,12 @@ namespace qwenc {
 // tokens the KV cache holds where it still begins with their text
 // (continue_transcript); the cache keeps the longest prefix it shares with
 // the new prompt.
-int run_chat(const Run &run, Session &session, const Tokenizer &tok, const GenerationRequest &req,
-             const std::function<void(const std::string &)> &print) {
+int run_chat(const Run &run, qwenrt_session *session, const qwenrt_text &text, const GenerateParams &params) {
     const CliArgs &args = run.args;
-    const ChatTemplate tmpl = run.chat_template();
+    const Tokenizer &tok = *text.tokenizer;
+    const ChatTemplate &tmpl = *text.chat_template;
+    const int64_t max_context = qwenrt_session_max_context(session);
+    Streaming printing{true};
     const ChatContext context = run.chat_context();
     std::vector<ChatMessage> msgs;
     if (args.has("system")) msgs.push_back({"system", args.get("system")});
@@ -44,32 +46,35 @@ int run_chat(const Run &run, Session &session, const Tokenizer &tok, const Gener
         msgs.push_back({"user", line});
         // Room for an answer of --max-tokens (at most half the context);
         // the oldest turns make way for it.
-        const int64_t reserve = std::max<int64_t>(1, std::min(req.max_tokens, session.max_context() / 2));
+        const int64_t max_tokens = params.c.max_tokens < 0 ? INT64_MAX : params.c.max_tokens;
+        const int64_t reserve = std::max<int64_t>(1, std::min(max_tokens, max_context / 2));
         FittedConversation fit;
         try {
-            fit = fit_conversation(msgs, tmpl, tok, session.max_context(), reserve, context);
+            fit = fit_conversation(msgs, tmpl, tok, max_context, reserve, context);
         } catch (const InputError &e) {
             std::fprintf(stderr, "qwenrun: %s; not sent\n", e.what());
             continue;
         }
         if (fit.dropped > 0)
             std::fprintf(stderr, "[context full: dropped the oldest %zu message%s]\n", fit.dropped, fit.dropped == 1 ? "" : "s");
-        const std::vector<int32_t> all = continue_transcript(transcript, fit, tok, session.max_context() - reserve);
+        const std::vector<int32_t> all = continue_transcript(transcript, fit, tok, max_context - reserve);
         size_t common = 0;
         while (common < all.size() && common < in_cache.size() && all[common] == in_cache[common]) common++;
         if (common == all.size()) common--;  // always evaluate at least one token
-        session.truncate(int64_t(common));
+        check(qwenrt_session_truncate(session, int64_t(common)));
         in_cache.resize(common);
         const std::vector<int32_t> fresh(all.begin() + long(common), all.end());
-        const GenerationResult g = generate(session, &tok, in_cache, fresh, req, print);
+        qwenrt_generation r{};
+        check(qwenrt_generate(session, &text, fresh.data(), int64_t(fresh.size()), &params.c, Streaming::on_text, &printing, &r));
+        const GenerationResult g = result_of(r);
         std::printf("\n");
         std::fflush(stdout);
-        run.stats(g);
+        run.stats(r);
         if (g.finish_reason == "interrupted") take_interrupt();  // this answer stops; the chat goes on
         in_cache.insert(in_cache.end(), fresh.begin(), fresh.end());
         // The last generated token was sampled but never evaluated.
         in_cache.insert(in_cache.end(), g.tokens.begin(), g.tokens.end() - (g.tokens.empty() ? 0 : 1));
-        transcript.record(all, std::move(fit.text), g, req.eos_ids, tok);
+        transcript.record(all, std::move(fit.text), g, params.c.ignore_eos ? std::vector<int32_t>{} : text.defaults.eos_ids, tok);
         msgs.push_back({"assistant", g.text});
     }
     return 0;

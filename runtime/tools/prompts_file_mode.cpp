@@ -11,11 +11,13 @@
 
 namespace qwenc {
 
-int run_prompts_file(const Run &run, Session &session, const Tokenizer &tok, const GenerationRequest &req) {
+int run_prompts_file(const Run &run, qwenrt_session *session, const qwenrt_text &text, const GenerateParams &params) {
     const CliArgs &args = run.args;
     std::ifstream in(args.get("prompts-file"));
     if (!in) throw InputError(args.get("prompts-file") + ": cannot open");
-    const ChatTemplate tmpl = args.has("raw") ? ChatTemplate() : run.chat_template();
+    const Tokenizer &tok = *text.tokenizer;
+    const ChatTemplate tmpl = args.has("raw") ? ChatTemplate() : *text.chat_template;
+    const int64_t max_context = qwenrt_session_max_context(session);
     const nlohmann::ordered_json tools = run.chat_context().tools;
     // Every line is read, rendered and tokenized before the first is
     // run, so a bad line stops the job before any work.
@@ -36,14 +38,18 @@ int run_prompts_file(const Run &run, Session &session, const Tokenizer &tok, con
         const std::string prompt_text = has_messages ? line : p.prompt;
         Conversation c = has_messages ? p.conversation : Conversation{run.user_turn(prompt_text), {}, true};
         if (c.context.tools.is_null()) c.context.tools = tools;
-        const std::string text = args.has("raw") ? prompt_text : tmpl.render(c);
-        std::vector<int32_t> ids = tok.encode(text, true, session.max_context());
-        check_prompt_fits(session, int64_t(ids.size()), 0, where);  // each runs from an empty cache
+        const std::string prompt = args.has("raw") ? prompt_text : tmpl.render(c);
+        std::vector<int32_t> ids = tok.encode(prompt, true, max_context);
+        check_prompt_fits(*session->session, int64_t(ids.size()), 0, where);  // each runs from an empty cache
         jobs.push_back({prompt_text, std::move(ids)});
     }
     for (size_t index = 0; index < jobs.size(); index++) {
-        session.truncate(0);
-        const GenerationResult g = generate(session, &tok, {}, jobs[index].ids, req, nullptr);
+        check(qwenrt_session_truncate(session, 0));
+        Streaming silent{false};
+        qwenrt_generation r{};
+        check(qwenrt_generate(session, &text, jobs[index].ids.data(), int64_t(jobs[index].ids.size()), &params.c, Streaming::on_text,
+                              &silent, &r));
+        const GenerationResult g = result_of(r);
         nlohmann::ordered_json out = {{"index", index},          {"prompt", jobs[index].prompt},
                               {"text", g.text},          {"finish_reason", g.finish_reason},
                               {"prompt_tokens", g.prompt_tokens}, {"completion_tokens", g.tokens.size()}};
@@ -59,7 +65,7 @@ int run_prompts_file(const Run &run, Session &session, const Tokenizer &tok, con
         }
         std::printf("%s\n", out.dump().c_str());
         std::fflush(stdout);
-        run.stats(g);
+        run.stats(r);
         if (g.finish_reason == "interrupted") return kInterruptedExit;
     }
     return 0;

@@ -136,61 +136,59 @@ int main(int argc, char **argv) {
             throw UsageError("give exactly one of --prompt, --messages, --chat, --prompts-file, --tokens, --bench (see --help)");
         if (!args.has("model")) throw UsageError("--model MODEL.so is required (see --help)");
         if (args.has("bench")) return run_bench(args);
-        GenerationRequest req = run.request();
-        std::unique_ptr<Tokenizer> tok;
-        if (!args.has("tokens")) tok = run.tokenizer();
+        const GenerateParams params = run.params();
+        // Tokenizer and template before the model: their errors come at once.
+        const bool with_template = !args.has("tokens") && !args.has("raw");
+        const TextHandle text = run.text(!args.has("tokens"), with_template);
 
         const auto t_load = Clock::now();
-        LoadOptions lo;
-        lo.num_threads = int(args.get_int("threads", 0, 0, 1024));
-        lo.show_progress = !run.quiet;
-        Model model(args.get("model"), run.dir, lo);
-        Session session(model, args.get_int("max-context", 0, 0, INT32_MAX));
+        qwenrt_load_options lo{int(args.get_int("threads", 0, 0, 1024)), !run.quiet};
+        const ModelHandle model(qwenrt_model_load(args.get("model").c_str(), run.dir.c_str(), &lo));
+        if (!model) check(-1);
+        const SessionHandle session(qwenrt_session_new(model.get(), args.get_int("max-context", 0, 0, INT32_MAX)));
+        if (!session) check(-1);
         if (!run.quiet) std::fprintf(stderr, "loaded in %.3f s\n", since(t_load));
         // From here Ctrl-C stops a generation rather than the process.
         catch_interrupts();
-        req.interrupt = &interrupt_flag();
-        auto print = [](const std::string &s) {
-            std::fputs(s.c_str(), stdout);
-            std::fflush(stdout);
-        };
+        Streaming silent{false}, printing{true};
+        qwenrt_generation g{};
 
         if (args.has("tokens")) {
             const std::vector<int32_t> prompt = parse_int_list("tokens", args.get("tokens"));
+            const int64_t n = int64_t(prompt.size());
             if (args.has("dump-logits")) {
-                const int64_t V = model.config().vocab_size;
-                std::vector<float> logits(prompt.size() * size_t(V));
-                session.eval(prompt.data(), int64_t(prompt.size()), logits.data(), true);
+                std::vector<float> logits(prompt.size() * size_t(qwenrt_model_vocab_size(model.get())));
+                check(qwenrt_session_eval(session.get(), prompt.data(), n, logits.data(), 1));
                 AtomicFile out(args.get("dump-logits"));
                 out.write(logits.data(), logits.size() * sizeof(float));
                 out.commit();
-                if (req.max_tokens == 0) return 0;
-                session.truncate(0);
-            } else if (req.max_tokens == 0) {
-                session.eval(prompt.data(), int64_t(prompt.size()), nullptr, false);
+                if (params.c.max_tokens == 0) return 0;
+                check(qwenrt_session_truncate(session.get(), 0));
+            } else if (params.c.max_tokens == 0) {
+                check(qwenrt_session_eval(session.get(), prompt.data(), n, nullptr, 0));
                 return 0;
             }
-            const GenerationResult g = generate(session, nullptr, {}, prompt, req, nullptr);
-            for (size_t i = 0; i < g.tokens.size(); i++) std::printf("%s%d", i ? " " : "", g.tokens[i]);
+            check(qwenrt_generate(session.get(), text.get(), prompt.data(), n, &params.c, Streaming::on_text, &silent, &g));
+            for (int64_t i = 0; i < g.completion_tokens; i++) std::printf("%s%d", i ? " " : "", g.tokens[i]);
             std::printf("\n");
             std::fflush(stdout);
             run.stats(g);
-            return g.finish_reason == "interrupted" ? kInterruptedExit : 0;
+            return std::string(g.finish_reason) == "interrupted" ? kInterruptedExit : 0;
         }
 
         if (args.has("prompt") || args.has("messages")) {
-            std::string text;
-            if (args.has("raw")) text = args.get("prompt");
-            else if (args.has("messages")) text = run.chat_template().render(run.conversation(args.get("messages")));
-            else text = run.chat_template().render(run.user_turn(args.get("prompt")), true, run.chat_context());
-            const GenerationResult g = generate(session, tok.get(), {}, tok->encode(text, true, session.max_context()), req, print);
+            std::string prompt;
+            if (args.has("raw")) prompt = args.get("prompt");
+            else if (args.has("messages")) prompt = text->chat_template->render(run.conversation(args.get("messages")));
+            else prompt = text->chat_template->render(run.user_turn(args.get("prompt")), true, run.chat_context());
+            check(qwenrt_generate_text(session.get(), text.get(), prompt.c_str(), &params.c, Streaming::on_text, &printing, &g));
             std::printf("\n");
             run.stats(g);
-            return g.finish_reason == "interrupted" ? kInterruptedExit : 0;
+            return std::string(g.finish_reason) == "interrupted" ? kInterruptedExit : 0;
         }
 
-        if (args.has("prompts-file")) return run_prompts_file(run, session, *tok, req);
-        return run_chat(run, session, *tok, req, print);
+        if (args.has("prompts-file")) return run_prompts_file(run, session.get(), *text, params);
+        return run_chat(run, session.get(), *text, params);
     } catch (const std::exception &e) {
         std::fprintf(stderr, "qwenrun: error: %s\n", e.what());
         return 1;

@@ -6,6 +6,7 @@
 
 #include "generate/generation_config.h"
 #include "json_input.h"
+#include "interrupt.h"
 #include "qwenrun_modes.h"
 
 namespace qwenc {
@@ -54,26 +55,62 @@ Conversation Run::conversation(const std::string &path) const {
     return c;
 }
 
-GenerationRequest Run::request() const {
+TextHandle Run::text(bool with_tokenizer, bool with_template) const {
+    TextHandle t(new qwenrt_text);
+    if (with_tokenizer) t->tokenizer = tokenizer();
+    if (with_template) t->chat_template = chat_template();
+    t->defaults = read_generation_defaults(dir);
+    return t;
+}
+
+GenerateParams Run::params() const {
     const GenerationDefaults d = read_generation_defaults(dir);
-    GenerationRequest r;
-    r.sampling = d.sampling;
-    r.eos_ids = args.has("ignore-eos") ? std::vector<int32_t>{} : d.eos_ids;
+    GenerateParams p;
+    SamplingParams s = d.sampling;
     // Setting any sampling knob on the command line means sampling, as with vLLM.
-    if (args.has("temperature") || args.has("top-p") || args.has("top-k") || args.has("min-p")) r.sampling.do_sample = true;
-    r.sampling.temperature = float(args.get_double("temperature", r.sampling.temperature));
-    r.sampling.top_k = args.get_int("top-k", r.sampling.top_k, 0, INT32_MAX);
-    r.sampling.top_p = float(args.get_double("top-p", r.sampling.top_p));
-    r.sampling.min_p = float(args.get_double("min-p", r.sampling.min_p));
-    r.sampling.repetition_penalty = float(args.get_double("repetition-penalty", r.sampling.repetition_penalty));
-    r.sampling.seed = uint64_t(args.get_int("seed", 0, 0, INT64_MAX));
-    if (r.sampling.temperature < 0) throw UsageError("--temperature must be >= 0");
-    if (r.sampling.top_p <= 0 || r.sampling.top_p > 1) throw UsageError("--top-p must be in (0, 1]");
-    if (r.sampling.min_p < 0 || r.sampling.min_p > 1) throw UsageError("--min-p must be in [0, 1]");
-    if (r.sampling.repetition_penalty <= 0) throw UsageError("--repetition-penalty must be > 0");
-    r.stop = args.get_all("stop");
-    r.max_tokens = args.get_int("max-tokens", 256, -1, INT32_MAX);
-    if (r.max_tokens == -1) r.max_tokens = INT64_MAX;  // generate() stops at the context's end
+    if (args.has("temperature") || args.has("top-p") || args.has("top-k") || args.has("min-p")) s.do_sample = true;
+    s.temperature = float(args.get_double("temperature", s.temperature));
+    s.top_k = args.get_int("top-k", s.top_k, 0, INT32_MAX);
+    s.top_p = float(args.get_double("top-p", s.top_p));
+    s.min_p = float(args.get_double("min-p", s.min_p));
+    s.repetition_penalty = float(args.get_double("repetition-penalty", s.repetition_penalty));
+    s.seed = uint64_t(args.get_int("seed", 0, 0, INT64_MAX));
+    if (s.temperature < 0) throw UsageError("--temperature must be >= 0");
+    if (s.top_p <= 0 || s.top_p > 1) throw UsageError("--top-p must be in (0, 1]");
+    if (s.min_p < 0 || s.min_p > 1) throw UsageError("--min-p must be in [0, 1]");
+    if (s.repetition_penalty <= 0) throw UsageError("--repetition-penalty must be > 0");
+    p.c.sampling = c_api::to_c(s);
+    p.c.ignore_eos = args.has("ignore-eos");
+    p.stop = args.get_all("stop");
+    for (const std::string &x : p.stop) p.stop_ptrs.push_back(x.c_str());
+    p.c.stop = p.stop_ptrs.data();
+    p.c.n_stop = p.stop_ptrs.size();
+    p.c.max_tokens = args.get_int("max-tokens", 256, -1, INT32_MAX);  // -1: until the end of sequence or the context
+    return p;
+}
+
+void check(int rc) {
+    if (rc != 0) throw std::runtime_error(qwenrt_last_error());
+}
+
+int Streaming::on_text(const char *piece, size_t len, void *self) {
+    if (static_cast<Streaming *>(self)->print && len) {
+        std::fwrite(piece, 1, len, stdout);
+        std::fflush(stdout);
+    }
+    return interrupt_flag().load();
+}
+
+GenerationResult result_of(const qwenrt_generation &g) {
+    GenerationResult r;
+    r.tokens.assign(g.tokens, g.tokens + g.completion_tokens);
+    r.text = g.text;
+    r.finish_reason = g.finish_reason;
+    r.prompt_tokens = g.prompt_tokens;
+    r.prefill_s = g.prefill_seconds;
+    r.ttft_s = g.time_to_first_token_seconds;
+    r.decode_s = g.decode_seconds;
+    r.decode_steps = g.decode_steps;
     return r;
 }
 
@@ -84,12 +121,12 @@ std::vector<ChatMessage> Run::user_turn(const std::string &text) const {
     return msgs;
 }
 
-void Run::stats(const GenerationResult &g) const {
+void Run::stats(const qwenrt_generation &g) const {
     if (quiet) return;
     const int64_t dec = g.decode_steps;
-    std::fprintf(stderr, "\n[%lld prompt tokens, %zu generated, %s] ttft %.3f s | prefill %.1f tok/s | decode %.2f tok/s\n",
-                 (long long)g.prompt_tokens, g.tokens.size(), g.finish_reason.c_str(), g.ttft_s,
-                 double(g.prompt_tokens) / std::max(g.prefill_s, 1e-9), dec ? double(dec) / g.decode_s : 0.0);
+    std::fprintf(stderr, "\n[%lld prompt tokens, %lld generated, %s] ttft %.3f s | prefill %.1f tok/s | decode %.2f tok/s\n",
+                 (long long)g.prompt_tokens, (long long)g.completion_tokens, g.finish_reason, g.time_to_first_token_seconds,
+                 double(g.prompt_tokens) / std::max(g.prefill_seconds, 1e-9), dec ? double(dec) / g.decode_seconds : 0.0);
 }
 
 }  // namespace qwenc

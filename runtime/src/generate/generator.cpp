@@ -40,7 +40,6 @@ GenerationResult generate(Session &session, const Tokenizer *tokenizer, const st
     std::unique_ptr<StreamDecoder> decoder = tokenizer ? std::make_unique<StreamDecoder>(*tokenizer) : nullptr;
     StopStrings stops(req.stop);
     auto emit = [&](const std::string &s) {
-        if (s.empty()) return;
         r.text += s;
         if (on_text) on_text(s);
     };
@@ -60,7 +59,7 @@ GenerationResult generate(Session &session, const Tokenizer *tokenizer, const st
             r.finish_reason = "stop";
             break;
         }
-        if (decoder) emit(stops.feed(decoder->push(next)));
+        emit(decoder ? stops.feed(decoder->push(next)) : std::string());
         if (stops.stopped()) {
             r.finish_reason = "stop";
             break;
@@ -70,7 +69,10 @@ GenerationResult generate(Session &session, const Tokenizer *tokenizer, const st
         r.decode_steps++;
     }
     r.decode_s = since(t_decode);
-    if (decoder && !stops.stopped()) emit(stops.feed(decoder->flush()) + stops.flush());
+    if (decoder && !stops.stopped()) {
+        const std::string rest = stops.feed(decoder->flush()) + stops.flush();
+        if (!rest.empty()) emit(rest);
+    }
     return r;
 }
 

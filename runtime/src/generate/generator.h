@@ -38,7 +38,10 @@ void check_prompt_fits(const Session &session, int64_t prompt_tokens, int64_t us
 
 // `context` holds every token already in the session's cache (they count
 // for the repetition penalty); `prompt` is evaluated after them. on_text
-// receives text as it becomes final (may be null).
+// (may be null) is called after every generated token but an end-of-sequence
+// one, with the text that token made final (often "", when a character or
+// a possible stop string is incomplete), and once more for text held back
+// to the end; it may set `interrupt` to stop before the next token.
 GenerationResult generate(Session &session, const Tokenizer *tokenizer, const std::vector<int32_t> &context,
                           const std::vector<int32_t> &prompt, const GenerationRequest &req,
                           const std::function<void(const std::string &)> &on_text);

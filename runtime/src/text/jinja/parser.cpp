@@ -522,6 +522,8 @@ private:
 
     ExprPtr call(ExprPtr callee) {
         auto c = node<Expr>(Expr::Kind::Call, cur());
+        c->line = callee->line;  // errors point at what is called
+        c->column = callee->column;
         c->children.push_back(std::move(callee));
         arguments(*c);
         return c;

@@ -1,41 +1,22 @@
-// The C API of libqwenrt: thin wrappers that turn exceptions into a
-// thread-local error message and a NULL / -1 return.
-#include "qwenrt.h"
-
+// The C API of libqwenrt, models and sessions: thin wrappers that turn
+// exceptions into a thread-local error message and a NULL / -1 return.
 #include <string>
 
-#include "model.h"
+#include "c_api/handles.h"
 
-// A session keeps its model alive: freeing the model first only drops the
-// caller's handle, and the model is unloaded with its last session.
-struct qwenrt_model {
-    std::shared_ptr<qwenc::Model> model;
-};
-struct qwenrt_session {
-    std::shared_ptr<const qwenc::Model> model;  // declared first: destroyed after the session
-    std::unique_ptr<qwenc::Session> session;
-};
-
+namespace qwenc::c_api {
 namespace {
 thread_local std::string g_error;
-
-template <typename F>
-auto guarded(F &&f, decltype(f()) on_error) -> decltype(f()) {
-    try {
-        g_error.clear();
-        return f();
-    } catch (const std::exception &e) {
-        g_error = e.what();
-    } catch (...) {
-        g_error = "unknown error";
-    }
-    return on_error;
 }
-}  // namespace
+void set_error(const char *message) { g_error = message; }
+void clear_error() { g_error.clear(); }
+}  // namespace qwenc::c_api
+
+using qwenc::c_api::guarded;
 
 extern "C" {
 
-const char *qwenrt_last_error(void) { return g_error.c_str(); }
+const char *qwenrt_last_error(void) { return qwenc::c_api::g_error.c_str(); }
 
 static qwenc::LoadOptions load_options(const qwenrt_load_options *opts) {
     qwenc::LoadOptions o;
@@ -79,7 +60,10 @@ qwenrt_session *qwenrt_session_new(qwenrt_model *model, int64_t max_context) {
     return guarded(
         [&]() -> qwenrt_session * {
             if (!model) throw std::invalid_argument("no model");
-            return new qwenrt_session{model->model, std::make_unique<qwenc::Session>(*model->model, max_context)};
+            auto s = new qwenrt_session;
+            s->model = model->model;
+            s->session = std::make_unique<qwenc::Session>(*model->model, max_context);
+            return s;
         },
         nullptr);
 }
@@ -93,6 +77,8 @@ int qwenrt_session_truncate(qwenrt_session *s, int64_t n) {
         [&]() {
             if (!s) throw std::invalid_argument("no session");
             s->session->truncate(n);
+            std::lock_guard<std::mutex> lock(s->history_mutex);
+            if (int64_t(s->history.size()) > s->session->position()) s->history.resize(size_t(s->session->position()));
             return 0;
         },
         -1);
@@ -103,6 +89,8 @@ int qwenrt_session_eval(qwenrt_session *s, const int32_t *tokens, int64_t n, flo
         [&]() {
             if (!s || !tokens) throw std::invalid_argument("session and tokens are required");
             s->session->eval(tokens, n, logits_out, all_logits != 0);
+            std::lock_guard<std::mutex> lock(s->history_mutex);
+            s->history.insert(s->history.end(), tokens, tokens + n);
             return 0;
         },
         -1);
