@@ -136,10 +136,10 @@ int main(int argc, char **argv) {
             throw UsageError("give exactly one of --prompt, --messages, --chat, --prompts-file, --tokens, --bench (see --help)");
         if (!args.has("model")) throw UsageError("--model MODEL.so is required (see --help)");
         if (args.has("bench")) return run_bench(args);
-        const GenerateParams params = run.params();
         // Tokenizer and template before the model: their errors come at once.
         const bool with_template = !args.has("tokens") && !args.has("raw");
         const TextHandle text = run.text(!args.has("tokens"), with_template);
+        const GenerateParams params = run.params(*text);
 
         const auto t_load = Clock::now();
         qwenrt_load_options lo{int(args.get_int("threads", 0, 0, 1024)), !run.quiet};

@@ -69,9 +69,9 @@ struct Run {
     // the model directory's) unless `with_tokenizer` is false (--tokens),
     // the chat template if `with_template`, and the generation defaults.
     TextHandle text(bool with_tokenizer, bool with_template) const;
-    // Sampling, stop conditions and length: generation_config.json's
-    // defaults under the command line's flags.
-    GenerateParams params() const;
+    // Sampling, stop conditions and length: the text handle's defaults
+    // (generation_config.json) under the command line's flags.
+    GenerateParams params(const qwenrt_text &text) const;
     // A one-turn conversation: --system's message, if any, and `text`.
     std::vector<ChatMessage> user_turn(const std::string &text) const;
     // What goes with every conversation: --tools' definitions.

@@ -63,10 +63,9 @@ TextHandle Run::text(bool with_tokenizer, bool with_template) const {
     return t;
 }
 
-GenerateParams Run::params() const {
-    const GenerationDefaults d = read_generation_defaults(dir);
+GenerateParams Run::params(const qwenrt_text &text) const {
     GenerateParams p;
-    SamplingParams s = d.sampling;
+    SamplingParams s = text.defaults.sampling;
     // Setting any sampling knob on the command line means sampling, as with vLLM.
     if (args.has("temperature") || args.has("top-p") || args.has("top-k") || args.has("min-p")) s.do_sample = true;
     s.temperature = float(args.get_double("temperature", s.temperature));
@@ -75,10 +74,10 @@ GenerateParams Run::params() const {
     s.min_p = float(args.get_double("min-p", s.min_p));
     s.repetition_penalty = float(args.get_double("repetition-penalty", s.repetition_penalty));
     s.seed = uint64_t(args.get_int("seed", 0, 0, INT64_MAX));
-    if (s.temperature < 0) throw UsageError("--temperature must be >= 0");
-    if (s.top_p <= 0 || s.top_p > 1) throw UsageError("--top-p must be in (0, 1]");
-    if (s.min_p < 0 || s.min_p > 1) throw UsageError("--min-p must be in [0, 1]");
-    if (s.repetition_penalty <= 0) throw UsageError("--repetition-penalty must be > 0");
+    check_sampling_params(s, [](std::string field) {  // the flag: top_p is --top-p
+        std::replace(field.begin(), field.end(), '_', '-');
+        return "--" + field;
+    });
     p.c.sampling = c_api::to_c(s);
     p.c.ignore_eos = args.has("ignore-eos");
     p.stop = args.get_all("stop");

@@ -24,11 +24,7 @@ SamplingParams to_params(const qwenrt_sampling &s) {
     p.min_p = s.min_p;
     p.repetition_penalty = s.repetition_penalty;
     p.seed = s.seed;
-    if (!(p.temperature >= 0)) throw std::invalid_argument("temperature must be >= 0");
-    if (p.top_k < 0) throw std::invalid_argument("top_k must be >= 0");
-    if (!(p.top_p > 0 && p.top_p <= 1)) throw std::invalid_argument("top_p must be in (0, 1]");
-    if (!(p.min_p >= 0 && p.min_p <= 1)) throw std::invalid_argument("min_p must be in [0, 1]");
-    if (!(p.repetition_penalty > 0)) throw std::invalid_argument("repetition_penalty must be > 0");
+    check_sampling_params(p, [](const std::string &field) { return field; });
     return p;
 }
 
@@ -269,9 +265,9 @@ int qwenrt_generate_text(qwenrt_session *s, const qwenrt_text *t, const char *pr
     const int ok = guarded(
         [&]() {
             if (!s || !prompt) throw std::invalid_argument("session and prompt are required");
-            // Text that cannot fit the context is refused before it is tokenized.
+            // Text that cannot fit the context is refused before it is
+            // tokenized; qwenrt_generate checks the tokens against what is left.
             ids = tokenizer_of(t).encode(prompt, true, s->session->max_context());
-            qwenc::check_prompt_fits(*s->session, int64_t(ids.size()), s->session->position());
             return 0;
         },
         -1);

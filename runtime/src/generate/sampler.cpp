@@ -240,6 +240,15 @@ int32_t draw(const std::vector<float> &logits, const Candidates &c, std::mt19937
 
 }  // namespace
 
+void check_sampling_params(const SamplingParams &p, const std::function<std::string(const std::string &field)> &name) {
+    const auto refuse = [&](const char *field, const char *range) { throw std::invalid_argument(name(field) + " must be " + range); };
+    if (!(p.temperature >= 0)) refuse("temperature", ">= 0");
+    if (p.top_k < 0) refuse("top_k", ">= 0");
+    if (!(p.top_p > 0 && p.top_p <= 1)) refuse("top_p", "in (0, 1]");
+    if (!(p.min_p >= 0 && p.min_p <= 1)) refuse("min_p", "in [0, 1]");
+    if (!(p.repetition_penalty > 0)) refuse("repetition_penalty", "> 0");
+}
+
 int32_t Sampler::next(std::vector<float> &logits, const std::vector<int32_t> &seen) {
     apply_repetition_penalty(logits, seen, p_.repetition_penalty);
     if (greedy() || overflows(logits, p_.temperature)) return argmax(logits);

@@ -7,7 +7,9 @@
 // 1), its limit. Logits that hold no number above -inf are an error either way.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace qwenc {
@@ -21,6 +23,11 @@ struct SamplingParams {
     float repetition_penalty = 1.0f; // 1: off
     uint64_t seed = 0;
 };
+
+// Throws std::invalid_argument for the first setting out of the range the
+// sampler takes, spelled by `name` from its field name ("top_p" as the C
+// API calls it, "--top-p" as qwenrun's flag). NaN is out of every range.
+void check_sampling_params(const SamplingParams &p, const std::function<std::string(const std::string &field)> &name);
 
 class Sampler {
 public:

@@ -10,6 +10,22 @@ namespace qwenc {
 
 using nlohmann::ordered_json;
 
+namespace {
+// bos_token / eos_token of a tokenizer_config.json: a string, or an
+// AddedToken object {"content": ...}; null leaves it undefined, as in transformers.
+ordered_json special_tokens_of(const ordered_json &config) {
+    ordered_json out = ordered_json::object();
+    if (!config.is_object()) return out;
+    for (const char *key : {"bos_token", "eos_token"}) {
+        if (!config.contains(key)) continue;
+        const ordered_json &v = config[key];
+        if (v.is_string()) out[key] = v;
+        else if (v.is_object() && v.contains("content") && v["content"].is_string()) out[key] = v["content"];
+    }
+    return out;
+}
+}  // namespace
+
 ChatTemplate ChatTemplate::from_jinja(const std::string &jinja, const std::string &source) {
     ChatTemplate t;
     t.template_ = jinja::Template::parse(jinja, source);
@@ -37,23 +53,13 @@ ChatTemplate ChatTemplate::from_model_dir(const std::string &dir) {
                 }
         if (!found) throw InputError(path + ": chat_template is neither a string nor a list with a \"default\" entry");
     }
-    t.set_special_tokens(dir);
+    t.special_tokens_ = special_tokens_of(j);
     return t;
 }
 
 void ChatTemplate::set_special_tokens(const std::string &dir) {
-    special_tokens_ = ordered_json::object();
     const std::string path = dir + "/tokenizer_config.json";
-    if (!std::filesystem::exists(path)) return;
-    const ordered_json j = read_ordered_json_file(path);
-    if (!j.is_object()) return;
-    for (const char *key : {"bos_token", "eos_token"}) {
-        if (!j.contains(key)) continue;
-        const ordered_json &v = j[key];
-        // A string, or an AddedToken object {"content": ...}; null leaves it undefined, as in transformers.
-        if (v.is_string()) special_tokens_[key] = v;
-        else if (v.is_object() && v.contains("content") && v["content"].is_string()) special_tokens_[key] = v["content"];
-    }
+    special_tokens_ = std::filesystem::exists(path) ? special_tokens_of(read_ordered_json_file(path)) : ordered_json::object();
 }
 
 std::string ChatTemplate::render(const std::vector<ChatMessage> &messages, bool add_generation_prompt, const ChatContext &context) const {

@@ -96,7 +96,10 @@ Value str_method(const std::string &s, const std::string &name, CallArgs &a) {
             else if (name == "isalnum") all = all && (ascii_alpha || digit || c > 0x7F);
             else if (name == "isspace") all = all && py_isspace(c);
         }
-        if (name == "islower" || name == "isupper") all = s != py_upper(s) || s != py_lower(s) ? (name == "islower" ? s == py_lower(s) : s == py_upper(s)) : false;
+        if (name == "islower" || name == "isupper") {  // at least one cased character, all of that case
+            const std::string lower = py_lower(s), upper = py_upper(s);
+            all = lower != upper && s == (name == "islower" ? lower : upper);
+        }
         r = Value::of(all);
     }
     a.done(name);

@@ -190,26 +190,21 @@ private:
         throw Error(name_ + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + what);
     }
 
+    // What namespace() and dict() build from: mappings, then keyword arguments.
+    static Dict items_of(const CallArgs &a, const char *callee) {
+        Dict d;
+        for (const Value &v : a.positional) {
+            if (!v.is(Value::Kind::Dict)) fail("TypeError", std::string(callee) + "() takes mappings and keyword arguments");
+            for (const auto &kv : v.dict->items) d.set(kv.first, kv.second);
+        }
+        for (const auto &kv : a.keyword) d.set(kv.first, kv.second);
+        return d;
+    }
+
     void add_builtins(Scope &g) {
         g.vars["range"] = Value::callable("range", [](CallArgs &a) { return range_of(a); });
-        g.vars["namespace"] = Value::callable("namespace", [](CallArgs &a) {
-            Dict d;
-            for (const Value &v : a.positional) {
-                if (!v.is(Value::Kind::Dict)) fail("TypeError", "namespace() takes mappings and keyword arguments");
-                for (const auto &kv : v.dict->items) d.set(kv.first, kv.second);
-            }
-            for (const auto &kv : a.keyword) d.set(kv.first, kv.second);
-            return Value::namespace_of(std::move(d));
-        });
-        g.vars["dict"] = Value::callable("dict", [](CallArgs &a) {
-            Dict d;
-            for (const Value &v : a.positional) {
-                if (!v.is(Value::Kind::Dict)) fail("TypeError", "dict() takes a mapping and keyword arguments");
-                for (const auto &kv : v.dict->items) d.set(kv.first, kv.second);
-            }
-            for (const auto &kv : a.keyword) d.set(kv.first, kv.second);
-            return Value::of(std::move(d));
-        });
+        g.vars["namespace"] = Value::callable("namespace", [](CallArgs &a) { return Value::namespace_of(items_of(a, "namespace")); });
+        g.vars["dict"] = Value::callable("dict", [](CallArgs &a) { return Value::of(items_of(a, "dict")); });
         g.vars["joiner"] = Value::callable("joiner", [](CallArgs &a) {
             const std::string sep = to_str(a.take(0, "sep", Value::of(std::string(", "))));
             a.done("joiner");
