@@ -89,7 +89,7 @@ static const Halide::Target *target_without_bf16(const EmitOptions &opts) {
 // The first model dimension that matrices take as inputs (hidden_size: q/k/v,
 // gate/up, the head; heads x head_dim: o_proj; intermediate_size: down_proj)
 // and that is not a multiple of what `math` needs, or nothing.
-static std::optional<std::pair<const char *, int64_t>> dim_off_multiple(const Qwen2Config &config, MatMath math) {
+static std::optional<std::pair<const char *, int64_t>> dim_off_multiple(const ModelConfig &config, MatMath math) {
     const int64_t multiple = mat_math_input_multiple(math);
     for (const auto &[dim, value] : {std::pair{"hidden_size", config.hidden_size}, {"intermediate_size", config.intermediate_size},
                                      {"num_attention_heads x head_dim", config.q_dim()}})
@@ -102,7 +102,7 @@ static std::optional<std::pair<const char *, int64_t>> dim_off_multiple(const Qw
 // AVX512-BF16, int16-dot for int8 weights on x86 (both as close to the
 // reference as f32 activations, and decode streams the weights faster;
 // int16-dot was measured with AVX-512 and AVX2 code, not on ARM); else f32.
-static MatMath default_decode_math(const EmitOptions &opts, const Qwen2Config &config) {
+static MatMath default_decode_math(const EmitOptions &opts, const ModelConfig &config) {
     auto fits = [&](MatMath m) { return !dim_off_multiple(config, m); };
     const bool bf16_targets = !opts.targets.empty() && !target_without_bf16(opts);
     if (opts.weight_dtype == DType::BF16 && bf16_targets && fits(MatMath::Bf16x2Dot)) return MatMath::Bf16x2Dot;
@@ -115,7 +115,7 @@ static MatMath default_decode_math(const EmitOptions &opts, const Qwen2Config &c
 // with the weights, the model dimensions and (the bf16 maths) the target
 // features it needs.
 static MatMath parse_math(const CliArgs &args, const std::string &flag, std::initializer_list<MatMath> allowed,
-                          const EmitOptions &opts, const Qwen2Config &config, const std::string &config_path,
+                          const EmitOptions &opts, const ModelConfig &config, const std::string &config_path,
                           MatMath fallback = MatMath::F32) {
     const std::string name = args.get(flag, mat_math_name(fallback));
     const auto math = mat_math_from_name(name);
@@ -155,7 +155,7 @@ static int quantize_main(int argc, char **argv) {
 }
 
 // The checkpoint's own dtype by default: int8 for `qwenc quantize` output.
-static DType weight_dtype(const CliArgs &args, const Qwen2Config &config) {
+static DType weight_dtype(const CliArgs &args, const ModelConfig &config) {
     const std::string own = !config.quant_method.empty() ? "int8" : config.torch_dtype.empty() ? "bf16" : config.torch_dtype;
     std::string wd = args.get("weight-dtype", own);
     auto dt = dtype_from_flag(wd);
@@ -174,7 +174,7 @@ static int tune_main(int argc, char **argv) {
     if (args.positionals().size() != 1) throw UsageError("qwenc tune expects one CONFIG.json (see --help)");
     if (!args.has("output")) throw UsageError("qwenc tune: -o SCHEDULE.json is required (see --help)");
     const std::string config_path = args.positionals()[0];
-    const Qwen2Config config = load_qwen2_config(config_path);
+    const ModelConfig config = load_model_config(config_path);
     EmitOptions host;  // what parse_math checks against: the host target
     host.targets = {Halide::get_host_target()};
     host.weight_dtype = weight_dtype(args, config);
@@ -233,7 +233,7 @@ int main(int argc, char **argv) {
             if (t.arch != opts.targets[0].arch || t.bits != opts.targets[0].bits || t.os != opts.targets[0].os)
                 throw UsageError("--target: every target of a list must share architecture, bits and OS ('" +
                                  t.to_string() + "' differs from '" + opts.targets[0].to_string() + "')");
-        const Qwen2Config config = load_qwen2_config(config_path);
+        const ModelConfig config = load_model_config(config_path);
         opts.weight_dtype = weight_dtype(args, config);
         opts.prefill_max_tokens = args.get_int("prefill-chunk", 512, 1, 8192);
         opts.prefill_math =

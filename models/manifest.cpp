@@ -66,7 +66,7 @@ Manifest Manifest::from_json(const json &j, const std::string &source) {
         m.target = j.at("target").get<std::string>();
         m.arch = j.at("arch").get<std::string>();
         m.cpu_features = j.at("cpu_features").get<std::vector<std::string>>();
-        m.config = parse_qwen2_config(j.at("config"), source + " (embedded config)");
+        m.config = parse_model_config(j.at("config"), source + " (embedded config)");
         m.config_fingerprint = j.at("config_fingerprint").get<std::string>();
         if (m.config_fingerprint != m.config.fingerprint()) throw bad("config fingerprint does not match its config");
         auto wd = dtype_from_flag(j.at("weight_dtype").get<std::string>());
@@ -90,7 +90,7 @@ Manifest Manifest::from_json(const json &j, const std::string &source) {
         throw bad(e.what());
     }
     // The tensor list is re-derived from the config so that the two cannot disagree.
-    m.tensors = qwen2_tensor_specs(m.config, m.weight_dtype);
+    m.tensors = model_tensor_specs(m.config, m.weight_dtype);
     return m;
 }
 

@@ -12,8 +12,8 @@
 
 #include "dtype.h"
 #include "mat_math.h"
-#include "qwen2/config.h"
-#include "qwen2/tensors.h"
+#include "model_config.h"
+#include "tensors.h"
 
 namespace qwenc {
 
@@ -34,7 +34,7 @@ struct Manifest {
     std::string target;                      // Halide target string, canonical form
     std::vector<std::string> cpu_features;   // CPU features the code needs (e.g. "avx2", "fma")
     std::string arch;                        // "x86-64", "arm-64", ...
-    Qwen2Config config;
+    ModelConfig config;
     std::string config_fingerprint;
     DType weight_dtype = DType::BF16;        // dtype of the Matrix tensors
     std::vector<TensorSpec> tensors;

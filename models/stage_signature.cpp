@@ -2,11 +2,11 @@
 
 #include <stdexcept>
 
-#include "qwen2/tensors.h"
+#include "tensors.h"
 
 namespace qwenc {
 
-std::vector<StageArg> stage_signature(Stage stage, const Qwen2Config &c, DType weight_dtype) {
+std::vector<StageArg> stage_signature(Stage stage, const ModelConfig &c, DType weight_dtype) {
     using namespace tensor_names;
     std::vector<StageArg> sig;
     auto session_in = [&](const char *name, ArgType type, int rank) {
@@ -29,15 +29,19 @@ std::vector<StageArg> stage_signature(Stage stage, const Qwen2Config &c, DType w
         out("x_out", 2);
         break;
     case Stage::QkvPrefill:
-    case Stage::QkvDecode:  // input norm, q/k/v projections with bias, RoPE; k/v written into the cache
+    case Stage::QkvDecode:  // input norm, q/k/v projections (with biases), (q/k head norms), RoPE; k/v written into the cache
         session_in("x", ArgType::F32, 2);
         vector("norm_w", ArgSource::LayerVector, kInputNorm);
         matrix("wq", ArgSource::LayerMatrix, kQ);
-        vector("bq", ArgSource::LayerVector, kQBias);
+        if (c.qkv_bias) vector("bq", ArgSource::LayerVector, kQBias);
         matrix("wk", ArgSource::LayerMatrix, kK);
-        vector("bk", ArgSource::LayerVector, kKBias);
+        if (c.qkv_bias) vector("bk", ArgSource::LayerVector, kKBias);
         matrix("wv", ArgSource::LayerMatrix, kV);
-        vector("bv", ArgSource::LayerVector, kVBias);
+        if (c.qkv_bias) vector("bv", ArgSource::LayerVector, kVBias);
+        if (c.qk_norm) {
+            vector("q_norm_w", ArgSource::LayerVector, kQNorm);
+            vector("k_norm_w", ArgSource::LayerVector, kKNorm);
+        }
         pos0();
         out("q_out", 3), out("k_out", 3), out("v_out", 3);
         break;

@@ -10,7 +10,7 @@
 
 #include "dtype.h"
 #include "manifest.h"
-#include "qwen2/config.h"
+#include "model_config.h"
 
 namespace qwenc {
 
@@ -45,7 +45,7 @@ struct StageArg {
 // The arguments of `stage` in the order of the compiled pipeline's argv:
 // input buffers, then scalars, then outputs. With int8 weights each matrix
 // is followed by its row scale (scale_arg_name; tensor weight_scale_name).
-std::vector<StageArg> stage_signature(Stage stage, const Qwen2Config &c, DType weight_dtype);
+std::vector<StageArg> stage_signature(Stage stage, const ModelConfig &c, DType weight_dtype);
 
 // Whether a name Halide gave an argument is the declared `name`: Halide makes
 // Func names unique within the compiling process by appending "$N" (a

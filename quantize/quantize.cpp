@@ -7,7 +7,7 @@
 #include "checkpoint.h"
 #include "file_io.h"
 #include "progress.h"
-#include "qwen2/tensors.h"
+#include "tensors.h"
 #include "random_model/safetensors_writer.h"
 
 namespace qwenc {
@@ -39,7 +39,7 @@ std::vector<float> row_scales(const TensorView &w) {
 void quantize_model_dir(const std::string &in_dir, const std::string &out_dir, const QuantizeOptions &opts) {
     const std::string cfg_path = in_dir + "/config.json";
     nlohmann::json cfg = read_json_file(cfg_path);
-    const Qwen2Config c = parse_qwen2_config(cfg, cfg_path);
+    const ModelConfig c = parse_model_config(cfg, cfg_path);
     if (!c.quant_method.empty()) throw InputError(cfg_path + ": already quantized (" + c.quant_method + ")");
     if (c.hidden_size % 4 != 0 || c.intermediate_size % 4 != 0 || c.head_dim() % 4 != 0)
         throw InputError(cfg_path + ": int8 needs hidden_size, intermediate_size and head_dim divisible by 4");
@@ -52,7 +52,7 @@ void quantize_model_dir(const std::string &in_dir, const std::string &out_dir, c
     // behind; the price is reading each matrix twice.
     std::vector<TensorToWrite> out;
     std::map<std::string, std::vector<float>> scales;  // stable addresses: the fill callbacks refer to them
-    for (const TensorSpec &spec : qwen2_tensor_specs(c, DType::BF16)) {
+    for (const TensorSpec &spec : model_tensor_specs(c, DType::BF16)) {
         const TensorView &t = src.tensor(spec.name, "qwenc quantize");
         if (t.shape != spec.shape || t.dtype == DType::I8 || t.dtype == DType::I32)
             throw InputError(t.file + ": tensor '" + spec.name + "' is not a float tensor of the shape config.json implies");

@@ -411,6 +411,10 @@ void CpuGenericSchedule::qkv(QkvGraph &g, Phase phase) {
     elementwise(g.q_out, d, phase);
     elementwise(g.k_out, d, phase);
     elementwise(g.v_out, d, phase);
+    // q/k head norms (the qk_norm trait): each token's sums of squares next
+    // to its rotated heads; the normalized values stay inlined.
+    for (HeadNorm *n : {&g.q_norm, &g.k_norm})
+        if (n->sum_sq.defined()) n->sum_sq.compute_at(n == &g.q_norm ? g.q_out : g.k_out, t);
 }
 
 // Prefill: one token's scores as a product of its query heads with the

@@ -159,7 +159,7 @@ void check_output_path(const std::string &path) {
 // activation of 2^31 elements or more compiles, but every call of its stage
 // would fail an assertion. Refused here, with the limit named.
 void check_buffer_sizes(const Manifest &m, const std::string &config_path) {
-    const Qwen2Config &c = m.config;
+    const ModelConfig &c = m.config;
     std::vector<std::pair<std::string, int64_t>> sizes;
     for (const TensorSpec &t : m.tensors) {
         int64_t n = 1;
@@ -177,7 +177,7 @@ void check_buffer_sizes(const Manifest &m, const std::string &config_path) {
 
 }  // namespace
 
-void emit_model_object(const Qwen2Config &config, const std::string &config_path, const EmitOptions &opts) {
+void emit_model_object(const ModelConfig &config, const std::string &config_path, const EmitOptions &opts) {
     if (opts.targets.empty()) throw std::invalid_argument("no target");
     check_output_path(opts.output);
     const Halide::Target &base = opts.targets.back();  // what every CPU running the object must have
@@ -191,7 +191,7 @@ void emit_model_object(const Qwen2Config &config, const std::string &config_path
     m.config = config;
     m.config_fingerprint = config.fingerprint();
     m.weight_dtype = opts.weight_dtype;
-    m.tensors = qwen2_tensor_specs(config, opts.weight_dtype);
+    m.tensors = model_tensor_specs(config, opts.weight_dtype);
     m.prefill_max_tokens = opts.prefill_max_tokens;
     m.prefill_math = opts.prefill_math;
     m.decode_math = opts.decode_math;

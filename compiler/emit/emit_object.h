@@ -11,7 +11,7 @@
 
 #include "dtype.h"
 #include "mat_math.h"
-#include "qwen2/config.h"
+#include "model_config.h"
 #include "schedule_file.h"
 
 namespace qwenc {
@@ -38,6 +38,6 @@ struct EmitOptions {
     std::optional<ScheduleFile> schedule_file;
 };
 
-void emit_model_object(const Qwen2Config &config, const std::string &config_path, const EmitOptions &opts);
+void emit_model_object(const ModelConfig &config, const std::string &config_path, const EmitOptions &opts);
 
 }  // namespace qwenc

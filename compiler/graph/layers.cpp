@@ -200,6 +200,16 @@ RmsNorm rms_norm(const std::string &name, Func x, Func weight, int64_t dim, doub
     return n;
 }
 
+HeadNorm head_rms_norm(const std::string &name, Func x, Func weight, int64_t head_dim, double eps) {
+    HeadNorm n{Func(name + "_sum_sq"), Func(name)};
+    RDom r(0, int(head_dim), name + "_r");
+    n.sum_sq(h, t) = 0.0f;
+    n.sum_sq(h, t) += x(r, h, t) * x(r, h, t);
+    Expr inv_rms = 1.0f / sqrt(n.sum_sq(h, t) / float(head_dim) + float(eps));
+    n.out(d, h, t) = x(d, h, t) * inv_rms * weight(d);
+    return n;
+}
+
 RopeTables rope_tables(const std::string &name, int64_t head_dim, double theta, Expr pos0) {
     RopeTables r{Func(name + "_cos"), Func(name + "_sin")};
     // inv_freq(j) = theta^(-2j / head_dim)

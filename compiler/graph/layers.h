@@ -82,6 +82,14 @@ struct RmsNorm {
 };
 RmsNorm rms_norm(const std::string &name, Halide::Func x, Halide::Func weight, int64_t dim, double eps);
 
+// RMSNorm over each head's head_dim values of x(d, head, t) (the qk_norm
+// trait: Qwen3 normalizes q and k so, before RoPE).
+struct HeadNorm {
+    Halide::Func sum_sq;  // sum_sq(head, t)
+    Halide::Func out;     // out(d, head, t)
+};
+HeadNorm head_rms_norm(const std::string &name, Halide::Func x, Halide::Func weight, int64_t head_dim, double eps);
+
 struct RopeTables {
     Halide::Func cos, sin;  // (j, t) for j < head_dim / 2, position pos0 + t
 };

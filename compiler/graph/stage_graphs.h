@@ -17,6 +17,7 @@ struct EmbedGraph {
 struct QkvGraph {
     RmsNorm norm;
     Linear q, k, v;
+    HeadNorm q_norm, k_norm;  // defined with the qk_norm trait only
     RopeTables rope;
     Halide::Func q_out, k_out, v_out;  // outputs: q(d, h, t), k/v(d, t, g) into the cache
 };

@@ -48,7 +48,7 @@ struct Params {
 // The pipeline with its arguments in the order stage_signature declares
 // (which the runtime calls with); a parameter the declaration lacks, or a
 // declared argument the lowering did not make, is a bug in the lowering.
-StagePipeline make_stage(Pipeline p, Stage stage, const Qwen2Config &c, DType wd, const Params &params) {
+StagePipeline make_stage(Pipeline p, Stage stage, const ModelConfig &c, DType wd, const Params &params) {
     StagePipeline sp{std::move(p), {}, {}, {}};
     const std::vector<Func> outputs = sp.pipeline.outputs();
     size_t used = 0, output = 0;
@@ -91,7 +91,7 @@ void constrain_rows(Func f, int64_t dim, Phase phase) {
     if (phase == Phase::Decode) f.output_buffer().dim(1).set_bounds(0, 1);
 }
 
-StagePipeline build_embed(const Qwen2Config &c, DType wd, Schedule &s) {
+StagePipeline build_embed(const ModelConfig &c, DType wd, Schedule &s) {
     ImageParam tokens(Int(32), 1, "tokens");
     WeightMatrix table("table", wd, c.hidden_size, c.vocab_size);
     EmbedGraph gr{Func("x_out")};
@@ -101,14 +101,27 @@ StagePipeline build_embed(const Qwen2Config &c, DType wd, Schedule &s) {
     return make_stage(Pipeline(gr.out), Stage::Embed, c, wd, Params() << tokens << table);
 }
 
-StagePipeline build_qkv(Stage stage, const Qwen2Config &c, DType wd, Phase phase, Schedule &s, MatMath math) {
+StagePipeline build_qkv(Stage stage, const ModelConfig &c, DType wd, Phase phase, Schedule &s, MatMath math) {
     const int64_t H = c.hidden_size, hd = c.head_dim();
     ImageParam x = activations("x", H, phase);
     ImageParam norm_w = vector_input("norm_w", H);
     WeightMatrix wq("wq", wd, H, c.q_dim(), math), wk("wk", wd, H, c.kv_dim(), math), wv("wv", wd, H, c.kv_dim(), math);
-    ImageParam bq = vector_input("bq", c.q_dim()), bk = vector_input("bk", c.kv_dim()), bv = vector_input("bv", c.kv_dim());
     Param<int32_t> pos0("pos0");
     pos0.set_range(0, Int(32).max());
+    Params params;
+    params << x << norm_w << wq << wk << wv << pos0;
+    // The family's traits: q/k/v biases, and q/k head norms.
+    Func bq, bk, bv, q_norm_w, k_norm_w;
+    if (c.qkv_bias) {
+        ImageParam pq = vector_input("bq", c.q_dim()), pk = vector_input("bk", c.kv_dim()), pv = vector_input("bv", c.kv_dim());
+        params << pq << pk << pv;
+        bq = pq, bk = pk, bv = pv;
+    }
+    if (c.qk_norm) {
+        ImageParam pq = vector_input("q_norm_w", hd), pk = vector_input("k_norm_w", hd);
+        params << pq << pk;
+        q_norm_w = pq, k_norm_w = pk;
+    }
 
     QkvGraph gr;
     gr.norm = rms_norm("attn_norm", x, norm_w, H, c.rms_norm_eps);
@@ -122,8 +135,12 @@ StagePipeline build_qkv(Stage stage, const Qwen2Config &c, DType wd, Phase phase
     Func q_heads("q_heads"), k_heads("k_heads");
     q_heads(d, h, t) = gr.q.result(d + h * int(hd), t);
     k_heads(d, h, t) = gr.k.result(d + h * int(hd), t);
-    Func q_rot = apply_rope("q_rot", q_heads, gr.rope, hd);
-    Func k_rot = apply_rope("k_rot", k_heads, gr.rope, hd);
+    if (c.qk_norm) {
+        gr.q_norm = head_rms_norm("q_norm", q_heads, q_norm_w, hd, c.rms_norm_eps);
+        gr.k_norm = head_rms_norm("k_norm", k_heads, k_norm_w, hd, c.rms_norm_eps);
+    }
+    Func q_rot = apply_rope("q_rot", c.qk_norm ? gr.q_norm.out : q_heads, gr.rope, hd);
+    Func k_rot = apply_rope("k_rot", c.qk_norm ? gr.k_norm.out : k_heads, gr.rope, hd);
     gr.q_out = Func("q_out");
     gr.k_out = Func("k_out");
     gr.v_out = Func("v_out");
@@ -147,11 +164,10 @@ StagePipeline build_qkv(Stage stage, const Qwen2Config &c, DType wd, Phase phase
         gr.v_out.output_buffer().dim(1).set_bounds(0, 1);
     }
     s.qkv(gr, phase);
-    return make_stage(Pipeline({gr.q_out, gr.k_out, gr.v_out}), stage, c, wd,
-                      Params() << x << norm_w << wq << bq << wk << bk << wv << bv << pos0);
+    return make_stage(Pipeline({gr.q_out, gr.k_out, gr.v_out}), stage, c, wd, params);
 }
 
-StagePipeline build_attn_mlp(Stage stage, const Qwen2Config &c, DType wd, Phase phase, Schedule &s, MatMath math) {
+StagePipeline build_attn_mlp(Stage stage, const ModelConfig &c, DType wd, Phase phase, Schedule &s, MatMath math) {
     const int64_t H = c.hidden_size, hd = c.head_dim(), I = c.intermediate_size;
     ImageParam x = activations("x", H, phase);
     ImageParam q(Float(32), 3, "q");
@@ -192,7 +208,7 @@ StagePipeline build_attn_mlp(Stage stage, const Qwen2Config &c, DType wd, Phase 
                       Params() << x << q << k_cache << v_cache << wo << post_norm_w << w_gate << w_up << w_down << pos0);
 }
 
-StagePipeline build_head(Stage stage, const Qwen2Config &c, DType wd, Phase phase, Schedule &s, MatMath math) {
+StagePipeline build_head(Stage stage, const ModelConfig &c, DType wd, Phase phase, Schedule &s, MatMath math) {
     const int64_t H = c.hidden_size;
     ImageParam x = activations("x", H, phase);
     ImageParam norm_w = vector_input("norm_w", H);
@@ -209,7 +225,7 @@ StagePipeline build_head(Stage stage, const Qwen2Config &c, DType wd, Phase phas
 
 }  // namespace
 
-StagePipeline build_stage(Stage stage, const Qwen2Config &c, DType wd, Schedule &s, MatMath math) {
+StagePipeline build_stage(Stage stage, const ModelConfig &c, DType wd, Schedule &s, MatMath math) {
     switch (stage) {
     case Stage::Embed: return build_embed(c, wd, s);
     case Stage::QkvPrefill: return build_qkv(stage, c, wd, Phase::Prefill, s, math);

@@ -8,7 +8,7 @@
 #include <Halide.h>
 
 #include "manifest.h"
-#include "qwen2/config.h"
+#include "model_config.h"
 #include "schedule.h"
 
 namespace qwenc {
@@ -23,7 +23,7 @@ struct StagePipeline {
 
 // math: how the stage's matrix products take their operands (see MatMath);
 // the embedding gather ignores it.
-StagePipeline build_stage(Stage stage, const Qwen2Config &c, DType weight_dtype, Schedule &schedule,
+StagePipeline build_stage(Stage stage, const ModelConfig &c, DType weight_dtype, Schedule &schedule,
                           MatMath math = MatMath::F32);
 
 }  // namespace qwenc

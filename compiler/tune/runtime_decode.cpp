@@ -28,7 +28,7 @@ void check(bool ok, const std::string &what) {
 }
 }  // namespace
 
-RuntimeDecodeCandidates::RuntimeDecodeCandidates(const Qwen2Config &config, std::string config_path, std::string weights_dir,
+RuntimeDecodeCandidates::RuntimeDecodeCandidates(const ModelConfig &config, std::string config_path, std::string weights_dir,
                                                  EmitOptions base, int threads, std::string schedule)
     : config_(config), config_path_(std::move(config_path)), weights_dir_(std::move(weights_dir)), base_(std::move(base)),
       threads_(threads), schedule_(std::move(schedule)),

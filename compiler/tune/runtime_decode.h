@@ -17,7 +17,7 @@ class RuntimeDecodeCandidates {
 public:
     // `base`: how every candidate compiles (targets, weight dtype, maths);
     // each gets its own output and a schedule file with its tiles.
-    RuntimeDecodeCandidates(const Qwen2Config &config, std::string config_path, std::string weights_dir, EmitOptions base,
+    RuntimeDecodeCandidates(const ModelConfig &config, std::string config_path, std::string weights_dir, EmitOptions base,
                             int threads, std::string schedule);
     ~RuntimeDecodeCandidates();  // removes the candidates' objects
     RuntimeDecodeCandidates(const RuntimeDecodeCandidates &) = delete;
@@ -28,7 +28,7 @@ public:
     std::function<double()> make(const CpuTiles &tiles);
 
 private:
-    const Qwen2Config &config_;
+    const ModelConfig &config_;
     std::string config_path_, weights_dir_;
     EmitOptions base_;
     int threads_;

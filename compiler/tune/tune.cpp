@@ -209,7 +209,7 @@ size_t race(std::vector<Candidate> &cands, int rounds) {
 
 class Tuner {
 public:
-    Tuner(const Qwen2Config &c, const TuneOptions &o, Halide::Target target)
+    Tuner(const ModelConfig &c, const TuneOptions &o, Halide::Target target)
         : c_(c), o_(o), target_(std::move(target)), tiles_(tiles_for_target(target_)) {}
 
     // Runs one phase over the tiles chosen so far and keeps its winner.
@@ -293,7 +293,7 @@ private:
         return in;
     }
 
-    const Qwen2Config &c_;
+    const ModelConfig &c_;
     const TuneOptions &o_;
     Halide::Target target_;
     CpuTiles tiles_;   // the defaults, then each phase's choice
@@ -305,7 +305,7 @@ private:
 
 }  // namespace
 
-void tune_schedule(const Qwen2Config &c, const std::string &config_path, const TuneOptions &opts) {
+void tune_schedule(const ModelConfig &c, const std::string &config_path, const TuneOptions &opts) {
     // Prefill runs JIT-compiled, and Halide's JIT asks LLVM for the Sapphire
     // Rapids CPU model, which brings instructions other AVX-512 CPUs lack
     // (the VEX vpdpbusd Zen 4 has not: emit/object_writer.h); decode runs

@@ -19,7 +19,7 @@
 
 #include "dtype.h"
 #include "mat_math.h"
-#include "qwen2/config.h"
+#include "model_config.h"
 
 namespace qwenc {
 
@@ -35,6 +35,6 @@ struct TuneOptions {
     bool show_progress = true;
 };
 
-void tune_schedule(const Qwen2Config &config, const std::string &config_path, const TuneOptions &opts);
+void tune_schedule(const ModelConfig &config, const std::string &config_path, const TuneOptions &opts);
 
 }  // namespace qwenc

@@ -8,7 +8,8 @@
 #include "cli_args.h"
 #include "file_io.h"
 #include "progress.h"
-#include "qwen2/config.h"
+#include "families.h"
+#include "model_config.h"
 #include "random_model/random_weights.h"
 
 using namespace qwenc;
@@ -16,9 +17,12 @@ namespace fs = std::filesystem;
 
 static const char *kHelp = R"(usage: qwenc-random-model --output DIR [options]
 
-Writes a Qwen2 model directory with deterministic random weights.
+Writes a model directory with deterministic random weights.
 
 Shape (either a real config.json, or the flags below):
+  --model-type qwen2|qwen3  the family (default qwen2); qwen3 has q/k head
+                            norms and no q/k/v biases
+  --attention-bias          qwen3 with q/k/v biases (attention_bias: true)
   --config FILE             take the architecture from this config.json
   --hidden-size N           default 64
   --intermediate-size N     default 160
@@ -46,8 +50,9 @@ int main(int argc, char **argv) {
         CliArgs args(argc, argv,
                      {"output", "config", "hidden-size", "intermediate-size", "num-heads", "num-kv-heads", "num-layers",
                       "vocab-size", "max-position-embeddings", "rope-theta", "dtype", "shards", "seed",
-                      "generation-config", "tokenizer", "chat-template", "bos-token-id", "eos-token-id", "head-dim"},
-                     {"help", "untied"});
+                      "generation-config", "tokenizer", "chat-template", "bos-token-id", "eos-token-id", "head-dim",
+                      "model-type"},
+                     {"help", "untied", "attention-bias"});
         if (args.has("help")) {
             std::fputs(kHelp, stdout);
             return 0;
@@ -59,8 +64,11 @@ int main(int argc, char **argv) {
         if (args.has("config")) {
             cfg = read_json_file(args.get("config"));
         } else {
-            cfg = {{"architectures", {"Qwen2ForCausalLM"}},
-                   {"model_type", "qwen2"},
+            const std::string type = args.get("model-type", "qwen2");
+            const ModelFamily *family = find_model_family(type);
+            if (!family) throw UsageError("--model-type must be qwen2 or qwen3, not '" + type + "'");
+            cfg = {{"architectures", {family->architecture}},
+                   {"model_type", family->model_type},
                    {"hidden_act", "silu"},
                    {"hidden_size", args.get_int("hidden-size", 64, 2, 1 << 17)},
                    {"intermediate_size", args.get_int("intermediate-size", 160, 1, 1 << 20)},
@@ -77,8 +85,15 @@ int main(int argc, char **argv) {
                    {"bos_token_id", args.get_int("bos-token-id", 0, 0, INT32_MAX)},
                    {"eos_token_id", args.get_int("eos-token-id", 1, 0, INT32_MAX)}};
             if (args.has("head-dim")) cfg["head_dim"] = args.get_int("head-dim", 0, 2, 1 << 17);
+            // Qwen3's config.json gives both (its defaults differ from Qwen2's).
+            if (type == "qwen3") {
+                if (!args.has("head-dim")) cfg["head_dim"] = cfg["hidden_size"].get<int64_t>() / cfg["num_attention_heads"].get<int64_t>();
+                cfg["attention_bias"] = args.has("attention-bias");
+            } else if (args.has("attention-bias")) {
+                throw UsageError("--attention-bias is for --model-type qwen3 (Qwen2 always has the biases)");
+            }
         }
-        const Qwen2Config c = parse_qwen2_config(cfg, args.has("config") ? args.get("config") : "generated config");
+        const ModelConfig c = parse_model_config(cfg, args.has("config") ? args.get("config") : "generated config");
         auto dtype = dtype_from_flag(args.get("dtype", "bf16"));
         if (!dtype || *dtype == DType::I32 || *dtype == DType::I8) throw UsageError("--dtype must be bf16, f16 or f32");
         cfg["torch_dtype"] = *dtype == DType::BF16 ? "bfloat16" : *dtype == DType::F16 ? "float16" : "float32";
@@ -89,7 +104,7 @@ int main(int argc, char **argv) {
         // part-way leaves no config.json for weights that are not there.
         const int shards = int(args.get_int("shards", 1, 1, 999));
         Progress progress("writing weights");
-        write_model_safetensors(dir, random_qwen2_tensors(c, *dtype, uint64_t(args.get_int("seed", 0, 0, INT64_MAX))),
+        write_model_safetensors(dir, random_model_tensors(c, *dtype, uint64_t(args.get_int("seed", 0, 0, INT64_MAX))),
                                 shards, [&](int64_t done, int64_t total) { progress.update(double(done), double(total)); });
         progress.finish();
         write_file_atomic(dir + "/config.json", cfg.dump(2) + "\n");

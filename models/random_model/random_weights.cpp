@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "qwen2/tensors.h"
+#include "tensors.h"
 
 namespace qwenc {
 namespace {
@@ -26,14 +26,14 @@ bool ends_with(const std::string &s, const std::string &suffix) {
 
 }  // namespace
 
-std::vector<TensorToWrite> random_qwen2_tensors(const Qwen2Config &c, DType dtype, uint64_t seed) {
+std::vector<TensorToWrite> random_model_tensors(const ModelConfig &c, DType dtype, uint64_t seed) {
     std::vector<TensorToWrite> out;
-    for (const TensorSpec &spec : qwen2_tensor_specs(c, dtype)) {
+    for (const TensorSpec &spec : model_tensor_specs(c, dtype)) {
         // Uniform(-a, a) has std a/sqrt(3). Projections get std 1/sqrt(fan_in)
         // so each keeps unit-scale activations; the embedding doubles as the
         // tied head, where std 1/sqrt(hidden) gives logits with std ~1.
         double std = 0, mean = 0;
-        if (ends_with(spec.name, "layernorm.weight") || spec.name == "model.norm.weight") {
+        if (ends_with(spec.name, "norm.weight")) {  // the layer norms, the final norm, q/k head norms
             mean = 1.0, std = 0.1;
         } else if (ends_with(spec.name, ".bias")) {
             std = 0.2;

@@ -4,13 +4,13 @@
 #include <cstdint>
 #include <vector>
 
-#include "qwen2/config.h"
+#include "model_config.h"
 #include "random_model/safetensors_writer.h"
 
 namespace qwenc {
 
 // Each tensor's values depend only on (seed, tensor name, element index), so
 // sharding or reordering does not change the model.
-std::vector<TensorToWrite> random_qwen2_tensors(const Qwen2Config &c, DType dtype, uint64_t seed);
+std::vector<TensorToWrite> random_model_tensors(const ModelConfig &c, DType dtype, uint64_t seed);
 
 }  // namespace qwenc

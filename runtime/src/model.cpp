@@ -24,7 +24,7 @@ Model::Model(std::unique_ptr<ModelObject> object, const std::string &weights_dir
     // A config.json beside the weights must describe the model that was compiled.
     const std::string cfg_path = weights_dir + "/config.json";
     if (std::filesystem::exists(cfg_path)) {
-        const Qwen2Config c = load_qwen2_config(cfg_path);
+        const ModelConfig c = load_model_config(cfg_path);
         if (c.fingerprint() != m.config_fingerprint)
             throw InputError(cfg_path + ": describes a different model (fingerprint " + c.fingerprint() + ", hidden " +
                              std::to_string(c.hidden_size) + ", layers " + std::to_string(c.num_hidden_layers) + ") than " +
@@ -39,7 +39,7 @@ Model::Model(std::unique_ptr<ModelObject> object, const std::string &weights_dir
 
 
 Session::Session(const Model &model, int64_t max_context) : model_(model) {
-    const Qwen2Config &c = model.config();
+    const ModelConfig &c = model.config();
     if (max_context <= 0) max_context = std::min<int64_t>(c.max_position_embeddings, 4096);
     if (max_context > c.max_position_embeddings)
         throw InputError("context of " + std::to_string(max_context) + " exceeds the model's max_position_embeddings " +
@@ -75,7 +75,7 @@ void Session::truncate(int64_t n) {
 
 void Session::eval(const int32_t *tokens, int64_t n, float *logits_out, bool all_logits) {
     const Use use(busy_);
-    const Qwen2Config &c = model_.config();
+    const ModelConfig &c = model_.config();
     if (n <= 0) throw std::invalid_argument("no tokens to evaluate");
     if (n > max_ctx_ - pos_)  // not pos_ + n, which a huge n overflows
         throw std::invalid_argument(std::to_string(n) + " tokens at position " + std::to_string(pos_) +
@@ -104,7 +104,7 @@ void Session::eval(const int32_t *tokens, int64_t n, float *logits_out, bool all
 }
 
 void Session::run_chunk(const int32_t *tokens, int64_t T, float *logits, int64_t logit_rows) {
-    const Qwen2Config &c = model_.config();
+    const ModelConfig &c = model_.config();
     const ModelObject &obj = model_.object();
     const WeightStore &w = model_.weights();
     const int64_t H = c.hidden_size, hd = c.head_dim(), kvh = c.num_key_value_heads, V = c.vocab_size;

@@ -23,7 +23,7 @@ public:
     // A model object already resolved (e.g. linked into the program).
     Model(std::unique_ptr<ModelObject> object, const std::string &weights_dir, const LoadOptions &opts);
     const ModelObject &object() const { return *object_; }
-    const Qwen2Config &config() const { return object_->manifest().config; }
+    const ModelConfig &config() const { return object_->manifest().config; }
     const WeightStore &weights() const { return *weights_; }
 
 private:

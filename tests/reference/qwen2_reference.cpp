@@ -128,8 +128,14 @@ std::vector<double> forward(const std::string &dir, const std::vector<int32_t> &
     const int64_t nh = cfg["num_attention_heads"], nkv = cfg["num_key_value_heads"], V = cfg["vocab_size"];
     const double eps = cfg["rms_norm_eps"], theta = cfg["rope_theta"];
     const bool tied = cfg.value("tie_word_embeddings", false);
-    // transformers' Qwen2Attention: getattr(config, "head_dim", hidden_size // num_attention_heads).
-    const int64_t hd = cfg.contains("head_dim") && !cfg["head_dim"].is_null() ? int64_t(cfg["head_dim"]) : H / nh;
+    // transformers' Qwen3 (modeling_qwen3.py): Qwen3Config defaults head_dim to
+    // 128 and attention_bias to False; Qwen3Attention applies q_norm and
+    // k_norm (Qwen3RMSNorm over head_dim, eps rms_norm_eps) to each head of
+    // the projected q and k, then RoPE. Qwen2Attention always has biases.
+    const bool qwen3 = cfg.value("model_type", "") == "qwen3";
+    const bool bias = qwen3 ? (cfg.contains("attention_bias") && cfg["attention_bias"].is_boolean() && bool(cfg["attention_bias"])) : true;
+    // Qwen2Attention: getattr(config, "head_dim", hidden_size // num_attention_heads).
+    const int64_t hd = cfg.contains("head_dim") && !cfg["head_dim"].is_null() ? int64_t(cfg["head_dim"]) : qwen3 ? 128 : H / nh;
     const int64_t group = nh / nkv, T = int64_t(tokens.size());
     auto w = read_all_tensors(dir);
     auto get = [&](const std::string &name) -> const Tensor & {
@@ -148,9 +154,21 @@ std::vector<double> forward(const std::string &dir, const std::vector<int32_t> &
         std::vector<std::vector<double>> q(T), k(T), v(T);
         for (int64_t t = 0; t < T; t++) {
             auto n = rms_norm(x[t], get(p + "input_layernorm.weight"), eps);
-            q[t] = matvec(get(p + "self_attn.q_proj.weight"), n, nh * hd, &get(p + "self_attn.q_proj.bias"));
-            k[t] = matvec(get(p + "self_attn.k_proj.weight"), n, nkv * hd, &get(p + "self_attn.k_proj.bias"));
-            v[t] = matvec(get(p + "self_attn.v_proj.weight"), n, nkv * hd, &get(p + "self_attn.v_proj.bias"));
+            auto b = [&](const char *name) { return bias ? &get(p + name) : nullptr; };
+            q[t] = matvec(get(p + "self_attn.q_proj.weight"), n, nh * hd, b("self_attn.q_proj.bias"));
+            k[t] = matvec(get(p + "self_attn.k_proj.weight"), n, nkv * hd, b("self_attn.k_proj.bias"));
+            v[t] = matvec(get(p + "self_attn.v_proj.weight"), n, nkv * hd, b("self_attn.v_proj.bias"));
+            if (qwen3) {
+                auto norm_heads = [&](std::vector<double> &x, int64_t heads, const Tensor &w) {
+                    for (int64_t h = 0; h < heads; h++) {
+                        const std::vector<double> head(x.begin() + h * hd, x.begin() + (h + 1) * hd);
+                        const auto y = rms_norm(head, w, eps);
+                        std::copy(y.begin(), y.end(), x.begin() + h * hd);
+                    }
+                };
+                norm_heads(q[t], nh, get(p + "self_attn.q_norm.weight"));
+                norm_heads(k[t], nkv, get(p + "self_attn.k_norm.weight"));
+            }
             for (int64_t h = 0; h < nh; h++) rope(&q[t][h * hd], hd, t, theta);
             for (int64_t h = 0; h < nkv; h++) rope(&k[t][h * hd], hd, t, theta);
         }

@@ -1,4 +1,4 @@
-// An independent Qwen2 forward pass for checking the compiled model: plain
+// An independent Qwen2 / Qwen3 forward pass for checking the compiled model: plain
 // loops in double precision, its own safetensors and config reading, no
 // KV cache (every position attends over the full prefix, recomputed), and
 // no code shared with the Halide lowering or the runtime.

@@ -16,7 +16,7 @@
 #include "generate/generation_config.h"
 #include "generate/sampler.h"
 #include "json_input.h"
-#include "qwen2/config.h"
+#include "model_config.h"
 #include "random_model/safetensors_writer.h"
 #include "safetensors.h"
 #include "text/chat_template.h"
@@ -70,7 +70,7 @@ TEST_CASE("JSON nested a million deep is refused with the file, line and column,
     const fs::path dir = fresh_dir("deep");
     SECTION("config.json") {
         write(dir / "config.json", deep);
-        CHECK_THAT(error_of([&] { load_qwen2_config((dir / "config.json").string()); }), Catch::Contains("nested deeper"));
+        CHECK_THAT(error_of([&] { load_model_config((dir / "config.json").string()); }), Catch::Contains("nested deeper"));
     }
     SECTION("a safetensors header's shape") {
         const std::string header = R"({"t": {"dtype": "F32", "shape": )" + nested(1'000'000) + R"(, "data_offsets": [0, 0]}})";
@@ -256,7 +256,7 @@ TEST_CASE("scratch directories are new, private and unpredictable") {
 TEST_CASE("a FIFO where a file should be is refused at once, never waited on") {
     const fs::path dir = fresh_dir("fifo");
     REQUIRE(mkfifo((dir / "config.json").c_str(), 0600) == 0);
-    CHECK_THAT(error_of([&] { load_qwen2_config((dir / "config.json").string()); }), Catch::EndsWith("not a regular file"));
+    CHECK_THAT(error_of([&] { load_model_config((dir / "config.json").string()); }), Catch::EndsWith("not a regular file"));
     // A shard index naming one.
     REQUIRE(mkfifo((dir / "shard.safetensors").c_str(), 0600) == 0);
     write(dir / "model.safetensors.index.json", R"({"weight_map": {"model.norm.weight": "shard.safetensors"}})");

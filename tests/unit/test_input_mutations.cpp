@@ -19,8 +19,8 @@
 #include "generate/generation_config.h"
 #include "json_mutations.h"
 #include "model_object.h"
-#include "qwen2/config.h"
-#include "qwen2/tensors.h"
+#include "model_config.h"
+#include "tensors.h"
 #include "random_model/random_weights.h"
 #include "random_model/safetensors_writer.h"
 #include "safetensors.h"
@@ -150,11 +150,11 @@ TEST_CASE("the shard index: every field given every wrong value") {
                {"num_key_value_heads", 1}, {"num_hidden_layers", 1}, {"vocab_size", 32}, {"max_position_embeddings", 64},
                {"rms_norm_eps", 1e-6}, {"rope_theta", 10000.0}, {"tie_word_embeddings", true}};
     Manifest m;
-    m.config = parse_qwen2_config(jc, "tiny");
+    m.config = parse_model_config(jc, "tiny");
     m.weight_dtype = DType::BF16;
-    m.tensors = qwen2_tensor_specs(m.config, m.weight_dtype);
+    m.tensors = model_tensor_specs(m.config, m.weight_dtype);
     const std::string dir = fresh_dir("shard_index");
-    write_model_safetensors(dir, random_qwen2_tensors(m.config, DType::BF16, 1), 2);
+    write_model_safetensors(dir, random_model_tensors(m.config, DType::BF16, 1), 2);
     const std::string index_path = dir + "/model.safetensors.index.json";
     const json index = json::parse(read_text_file(index_path));
     REQUIRE(index.contains("weight_map"));
@@ -191,12 +191,12 @@ TEST_CASE("config.json: every field of a real config given every wrong value") {
     for_each_field_mutation(config, [&](const json &j, const std::string &what) {
         INFO(what);
         expect_loaded_or_refused(n, path, [&] {
-            const Qwen2Config c = parse_qwen2_config(j, path);
+            const ModelConfig c = parse_model_config(j, path);
             // Whatever passed must describe a model the compiler can lower.
             CHECK(c.hidden_size > 0);
             CHECK(c.head_dim() * c.num_attention_heads == c.hidden_size);
             CHECK(c.num_attention_heads % c.num_key_value_heads == 0);
-            qwen2_tensor_specs(c, DType::BF16);
+            model_tensor_specs(c, DType::BF16);
         });
     });
     CHECK(n.refused > 100);

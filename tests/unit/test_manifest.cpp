@@ -19,10 +19,10 @@ Manifest small_manifest(DType wd) {
     m.qwenc_version = "test";
     m.target = "x86-64-linux-avx2";
     m.arch = "x86-64";
-    m.config = parse_qwen2_config(config, "config.json");
+    m.config = parse_model_config(config, "config.json");
     m.config_fingerprint = m.config.fingerprint();
     m.weight_dtype = wd;
-    m.tensors = qwen2_tensor_specs(m.config, wd);
+    m.tensors = model_tensor_specs(m.config, wd);
     m.prefill_max_tokens = 512;
     for (Stage s : kAllStages) m.entry_points[stage_name(s)] = std::string("qwen_") + stage_name(s);
     return m;

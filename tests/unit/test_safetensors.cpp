@@ -88,19 +88,19 @@ TEST_CASE("broken safetensors files are refused with the file named") {
 
 namespace {
 
-Qwen2Config tiny_config() {
+ModelConfig tiny_config() {
     nlohmann::json j = {{"model_type", "qwen2"}, {"hidden_size", 16}, {"intermediate_size", 24}, {"num_attention_heads", 2},
                         {"num_key_value_heads", 1}, {"num_hidden_layers", 1}, {"vocab_size", 32},
                         {"max_position_embeddings", 64}, {"rms_norm_eps", 1e-6}, {"rope_theta", 10000.0},
                         {"tie_word_embeddings", true}};
-    return parse_qwen2_config(j, "tiny");
+    return parse_model_config(j, "tiny");
 }
 
 Manifest tiny_manifest() {
     Manifest m;
     m.config = tiny_config();
     m.weight_dtype = DType::BF16;
-    m.tensors = qwen2_tensor_specs(m.config, m.weight_dtype);
+    m.tensors = model_tensor_specs(m.config, m.weight_dtype);
     return m;
 }
 
@@ -124,7 +124,7 @@ std::string model_dir(const std::string &name, std::vector<TensorToWrite> tensor
 }  // namespace
 
 TEST_CASE("weights are checked against what the object was compiled for") {
-    auto tensors = random_qwen2_tensors(tiny_config(), DType::BF16, 1);
+    auto tensors = random_model_tensors(tiny_config(), DType::BF16, 1);
     CHECK(weights_error(model_dir("good", tensors)).empty());
     CHECK(weights_error(model_dir("good_sharded", tensors, 3)).empty());
 
@@ -134,7 +134,7 @@ TEST_CASE("weights are checked against what the object was compiled for") {
         CHECK_THAT(weights_error(model_dir("missing", t)), Catch::Contains("missing tensor 'model.norm.weight' (m.so expects it)"));
     }
     SECTION("wrong dtype") {
-        auto t = random_qwen2_tensors(tiny_config(), DType::F32, 1);
+        auto t = random_model_tensors(tiny_config(), DType::F32, 1);
         CHECK_THAT(weights_error(model_dir("f32", t)),
                    Catch::Contains("tensor 'model.embed_tokens.weight' is F32, m.so was compiled for BF16 weights"));
     }
@@ -157,7 +157,7 @@ TEST_CASE("weights are checked against what the object was compiled for") {
 }
 
 TEST_CASE("bf16 round-trips through the writer and the reader") {
-    const std::string dir = model_dir("values", random_qwen2_tensors(tiny_config(), DType::BF16, 5));
+    const std::string dir = model_dir("values", random_model_tensors(tiny_config(), DType::BF16, 5));
     WeightStore w(dir, tiny_manifest(), "m.so");
     // Norm weights are 1 +- 0.17: widened to f32 they stay in that range.
     for (float v : w.vector("model.norm.weight")) {

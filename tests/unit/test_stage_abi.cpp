@@ -69,7 +69,7 @@ struct FakeObject {
         manifest.qwenc_version = "test";
         manifest.target = "host";
         manifest.arch = host_arch();
-        manifest.config = load_qwen2_config(dir + "/config.json");
+        manifest.config = load_model_config(dir + "/config.json");
         manifest.config_fingerprint = manifest.config.fingerprint();
         manifest.weight_dtype = wd;
         manifest.prefill_max_tokens = 16;
@@ -128,7 +128,7 @@ std::string env(const char *name) {
 void check_binding(const std::string &dir, DType wd) {
     FakeObject fake(dir, wd);
     Model model(std::make_unique<ModelObject>("fake", [&](const std::string &n) { return fake.lookup(n); }), dir, {});
-    const Qwen2Config &c = model.config();
+    const ModelConfig &c = model.config();
     Session session(model, 32);
     const int32_t tokens[3] = {1, 2, 3};
     std::vector<float> logits(3 * size_t(c.vocab_size));
@@ -167,6 +167,15 @@ TEST_CASE("every declared argument is bound, weights from the checkpoint in plac
 
 TEST_CASE("every declared argument is bound, each int8 matrix with its scale") {
     check_binding(env("QWENC_TEST_INT8_WEIGHTS"), DType::I8);
+}
+
+// Qwen3 with q/k/v biases in int8: the q/k/v stages take 17 arguments, more
+// than the runtime's argument vector once held (a fixed 16).
+TEST_CASE("a stage of more than 16 arguments is bound, every one") {
+    const std::string dir = env("QWENC_TEST_WIDE_INT8_WEIGHTS");
+    const ModelConfig c = load_model_config(dir + "/config.json");
+    REQUIRE(stage_signature(Stage::QkvDecode, c, DType::I8).size() == 17);
+    check_binding(dir, DType::I8);
 }
 
 TEST_CASE("an object whose stage lacks a declared argument is refused at load, naming it") {

@@ -16,11 +16,11 @@ using Halide::Buffer;
 
 namespace {
 
-Qwen2Config stage_config() {
+ModelConfig stage_config() {
     nlohmann::json j = {{"model_type", "qwen2"}, {"hidden_size", 48}, {"intermediate_size", 72}, {"num_attention_heads", 6},
                         {"num_key_value_heads", 2}, {"num_hidden_layers", 1}, {"vocab_size", 50},
                         {"max_position_embeddings", 128}, {"rms_norm_eps", 1e-5}, {"rope_theta", 10000.0}};
-    return parse_qwen2_config(j, "stage test");
+    return parse_model_config(j, "stage test");
 }
 
 std::mt19937 rng(1234);
@@ -71,7 +71,7 @@ constexpr double kTol = 2e-5;
 }  // namespace
 
 TEST_CASE("embed stage gathers embedding rows") {
-    const Qwen2Config c = stage_config();
+    const ModelConfig c = stage_config();
     StagePipeline sp = build(Stage::Embed);
     auto table = bf16_matrix(c.vocab_size, c.hidden_size);
     Buffer<int32_t> tokens(4);
@@ -86,7 +86,7 @@ TEST_CASE("embed stage gathers embedding rows") {
 }
 
 TEST_CASE("qkv stage: norm, biased projections and RoPE at an offset") {
-    const Qwen2Config c = stage_config();
+    const ModelConfig c = stage_config();
     const int64_t H = c.hidden_size, hd = c.head_dim(), nh = c.num_attention_heads, nkv = c.num_key_value_heads;
     for (Stage stage : {Stage::QkvPrefill, Stage::QkvDecode}) {
         const int T = stage == Stage::QkvDecode ? 1 : 5, pos0 = 9;
@@ -128,7 +128,7 @@ TEST_CASE("qkv stage: norm, biased projections and RoPE at an offset") {
 }
 
 TEST_CASE("attn_mlp stage: causal GQA over the cache, o_proj, SwiGLU, residuals") {
-    const Qwen2Config c = stage_config();
+    const ModelConfig c = stage_config();
     const int64_t H = c.hidden_size, hd = c.head_dim(), nh = c.num_attention_heads, nkv = c.num_key_value_heads;
     const int64_t I = c.intermediate_size;
     for (Stage stage : {Stage::AttnMlpPrefill, Stage::AttnMlpDecode}) {
@@ -175,7 +175,7 @@ TEST_CASE("attn_mlp stage: causal GQA over the cache, o_proj, SwiGLU, residuals"
 }
 
 TEST_CASE("head stage: final norm and lm_head") {
-    const Qwen2Config c = stage_config();
+    const ModelConfig c = stage_config();
     const int64_t H = c.hidden_size, V = c.vocab_size;
     for (Stage stage : {Stage::HeadPrefill, Stage::HeadDecode}) {
         const int T = stage == Stage::HeadDecode ? 1 : 3;

@@ -162,7 +162,7 @@ BenchResult run_model_bench(const Model &model, const BenchOptions &opts, double
 }
 
 std::string bench_table(const BenchResult &r, const Model &model, const BenchOptions &opts) {
-    const Qwen2Config &c = model.config();
+    const ModelConfig &c = model.config();
     const Manifest &m = model.object().manifest();
     char buf[512];
     std::string s;

@@ -1,4 +1,6 @@
-#include "qwen2/config.h"
+#include "model_config.h"
+
+#include "families.h"
 
 #include <cmath>
 #include <cstdint>
@@ -41,21 +43,33 @@ double get_positive_number(const json &j, const std::string &source, const char 
     return x;
 }
 
-}  // namespace
-
-Qwen2Config parse_qwen2_config(const json &j, const std::string &source) {
-    if (!j.is_object()) fail(source, "expected a JSON object at top level");
-
-    if (!j.contains("model_type")) fail(source, "missing required field 'model_type' (expected \"qwen2\")");
-    if (!j.at("model_type").is_string() || j.at("model_type").get<std::string>() != "qwen2")
-        fail(source, "unsupported model_type " + json_excerpt(j.at("model_type")) + " (only \"qwen2\" is supported)");
+// The family config.json names, by model_type, checked against its
+// architectures when given.
+const ModelFamily &family_of(const json &j, const std::string &source) {
+    std::string supported;
+    for (const ModelFamily *f : model_families()) supported += std::string(supported.empty() ? "" : ", ") + "\"" + f->model_type + "\"";
+    if (!j.contains("model_type")) fail(source, "missing required field 'model_type' (supported: " + supported + ")");
+    const json &type = j.at("model_type");
+    const ModelFamily *family = type.is_string() ? find_model_family(type.get<std::string>()) : nullptr;
+    if (!family) fail(source, "unsupported model_type " + json_excerpt(type) + " (supported: " + supported + ")");
     if (j.contains("architectures")) {
         const json &a = j.at("architectures");
         bool ok = false;
         if (a.is_array())
-            for (const json &e : a) ok = ok || (e.is_string() && e.get<std::string>() == "Qwen2ForCausalLM");
-        if (!ok) fail(source, "unsupported architectures " + json_excerpt(a) + " (only Qwen2ForCausalLM is supported)");
+            for (const json &e : a) ok = ok || (e.is_string() && e.get<std::string>() == family->architecture);
+        if (!ok)
+            fail(source, "unsupported architectures " + json_excerpt(a) + " (model_type \"" + family->model_type + "\" is " +
+                             family->architecture + ")");
     }
+    return *family;
+}
+
+}  // namespace
+
+ModelConfig parse_model_config(const json &j, const std::string &source) {
+    if (!j.is_object()) fail(source, "expected a JSON object at top level");
+
+    const ModelFamily &family = family_of(j, source);
     if (j.contains("hidden_act")) {
         const json &a = j.at("hidden_act");
         if (!a.is_string() || a.get<std::string>() != "silu")
@@ -69,10 +83,9 @@ Qwen2Config parse_qwen2_config(const json &j, const std::string &source) {
         if (!s.is_boolean()) fail(source, "field 'use_sliding_window' must be a boolean");
         if (s.get<bool>()) fail(source, "unsupported 'use_sliding_window': true (sliding-window attention is not implemented)");
     }
-    if (j.contains("attention_bias") && j.at("attention_bias").is_boolean() && !j.at("attention_bias").get<bool>())
-        fail(source, "unsupported 'attention_bias': false (Qwen2 has q/k/v biases)");
 
-    Qwen2Config c;
+    ModelConfig c;
+    c.model_type = family.model_type;
     c.hidden_size = get_int(j, source, "hidden_size", 2, kMaxDim);
     c.intermediate_size = get_int(j, source, "intermediate_size", 1, kMaxDim * 8);
     c.num_attention_heads = get_int(j, source, "num_attention_heads", 1, kMaxDim);
@@ -86,7 +99,7 @@ Qwen2Config parse_qwen2_config(const json &j, const std::string &source) {
     if (j.contains("tie_word_embeddings")) {
         if (!j.at("tie_word_embeddings").is_boolean()) fail(source, "field 'tie_word_embeddings' must be a boolean");
         c.tie_word_embeddings = j.at("tie_word_embeddings").get<bool>();
-    }  // transformers' Qwen2Config defaults to false
+    }  // transformers' ModelConfig defaults to false
     if (j.contains("torch_dtype") && j.at("torch_dtype").is_string()) c.torch_dtype = j.at("torch_dtype").get<std::string>();
     if (j.contains("quantization_config") && !j.at("quantization_config").is_null()) {
         const json &q = j.at("quantization_config");
@@ -106,8 +119,9 @@ Qwen2Config parse_qwen2_config(const json &j, const std::string &source) {
     // differ from hidden_size / num_attention_heads: q and o_proj then map
     // between hidden_size and heads x head_dim. Equal to the quotient it is
     // the same model, and the fingerprint does not change.
-    if (j.contains("head_dim") && !j.at("head_dim").is_null()) {
-        const int64_t hd = get_int(j, source, "head_dim", 2, kMaxDim);
+    const bool has_head_dim = j.contains("head_dim") && !j.at("head_dim").is_null();
+    if (has_head_dim || family.default_head_dim > 0) {
+        const int64_t hd = has_head_dim ? get_int(j, source, "head_dim", 2, kMaxDim) : family.default_head_dim;
         if (c.hidden_size % c.num_attention_heads != 0 || hd != c.hidden_size / c.num_attention_heads) c.head_dim_field = hd;
     }
     if (c.head_dim_field == 0 && c.hidden_size % c.num_attention_heads != 0)
@@ -120,20 +134,21 @@ Qwen2Config parse_qwen2_config(const json &j, const std::string &source) {
         fail(source, "head dimension " + std::to_string(c.head_dim()) + " must be even for RoPE");
     if (c.q_dim() > kMaxDim)
         fail(source, "num_attention_heads x head_dim = " + std::to_string(c.q_dim()) + " is over the limit of " + std::to_string(kMaxDim));
+    family.read_config(j, source, c);
     for (int64_t id : c.eos_token_ids)
         if (id >= c.vocab_size)
             fail(source, "eos_token_id " + std::to_string(id) + " is not below vocab_size " + std::to_string(c.vocab_size));
     return c;
 }
 
-Qwen2Config load_qwen2_config(const std::string &path) {
-    return parse_qwen2_config(read_json_file(path), path);
+ModelConfig load_model_config(const std::string &path) {
+    return parse_model_config(read_json_file(path), path);
 }
 
-json Qwen2Config::canonical_json() const {
+json ModelConfig::canonical_json() const {
     // An ordered_json would keep insertion order; plain json sorts keys, which
     // is just as canonical.
-    json j{{"model_type", "qwen2"},
+    json j{{"model_type", model_type},
            {"hidden_size", hidden_size},
            {"intermediate_size", intermediate_size},
            {"num_attention_heads", num_attention_heads},
@@ -147,10 +162,13 @@ json Qwen2Config::canonical_json() const {
     // head_dim only where it is not hidden_size / num_attention_heads, so
     // that the fingerprints of every other config stay as they were.
     if (head_dim_field > 0) j["head_dim"] = head_dim_field;
+    const ModelFamily *family = find_model_family(model_type);
+    if (!family) throw std::logic_error("no family '" + model_type + "'");
+    family->write_canonical(*this, j);
     return j;
 }
 
-std::string Qwen2Config::fingerprint() const {
+std::string ModelConfig::fingerprint() const {
     // FNV-1a 64 over the canonical text: stable across builds and machines.
     const std::string text = canonical_json().dump();
     uint64_t h = 1469598103934665603ull;

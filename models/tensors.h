@@ -1,4 +1,4 @@
-// The tensors a Qwen2 checkpoint holds, under the names transformers gives
+// The tensors a checkpoint of a supported family holds, under the names transformers gives
 // them, with their shapes as safetensors stores them (row-major, [out, in]
 // for projections).
 #pragma once
@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "dtype.h"
-#include "qwen2/config.h"
+#include "model_config.h"
 
 namespace qwenc {
 
@@ -37,6 +37,8 @@ constexpr const char *kKBias = "self_attn.k_proj.bias";
 constexpr const char *kV = "self_attn.v_proj.weight";
 constexpr const char *kVBias = "self_attn.v_proj.bias";
 constexpr const char *kO = "self_attn.o_proj.weight";
+constexpr const char *kQNorm = "self_attn.q_norm.weight";  // the qk_norm trait: [head_dim]
+constexpr const char *kKNorm = "self_attn.k_norm.weight";
 constexpr const char *kPostAttentionNorm = "post_attention_layernorm.weight";
 constexpr const char *kGate = "mlp.gate_proj.weight";
 constexpr const char *kUp = "mlp.up_proj.weight";
@@ -45,12 +47,13 @@ constexpr const char *kDown = "mlp.down_proj.weight";
 
 // The matrix the head multiplies by: lm_head.weight, or with tied
 // embeddings the embedding table.
-const char *head_tensor_name(const Qwen2Config &c);
+const char *head_tensor_name(const ModelConfig &c);
 
-// Every tensor the model needs, in checkpoint order. With tied embeddings
+// Every tensor the model needs, in checkpoint order (biases and q/k norms as
+// the config's traits ask). With tied embeddings
 // there is no lm_head.weight (the embedding is used in its place). With int8
 // matrices each "X.weight" has a "X.weight_scale" beside it.
-std::vector<TensorSpec> qwen2_tensor_specs(const Qwen2Config &c, DType matrix_dtype);
+std::vector<TensorSpec> model_tensor_specs(const ModelConfig &c, DType matrix_dtype);
 
 // int8 checkpoints (`qwenc quantize`): the f32 [out] per-output-channel scale
 // of matrix `name`, so that w[o][i] = scale[o] * q[o][i].

@@ -1,4 +1,4 @@
-#include "qwen2/tensors.h"
+#include "tensors.h"
 
 namespace qwenc {
 
@@ -8,11 +8,11 @@ std::string layer_tensor_name(int64_t layer, const std::string &suffix) {
 
 std::string weight_scale_name(const std::string &matrix_name) { return matrix_name + "_scale"; }
 
-const char *head_tensor_name(const Qwen2Config &c) {
+const char *head_tensor_name(const ModelConfig &c) {
     return c.tie_word_embeddings ? tensor_names::kEmbedding : tensor_names::kLmHead;
 }
 
-std::vector<TensorSpec> qwen2_tensor_specs(const Qwen2Config &c, DType matrix_dtype) {
+std::vector<TensorSpec> model_tensor_specs(const ModelConfig &c, DType matrix_dtype) {
     using namespace tensor_names;
     const int64_t H = c.hidden_size, I = c.intermediate_size, Q = c.q_dim(), KV = c.kv_dim();
     std::vector<TensorSpec> t;
@@ -23,12 +23,16 @@ std::vector<TensorSpec> qwen2_tensor_specs(const Qwen2Config &c, DType matrix_dt
         };
         add(kInputNorm, {H}, TensorKind::Vector);
         add(kQ, {Q, H}, TensorKind::Matrix);
-        add(kQBias, {Q}, TensorKind::Vector);
+        if (c.qkv_bias) add(kQBias, {Q}, TensorKind::Vector);
         add(kK, {KV, H}, TensorKind::Matrix);
-        add(kKBias, {KV}, TensorKind::Vector);
+        if (c.qkv_bias) add(kKBias, {KV}, TensorKind::Vector);
         add(kV, {KV, H}, TensorKind::Matrix);
-        add(kVBias, {KV}, TensorKind::Vector);
+        if (c.qkv_bias) add(kVBias, {KV}, TensorKind::Vector);
         add(kO, {H, Q}, TensorKind::Matrix);
+        if (c.qk_norm) {
+            add(kQNorm, {c.head_dim()}, TensorKind::Vector);
+            add(kKNorm, {c.head_dim()}, TensorKind::Vector);
+        }
         add(kPostAttentionNorm, {H}, TensorKind::Vector);
         add(kGate, {I, H}, TensorKind::Matrix);
         add(kUp, {I, H}, TensorKind::Matrix);

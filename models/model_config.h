@@ -1,6 +1,8 @@
-// The Qwen2 architecture as a Hugging Face config.json describes it: parsing,
-// validation (every unsupported feature refused by name) and the fingerprint
-// that ties a compiled object to the config it was compiled from.
+// A decoder as a Hugging Face config.json describes it: the fields every
+// supported family shares, the traits by which families differ (each
+// family's own rules, in models/<family>/family.cpp, set them), validation
+// (every unsupported feature refused by name) and the fingerprint that ties
+// a compiled object to the config it was compiled from.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -15,7 +17,13 @@ namespace qwenc {
 // quantization_config.quant_method of a directory written by `qwenc quantize`.
 constexpr const char *kQwencInt8Method = "qwenc-int8";
 
-struct Qwen2Config {
+struct ModelConfig {
+    std::string model_type = "qwen2";  // the family (models/families.h)
+    // The family's traits: what its layers compute beyond the decoder every
+    // family shares (Qwen2's). Stage signatures, tensors, the lowering and
+    // the reference read these, never the family's name.
+    bool qkv_bias = true;  // q/k/v projections add a bias
+    bool qk_norm = false;  // RMSNorm over head_dim on each head of q and k, before RoPE
     int64_t hidden_size = 0;
     int64_t intermediate_size = 0;
     int64_t num_attention_heads = 0;
@@ -48,8 +56,9 @@ struct Qwen2Config {
     std::string fingerprint() const;
 };
 
-// `source` names the file in error messages.
-Qwen2Config parse_qwen2_config(const nlohmann::json &j, const std::string &source);
-Qwen2Config load_qwen2_config(const std::string &path);
+// `source` names the file in error messages. The family is config.json's
+// model_type; its own rules (models/families.h) read what only it has.
+ModelConfig parse_model_config(const nlohmann::json &j, const std::string &source);
+ModelConfig load_model_config(const std::string &path);
 
 }  // namespace qwenc
