@@ -13,6 +13,9 @@ const char *stage_name(Stage s) {
     case Stage::AttnMlpDecode: return "attn_mlp_decode";
     case Stage::HeadPrefill: return "head_prefill";
     case Stage::HeadDecode: return "head_decode";
+    case Stage::AttnPrefill: return "attn_prefill";
+    case Stage::AttnDecode: return "attn_decode";
+    case Stage::OutMlp: return "out_mlp";
     }
     return "?";
 }
@@ -21,11 +24,14 @@ MatMath Manifest::math(Stage s) const {
     switch (s) {
     case Stage::QkvPrefill:
     case Stage::AttnMlpPrefill:
+    case Stage::OutMlp:  // a batched step's products run on prefill's schedules
     case Stage::HeadPrefill: return prefill_math;
     case Stage::QkvDecode:
     case Stage::AttnMlpDecode:
     case Stage::HeadDecode: return decode_math;
     case Stage::Embed: break;  // a gather: packed storage, no products
+    case Stage::AttnPrefill:
+    case Stage::AttnDecode: break;  // no matrices
     }
     return MatMath::F32;
 }

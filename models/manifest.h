@@ -18,14 +18,32 @@
 namespace qwenc {
 
 // Bumped whenever the calling convention between runtime and object changes.
-constexpr int kManifestAbiVersion = 3;  // 2: bf16 matrices as packed uint32 pairs; 3: decode_math
+// 2: bf16 matrices as packed uint32 pairs; 3: decode_math; 4: the batched
+// step's stages, and qkv_prefill's positions per token.
+constexpr int kManifestAbiVersion = 4;
 constexpr const char *kManifestFormat = "qwenc-model";
 
 // The stages every object provides; each is an exported Halide pipeline
-// whose symbol is entry_points[stage].
-enum class Stage { Embed, QkvPrefill, QkvDecode, AttnMlpPrefill, AttnMlpDecode, HeadPrefill, HeadDecode };
-constexpr Stage kAllStages[] = {Stage::Embed,          Stage::QkvPrefill,    Stage::QkvDecode,  Stage::AttnMlpPrefill,
-                                Stage::AttnMlpDecode, Stage::HeadPrefill, Stage::HeadDecode};
+// whose symbol is entry_points[stage]. One sequence's tokens run embed, per
+// layer qkv and attn_mlp, then head. A batched step (several sequences, each
+// at its own position) runs qkv_prefill over all its tokens, attention per
+// sequence (attn_prefill for a prompt chunk, attn_decode for one token),
+// then out_mlp over all its tokens: the weights are read once per step.
+enum class Stage {
+    Embed,
+    QkvPrefill,
+    QkvDecode,
+    AttnMlpPrefill,
+    AttnMlpDecode,
+    HeadPrefill,
+    HeadDecode,
+    AttnPrefill,
+    AttnDecode,
+    OutMlp,
+};
+constexpr Stage kAllStages[] = {Stage::Embed,       Stage::QkvPrefill, Stage::QkvDecode,   Stage::AttnMlpPrefill,
+                                Stage::AttnMlpDecode, Stage::HeadPrefill, Stage::HeadDecode, Stage::AttnPrefill,
+                                Stage::AttnDecode,  Stage::OutMlp};
 const char *stage_name(Stage s);
 
 struct Manifest {

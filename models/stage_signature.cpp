@@ -22,6 +22,13 @@ std::vector<StageArg> stage_signature(Stage stage, const ModelConfig &c, DType w
         if (weight_dtype == DType::I8)
             sig.push_back({scale_arg_name(name), ArgKind::InputBuffer, ArgType::MatrixScale, 1, source, tensor});
     };
+    auto mlp = [&] {  // o_proj of the attention, residual, post norm, SwiGLU, residual
+        matrix("wo", ArgSource::LayerMatrix, kO);
+        vector("post_norm_w", ArgSource::LayerVector, kPostAttentionNorm);
+        matrix("w_gate", ArgSource::LayerMatrix, kGate);
+        matrix("w_up", ArgSource::LayerMatrix, kUp);
+        matrix("w_down", ArgSource::LayerMatrix, kDown);
+    };
     switch (stage) {
     case Stage::Embed:  // x_out(h, t) = table row of tokens(t)
         session_in("tokens", ArgType::I32, 1);
@@ -42,7 +49,10 @@ std::vector<StageArg> stage_signature(Stage stage, const ModelConfig &c, DType w
             vector("q_norm_w", ArgSource::LayerVector, kQNorm);
             vector("k_norm_w", ArgSource::LayerVector, kKNorm);
         }
-        pos0();
+        // Prefill: each token's own position (a batched step's tokens
+        // belong to several sequences); decode: its one position.
+        if (stage == Stage::QkvPrefill) session_in("positions", ArgType::I32, 1);
+        else pos0();
         out("q_out", 3), out("k_out", 3), out("v_out", 3);
         break;
     case Stage::AttnMlpPrefill:
@@ -51,12 +61,22 @@ std::vector<StageArg> stage_signature(Stage stage, const ModelConfig &c, DType w
         session_in("q", ArgType::F32, 3);
         session_in("k_cache", ArgType::F32, 3);
         session_in("v_cache", ArgType::F32, 3);
-        matrix("wo", ArgSource::LayerMatrix, kO);
-        vector("post_norm_w", ArgSource::LayerVector, kPostAttentionNorm);
-        matrix("w_gate", ArgSource::LayerMatrix, kGate);
-        matrix("w_up", ArgSource::LayerMatrix, kUp);
-        matrix("w_down", ArgSource::LayerMatrix, kDown);
+        mlp();
         pos0();
+        out("x_out", 2);
+        break;
+    case Stage::AttnPrefill:
+    case Stage::AttnDecode:  // one sequence's attention over its cache
+        session_in("q", ArgType::F32, 3);
+        session_in("k_cache", ArgType::F32, 3);
+        session_in("v_cache", ArgType::F32, 3);
+        pos0();
+        out("attn", 3);
+        break;
+    case Stage::OutMlp:  // a batched step's tokens after attention
+        session_in("x", ArgType::F32, 2);
+        session_in("attn", ArgType::F32, 3);
+        mlp();
         out("x_out", 2);
         break;
     case Stage::HeadPrefill:

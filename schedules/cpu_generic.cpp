@@ -444,8 +444,7 @@ void CpuGenericSchedule::attention_scores(Attention &a) {
         .unroll(h);
 }
 
-void CpuGenericSchedule::attn_mlp(AttnMlpGraph &g, Phase phase) {
-    Attention &a = g.attn;
+void CpuGenericSchedule::attention(Attention &a, Phase phase) {
     // Prefill: pairs of query heads of one token at a time (when the heads
     // pair up inside their kv groups), so each value row loaded serves two
     // heads; decode: one head at a time, in parallel. Their scores, softmax
@@ -470,6 +469,14 @@ void CpuGenericSchedule::attn_mlp(AttnMlpGraph &g, Phase phase) {
     a.weights.compute_at(a.out, hh).vectorize(p, t_.vector, kGuard);
     if (phase == Phase::Prefill) attention_scores(a);
     else a.scores.compute_at(a.out, hh);
+}
+
+void CpuGenericSchedule::attn_mlp(AttnMlpGraph &g, Phase phase) {
+    attention(g.attn, phase);
+    out_mlp(g, phase);
+}
+
+void CpuGenericSchedule::out_mlp(AttnMlpGraph &g, Phase phase) {
     linear(g.o_proj, phase);
     elementwise(g.x_mid.compute_root(), h, phase);
     norm(g.norm, phase);

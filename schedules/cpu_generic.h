@@ -70,6 +70,8 @@ public:
     void embed(EmbedGraph &g, Phase phase) override;
     void qkv(QkvGraph &g, Phase phase) override;
     void attn_mlp(AttnMlpGraph &g, Phase phase) override;
+    void attention(Attention &a, Phase phase) override;
+    void out_mlp(AttnMlpGraph &g, Phase phase) override;
     void head(HeadGraph &g, Phase phase) override;
 
 protected:

@@ -17,6 +17,8 @@ public:
     virtual void embed(EmbedGraph &g, Phase phase) = 0;
     virtual void qkv(QkvGraph &g, Phase phase) = 0;
     virtual void attn_mlp(AttnMlpGraph &g, Phase phase) = 0;
+    virtual void attention(Attention &a, Phase phase) = 0;  // attn_prefill / attn_decode
+    virtual void out_mlp(AttnMlpGraph &g, Phase phase) = 0;  // attn_mlp after attention
     virtual void head(HeadGraph &g, Phase phase) = 0;
 };
 

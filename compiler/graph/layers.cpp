@@ -210,11 +210,11 @@ HeadNorm head_rms_norm(const std::string &name, Func x, Func weight, int64_t hea
     return n;
 }
 
-RopeTables rope_tables(const std::string &name, int64_t head_dim, double theta, Expr pos0) {
+RopeTables rope_tables(const std::string &name, int64_t head_dim, double theta, Expr position) {
     RopeTables r{Func(name + "_cos"), Func(name + "_sin")};
     // inv_freq(j) = theta^(-2j / head_dim)
     Expr inv_freq = exp(cast<double>(j) * Expr(-2.0 * std::log(theta) / double(head_dim)));
-    Expr angle = cast<double>(pos0 + t) * inv_freq;
+    Expr angle = cast<double>(position) * inv_freq;
     r.cos(j, t) = cast<float>(cos(angle));
     r.sin(j, t) = cast<float>(sin(angle));
     return r;

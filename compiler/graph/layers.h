@@ -91,10 +91,12 @@ struct HeadNorm {
 HeadNorm head_rms_norm(const std::string &name, Halide::Func x, Halide::Func weight, int64_t head_dim, double eps);
 
 struct RopeTables {
-    Halide::Func cos, sin;  // (j, t) for j < head_dim / 2, position pos0 + t
+    Halide::Func cos, sin;  // (j, t) for j < head_dim / 2, at token t's position
 };
-// Angles are formed in double so long positions keep full f32 accuracy.
-RopeTables rope_tables(const std::string &name, int64_t head_dim, double theta, Halide::Expr pos0);
+// `position`: token t's position, an Expr in t (pos0 + t for one sequence's
+// tokens, positions(t) for a batched step's). Angles are formed in double
+// so long positions keep full f32 accuracy.
+RopeTables rope_tables(const std::string &name, int64_t head_dim, double theta, Halide::Expr position);
 
 // Rotate-half RoPE as transformers applies it, on x(d, head, t).
 Halide::Func apply_rope(const std::string &name, Halide::Func x, const RopeTables &tables, int64_t head_dim);

@@ -22,6 +22,8 @@ struct QkvGraph {
     Halide::Func q_out, k_out, v_out;  // outputs: q(d, h, t), k/v(d, t, g) into the cache
 };
 
+// attn_mlp; out_mlp is the same after attention (attn then undefined, its
+// output read from an input), and attn_prefill / attn_decode are attn alone.
 struct AttnMlpGraph {
     Attention attn;
     Linear o_proj;

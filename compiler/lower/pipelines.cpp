@@ -84,6 +84,39 @@ StagePipeline make_stage(Pipeline p, Stage stage, const ModelConfig &c, DType wd
     return sp;
 }
 
+// Attention's inputs: q(d, h, t) and the cache k/v(d, p, g) from position 0.
+struct AttentionInputs {
+    ImageParam q{Float(32), 3, "q"}, k_cache{Float(32), 3, "k_cache"}, v_cache{Float(32), 3, "v_cache"};
+    Param<int32_t> pos0{"pos0"};
+    explicit AttentionInputs(const ModelConfig &c) {
+        const int hd = int(c.head_dim());
+        q.dim(0).set_bounds(0, hd).set_stride(1);
+        q.dim(1).set_bounds(0, int(c.num_attention_heads)).set_stride(hd);
+        q.dim(2).set_stride(int(c.q_dim()));
+        for (ImageParam *kv : {&k_cache, &v_cache}) {
+            kv->dim(0).set_bounds(0, hd).set_stride(1);
+            kv->dim(1).set_min(0).set_stride(hd);
+            kv->dim(2).set_bounds(0, int(c.num_key_value_heads));
+        }
+        pos0.set_range(0, Int(32).max());
+    }
+};
+Params &operator<<(Params &p, const AttentionInputs &in) { return p << in.q << in.k_cache << in.v_cache; }
+
+// The weights after attention: o_proj, the post-attention norm, the MLP.
+struct MlpWeights {
+    WeightMatrix wo, w_gate, w_up, w_down;
+    ImageParam post_norm_w;
+    MatMath math;
+    MlpWeights(const ModelConfig &c, DType wd, MatMath m)
+        : wo("wo", wd, c.q_dim(), c.hidden_size, m), w_gate("w_gate", wd, c.hidden_size, c.intermediate_size, m),
+          w_up("w_up", wd, c.hidden_size, c.intermediate_size, m), w_down("w_down", wd, c.intermediate_size, c.hidden_size, m),
+          post_norm_w(vector_input("post_norm_w", c.hidden_size)), math(m) {}
+};
+Params &operator<<(Params &p, const MlpWeights &w) { return p << w.wo << w.post_norm_w << w.w_gate << w.w_up << w.w_down; }
+
+void mlp_after_attention(AttnMlpGraph &gr, const ModelConfig &c, const ImageParam &x, Func attn, const MlpWeights &w, Phase phase);
+
 // Output x(h, t) / logits(v, t): dense rows.
 void constrain_rows(Func f, int64_t dim, Phase phase) {
     f.output_buffer().dim(0).set_bounds(0, int(dim)).set_stride(1);
@@ -106,10 +139,22 @@ StagePipeline build_qkv(Stage stage, const ModelConfig &c, DType wd, Phase phase
     ImageParam x = activations("x", H, phase);
     ImageParam norm_w = vector_input("norm_w", H);
     WeightMatrix wq("wq", wd, H, c.q_dim(), math), wk("wk", wd, H, c.kv_dim(), math), wv("wv", wd, H, c.kv_dim(), math);
-    Param<int32_t> pos0("pos0");
-    pos0.set_range(0, Int(32).max());
     Params params;
-    params << x << norm_w << wq << wk << wv << pos0;
+    params << x << norm_w << wq << wk << wv;
+    // Each prefill token's own position (a batched step's tokens belong to
+    // several sequences); decode's one token at pos0.
+    Expr position;
+    if (phase == Phase::Prefill) {
+        ImageParam positions(Int(32), 1, "positions");
+        positions.dim(0).set_min(0).set_stride(1);
+        params << positions;
+        position = max(positions(t), 0);
+    } else {
+        Param<int32_t> pos0("pos0");
+        pos0.set_range(0, Int(32).max());
+        params << pos0;
+        position = pos0 + t;
+    }
     // The family's traits: q/k/v biases, and q/k head norms.
     Func bq, bk, bv, q_norm_w, k_norm_w;
     if (c.qkv_bias) {
@@ -130,7 +175,7 @@ StagePipeline build_qkv(Stage stage, const ModelConfig &c, DType wd, Phase phase
     gr.q = linear("q_lin", wq, gr.norm.out, bq, nt, x_staged);
     gr.k = linear("k_lin", wk, gr.norm.out, bk, nt, x_staged);
     gr.v = linear("v_lin", wv, gr.norm.out, bv, nt, x_staged);
-    gr.rope = rope_tables("rope", hd, c.rope_theta, pos0);
+    gr.rope = rope_tables("rope", hd, c.rope_theta, position);
 
     Func q_heads("q_heads"), k_heads("k_heads");
     q_heads(d, h, t) = gr.q.result(d + h * int(hd), t);
@@ -168,28 +213,61 @@ StagePipeline build_qkv(Stage stage, const ModelConfig &c, DType wd, Phase phase
 }
 
 StagePipeline build_attn_mlp(Stage stage, const ModelConfig &c, DType wd, Phase phase, Schedule &s, MatMath math) {
-    const int64_t H = c.hidden_size, hd = c.head_dim(), I = c.intermediate_size;
+    const int64_t H = c.hidden_size, hd = c.head_dim();
     ImageParam x = activations("x", H, phase);
-    ImageParam q(Float(32), 3, "q");
-    q.dim(0).set_bounds(0, int(hd)).set_stride(1);
-    q.dim(1).set_bounds(0, int(c.num_attention_heads)).set_stride(int(hd));
-    q.dim(2).set_stride(int(c.q_dim()));
-    ImageParam k_cache(Float(32), 3, "k_cache"), v_cache(Float(32), 3, "v_cache");
-    for (ImageParam *kv : {&k_cache, &v_cache}) {
-        kv->dim(0).set_bounds(0, int(hd)).set_stride(1);
-        kv->dim(1).set_min(0).set_stride(int(hd));
-        kv->dim(2).set_bounds(0, int(c.num_key_value_heads));
-    }
-    Param<int32_t> pos0("pos0");
-    pos0.set_range(0, Int(32).max());
-    WeightMatrix wo("wo", wd, c.q_dim(), H, math), w_gate("w_gate", wd, H, I, math), w_up("w_up", wd, H, I, math),
-        w_down("w_down", wd, I, H, math);
-    ImageParam post_norm_w = vector_input("post_norm_w", H);
-
+    AttentionInputs in(c);
+    MlpWeights w(c, wd, math);
     AttnMlpGraph gr;
-    gr.attn = attention(q, k_cache, v_cache, hd, c.group_size(), pos0, n_tokens(x, phase));
+    gr.attn = attention(in.q, in.k_cache, in.v_cache, hd, c.group_size(), in.pos0, n_tokens(x, phase));
+    mlp_after_attention(gr, c, x, gr.attn.out, w, phase);
+    s.attn_mlp(gr, phase);
+    Params params;
+    params << x << in << w << in.pos0;
+    return make_stage(Pipeline(gr.out), stage, c, wd, params);
+}
+
+// One sequence's attention (a batched step's): q of its tokens over its cache.
+StagePipeline build_attention(Stage stage, const ModelConfig &c, DType wd, Phase phase, Schedule &s) {
+    AttentionInputs in(c);
+    if (phase == Phase::Decode) in.q.dim(2).set_bounds(0, 1);
+    const Expr nt = phase == Phase::Decode ? Expr(1) : in.q.dim(2).extent();
+    Attention a = attention(in.q, in.k_cache, in.v_cache, c.head_dim(), c.group_size(), in.pos0, nt);
+    a.out.output_buffer().dim(0).set_bounds(0, int(c.head_dim())).set_stride(1);
+    a.out.output_buffer().dim(1).set_bounds(0, int(c.num_attention_heads)).set_stride(int(c.head_dim()));
+    a.out.output_buffer().dim(2).set_min(0).set_stride(int(c.q_dim()));
+    if (phase == Phase::Decode) a.out.output_buffer().dim(2).set_bounds(0, 1);
+    s.attention(a, phase);
+    Params params;
+    params << in << in.pos0;
+    return make_stage(Pipeline(a.out), stage, c, wd, params);
+}
+
+// A batched step's tokens after attention: o_proj of attn(d, h, t), the
+// residual, the MLP; on prefill's schedules.
+StagePipeline build_out_mlp(const ModelConfig &c, DType wd, Schedule &s, MatMath math) {
+    const int64_t hd = c.head_dim();
+    ImageParam x = activations("x", c.hidden_size, Phase::Prefill);
+    ImageParam attn(Float(32), 3, "attn");
+    attn.dim(0).set_bounds(0, int(hd)).set_stride(1);
+    attn.dim(1).set_bounds(0, int(c.num_attention_heads)).set_stride(int(hd));
+    attn.dim(2).set_min(0).set_stride(int(c.q_dim()));
+    MlpWeights w(c, wd, math);
+    AttnMlpGraph gr;
+    mlp_after_attention(gr, c, x, attn, w, Phase::Prefill);
+    s.out_mlp(gr, Phase::Prefill);
+    Params params;
+    params << x << attn << w;
+    return make_stage(Pipeline(gr.out), Stage::OutMlp, c, wd, params);
+}
+
+// The rest of attn_mlp after attention's output `attn`.
+void mlp_after_attention(AttnMlpGraph &gr, const ModelConfig &c, const ImageParam &x, Func attn, const MlpWeights &w, Phase phase) {
+    const int64_t H = c.hidden_size, hd = c.head_dim();
+    const WeightMatrix &wo = w.wo, &w_gate = w.w_gate, &w_up = w.w_up, &w_down = w.w_down;
+    const ImageParam &post_norm_w = w.post_norm_w;
     const Expr nt = clamp_tokens(x, phase);
-    gr.o_proj = linear_over_heads("o_proj", wo, gr.attn.out, hd, c.num_attention_heads, nt);
+    const MatMath math = w.math;
+    gr.o_proj = linear_over_heads("o_proj", wo, attn, hd, c.num_attention_heads, nt);
     gr.x_mid = Func("x_mid");
     gr.x_mid(h, t) = x(h, t) + gr.o_proj.result(h, t);
     gr.norm = rms_norm("mlp_norm", gr.x_mid, post_norm_w, H, c.rms_norm_eps);
@@ -203,9 +281,6 @@ StagePipeline build_attn_mlp(Stage stage, const ModelConfig &c, DType wd, Phase 
     gr.out = Func("x_out");
     gr.out(h, t) = gr.x_mid(h, t) + gr.down.result(h, t);
     constrain_rows(gr.out, H, phase);
-    s.attn_mlp(gr, phase);
-    return make_stage(Pipeline(gr.out), stage, c, wd,
-                      Params() << x << q << k_cache << v_cache << wo << post_norm_w << w_gate << w_up << w_down << pos0);
 }
 
 StagePipeline build_head(Stage stage, const ModelConfig &c, DType wd, Phase phase, Schedule &s, MatMath math) {
@@ -234,6 +309,9 @@ StagePipeline build_stage(Stage stage, const ModelConfig &c, DType wd, Schedule 
     case Stage::AttnMlpDecode: return build_attn_mlp(stage, c, wd, Phase::Decode, s, math);
     case Stage::HeadPrefill: return build_head(stage, c, wd, Phase::Prefill, s, math);
     case Stage::HeadDecode: return build_head(stage, c, wd, Phase::Decode, s, math);
+    case Stage::AttnPrefill: return build_attention(stage, c, wd, Phase::Prefill, s);
+    case Stage::AttnDecode: return build_attention(stage, c, wd, Phase::Decode, s);
+    case Stage::OutMlp: return build_out_mlp(c, wd, s, math);
     }
     throw std::logic_error("unknown stage");
 }

@@ -289,6 +289,8 @@ private:
             in[name] = input_buffer(p, tokens, tokens, memory_);
             fill_random(in[name], is_weight(name) && o_.weight_dtype == DType::I8 && p.type() != Halide::Float(32),
                         uint64_t(int(name.size()) * 7 + name[0]));
+            if (name == "positions")  // one sequence's tokens from position 0
+                for (int i = 0; i < tokens; i++) reinterpret_cast<int32_t *>(in[name].raw_buffer()->host)[i] = i;
         }
         return in;
     }

@@ -2,6 +2,7 @@
 // evaluate tokens through the stage pipelines over a KV cache.
 #pragma once
 #include <atomic>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,10 +26,21 @@ public:
     const ModelObject &object() const { return *object_; }
     const ModelConfig &config() const { return object_->manifest().config; }
     const WeightStore &weights() const { return *weights_; }
+    // Runs `stage`, binding its arguments as its signature declares them:
+    // weights (of `layer`, for the per-layer sources) from the store, the
+    // caller's buffers and scalars from `own`, by name.
+    using Args = std::initializer_list<std::pair<const char *, void *>>;
+    void run(Stage stage, int64_t layer, Args own) const;
 
 private:
     std::unique_ptr<ModelObject> object_;
     std::unique_ptr<WeightStore> weights_;
+};
+
+// A session's activations between stages (forward.h).
+struct ForwardScratch {
+    std::vector<float> x_a, x_b, q;
+    void reserve(const ModelConfig &c, int64_t tokens);
 };
 
 class Session {
@@ -51,14 +63,12 @@ private:
         std::atomic_flag &busy_;
     };
     std::atomic_flag busy_ = ATOMIC_FLAG_INIT;
-    float *k_cache(int64_t layer) { return kv_.get() + (2 * layer) * kv_layer_; }
-    float *v_cache(int64_t layer) { return kv_.get() + (2 * layer + 1) * kv_layer_; }
 
     const Model &model_;
     int64_t max_ctx_, pos_ = 0, chunk_;
     int64_t kv_layer_;  // floats per layer per K or V: kv_heads * max_ctx * head_dim
     std::unique_ptr<float[], void (*)(void *)> kv_{nullptr, std::free};
-    std::vector<float> x_a_, x_b_, q_;
+    ForwardScratch scratch_;
 };
 
 }  // namespace qwenc

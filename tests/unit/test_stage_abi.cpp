@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "batch/batch_engine.h"
 #include "host_cpu.h"
 #include "model.h"
 #include "stage_signature.h"
@@ -101,10 +102,13 @@ struct FakeObject {
     }
     void *lookup(const std::string &name) const {
         static void *argv_fns[] = {(void *)fake_argv<0>, (void *)fake_argv<1>, (void *)fake_argv<2>, (void *)fake_argv<3>,
-                                   (void *)fake_argv<4>, (void *)fake_argv<5>, (void *)fake_argv<6>};
+                                   (void *)fake_argv<4>, (void *)fake_argv<5>, (void *)fake_argv<6>, (void *)fake_argv<7>,
+                                   (void *)fake_argv<8>, (void *)fake_argv<9>};
         static void *meta_fns[] = {(void *)fake_metadata<0>, (void *)fake_metadata<1>, (void *)fake_metadata<2>,
                                    (void *)fake_metadata<3>, (void *)fake_metadata<4>, (void *)fake_metadata<5>,
-                                   (void *)fake_metadata<6>};
+                                   (void *)fake_metadata<6>, (void *)fake_metadata<7>, (void *)fake_metadata<8>,
+                                   (void *)fake_metadata<9>};
+        static_assert(std::size(kAllStages) == 10, "one fake entry point per stage");
         if (name == kManifestSymbol) return (void *)manifest_json.c_str();
         if (name == kSetThreadsSymbol) return (void *)fake_set_threads;
         if (name == kSetErrorHandlerSymbol) return (void *)fake_set_handler;
@@ -122,9 +126,9 @@ std::string env(const char *name) {
     return v;
 }
 
-// Runs a prefill of 3 tokens (with every row's logits) and a decode step
-// through the fake object and
-// checks every argument of every call against the declaration.
+// Runs a prefill of 3 tokens (with every row's logits), a decode step and a
+// batched engine's steps through the fake object and checks every argument
+// of every call against the declaration.
 void check_binding(const std::string &dir, DType wd) {
     FakeObject fake(dir, wd);
     Model model(std::make_unique<ModelObject>("fake", [&](const std::string &n) { return fake.lookup(n); }), dir, {});
@@ -134,11 +138,23 @@ void check_binding(const std::string &dir, DType wd) {
     std::vector<float> logits(3 * size_t(c.vocab_size));
     session.eval(tokens, 3, logits.data(), true);  // every row's logits: the prefill head
     session.eval(tokens, 1, logits.data(), false);
+    // A batched step of one sequence's decode beside another's prefill: the
+    // batch's own stages (attention per sequence, out_mlp).
+    BatchEngine engine(model, BatchOptions{2, 64, 32, 8});
+    SequenceSettings greedy;
+    greedy.sampling.do_sample = false;
+    greedy.max_tokens = 2;
+    engine.add({1, 2, 3}, greedy);
+    engine.add({4, 5, 6}, greedy);
+    for (int step = 0; step < 10 && !engine.idle(); step++) engine.step();
+    REQUIRE(engine.idle());
     for (Stage s : kAllStages) {
         const FakeStage &f = g_stages[stage_name(s)];
         const std::vector<StageArg> sig = stage_signature(s, c, wd);
         const bool per_layer = s != Stage::Embed && s != Stage::HeadPrefill && s != Stage::HeadDecode;
-        REQUIRE(f.calls.size() == size_t(s == Stage::Embed ? 2 : per_layer ? c.num_hidden_layers : 1));  // each phase once
+        INFO(stage_name(s));
+        REQUIRE(!f.calls.empty());  // every stage ran
+        if (per_layer) REQUIRE(f.calls.size() % size_t(c.num_hidden_layers) == 0);  // a whole pass over the layers each time
         for (size_t call = 0; call < f.calls.size(); call++) {
             REQUIRE(f.calls[call].size() == sig.size());
             for (size_t k = 0; k < sig.size(); k++) {
@@ -148,7 +164,7 @@ void check_binding(const std::string &dir, DType wd) {
                 REQUIRE(p.dimensions == a.rank);  // given, and of the declared rank
                 if (a.source == ArgSource::Session) continue;
                 const std::string tensor = a.source == ArgSource::LayerMatrix || a.source == ArgSource::LayerVector
-                                               ? layer_tensor_name(int64_t(call), a.tensor)
+                                               ? layer_tensor_name(int64_t(call) % c.num_hidden_layers, a.tensor)
                                                : a.tensor;
                 if (a.type == ArgType::Matrix) CHECK(p.host == model.weights().matrix(tensor).data);  // in place
                 else if (a.type == ArgType::MatrixScale)

@@ -85,7 +85,7 @@ TEST_CASE("embed stage gathers embedding rows") {
         for (int h = 0; h < c.hidden_size; h++) REQUIRE(out(h, t) == float(table.values[size_t(ids[t] * c.hidden_size + h)]));
 }
 
-TEST_CASE("qkv stage: norm, biased projections and RoPE at an offset") {
+TEST_CASE("qkv stage: norm, biased projections and RoPE at each token's position") {
     const ModelConfig c = stage_config();
     const int64_t H = c.hidden_size, hd = c.head_dim(), nh = c.num_attention_heads, nkv = c.num_key_value_heads;
     for (Stage stage : {Stage::QkvPrefill, Stage::QkvDecode}) {
@@ -106,7 +106,13 @@ TEST_CASE("qkv stage: norm, biased projections and RoPE at an offset") {
         sp.buffers.at("bq").set(bq);
         sp.buffers.at("bk").set(bk);
         sp.buffers.at("bv").set(bv);
-        sp.scalars.at("pos0").set(pos0);
+        // Prefill: each token at its own position, as a batched step's are
+        // (several sequences'); decode: its one token at pos0.
+        const std::vector<int> positions = {pos0, 3, 17, 0, 40};
+        Buffer<int32_t> position_buffer(T);
+        for (int t = 0; t < T; t++) position_buffer(t) = positions[size_t(t)];
+        if (stage == Stage::QkvPrefill) sp.buffers.at("positions").set(position_buffer);
+        else sp.scalars.at("pos0").set(pos0);
         Buffer<float> q(int(hd), int(nh), T), k(int(hd), T, int(nkv)), v(int(hd), T, int(nkv));
         sp.pipeline.realize({q, k, v});
         for (int t = 0; t < T; t++) {
@@ -114,8 +120,9 @@ TEST_CASE("qkv stage: norm, biased projections and RoPE at an offset") {
             auto rq = ref::matvec(wq.values, n, size_t(c.q_dim()), &bqv);
             auto rk = ref::matvec(wk.values, n, size_t(c.kv_dim()), &bkv);
             auto rv = ref::matvec(wv.values, n, size_t(c.kv_dim()), &bvv);
-            for (int64_t h = 0; h < nh; h++) ref::rope(&rq[size_t(h * hd)], hd, pos0 + t, c.rope_theta);
-            for (int64_t g = 0; g < nkv; g++) ref::rope(&rk[size_t(g * hd)], hd, pos0 + t, c.rope_theta);
+            const int pos = positions[size_t(t)];
+            for (int64_t h = 0; h < nh; h++) ref::rope(&rq[size_t(h * hd)], hd, pos, c.rope_theta);
+            for (int64_t g = 0; g < nkv; g++) ref::rope(&rk[size_t(g * hd)], hd, pos, c.rope_theta);
             for (int64_t h = 0; h < nh; h++)
                 for (int64_t d = 0; d < hd; d++) REQUIRE(std::abs(q(int(d), int(h), t) - rq[size_t(h * hd + d)]) < kTol);
             for (int64_t g = 0; g < nkv; g++)

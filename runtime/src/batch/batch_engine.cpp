@@ -1,0 +1,246 @@
+#include "batch/batch_engine.h"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace qwenc {
+
+namespace {
+constexpr halide_type_t kF32{halide_type_float, 32, 1};
+constexpr halide_type_t kI32{halide_type_int, 32, 1};
+}  // namespace
+
+struct BatchEngine::Sequence {
+    uint64_t id;
+    std::vector<int32_t> tokens;  // the prompt, then what was generated
+    int64_t prompt_len;
+    int64_t evaluated = 0;  // tokens whose K and V are in the cache
+    int64_t reserved;       // positions of its range: prompt + max_tokens - 1, at most the context
+    int64_t start = -1;     // its range in the pool; -1 while waiting
+    SequenceSettings settings;
+    Sampler sampler;
+    int64_t generated = 0;
+    std::vector<float> logits;  // kept when asked (keep_logits)
+    Sequence(uint64_t i, const std::vector<int32_t> &prompt, int64_t reserve, const SequenceSettings &s)
+        : id(i), tokens(prompt), prompt_len(int64_t(prompt.size())), reserved(reserve), settings(s), sampler(s.sampling) {}
+    bool prefilling() const { return evaluated < prompt_len; }
+};
+
+// `n` tokens of one sequence, from token (and position) `first`, at row
+// `row` of the step.
+struct BatchEngine::Row {
+    Sequence *seq;
+    int64_t first, n, row;
+};
+
+BatchEngine::BatchEngine(const Model &model, const BatchOptions &opts)
+    : model_(model), opts_(opts), pool_(model.config(), [&] {
+          const ModelConfig &c = model.config();
+          if (opts.max_batch < 1) throw std::invalid_argument("max_batch must be at least 1");
+          if (opts.max_context < 0 || opts.kv_cache_tokens < 0 || opts.step_tokens < 0)
+              throw std::invalid_argument("batch sizes must not be negative");
+          if (opts.max_context > c.max_position_embeddings)
+              throw std::invalid_argument("a context of " + std::to_string(opts.max_context) +
+                                          " exceeds the model's max_position_embeddings " +
+                                          std::to_string(c.max_position_embeddings));
+          const int64_t ctx = opts.max_context > 0 ? opts.max_context : std::min<int64_t>(c.max_position_embeddings, 4096);
+          return opts.kv_cache_tokens > 0 ? opts.kv_cache_tokens : ctx * opts.max_batch;
+      }()) {
+    const ModelConfig &c = model.config();
+    if (opts_.max_context == 0) opts_.max_context = std::min<int64_t>(c.max_position_embeddings, 4096);
+    opts_.kv_cache_tokens = pool_.tokens();
+    const int64_t chunk = model.object().manifest().prefill_max_tokens;
+    if (opts_.step_tokens == 0) opts_.step_tokens = chunk;
+    if (opts_.step_tokens > chunk)
+        throw std::invalid_argument("a step of " + std::to_string(opts_.step_tokens) + " tokens exceeds the " +
+                                    std::to_string(chunk) + " the object's prefill stages take (qwenc --prefill-chunk)");
+    if (opts_.step_tokens < opts_.max_batch)
+        throw std::invalid_argument("a step of " + std::to_string(opts_.step_tokens) + " tokens cannot hold one token of each of " +
+                                    std::to_string(opts_.max_batch) + " sequences");
+    const int64_t N = opts_.step_tokens;
+    scratch_.reserve(c, N);
+    k_new_.resize(size_t(N * c.kv_dim()));
+    v_new_.resize(size_t(N * c.kv_dim()));
+    attn_.resize(size_t(N * c.q_dim()));
+    head_x_.resize(size_t((opts_.max_batch + 1) * c.hidden_size));
+    logits_.resize(size_t((opts_.max_batch + 1) * c.vocab_size));
+    step_tokens_.resize(size_t(N));
+    positions_.resize(size_t(N));
+}
+
+BatchEngine::~BatchEngine() = default;
+
+uint64_t BatchEngine::add(const std::vector<int32_t> &prompt, const SequenceSettings &settings) {
+    const ModelConfig &c = model_.config();
+    if (prompt.empty()) throw std::invalid_argument("the prompt is empty");
+    for (int32_t t : prompt)
+        if (t < 0 || t >= c.vocab_size)
+            throw std::invalid_argument("token id " + std::to_string(t) + " is outside the vocabulary [0, " +
+                                        std::to_string(c.vocab_size) + ")");
+    if (settings.max_tokens < 1) throw std::invalid_argument("max_tokens must be at least 1");
+    check_sampling_params(settings.sampling, [](const std::string &f) { return f; });
+    const int64_t n = int64_t(prompt.size());
+    if (n > opts_.max_context)
+        throw std::invalid_argument("a prompt of " + std::to_string(n) + " tokens exceeds the context of " +
+                                    std::to_string(opts_.max_context) + " positions");
+    // The last token generated is never evaluated: it needs no position.
+    const int64_t need = std::min(n + settings.max_tokens - 1, opts_.max_context);
+    if (need > pool_.tokens())
+        throw std::invalid_argument("a sequence of " + std::to_string(need) + " positions does not fit in the KV cache of " +
+                                    std::to_string(pool_.tokens()));
+    waiting_.push_back(std::make_unique<Sequence>(next_id_, prompt, need, settings));
+    return next_id_++;
+}
+
+bool BatchEngine::cancel(uint64_t id) {
+    for (auto it = waiting_.begin(); it != waiting_.end(); ++it)
+        if ((*it)->id == id) {
+            waiting_.erase(it);
+            return true;
+        }
+    for (auto it = running_.begin(); it != running_.end(); ++it)
+        if ((*it)->id == id) {
+            pool_.release((*it)->start);
+            running_.erase(it);
+            return true;
+        }
+    return false;
+}
+
+const std::vector<float> *BatchEngine::last_logits(uint64_t id) const {
+    for (const auto &s : running_)
+        if (s->id == id && !s->logits.empty()) return &s->logits;
+    return nullptr;
+}
+
+// First come, first served: the oldest waiting sequence starts when a range
+// of the pool fits it; none overtakes it.
+void BatchEngine::admit() {
+    while (!waiting_.empty() && int64_t(running_.size()) < opts_.max_batch) {
+        const std::optional<int64_t> start = pool_.reserve(waiting_.front()->reserved);
+        if (!start) break;
+        waiting_.front()->start = *start;
+        running_.push_back(std::move(waiting_.front()));
+        waiting_.pop_front();
+    }
+}
+
+std::vector<StepEvent> BatchEngine::step() {
+    admit();
+    // Every generating sequence's next token, then a chunk of the oldest
+    // prompt still being read, within the step's budget.
+    std::vector<Row> rows;
+    int64_t n_tokens = 0;
+    for (const auto &s : running_)
+        if (!s->prefilling()) rows.push_back({s.get(), s->evaluated, 1, n_tokens++});
+    last_decodes_ = n_tokens;
+    last_prefill_ = 0;
+    for (const auto &s : running_) {
+        if (!s->prefilling()) continue;
+        const int64_t n = std::min(s->prompt_len - s->evaluated, opts_.step_tokens - n_tokens);
+        if (n > 0) rows.push_back({s.get(), s->evaluated, n, n_tokens}), n_tokens += n, last_prefill_ = n;
+        break;
+    }
+    if (rows.empty()) return {};
+
+    // The rows whose logits are sampled: each decode, and a prompt's last token.
+    std::vector<int64_t> logit_rows;
+    std::vector<Sequence *> sampled;
+    for (const Row &r : rows)
+        if (r.first + r.n >= r.seq->prompt_len) logit_rows.push_back(r.row + r.n - 1), sampled.push_back(r.seq);
+    const int64_t V = model_.config().vocab_size;
+    float *logits = sampled.empty() ? nullptr : logits_.data();
+
+    if (rows.size() == 1) {  // one sequence's tokens: the single-sequence stages, as a session runs them
+        const Row &r = rows[0];
+        forward_chunk(model_, pool_.view(r.seq->start), r.first, r.seq->tokens.data() + r.first, r.n, scratch_, logits,
+                      logits ? 1 : 0);
+    } else {
+        run_mixed(rows, logit_rows, logits);
+    }
+    for (const Row &r : rows) r.seq->evaluated += r.n;
+
+    std::vector<StepEvent> events;
+    std::vector<Sequence *> done;
+    for (size_t i = 0; i < sampled.size(); i++) {
+        Sequence &s = *sampled[i];
+        std::vector<float> row(logits_.begin() + int64_t(i) * V, logits_.begin() + int64_t(i + 1) * V);
+        if (keep_logits_) s.logits = row;
+        const int32_t token = s.sampler.next(row, s.tokens);
+        s.tokens.push_back(token);
+        s.generated++;
+        Finish f = Finish::None;
+        const bool eos = !s.settings.ignore_eos &&
+                         std::find(s.settings.eos_ids.begin(), s.settings.eos_ids.end(), token) != s.settings.eos_ids.end();
+        if (eos) f = Finish::Stop;
+        else if (s.generated >= s.settings.max_tokens || int64_t(s.tokens.size()) - 1 >= s.reserved) f = Finish::Length;
+        events.push_back({s.id, token, f});
+        if (f != Finish::None) done.push_back(&s);
+    }
+    for (Sequence *s : done) finish(*s);
+    return events;
+}
+
+void BatchEngine::finish(Sequence &s) {
+    pool_.release(s.start);
+    running_.erase(std::find_if(running_.begin(), running_.end(), [&](const auto &p) { return p.get() == &s; }));
+}
+
+// Several sequences' tokens: the products over all of them at once (the
+// weights read once), attention per sequence over its own range.
+void BatchEngine::run_mixed(const std::vector<Row> &rows, const std::vector<int64_t> &logit_rows, float *logits) {
+    const ModelConfig &c = model_.config();
+    const int64_t H = c.hidden_size, hd = c.head_dim(), kvh = c.num_key_value_heads, nh = c.num_attention_heads;
+    const int64_t N = rows.back().row + rows.back().n;
+    for (const Row &r : rows)
+        for (int64_t i = 0; i < r.n; i++) {
+            step_tokens_[size_t(r.row + i)] = r.seq->tokens[size_t(r.first + i)];
+            positions_[size_t(r.row + i)] = int32_t(r.first + i);
+        }
+    std::vector<float> &x_a = scratch_.x_a, &x_b = scratch_.x_b;
+    HalideBuffer tok, pos, xa, xb, q, k_new, v_new, attn;
+    tok.reset(step_tokens_.data(), kI32, {{N, 1}});
+    pos.reset(positions_.data(), kI32, {{N, 1}});
+    xa.reset(x_a.data(), kF32, {{H, 1}, {N, H}});
+    xb.reset(x_b.data(), kF32, {{H, 1}, {N, H}});
+    q.reset(scratch_.q.data(), kF32, {{hd, 1}, {nh, hd}, {N, c.q_dim()}});
+    attn.reset(attn_.data(), kF32, {{hd, 1}, {nh, hd}, {N, c.q_dim()}});
+    k_new.reset(k_new_.data(), kF32, {{hd, 1}, {N, hd}, {kvh, N * hd}});
+    v_new.reset(v_new_.data(), kF32, {{hd, 1}, {N, hd}, {kvh, N * hd}});
+    model_.run(Stage::Embed, -1, {{"tokens", tok.get()}, {"x_out", xa.get()}});
+    for (int64_t l = 0; l < c.num_hidden_layers; l++) {
+        model_.run(Stage::QkvPrefill, l,
+                   {{"x", xa.get()}, {"positions", pos.get()}, {"q_out", q.get()}, {"k_out", k_new.get()}, {"v_out", v_new.get()}});
+        for (const Row &r : rows) {
+            // Its new keys and values into its own range, then its attention.
+            const CacheView cache = pool_.view(r.seq->start);
+            for (int64_t g = 0; g < kvh; g++)
+                for (int64_t i = 0; i < r.n; i++) {
+                    const size_t bytes = size_t(hd) * sizeof(float);
+                    const int64_t from = g * N * hd + (r.row + i) * hd, to = g * cache.head_stride + (r.first + i) * hd;
+                    std::memcpy(cache.k(l) + to, k_new_.data() + from, bytes);
+                    std::memcpy(cache.v(l) + to, v_new_.data() + from, bytes);
+                }
+            HalideBuffer q_rows, k_all, v_all, out;
+            q_rows.reset(scratch_.q.data() + r.row * c.q_dim(), kF32, {{hd, 1}, {nh, hd}, {r.n, c.q_dim()}});
+            out.reset(attn_.data() + r.row * c.q_dim(), kF32, {{hd, 1}, {nh, hd}, {r.n, c.q_dim()}});
+            k_all.reset(cache.k(l), kF32, {{hd, 1}, {r.first + r.n, hd}, {kvh, cache.head_stride}});
+            v_all.reset(cache.v(l), kF32, {{hd, 1}, {r.first + r.n, hd}, {kvh, cache.head_stride}});
+            int32_t pos0 = int32_t(r.first);
+            model_.run(r.n == 1 ? Stage::AttnDecode : Stage::AttnPrefill, l,
+                       {{"q", q_rows.get()}, {"k_cache", k_all.get()}, {"v_cache", v_all.get()}, {"pos0", &pos0}, {"attn", out.get()}});
+        }
+        model_.run(Stage::OutMlp, l, {{"x", xa.get()}, {"attn", attn.get()}, {"x_out", xb.get()}});
+        std::swap(x_a, x_b);
+        xa.reset(x_a.data(), kF32, {{H, 1}, {N, H}});
+        xb.reset(x_b.data(), kF32, {{H, 1}, {N, H}});
+    }
+    if (!logits) return;
+    for (size_t i = 0; i < logit_rows.size(); i++)
+        std::memcpy(head_x_.data() + int64_t(i) * H, x_a.data() + logit_rows[i] * H, size_t(H) * sizeof(float));
+    forward_head(model_, head_x_.data(), int64_t(logit_rows.size()), logits);
+}
+
+}  // namespace qwenc

@@ -1,0 +1,56 @@
+#include "batch/kv_pool.h"
+
+#include <climits>
+#include <stdexcept>
+#include <string>
+
+#include "input_error.h"
+
+namespace qwenc {
+
+KvPool::KvPool(const ModelConfig &c, int64_t tokens) : tokens_(tokens), head_dim_(c.head_dim()), free_total_(tokens) {
+    if (tokens <= 0) throw InputError("the KV cache must hold at least one position");
+    layer_ = c.num_key_value_heads * tokens * head_dim_;
+    // The stages address a layer's cache through 32-bit Halide strides.
+    if (layer_ > INT32_MAX)
+        throw InputError("a KV cache of " + std::to_string(tokens) + " positions makes each layer's K and V " +
+                         std::to_string(layer_) + " elements, over the 2^31-1 a Halide buffer holds; use a smaller cache");
+    const size_t floats = size_t(2 * c.num_hidden_layers) * size_t(layer_);
+    // calloc: pages are only touched (and resident) as positions fill.
+    kv_.reset(static_cast<float *>(std::calloc(floats, sizeof(float))));
+    if (!kv_) throw std::runtime_error("cannot allocate a KV cache of " + std::to_string(floats * 4 >> 20) + " MiB");
+    free_[0] = tokens;
+}
+
+std::optional<int64_t> KvPool::reserve(int64_t n) {
+    if (n <= 0) throw std::invalid_argument("a KV range holds at least one position");
+    for (auto it = free_.begin(); it != free_.end(); ++it) {
+        if (it->second < n) continue;
+        const int64_t start = it->first, rest = it->second - n;
+        free_.erase(it);
+        if (rest > 0) free_[start + n] = rest;
+        used_[start] = n;
+        free_total_ -= n;
+        return start;
+    }
+    return std::nullopt;
+}
+
+void KvPool::release(int64_t start) {
+    auto it = used_.find(start);
+    if (it == used_.end()) throw std::logic_error("releasing a KV range that is not reserved");
+    int64_t begin = start, length = it->second;
+    used_.erase(it);
+    free_total_ += length;
+    // Merge with the free neighbours, so that long ranges come back.
+    auto next = free_.find(begin + length);
+    if (next != free_.end()) length += next->second, free_.erase(next);
+    auto after = free_.lower_bound(begin);
+    if (after != free_.begin()) {
+        auto prev = std::prev(after);
+        if (prev->first + prev->second == begin) begin = prev->first, length += prev->second, free_.erase(prev);
+    }
+    free_[begin] = length;
+}
+
+}  // namespace qwenc

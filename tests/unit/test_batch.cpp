@@ -1,0 +1,209 @@
+// Batch invariance of the batched engine (runtime/src/batch/): a sequence's
+// logits inside any batch equal its single-stream logits (a session's)
+// within 1e-4 x their std, and the independent reference's within 1e-3 x
+// std, at batch sizes 1, 3 and 8, with mixed prompt lengths (some longer
+// than the step, so prefill spans steps beside other sequences' decodes),
+// a sequence joining mid-way and one cancelled mid-way; greedy tokens are
+// identical to a single stream's. Runs against a compiled model named by
+// QWENC_TEST_MODEL / QWENC_TEST_WEIGHTS.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "batch/batch_engine.h"
+#include "qwen2_reference.h"
+
+using namespace qwenc;
+
+namespace {
+
+std::string env(const char *name) {
+    const char *v = std::getenv(name);
+    REQUIRE(v != nullptr);
+    return v;
+}
+
+struct Trace {
+    std::vector<int32_t> tokens;               // generated
+    std::vector<std::vector<float>> logits;    // each generated token's
+    Finish finish = Finish::None;
+};
+
+std::vector<int32_t> prompt_of(int64_t vocab, int n, int salt) {
+    std::vector<int32_t> t;
+    for (int i = 0; i < n; i++) t.push_back(int32_t((i * 37 + salt * 101 + 11) % vocab));
+    return t;
+}
+
+double std_of(const std::vector<float> &v) {
+    double m = 0, s = 0;
+    for (float x : v) m += x;
+    m /= double(v.size());
+    for (float x : v) s += (x - m) * (x - m);
+    return std::sqrt(s / double(v.size()));
+}
+
+// One sequence alone, greedily, through a session.
+Trace single_stream(const Model &model, const std::vector<int32_t> &prompt, int64_t max_tokens) {
+    Session session(model, 0);
+    const int64_t V = model.config().vocab_size;
+    Trace t;
+    std::vector<float> logits(static_cast<size_t>(V));
+    session.eval(prompt.data(), int64_t(prompt.size()), logits.data(), false);
+    for (int64_t i = 0; i < max_tokens; i++) {
+        int32_t best = 0;
+        for (int64_t v = 1; v < V; v++)
+            if (logits[size_t(v)] > logits[size_t(best)]) best = int32_t(v);
+        t.logits.push_back(logits);
+        t.tokens.push_back(best);
+        if (i + 1 < max_tokens) session.eval(&best, 1, logits.data(), false);
+    }
+    return t;
+}
+
+struct Plan {
+    int64_t max_batch;
+    int join_at_step = -1;    // the last sequence is added at this step (-1: with the others)
+    int cancel_at_step = -1;  // sequence 1 is cancelled at this step
+};
+
+// Runs every prompt through one engine; returns each sequence's trace.
+std::vector<Trace> batched(const Model &model, const std::vector<std::vector<int32_t>> &prompts,
+                           const std::vector<int64_t> &max_tokens, const Plan &plan, int64_t *max_running) {
+    BatchOptions opts;
+    opts.max_batch = plan.max_batch;
+    opts.max_context = 128;
+    opts.step_tokens = std::min<int64_t>(model.object().manifest().prefill_max_tokens, 24);
+    BatchEngine engine(model, opts);
+    engine.keep_logits(true);
+    std::map<uint64_t, size_t> index;
+    auto add = [&](size_t i) {
+        SequenceSettings s;
+        s.sampling.do_sample = false;
+        s.max_tokens = max_tokens[i];
+        index[engine.add(prompts[i], s)] = i;
+    };
+    const size_t joining = plan.join_at_step >= 0 ? prompts.size() - 1 : prompts.size();
+    for (size_t i = 0; i < joining; i++) add(i);
+    std::vector<Trace> traces(prompts.size());
+    *max_running = 0;
+    for (int step = 0; step < 1000 && !(engine.idle() && step > plan.join_at_step); step++) {
+        if (step == plan.join_at_step) add(prompts.size() - 1);
+        if (step == plan.cancel_at_step) {
+            for (const auto &[id, i] : index)
+                if (i == 1) REQUIRE(engine.cancel(id));
+        }
+        const std::vector<StepEvent> events = engine.step();
+        // Sequences in this step: each decode, and the one prefilling.
+        *max_running = std::max<int64_t>(*max_running, engine.last_decode_tokens() + (engine.last_prefill_tokens() > 0));
+        for (const StepEvent &e : events) {
+            Trace &t = traces[index.at(e.id)];
+            const std::vector<float> *l = engine.last_logits(e.id);
+            t.logits.push_back(l ? *l : t.logits.back());  // a finished sequence has left; see below
+            t.tokens.push_back(e.token);
+            t.finish = e.finish;
+        }
+    }
+    REQUIRE(engine.idle());
+    return traces;
+}
+
+}  // namespace
+
+TEST_CASE("a sequence's logits and tokens in any batch are its single stream's and the reference's") {
+    const std::string dir = env("QWENC_TEST_WEIGHTS");
+    Model model(env("QWENC_TEST_MODEL"), dir, {});
+    const int64_t V = model.config().vocab_size;
+    // Lengths around the step (24 tokens, or the object's prefill chunk if smaller).
+    const std::vector<int> lengths = {3, 30, 1, 47, 9, 25, 5, 17};
+    const std::vector<int64_t> max_tokens = {6, 4, 9, 5, 7, 3, 8, 6};
+    std::vector<std::vector<int32_t>> prompts;
+    for (size_t i = 0; i < lengths.size(); i++) prompts.push_back(prompt_of(V, lengths[i], int(i)));
+    std::vector<Trace> alone;
+    for (size_t i = 0; i < prompts.size(); i++) alone.push_back(single_stream(model, prompts[i], max_tokens[i]));
+
+    for (const Plan &plan : {Plan{1}, Plan{3}, Plan{8, 4, 3}}) {
+        INFO("max_batch " << plan.max_batch << ", a sequence joins at step " << plan.join_at_step << ", one leaves at "
+                          << plan.cancel_at_step);
+        int64_t most = 0;
+        const std::vector<Trace> got = batched(model, prompts, max_tokens, plan, &most);
+        CHECK(most <= plan.max_batch);
+        if (plan.max_batch > 1) CHECK(most > 1);  // they did share steps
+        for (size_t i = 0; i < prompts.size(); i++) {
+            INFO("sequence " << i << " (prompt of " << lengths[i] << " tokens)");
+            const Trace &a = alone[i], &b = got[i];
+            if (int(i) == 1 && plan.cancel_at_step >= 0) {
+                CHECK(b.tokens.size() < a.tokens.size());  // cut short, and right as far as it went
+                CHECK(std::equal(b.tokens.begin(), b.tokens.end(), a.tokens.begin()));
+                continue;
+            }
+            REQUIRE(b.tokens == a.tokens);
+            CHECK(b.finish == Finish::Length);
+            for (size_t k = 0; k + 1 < b.logits.size(); k++) {  // the last one's logits left with it
+                const double tol = 1e-4 * std_of(a.logits[k]);
+                double worst = 0;
+                for (size_t v = 0; v < size_t(V); v++) worst = std::max(worst, double(std::fabs(a.logits[k][v] - b.logits[k][v])));
+                INFO("token " << k << ": max |diff| " << worst << ", tolerance " << tol);
+                CHECK(worst <= tol);
+            }
+        }
+    }
+
+    // And the independent reference, for the sequences of the mixed run:
+    // logits at every generated position, from the prompt and the tokens
+    // the batch generated.
+    int64_t most = 0;
+    const std::vector<Trace> got = batched(model, prompts, max_tokens, Plan{8, 4, 3}, &most);
+    for (size_t i : {size_t(0), size_t(3), size_t(7)}) {
+        std::vector<int32_t> all = prompts[i];
+        all.insert(all.end(), got[i].tokens.begin(), got[i].tokens.end() - 1);
+        int64_t vocab = 0;
+        const std::vector<double> ref = qwen2_reference::forward(dir, all, &vocab);
+        for (size_t k = 0; k + 1 < got[i].logits.size(); k++) {
+            const size_t row = prompts[i].size() - 1 + k;
+            std::vector<float> r(ref.begin() + int64_t(row) * vocab, ref.begin() + int64_t(row + 1) * vocab);
+            const double tol = 1e-3 * std_of(r);
+            double worst = 0;
+            for (size_t v = 0; v < size_t(vocab); v++) worst = std::max(worst, std::fabs(double(r[v]) - got[i].logits[k][v]));
+            INFO("sequence " << i << " token " << k << ": max |diff| from the reference " << worst << ", tolerance " << tol);
+            CHECK(worst <= tol);
+        }
+    }
+}
+
+TEST_CASE("the KV pool: a sequence waits for room, and a finished one returns its range at once") {
+    Model model(env("QWENC_TEST_MODEL"), env("QWENC_TEST_WEIGHTS"), {});
+    BatchOptions opts;
+    opts.max_batch = 4;
+    opts.max_context = 64;
+    opts.kv_cache_tokens = 40;  // room for two sequences of 20 positions, not three
+    opts.step_tokens = 8;
+    BatchEngine engine(model, opts);
+    SequenceSettings s;
+    s.sampling.do_sample = false;
+    s.max_tokens = 11;  // 10 prompt + 11 - 1 = 20 positions
+    const std::vector<int32_t> prompt = prompt_of(model.config().vocab_size, 10, 3);
+    const uint64_t a = engine.add(prompt, s), b = engine.add(prompt, s), c = engine.add(prompt, s);
+    engine.step();
+    CHECK(engine.running() == 2);
+    CHECK(engine.waiting() == 1);
+    CHECK(engine.cancel(a));  // its range is free at once: c starts at the next step
+    CHECK_FALSE(engine.cancel(a));
+    engine.step();
+    CHECK(engine.running() == 2);
+    CHECK(engine.waiting() == 0);
+    int steps = 0;
+    while (!engine.idle() && steps++ < 100) engine.step();
+    CHECK(engine.idle());
+    CHECK_FALSE(engine.cancel(b));
+    CHECK_FALSE(engine.cancel(c));
+    // One that could never fit is refused when added, not left waiting.
+    s.max_tokens = 40;
+    CHECK_THROWS_WITH(engine.add(prompt, s), Catch::Contains("does not fit in the KV cache of 40"));
+    CHECK_THROWS_WITH(engine.add({}, s), Catch::Contains("the prompt is empty"));
+    CHECK_THROWS_WITH(engine.add({int32_t(model.config().vocab_size)}, s), Catch::Contains("outside the vocabulary"));
+}
