@@ -27,7 +27,17 @@ int run_bench(const CliArgs &args) {
     Model model(args.get("model"), args.get("weights"), lo);
     const double load_s = since(t_load);
     if (!args.has("quiet")) std::fprintf(stderr, "benchmarking...\n");
-    const BenchResult r = run_model_bench(model, opts, load_s);
+    BenchResult r = run_model_bench(model, opts, load_s);
+    if (args.has("bench-batch")) {
+        BatchBenchOptions bo;
+        for (int32_t n : parse_int_list("bench-batch", args.get("bench-batch"))) {
+            if (n < 1 || n > 1024) throw UsageError("--bench-batch: sizes must be in [1, 1024]");
+            bo.batch_sizes.push_back(n);
+        }
+        if (!args.has("quiet")) std::fprintf(stderr, "benchmarking batched decode...\n");
+        r.batch = run_batch_bench(model, bo);
+        r.batch_peak_rss_mb = peak_rss_mb();
+    }
     std::fputs(bench_table(r, model, opts).c_str(), stdout);
     std::printf("%s\n", bench_json(r, model, opts).c_str());
     return 0;

@@ -44,6 +44,8 @@ input (one of):
     --bench-prefill 128,512  prompt lengths to time (the first also carries decode)
     --bench-decode N       tokens to decode (default 128)
     --bench-repeats N      best of N for each figure, decode included (default 3)
+    --bench-batch 1,2,4,8  also aggregate decode tok/s with that many sequences
+                           in flight (128-token prompts, 64 tokens each)
 sampling (defaults from generation_config.json):
   --max-tokens N           tokens to generate (default 256; 0 = only evaluate the
                            input; -1 = until end-of-sequence or the context is full)
@@ -93,7 +95,7 @@ int main(int argc, char **argv) {
         CliArgs args(argc, argv,
                      {"model", "weights", "tokens", "max-tokens", "dump-logits", "threads", "max-context", "prompt", "system",
                       "messages", "prompts-file", "tokenize", "chat-template", "tokenizer", "temperature", "top-k", "top-p",
-                      "min-p", "repetition-penalty", "seed", "stop", "bench-prefill", "bench-decode", "bench-repeats",
+                      "min-p", "repetition-penalty", "seed", "stop", "bench-prefill", "bench-decode", "bench-repeats", "bench-batch",
                       "tools"},
                      {"help", "version", "quiet", "ignore-eos", "raw", "chat", "print-prompt", "bench"});
         if (args.has("help")) {

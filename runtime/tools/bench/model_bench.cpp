@@ -34,12 +34,6 @@ GenerationResult greedy(Session &session, int64_t prompt_len, int64_t new_tokens
     return generate(session, nullptr, {}, bench_tokens(prompt_len, session.vocab_size()), req, nullptr);
 }
 
-double peak_rss_mb() {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return double(u.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
-}
-
 // Bytes of weights one decode step reads: every matrix except the
 // embedding table, of which only one row is read, unless it is the tied head.
 double decode_bytes(const Model &model) {
@@ -105,6 +99,13 @@ InterleavedDecode interleaved_decode(Session &session, int64_t prompt_len, int64
 }
 
 }  // namespace
+
+double peak_rss_mb() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return double(u.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
 
 BenchResult run_model_bench(const Model &model, const BenchOptions &opts, double load_s) {
     BenchResult r;
@@ -201,6 +202,10 @@ std::string bench_table(const BenchResult &r, const Model &model, const BenchOpt
                  100.0 * d.bw_fraction, (long long)d.steps, double(d.probe_bytes) / 1e9, d.tok_s, d.read_bw_gbs);
     }
     line("peak RSS   %8.0f MB\n", r.peak_rss_mb);
+    for (const BatchBenchRun &run : r.batch)
+        line("batched decode, %3lld in flight %8.2f tok/s (%.2fx one)\n", (long long)run.sequences, run.decode_tok_s,
+             r.batch.front().decode_tok_s > 0 ? run.decode_tok_s / r.batch.front().decode_tok_s : 0.0);
+    if (!r.batch.empty()) line("peak RSS with %lld in flight %8.0f MB\n", (long long)r.batch.back().sequences, r.batch_peak_rss_mb);
     if (r.weights_huge_page_fraction >= 0)
         line("weights    %8.0f%% mapped in 2 MB pages%s\n", 100.0 * r.weights_huge_page_fraction,
              r.weights_huge_page_fraction < 0.9 ? " (cached in 4 KB pages before this run: see docs/performance.md)" : "");
@@ -240,6 +245,12 @@ std::string bench_json(const BenchResult &r, const Model &model, const BenchOpti
     const double gflops = r.prefill_tok_s.empty() ? 0.0 : r.prefill_tok_s.back().second * r.prefill_flops_per_token / 1e9;
     j["prefill_gflops"] = gflops;
     j["prefill_peak_fraction"] = prefill_peak_gflops(r, m) > 0 ? gflops / prefill_peak_gflops(r, m) : 0.0;
+    if (!r.batch.empty()) {
+        nlohmann::json b = nlohmann::json::object();
+        for (const BatchBenchRun &run : r.batch) b[std::to_string(run.sequences)] = run.decode_tok_s;
+        j["batch_decode_tok_s"] = b;
+        j["batch_peak_rss_mb"] = r.batch_peak_rss_mb;
+    }
     j["threads"] = opts.threads;
     j["weight_dtype"] = dtype_name(m.weight_dtype);
     j["target"] = m.target;

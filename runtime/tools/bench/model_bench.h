@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "model.h"
+#include "bench/batch_bench.h"
 #include "bench/compute_peak.h"
 #include "bench/read_bandwidth.h"
 
@@ -52,7 +53,12 @@ struct BenchResult {
     ComputePeak peak;
     double weights_huge_page_fraction = -1;  // of the weight files' mappings, after the runs
     ReadBandwidth bandwidth;
+    std::vector<BatchBenchRun> batch;  // --bench-batch
+    double batch_peak_rss_mb = 0;       // after the largest batch
 };
+
+// The process's peak resident set so far.
+double peak_rss_mb();
 
 BenchResult run_model_bench(const Model &model, const BenchOptions &opts, double load_s);
 
