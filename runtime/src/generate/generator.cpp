@@ -31,6 +31,7 @@ GenerationResult generate(Session &session, const Tokenizer *tokenizer, const st
     std::vector<float> logits(static_cast<size_t>(vocab));
     std::vector<int32_t> seen = context;
     seen.insert(seen.end(), prompt.begin(), prompt.end());
+    const size_t generated_from = seen.size();  // presence and frequency penalties count from here
 
     const auto t0 = Clock::now();
     session.eval(prompt.data(), int64_t(prompt.size()), logits.data(), false);
@@ -51,7 +52,7 @@ GenerationResult generate(Session &session, const Tokenizer *tokenizer, const st
             r.finish_reason = "interrupted";
             break;
         }
-        const int32_t next = sampler.next(logits, seen);
+        const int32_t next = sampler.next(logits, seen, generated_from);
         if (r.tokens.empty()) r.ttft_s = since(t0);
         r.tokens.push_back(next);
         seen.push_back(next);

@@ -1,5 +1,7 @@
 #include "generate/sampler.h"
 
+#include <unordered_map>
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -95,6 +97,15 @@ void apply_repetition_penalty(std::vector<float> &logits, const std::vector<int3
         float &x = logits[size_t(id)];
         x = x < 0 ? x * penalty : x / penalty;
     }
+}
+
+void apply_presence_frequency(std::vector<float> &logits, const std::vector<int32_t> &seen, size_t from, float presence,
+                              float frequency) {
+    if (presence == 0.0f && frequency == 0.0f) return;
+    std::unordered_map<int32_t, int> count;
+    for (size_t i = from; i < seen.size(); i++)
+        if (seen[i] >= 0 && size_t(seen[i]) < logits.size()) count[seen[i]]++;
+    for (const auto &[id, n] : count) logits[size_t(id)] -= presence + frequency * float(n);
 }
 
 void apply_temperature(std::vector<float> &logits, float temperature) {
@@ -247,10 +258,13 @@ void check_sampling_params(const SamplingParams &p, const std::function<std::str
     if (!(p.top_p > 0 && p.top_p <= 1)) refuse("top_p", "in (0, 1]");
     if (!(p.min_p >= 0 && p.min_p <= 1)) refuse("min_p", "in [0, 1]");
     if (!(p.repetition_penalty > 0)) refuse("repetition_penalty", "> 0");
+    if (!(p.presence_penalty >= -2 && p.presence_penalty <= 2)) refuse("presence_penalty", "in [-2, 2]");
+    if (!(p.frequency_penalty >= -2 && p.frequency_penalty <= 2)) refuse("frequency_penalty", "in [-2, 2]");
 }
 
-int32_t Sampler::next(std::vector<float> &logits, const std::vector<int32_t> &seen) {
+int32_t Sampler::next(std::vector<float> &logits, const std::vector<int32_t> &seen, size_t generated_from) {
     apply_repetition_penalty(logits, seen, p_.repetition_penalty);
+    apply_presence_frequency(logits, seen, generated_from, p_.presence_penalty, p_.frequency_penalty);
     if (greedy() || overflows(logits, p_.temperature)) return argmax(logits);
     apply_temperature(logits, p_.temperature);
     Candidates c = top_k(logits, p_.top_k);
