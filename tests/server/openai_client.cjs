@@ -83,6 +83,39 @@ const tests = {
     assert.equal(await metric('qwenc:generation_tokens_total'), before + 6 * expected.many.length);
   },
 
+  async tools_reach_the_template() {
+    // With tools offered the template renders them into the prompt: the
+    // reply is qwenrun's for the same messages and --tools, and the prompt
+    // is longer than without them.
+    const r = await client.chat.completions.create({ model, messages: expected.chat.messages, tools: expected.tools.tools, max_tokens: 8, ...greedy });
+    assert.equal(r.choices[0].message.content, expected.tools.text);
+    const plain = await client.chat.completions.create({ model, messages: expected.chat.messages, max_tokens: 1, ...greedy });
+    assert.ok(r.usage.prompt_tokens > plain.usage.prompt_tokens + 20, `${r.usage.prompt_tokens} vs ${plain.usage.prompt_tokens} prompt tokens`);
+  },
+
+  async load_32_streaming_clients() {
+    // 32 clients at once, two requests each, streamed and greedy: every
+    // stream ends well-formed and every answer is qwenrun's alone.
+    const queue = expected.load.slice();
+    let done = 0;
+    const client_loop = async () => {
+      for (let e; (e = queue.shift()) !== undefined;) {
+        const stream = await client.chat.completions.create({
+          model, messages: [{ role: 'user', content: e.prompt }], max_tokens: 5, stream: true, ...greedy,
+        });
+        let text = '', finish = null;
+        for await (const chunk of stream) {
+          for (const c of chunk.choices) { text += c.delta.content ?? ''; if (c.finish_reason) finish = c.finish_reason; }
+        }
+        assert.equal(finish, 'length', `finish of "${e.prompt}"`);
+        assert.equal(text, e.text, `answer to "${e.prompt}"`);
+        done++;
+      }
+    };
+    await Promise.all(Array.from({ length: 32 }, client_loop));
+    assert.equal(done, expected.load.length);
+  },
+
   async stop_strings() {
     const cut = expected.chat.text.slice(3, 6);
     const r = await client.chat.completions.create({ model, messages: expected.chat.messages, max_tokens: 8, stop: [cut], ...greedy });

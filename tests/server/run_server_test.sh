@@ -7,6 +7,7 @@
 set -euo pipefail
 bin=$1 model_dir=$2 openai_module=$3 work=$4
 here=$(cd "$(dirname "$0")" && pwd)
+tools=$here/../data/tools/get_weather.json
 rm -rf "$work" && mkdir -p "$work"
 key=test-key-$$
 model=$(basename "$model_dir")
@@ -19,6 +20,9 @@ work = sys.argv[1]
 chat = [{"role": "user", "content": "Hello! Who are you?"}]
 many = [[{"role": "system", "content": "You are terse."}, {"role": "user", "content": f"Question {i}: what is {i} + {i}?"}] for i in range(8)]
 json.dump(chat, open(f"{work}/chat.json", "w"))
+# The load test's prompts: plain user prompts, as qwenrun --prompt takes them.
+with open(f"{work}/load.txt", "w") as f:
+    for i in range(64): f.write(f"Load test prompt number {i}: tell me about {['rivers', 'stars', 'bread', 'trains'][i % 4]}.\n")
 with open(f"{work}/many.jsonl", "w") as f:
     for m in many: f.write(json.dumps({"messages": m}) + "\n")
 PY
@@ -28,9 +32,13 @@ PY
   --max-tokens 6 2>/dev/null > "$work/completion.txt"
 "$bin/qwenrun" --model "$so" --weights "$model_dir" --prompts-file "$work/many.jsonl" --temperature 0 --max-tokens 6 \
   2>/dev/null > "$work/many.out"
-python3 - "$work" <<'PY'
+"$bin/qwenrun" --model "$so" --weights "$model_dir" --messages "$work/chat.json" --tools "$tools" --temperature 0 \
+  --max-tokens 8 2>/dev/null > "$work/tools.txt"
+"$bin/qwenrun" --model "$so" --weights "$model_dir" --prompts-file "$work/load.txt" --temperature 0 --max-tokens 5 \
+  2>/dev/null > "$work/load.out"
+python3 - "$work" "$tools" <<'PY'
 import json, sys
-work = sys.argv[1]
+work, tools = sys.argv[1], sys.argv[2]
 strip = lambda s: s[:-1] if s.endswith("\n") else s  # qwenrun ends its output with a newline
 many_in = [json.loads(l) for l in open(f"{work}/many.jsonl")]
 many_out = [json.loads(l) for l in open(f"{work}/many.out")]
@@ -38,6 +46,8 @@ json.dump({
   "chat": {"messages": json.load(open(f"{work}/chat.json")), "text": strip(open(f"{work}/chat.txt").read())},
   "completion": {"prompt": "The capital of France is", "text": strip(open(f"{work}/completion.txt").read())},
   "many": [{"messages": i["messages"], "text": o["text"]} for i, o in zip(many_in, many_out)],
+  "tools": {"tools": json.load(open(tools)), "text": strip(open(f"{work}/tools.txt").read())},
+  "load": [{"prompt": p.rstrip("\n"), "text": json.loads(o)["text"]} for p, o in zip(open(f"{work}/load.txt"), open(f"{work}/load.out"))],
 }, open(f"{work}/expected.json", "w"))
 PY
 

@@ -121,6 +121,10 @@ int main(int argc, char **argv) {
         const int64_t started = int64_t(std::time(nullptr));
 
         httplib::Server svr;
+        // A thread per connection that may be waiting or streaming, and a
+        // few more, so that /health and /metrics answer under full load.
+        const size_t http_threads = std::min<size_t>(size_t(bo.max_batch) + max_queue + 4, 1024);
+        svr.new_task_queue = [http_threads] { return new httplib::ThreadPool(http_threads); };
         svr.set_payload_max_length(max_body);
         svr.set_read_timeout(30, 0);
         svr.set_write_timeout(30, 0);
