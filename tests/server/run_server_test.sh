@@ -51,17 +51,8 @@ json.dump({
 }, open(f"{work}/expected.json", "w"))
 PY
 
-"$bin/qwenserve" --model "$so" --weights "$model_dir" --port 0 --api-key "$key" --max-batch 4 --quiet \
-  2> "$work/server.log" &
-server=$!
-trap 'kill -9 $server 2>/dev/null || true' EXIT
-url=
-for _ in $(seq 1 100); do
-  url=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/server.log" || true)
-  [ -n "$url" ] && curl -sf "$url/health" >/dev/null && break
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "FAIL: the server did not start"; cat "$work/server.log"; exit 1; }
+source "$here/start_server.sh"
+start_server "$bin" "$so" "$model_dir" "$work/server.log" --api-key "$key" --max-batch 4
 
 QWENSERVE_URL=$url QWENSERVE_KEY=$key QWENSERVE_MODEL=$model OPENAI_MODULE=$openai_module EXPECTED_JSON=$work/expected.json \
   timeout 150 node "$here/openai_client.cjs"

@@ -14,6 +14,7 @@
 
 #include "c_api/handles.h"
 #include "cli_args.h"
+#include "serve/chat_page.h"
 #include "serve/openai_api.h"
 #include "serve/serve_engine.h"
 
@@ -26,8 +27,8 @@ const char *kHelp = R"(usage: qwenserve --model MODEL.so --weights DIR [options]
 
 Serves the model over OpenAI's API: POST /v1/chat/completions and
 /v1/completions (streaming with "stream": true), GET /v1/models, /health
-and /metrics (Prometheus). Requests share the model through continuous
-batching.
+and /metrics (Prometheus), and a chat page at GET /. Requests share the
+model through continuous batching.
 
   --host ADDR              listen address (default 127.0.0.1)
   --port N                 default 8080 (0: any free port, printed at start)
@@ -142,6 +143,9 @@ int main(int argc, char **argv) {
             return api_key.empty() || req.get_header_value("Authorization") == "Bearer " + api_key;
         };
 
+        svr.Get("/", [](const httplib::Request &, httplib::Response &res) {
+            res.set_content(chat_page_html(), "text/html; charset=utf-8");
+        });
         svr.Get("/health", [&](const httplib::Request &, httplib::Response &res) {
             res.status = g_accepting ? 200 : 503;
             res.set_content(g_accepting ? "{}" : R"({"status":"shutting down"})", "application/json");
