@@ -39,6 +39,10 @@ model through continuous batching.
   --kv-cache N             KV cache positions shared by all sequences
                            (default: max-context x max-batch)
   --max-context N          per sequence (default min(max_position_embeddings, 4096))
+  --max-num-batched-tokens N  tokens one step may hold: every generating
+                           sequence's next token and a chunk of a waiting
+                           prompt (default 128; larger reads prompts faster
+                           but stalls the others' tokens longer)
   --max-queue N            requests waiting beyond the batch before 429s (default 64)
   --max-body-bytes N       largest request body (default 4194304)
   --shutdown-grace S       on SIGTERM, seconds running requests may take to
@@ -68,7 +72,7 @@ int main(int argc, char **argv) {
     try {
         CliArgs args(argc, argv,
                      {"model", "weights", "host", "port", "api-key", "served-model-name", "max-batch", "kv-cache",
-                      "max-context", "max-queue", "max-body-bytes", "shutdown-grace", "threads"},
+                      "max-context", "max-queue", "max-body-bytes", "shutdown-grace", "threads", "max-num-batched-tokens"},
                      {"help", "quiet"});
         if (args.has("help")) {
             std::fputs(kHelp, stdout);
@@ -102,6 +106,11 @@ int main(int argc, char **argv) {
         bo.max_batch = args.get_int("max-batch", 8, 1, 1024);
         bo.max_context = args.get_int("max-context", 0, 0, INT32_MAX);
         bo.kv_cache_tokens = args.get_int("kv-cache", 0, 0, INT64_MAX);
+        // vLLM's name. A step's prompt chunk is what its decodes wait for:
+        // 128 tokens keep prefill near its best speed per token while a
+        // generating sequence waits at most one such chunk per token.
+        bo.step_tokens = std::max(bo.max_batch, std::min<int64_t>(args.get_int("max-num-batched-tokens", 128, 1, INT32_MAX),
+                                                                  model.object().manifest().prefill_max_tokens));
         Metrics metrics;
         ServeEngine engine(model, *text->tokenizer, bo, max_queue, metrics);
 

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Load benchmark of qwenserve: starts it on a free loopback port over a
+# compiled model and runs 1, 4, 8 and 16 concurrent streaming clients
+# (scripts/bench_serve.cjs: aggregate tok/s, time to first token and
+# inter-token latency p50/p99), then stops it. Bounded: each client sends
+# REQUESTS requests of TOKENS tokens.
+# Usage: scripts/bench-serve.sh MODEL.so MODEL_DIR [LEVELS=1,4,8,16] [REQUESTS=1] [TOKENS=64] [THREADS=2]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+so=$1 dir=$2 levels=${3:-1,4,8,16} requests=${4:-1} tokens=${5:-64} threads=${6:-2}
+max=$(echo "$levels" | tr ',' '\n' | sort -n | tail -1)
+log=$(mktemp)
+build/bin/qwenserve --model "$so" --weights "$dir" --port 0 --threads "$threads" --max-batch "$max" --max-context 512 --quiet \
+  2> "$log" &
+server=$!
+trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null; rm -f "$log"' EXIT
+url=
+for _ in $(seq 1 600); do
+  url=$(grep -o 'http://127.0.0.1:[0-9]*' "$log" || true)
+  [ -n "$url" ] && curl -sf "$url/health" >/dev/null && break
+  url=
+  sleep 0.1
+done
+[ -n "$url" ] || { echo "bench-serve: the server did not start"; cat "$log"; exit 1; }
+model=$(basename "$dir")
+echo "# qwenserve $so, $threads threads, max-batch $max: $levels clients x $requests requests x $tokens tokens"
+timeout 3600 node scripts/bench_serve.cjs "$url" "$model" "$levels" "$requests" "$tokens"
