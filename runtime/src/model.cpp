@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "forward.h"
+#include "kv_pool.h"
 #include "progress.h"
 
 namespace qwenc {
@@ -78,17 +79,11 @@ Session::Session(const Model &model, int64_t max_context) : model_(model) {
                          std::to_string(c.max_position_embeddings));
     max_ctx_ = max_context;
     chunk_ = model.object().manifest().prefill_max_tokens;
-    kv_layer_ = c.num_key_value_heads * max_ctx_ * c.head_dim();
-    // The stages address a layer's cache through 32-bit Halide strides.
-    if (kv_layer_ > INT32_MAX)
-        throw InputError("a context of " + std::to_string(max_context) + " positions makes each layer's K and V cache " +
-                         std::to_string(kv_layer_) + " elements, over the 2^31-1 a Halide buffer holds; use a smaller context");
-    // calloc: the cache is only touched (and resident) as positions fill.
-    const size_t floats = size_t(2 * c.num_hidden_layers) * size_t(kv_layer_);
-    kv_.reset(static_cast<float *>(std::calloc(floats, sizeof(float))));
-    if (!kv_) throw std::runtime_error("cannot allocate a KV cache of " + std::to_string(floats * 4 >> 20) + " MiB");
+    kv_ = std::make_unique<KvPool>(c, max_ctx_);
     scratch_.reserve(c, chunk_);
 }
+
+Session::~Session() = default;
 
 Session::Use::Use(std::atomic_flag &busy) : busy_(busy) {
     if (busy_.test_and_set(std::memory_order_acquire))
@@ -134,9 +129,7 @@ void Session::eval(const int32_t *tokens, int64_t n, float *logits_out, bool all
 }
 
 void Session::run_chunk(const int32_t *tokens, int64_t T, float *logits, int64_t logit_rows) {
-    const ModelConfig &c = model_.config();
-    const CacheView cache{kv_.get(), kv_layer_, max_ctx_ * c.head_dim(), 0};
-    forward_chunk(model_, cache, pos_, tokens, T, scratch_, logits, logit_rows);
+    forward_chunk(model_, kv_->view(0), pos_, tokens, T, scratch_, logits, logit_rows);
     pos_ += T;
 }
 

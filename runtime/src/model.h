@@ -43,9 +43,12 @@ struct ForwardScratch {
     void reserve(const ModelConfig &c, int64_t tokens);
 };
 
+class KvPool;
+
 class Session {
 public:
     Session(const Model &model, int64_t max_context);
+    ~Session();
     int64_t max_context() const { return max_ctx_; }
     int64_t position() const { return pos_; }
     int64_t vocab_size() const { return model_.config().vocab_size; }
@@ -66,8 +69,7 @@ private:
 
     const Model &model_;
     int64_t max_ctx_, pos_ = 0, chunk_;
-    int64_t kv_layer_;  // floats per layer per K or V: kv_heads * max_ctx * head_dim
-    std::unique_ptr<float[], void (*)(void *)> kv_{nullptr, std::free};
+    std::unique_ptr<KvPool> kv_;  // max_ctx positions, all this session's
     ForwardScratch scratch_;
 };
 

@@ -14,7 +14,7 @@
 #include <memory>
 #include <vector>
 
-#include "batch/kv_pool.h"
+#include "kv_pool.h"
 #include "generate/sampler.h"
 #include "model.h"
 

@@ -1,4 +1,4 @@
-#include "batch/kv_pool.h"
+#include "kv_pool.h"
 
 #include <climits>
 #include <stdexcept>
@@ -14,7 +14,8 @@ KvPool::KvPool(const ModelConfig &c, int64_t tokens) : tokens_(tokens), head_dim
     // The stages address a layer's cache through 32-bit Halide strides.
     if (layer_ > INT32_MAX)
         throw InputError("a KV cache of " + std::to_string(tokens) + " positions makes each layer's K and V " +
-                         std::to_string(layer_) + " elements, over the 2^31-1 a Halide buffer holds; use a smaller cache");
+                         std::to_string(layer_) + " elements, over the 2^31-1 a Halide buffer holds; use fewer positions "
+                         "(a smaller context or cache)");
     const size_t floats = size_t(2 * c.num_hidden_layers) * size_t(layer_);
     // calloc: pages are only touched (and resident) as positions fill.
     kv_.reset(static_cast<float *>(std::calloc(floats, sizeof(float))));

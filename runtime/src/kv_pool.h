@@ -1,8 +1,9 @@
-// The KV cache of a batched engine: per layer, K and V for `tokens`
-// positions in the layout the stages take, (head_dim, position, kv head).
-// Each sequence owns one contiguous range of positions, reserved first-fit
-// when it is admitted and returned the moment it finishes; the stages see
-// its range as a cache of its own (same strides, another base).
+// A KV cache: per layer, K and V for `tokens` positions in the layout the
+// stages take, (head_dim, position, kv head). A session's is one range of
+// its own; a batched engine's is shared, each sequence owning one
+// contiguous range of positions, reserved first-fit when it is admitted and
+// returned the moment it finishes. The stages see a range as a cache of its
+// own (same strides, another base).
 #pragma once
 #include <cstdint>
 #include <cstdlib>
