@@ -75,4 +75,24 @@ trap - EXIT
 [ "$status" = 0 ] || { echo "FAIL: the server exited $status after SIGTERM"; cat "$work/server.log"; exit 1; }
 tail -c 200 "$work/in_flight.txt" | grep -q 'data: \[DONE\]' || { echo "FAIL: the request in flight did not finish"; tail -c 400 "$work/in_flight.txt"; exit 1; }
 grep -q '"finish_reason":"length"' "$work/in_flight.txt" || { echo "FAIL: the request in flight was cut short"; exit 1; }
+
+# With no grace, SIGTERM cancels what runs: the stream still ends well
+# formed, with vLLM's finish_reason "abort", and the server exits 0.
+start_server "$bin" "$so" "$model_dir" "$work/server2.log" --shutdown-grace 0
+curl -sN "$url/v1/completions" -H 'Content-Type: application/json' \
+  -d "{\"model\": \"$model\", \"prompt\": \"Hi\", \"max_tokens\": 3000, \"ignore_eos\": true, \"temperature\": 0, \"stream\": true}" \
+  > "$work/aborted.txt" &
+client=$!
+for _ in $(seq 1 50); do grep -q '"text"' "$work/aborted.txt" 2>/dev/null && break; sleep 0.05; done
+kill -TERM $server
+set +e
+timeout 60 tail --pid=$server -f /dev/null
+wait $server
+status=$?
+wait $client
+set -e
+trap - EXIT
+[ "$status" = 0 ] || { echo "FAIL: the server exited $status after SIGTERM without grace"; exit 1; }
+grep -q '"finish_reason":"abort"' "$work/aborted.txt" || { echo "FAIL: the cancelled stream has no abort"; tail -c 400 "$work/aborted.txt"; exit 1; }
+tail -c 100 "$work/aborted.txt" | grep -q 'data: \[DONE\]' || { echo "FAIL: the cancelled stream did not end"; exit 1; }
 echo "server test passed"

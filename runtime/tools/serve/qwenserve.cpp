@@ -237,7 +237,7 @@ int main(int argc, char **argv) {
                             return true;
                         }
                         ordered_json last = {};
-                        std::string reason = finish == "cancelled" ? "stop" : finish;
+                        std::string reason = finish;
                         if (parsed->parse_tools) {
                             const ordered_json whole =
                                 completion_response(endpoint, id, created, served, *parsed, full, reason, tokens);

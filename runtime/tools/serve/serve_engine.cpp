@@ -92,7 +92,7 @@ void ServeEngine::loop() {
         for (auto it = active_.begin(); it != active_.end();) {
             if (cancel_all || it->second->job->cancelled.load()) {
                 engine_->cancel(it->first);
-                finish(*it->second, "cancelled");
+                finish(*it->second, "abort");  // vLLM's finish_reason for a request ended from outside
                 it = active_.erase(it);
             } else {
                 ++it;

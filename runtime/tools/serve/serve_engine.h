@@ -35,7 +35,7 @@ struct Job {
     size_t taken = 0;                  // how much of it the HTTP thread has sent
     int64_t completion_tokens = 0;
     bool done = false;
-    std::string finish_reason;         // "stop", "length", or "" with error
+    std::string finish_reason;         // "stop", "length", "abort" (cancelled: the client left, or shutdown), or "" with error
     std::string error;                 // the engine failed this request
     std::atomic<bool> cancelled{false};  // set by the HTTP thread
 
