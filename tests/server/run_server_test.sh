@@ -64,14 +64,7 @@ curl -sN "$url/v1/chat/completions" -H "Authorization: Bearer $key" -H 'Content-
   > "$work/in_flight.txt" &
 client=$!
 for _ in $(seq 1 50); do grep -q '"content"' "$work/in_flight.txt" 2>/dev/null && break; sleep 0.05; done
-kill -TERM $server
-set +e
-timeout 60 tail --pid=$server -f /dev/null
-wait $server
-status=$?
-wait $client
-set -e
-trap - EXIT
+stop_server $client
 [ "$status" = 0 ] || { echo "FAIL: the server exited $status after SIGTERM"; cat "$work/server.log"; exit 1; }
 tail -c 200 "$work/in_flight.txt" | grep -q 'data: \[DONE\]' || { echo "FAIL: the request in flight did not finish"; tail -c 400 "$work/in_flight.txt"; exit 1; }
 grep -q '"finish_reason":"length"' "$work/in_flight.txt" || { echo "FAIL: the request in flight was cut short"; exit 1; }
@@ -84,14 +77,7 @@ curl -sN "$url/v1/completions" -H 'Content-Type: application/json' \
   > "$work/aborted.txt" &
 client=$!
 for _ in $(seq 1 50); do grep -q '"text"' "$work/aborted.txt" 2>/dev/null && break; sleep 0.05; done
-kill -TERM $server
-set +e
-timeout 60 tail --pid=$server -f /dev/null
-wait $server
-status=$?
-wait $client
-set -e
-trap - EXIT
+stop_server $client
 [ "$status" = 0 ] || { echo "FAIL: the server exited $status after SIGTERM without grace"; exit 1; }
 grep -q '"finish_reason":"abort"' "$work/aborted.txt" || { echo "FAIL: the cancelled stream has no abort"; tail -c 400 "$work/aborted.txt"; exit 1; }
 tail -c 100 "$work/aborted.txt" | grep -q 'data: \[DONE\]' || { echo "FAIL: the cancelled stream did not end"; exit 1; }

@@ -18,3 +18,18 @@ start_server() {
   cat "$log"
   exit 1
 }
+
+# stop_server CLIENT_PID: SIGTERM to the server, waits (60 s at most) for it
+# and for the client request running beside it; sets $status to the
+# server's exit status.
+stop_server() {
+  local client=$1
+  kill -TERM $server
+  set +e
+  timeout 60 tail --pid=$server -f /dev/null
+  wait $server
+  status=$?
+  wait $client
+  set -e
+  trap - EXIT
+}
