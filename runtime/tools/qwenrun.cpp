@@ -51,6 +51,8 @@ sampling (defaults from generation_config.json):
                            input; -1 = until end-of-sequence or the context is full)
   --temperature X          0 = greedy
   --top-k N  --top-p X  --min-p X  --repetition-penalty X
+  --presence-penalty X  --frequency-penalty X   OpenAI's, in [-2, 2], over the
+                           tokens generated (default 0: off)
   --seed N                 makes sampling reproducible (default 0)
   --stop TEXT              stop before this text (repeatable)
   --ignore-eos             do not stop at end-of-sequence tokens
@@ -95,7 +97,7 @@ int main(int argc, char **argv) {
         CliArgs args(argc, argv,
                      {"model", "weights", "tokens", "max-tokens", "dump-logits", "threads", "max-context", "prompt", "system",
                       "messages", "prompts-file", "tokenize", "chat-template", "tokenizer", "temperature", "top-k", "top-p",
-                      "min-p", "repetition-penalty", "seed", "stop", "bench-prefill", "bench-decode", "bench-repeats", "bench-batch",
+                      "min-p", "repetition-penalty", "presence-penalty", "frequency-penalty", "seed", "stop", "bench-prefill", "bench-decode", "bench-repeats", "bench-batch",
                       "tools"},
                      {"help", "version", "quiet", "ignore-eos", "raw", "chat", "print-prompt", "bench"});
         if (args.has("help")) {

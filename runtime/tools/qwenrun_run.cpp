@@ -73,6 +73,8 @@ GenerateParams Run::params(const qwenrt_text &text) const {
     s.top_p = float(args.get_double("top-p", s.top_p));
     s.min_p = float(args.get_double("min-p", s.min_p));
     s.repetition_penalty = float(args.get_double("repetition-penalty", s.repetition_penalty));
+    s.presence_penalty = float(args.get_double("presence-penalty", 0.0));
+    s.frequency_penalty = float(args.get_double("frequency-penalty", 0.0));
     s.seed = uint64_t(args.get_int("seed", 0, 0, INT64_MAX));
     check_sampling_params(s, [](std::string field) {  // the flag: top_p is --top-p
         std::replace(field.begin(), field.end(), '_', '-');
