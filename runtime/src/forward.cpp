@@ -4,11 +4,6 @@
 
 namespace qwenc {
 
-namespace {
-constexpr halide_type_t kF32{halide_type_float, 32, 1};
-constexpr halide_type_t kI32{halide_type_int, 32, 1};
-}  // namespace
-
 void ForwardScratch::reserve(const ModelConfig &c, int64_t tokens) {
     x_a.resize(size_t(tokens * c.hidden_size));
     x_b.resize(size_t(tokens * c.hidden_size));

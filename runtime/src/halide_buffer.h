@@ -8,6 +8,10 @@
 
 namespace qwenc {
 
+// The element types of the runtime's buffers.
+constexpr halide_type_t kF32{halide_type_float, 32, 1};
+constexpr halide_type_t kI32{halide_type_int, 32, 1};
+
 class HalideBuffer {
 public:
     HalideBuffer() = default;

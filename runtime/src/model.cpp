@@ -10,10 +10,6 @@
 
 namespace qwenc {
 
-namespace {
-constexpr halide_type_t kF32{halide_type_float, 32, 1};
-}  // namespace
-
 Model::Model(const std::string &object_path, const std::string &weights_dir, const LoadOptions &opts)
     : Model(std::make_unique<ModelObject>(object_path), weights_dir, opts) {}
 
@@ -71,13 +67,24 @@ void Model::run(Stage stage, int64_t layer, Args own) const {
     obj.call(stage, argv);
 }
 
+int64_t resolve_context(const ModelConfig &c, int64_t requested) {
+    if (requested <= 0) return std::min<int64_t>(c.max_position_embeddings, 4096);
+    if (requested > c.max_position_embeddings)
+        throw InputError("context of " + std::to_string(requested) + " exceeds the model's max_position_embeddings " +
+                         std::to_string(c.max_position_embeddings));
+    return requested;
+}
+
+void check_token_ids(const ModelConfig &c, const int32_t *tokens, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= c.vocab_size)
+            throw std::invalid_argument("token id " + std::to_string(tokens[i]) + " is outside the vocabulary [0, " +
+                                        std::to_string(c.vocab_size) + ")");
+}
+
 Session::Session(const Model &model, int64_t max_context) : model_(model) {
     const ModelConfig &c = model.config();
-    if (max_context <= 0) max_context = std::min<int64_t>(c.max_position_embeddings, 4096);
-    if (max_context > c.max_position_embeddings)
-        throw InputError("context of " + std::to_string(max_context) + " exceeds the model's max_position_embeddings " +
-                         std::to_string(c.max_position_embeddings));
-    max_ctx_ = max_context;
+    max_ctx_ = resolve_context(c, max_context);
     chunk_ = model.object().manifest().prefill_max_tokens;
     kv_ = std::make_unique<KvPool>(c, max_ctx_);
     scratch_.reserve(c, chunk_);
@@ -100,15 +107,12 @@ void Session::truncate(int64_t n) {
 
 void Session::eval(const int32_t *tokens, int64_t n, float *logits_out, bool all_logits) {
     const Use use(busy_);
-    const ModelConfig &c = model_.config();
     if (n <= 0) throw std::invalid_argument("no tokens to evaluate");
     if (n > max_ctx_ - pos_)  // not pos_ + n, which a huge n overflows
         throw std::invalid_argument(std::to_string(n) + " tokens at position " + std::to_string(pos_) +
                                     " exceed the context of " + std::to_string(max_ctx_) + " positions");
-    for (int64_t i = 0; i < n; i++)
-        if (tokens[i] < 0 || tokens[i] >= c.vocab_size)
-            throw std::invalid_argument("token id " + std::to_string(tokens[i]) + " is outside the vocabulary [0, " +
-                                        std::to_string(c.vocab_size) + ")");
+    const ModelConfig &c = model_.config();
+    check_token_ids(c, tokens, n);
     const int64_t start = pos_;
     try {
         model_.weights().check();  // a file cut short earlier leaves every later answer void

@@ -43,6 +43,13 @@ struct ForwardScratch {
     void reserve(const ModelConfig &c, int64_t tokens);
 };
 
+// The context of a session or a batched sequence: `requested` positions,
+// or (0 or less) min(max_position_embeddings, 4096). Throws InputError past
+// max_position_embeddings.
+int64_t resolve_context(const ModelConfig &c, int64_t requested);
+// Throws std::invalid_argument naming the first id outside the vocabulary.
+void check_token_ids(const ModelConfig &c, const int32_t *tokens, int64_t n);
+
 class KvPool;
 
 class Session {

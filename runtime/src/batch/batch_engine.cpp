@@ -7,11 +7,6 @@
 
 namespace qwenc {
 
-namespace {
-constexpr halide_type_t kF32{halide_type_float, 32, 1};
-constexpr halide_type_t kI32{halide_type_int, 32, 1};
-}  // namespace
-
 struct BatchEngine::Sequence {
     uint64_t id;
     std::vector<int32_t> tokens;  // the prompt, then what was generated
@@ -35,22 +30,23 @@ struct BatchEngine::Row {
     int64_t first, n, row;
 };
 
+namespace {
+
+// The options with their defaults filled in and checked; the pool is sized from them.
+BatchOptions resolved(const Model &model, BatchOptions o) {
+    if (o.max_batch < 1) throw std::invalid_argument("max_batch must be at least 1");
+    if (o.max_context < 0 || o.kv_cache_tokens < 0 || o.step_tokens < 0)
+        throw std::invalid_argument("batch sizes must not be negative");
+    o.max_context = resolve_context(model.config(), o.max_context);
+    if (o.kv_cache_tokens == 0) o.kv_cache_tokens = o.max_context * o.max_batch;
+    return o;
+}
+
+}  // namespace
+
 BatchEngine::BatchEngine(const Model &model, const BatchOptions &opts)
-    : model_(model), opts_(opts), pool_(model.config(), [&] {
-          const ModelConfig &c = model.config();
-          if (opts.max_batch < 1) throw std::invalid_argument("max_batch must be at least 1");
-          if (opts.max_context < 0 || opts.kv_cache_tokens < 0 || opts.step_tokens < 0)
-              throw std::invalid_argument("batch sizes must not be negative");
-          if (opts.max_context > c.max_position_embeddings)
-              throw std::invalid_argument("a context of " + std::to_string(opts.max_context) +
-                                          " exceeds the model's max_position_embeddings " +
-                                          std::to_string(c.max_position_embeddings));
-          const int64_t ctx = opts.max_context > 0 ? opts.max_context : std::min<int64_t>(c.max_position_embeddings, 4096);
-          return opts.kv_cache_tokens > 0 ? opts.kv_cache_tokens : ctx * opts.max_batch;
-      }()) {
+    : model_(model), opts_(resolved(model, opts)), pool_(model.config(), opts_.kv_cache_tokens) {
     const ModelConfig &c = model.config();
-    if (opts_.max_context == 0) opts_.max_context = std::min<int64_t>(c.max_position_embeddings, 4096);
-    opts_.kv_cache_tokens = pool_.tokens();
     const int64_t chunk = model.object().manifest().prefill_max_tokens;
     if (opts_.step_tokens == 0) opts_.step_tokens = chunk;
     if (opts_.step_tokens > chunk)
@@ -73,12 +69,8 @@ BatchEngine::BatchEngine(const Model &model, const BatchOptions &opts)
 BatchEngine::~BatchEngine() = default;
 
 uint64_t BatchEngine::add(const std::vector<int32_t> &prompt, const SequenceSettings &settings) {
-    const ModelConfig &c = model_.config();
     if (prompt.empty()) throw std::invalid_argument("the prompt is empty");
-    for (int32_t t : prompt)
-        if (t < 0 || t >= c.vocab_size)
-            throw std::invalid_argument("token id " + std::to_string(t) + " is outside the vocabulary [0, " +
-                                        std::to_string(c.vocab_size) + ")");
+    check_token_ids(model_.config(), prompt.data(), int64_t(prompt.size()));
     if (settings.max_tokens < 1) throw std::invalid_argument("max_tokens must be at least 1");
     check_sampling_params(settings.sampling, [](const std::string &f) { return f; });
     const int64_t n = int64_t(prompt.size());

@@ -1,12 +1,11 @@
 #include "generate/sampler.h"
 
-#include <unordered_map>
-
 #include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace qwenc {
 

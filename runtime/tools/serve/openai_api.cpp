@@ -162,7 +162,7 @@ ParsedRequest parse_request(Endpoint endpoint, const std::string &body, const Se
     s.repetition_penalty = float(number(j, "repetition_penalty", s.repetition_penalty, 1e-6, 100));
     s.presence_penalty = float(number(j, "presence_penalty", 0, -2, 2));
     s.frequency_penalty = float(number(j, "frequency_penalty", 0, -2, 2));
-    if (const ordered_json *seed = field(j, "seed")) s.seed = uint64_t(integer(j, "seed", 0, INT64_MIN + 1, INT64_MAX)), (void)seed;
+    if (field(j, "seed")) s.seed = uint64_t(integer(j, "seed", 0, INT64_MIN + 1, INT64_MAX));
     r.settings.sampling = s;
 
     const int64_t room = served.max_context - n;
