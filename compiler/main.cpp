@@ -16,7 +16,7 @@
 using namespace qwenc;
 
 static const char *kHelp = R"(usage: qwenc CONFIG.json -o MODEL.so [options]
-       qwenc quantize MODEL_DIR OUT_DIR [--shards N] [--quiet]
+       qwenc quantize MODEL_DIR OUT_DIR [--format int8|gptq|awq] [--shards N] [--quiet]
        qwenc tune CONFIG.json -o SCHEDULE.json [--weights MODEL_DIR] [--threads N] [options]
 
 Compiles the Qwen2 decoder described by a Hugging Face config.json into one
@@ -63,7 +63,14 @@ options:
 
 qwenc quantize writes OUT_DIR: a copy of MODEL_DIR whose weight matrices are
 int8 with one f32 scale per output row ("X.weight" I8 and "X.weight_scale"
-F32 [out]); compile its config.json to get an int8 model object.
+F32 [out]); compile its config.json to get an int8 model object. With
+--format gptq or awq it writes the layer projections in the 4-bit layout of
+Qwen's GPTQ-Int4 or AWQ checkpoints instead (rounded to nearest on each
+format's grid, no calibration), the rest as f16:
+  --group-size N           inputs per group (default 128; gptq also -1)
+  --asym                   gptq: zero points per group (default symmetric)
+  --checkpoint-format F    gptq: "gptq" (zeros stored minus one, the
+                           default, as Qwen's) or "gptq_v2"
 
 qwenc tune times candidate tile sizes of the host's schedule on the model's
 shapes and writes the fastest (if 5% faster than the defaults) as
@@ -141,7 +148,7 @@ static MatMath parse_math(const CliArgs &args, const std::string &flag, std::ini
 }
 
 static int quantize_main(int argc, char **argv) {
-    CliArgs args(argc - 1, argv + 1, {"shards"}, {"help", "quiet"});
+    CliArgs args(argc - 1, argv + 1, {"shards", "format", "group-size", "checkpoint-format"}, {"help", "quiet", "asym"});
     if (args.has("help")) {
         std::fputs(kHelp, stdout);
         return 0;
@@ -150,16 +157,38 @@ static int quantize_main(int argc, char **argv) {
     QuantizeOptions opts;
     opts.shards = int(args.get_int("shards", 1, 1, 1000));
     opts.show_progress = !args.has("quiet");
+    const std::string format = args.get("format", "int8");
+    if (format != "int8" && format != "gptq" && format != "awq")
+        throw UsageError("--format must be int8, gptq or awq (got '" + format + "')");
+    if (format == "int8") {
+        for (const char *f : {"group-size", "asym", "checkpoint-format"})
+            if (args.has(f)) throw UsageError(std::string("--") + f + " goes with --format gptq or awq");
+    } else {
+        if (format == "awq" && (args.has("asym") || args.has("checkpoint-format")))
+            throw UsageError("--asym and --checkpoint-format go with --format gptq (AWQ always has zero points)");
+        nlohmann::json q{{"quant_method", format}, {"bits", 4}, {"group_size", args.get_int("group-size", 128, -1, 1 << 20)}};
+        if (format == "gptq") {
+            q["sym"] = !args.has("asym");
+            q["checkpoint_format"] = args.get("checkpoint-format", "gptq");
+        }
+        opts.quant4 = parse_quant4(q, "--format " + format);
+    }
     quantize_model_dir(args.positionals()[0], args.positionals()[1], opts);
     return 0;
 }
 
 // The checkpoint's own dtype by default: int8 for `qwenc quantize` output.
+// A 4-bit checkpoint's layers keep their own layout; this is the dtype of
+// its embedding and lm_head (f16 in Qwen's GPTQ and AWQ checkpoints).
 static DType weight_dtype(const CliArgs &args, const ModelConfig &config) {
-    const std::string own = !config.quant_method.empty() ? "int8" : config.torch_dtype.empty() ? "bf16" : config.torch_dtype;
+    const bool int8 = !config.quant_method.empty() && !config.quant4.active();
+    const std::string own = int8 ? "int8" : config.torch_dtype.empty() ? "bf16" : config.torch_dtype;
     std::string wd = args.get("weight-dtype", own);
     auto dt = dtype_from_flag(wd);
     if (!dt || *dt == DType::I32) throw UsageError("--weight-dtype must be bf16, f16, f32 or int8 (got '" + wd + "')");
+    if (config.quant4.active() && *dt == DType::I8)
+        throw UsageError(std::string("--weight-dtype int8 does not apply to a 4-bit ") + config.quant_method +
+                         " checkpoint (its embedding and lm_head are float; give their dtype, e.g. f16)");
     return *dt;
 }
 

@@ -41,7 +41,9 @@ json Manifest::to_json() const {
     for (const TensorSpec &s : tensors)
         t.push_back({{"name", s.name},
                      {"shape", s.shape},
-                     {"dtype", s.kind == TensorKind::Matrix ? dtype_flag_name(weight_dtype) : "float"}});
+                     {"dtype", s.kind == TensorKind::Matrix   ? dtype_flag_name(weight_dtype)
+                               : s.kind == TensorKind::Vector ? "float"
+                                                              : dtype_flag_name(s.dtype)}});
     return json{{"format", kManifestFormat},
                 {"abi_version", abi_version},
                 {"qwenc_version", qwenc_version},

@@ -19,7 +19,8 @@ namespace qwenc {
 
 // Bumped whenever the calling convention between runtime and object changes.
 // 2: bf16 matrices as packed uint32 pairs; 3: decode_math; 4: the batched
-// step's stages, and qkv_prefill's positions per token.
+// step's stages, and qkv_prefill's positions per token. (4-bit layers add
+// argument types but change nothing for the other objects.)
 constexpr int kManifestAbiVersion = 4;
 constexpr const char *kManifestFormat = "qwenc-model";
 
@@ -72,6 +73,10 @@ struct Manifest {
 // In an int8 object, a matrix argument "w" of a stage is followed by its
 // row-scale argument scale_arg_name("w").
 inline std::string scale_arg_name(const std::string &matrix_arg) { return matrix_arg + "_scale"; }
+// With 4-bit layers (models/quant4.h), a projection argument "w" is its
+// qweight, followed by its zeros and scales under these names.
+inline std::string qzeros_arg_name(const std::string &matrix_arg) { return matrix_arg + "_qzeros"; }
+inline std::string qscales_arg_name(const std::string &matrix_arg) { return matrix_arg + "_scales"; }
 
 // Symbols every compiled object exports besides the pipelines.
 constexpr const char *kManifestSymbol = "qwenc_manifest_json";

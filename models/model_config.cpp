@@ -106,9 +106,10 @@ ModelConfig parse_model_config(const json &j, const std::string &source) {
         const std::string method = q.is_object() && q.contains("quant_method") && q.at("quant_method").is_string()
                                        ? q.at("quant_method").get<std::string>()
                                        : json_excerpt(q);
-        if (method != kQwencInt8Method)
+        if (method == "gptq" || method == "awq") c.quant4 = parse_quant4(q, source);
+        else if (method != kQwencInt8Method)
             fail(source, "unsupported quantization_config (quant_method '" + method + "'); qwenc reads bf16/f16/f32 "
-                         "checkpoints and its own int8 format from `qwenc quantize`");
+                         "checkpoints, 4-bit GPTQ and AWQ ones, and its own int8 format from `qwenc quantize`");
         c.quant_method = method;
     }
     c.eos_token_ids = parse_token_ids(j, source, "eos_token_id");
@@ -135,6 +136,16 @@ ModelConfig parse_model_config(const json &j, const std::string &source) {
     if (c.q_dim() > kMaxDim)
         fail(source, "num_attention_heads x head_dim = " + std::to_string(c.q_dim()) + " is over the limit of " + std::to_string(kMaxDim));
     family.read_config(j, source, c);
+    if (c.quant4.active()) {  // every projection's inputs split into whole groups, its outputs into whole words
+        for (auto [name, in] : {std::pair{"hidden_size", c.hidden_size}, std::pair{"intermediate_size", c.intermediate_size},
+                                std::pair{"num_attention_heads x head_dim", c.q_dim()}}) {
+            if (in % c.quant4.group(in) != 0 || in % kQuant4Pack != 0)
+                fail(source, std::string("quantization_config: group_size ") + std::to_string(c.quant4.group_size) +
+                                 " does not divide " + name + " " + std::to_string(in) + " into whole groups of 8-value words");
+        }
+        if (c.kv_dim() % kQuant4Pack != 0)
+            fail(source, "4-bit weights need num_key_value_heads x head_dim divisible by 8, not " + std::to_string(c.kv_dim()));
+    }
     for (int64_t id : c.eos_token_ids)
         if (id >= c.vocab_size)
             fail(source, "eos_token_id " + std::to_string(id) + " is not below vocab_size " + std::to_string(c.vocab_size));
@@ -162,6 +173,7 @@ json ModelConfig::canonical_json() const {
     // head_dim only where it is not hidden_size / num_attention_heads, so
     // that the fingerprints of every other config stay as they were.
     if (head_dim_field > 0) j["head_dim"] = head_dim_field;
+    if (quant4.active()) j["quantization_config"] = quant4_config_json(quant4);
     const ModelFamily *family = find_model_family(model_type);
     if (!family) throw std::logic_error("no family '" + model_type + "'");
     family->write_canonical(*this, j);

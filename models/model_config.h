@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "json_input.h"
+#include "quant4.h"
 
 namespace qwenc {
 
@@ -38,7 +39,11 @@ struct ModelConfig {
     // "qwenc-int8" for a directory written by `qwenc quantize` (int8
     // matrices with per-output-channel scales); empty for a plain checkpoint.
     // Not part of the fingerprint: the weight dtype is the object's choice.
+    // "gptq" / "awq": 4-bit projections in the checkpoint's own layout
+    // (quant4), which the compiled code reads as it is, so that layout is
+    // part of the fingerprint; the embedding and lm_head stay dense.
     std::string quant_method;
+    Quant4 quant4;
     std::vector<int64_t> eos_token_ids;  // from config.json (generation_config may add more)
     int64_t bos_token_id = -1;
 

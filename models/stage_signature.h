@@ -22,6 +22,11 @@ enum class ArgType {
     I32,
     Matrix,       // a weight matrix in the layout of the object's weight dtype and the stage's math (matrix_layout)
     MatrixScale,  // f32 [out]: an int8 matrix's row scale
+    // A 4-bit projection (models/quant4.h), in place, dims the reverse of
+    // its safetensors shape: qweight and qzeros int32, scales f16.
+    Quant4Weight,
+    Quant4Zeros,
+    Quant4Scales,
 };
 
 // What the runtime gives the argument.
@@ -45,6 +50,8 @@ struct StageArg {
 // The arguments of `stage` in the order of the compiled pipeline's argv:
 // input buffers, then scalars, then outputs. With int8 weights each matrix
 // is followed by its row scale (scale_arg_name; tensor weight_scale_name).
+// With 4-bit layers each layer projection is its qweight, zeros and scales
+// (qzeros_arg_name, qscales_arg_name; tensors as models/quant4.h names them).
 std::vector<StageArg> stage_signature(Stage stage, const ModelConfig &c, DType weight_dtype);
 
 // Whether a name Halide gave an argument is the declared `name`: Halide makes

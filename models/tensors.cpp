@@ -21,22 +21,31 @@ std::vector<TensorSpec> model_tensor_specs(const ModelConfig &c, DType matrix_dt
         auto add = [&](const std::string &s, std::vector<int64_t> shape, TensorKind k) {
             t.push_back({layer_tensor_name(l, s), std::move(shape), k});
         };
+        auto projection = [&](const std::string &s, int64_t out, int64_t in) {
+            if (!c.quant4.active()) return add(s, {out, in}, TensorKind::Matrix);
+            const std::string w = layer_tensor_name(l, s);
+            const Quant4Shapes q = quant4_shapes(c.quant4, in, out);
+            t.push_back({quant4_qweight_name(w), q.qweight, TensorKind::Packed, DType::I32});
+            t.push_back({quant4_qzeros_name(w), q.qzeros, TensorKind::Packed, DType::I32});
+            t.push_back({quant4_scales_name(w), q.scales, TensorKind::Packed, DType::F16});
+            if (!q.g_idx.empty()) t.push_back({quant4_g_idx_name(w), q.g_idx, TensorKind::GroupIndex, DType::I32});
+        };
         add(kInputNorm, {H}, TensorKind::Vector);
-        add(kQ, {Q, H}, TensorKind::Matrix);
+        projection(kQ, Q, H);
         if (c.qkv_bias) add(kQBias, {Q}, TensorKind::Vector);
-        add(kK, {KV, H}, TensorKind::Matrix);
+        projection(kK, KV, H);
         if (c.qkv_bias) add(kKBias, {KV}, TensorKind::Vector);
-        add(kV, {KV, H}, TensorKind::Matrix);
+        projection(kV, KV, H);
         if (c.qkv_bias) add(kVBias, {KV}, TensorKind::Vector);
-        add(kO, {H, Q}, TensorKind::Matrix);
+        projection(kO, H, Q);
         if (c.qk_norm) {
             add(kQNorm, {c.head_dim()}, TensorKind::Vector);
             add(kKNorm, {c.head_dim()}, TensorKind::Vector);
         }
         add(kPostAttentionNorm, {H}, TensorKind::Vector);
-        add(kGate, {I, H}, TensorKind::Matrix);
-        add(kUp, {I, H}, TensorKind::Matrix);
-        add(kDown, {H, I}, TensorKind::Matrix);
+        projection(kGate, I, H);
+        projection(kUp, I, H);
+        projection(kDown, H, I);
     }
     t.push_back({kFinalNorm, {H}, TensorKind::Vector});
     if (!c.tie_word_embeddings) t.push_back({kLmHead, {c.vocab_size, H}, TensorKind::Matrix});

@@ -14,12 +14,15 @@ namespace qwenc {
 enum class TensorKind {
     Matrix,  // streamed by the pipelines from the mmapped file, in the compiled weight dtype
     Vector,  // norm weights and biases: tiny, any float dtype, widened to f32 at load
+    Packed,  // a 4-bit projection's qweight, qzeros or scales (models/quant4.h): in place, in `dtype`
+    GroupIndex,  // GPTQ's g_idx: checked at load to be input / group_size, then unused
 };
 
 struct TensorSpec {
     std::string name;
     std::vector<int64_t> shape;
     TensorKind kind;
+    DType dtype = DType::F32;  // Packed and GroupIndex: the dtype the format stores
 };
 
 // Tensor names as transformers gives them, declared once: the tensor list
@@ -52,7 +55,9 @@ const char *head_tensor_name(const ModelConfig &c);
 // Every tensor the model needs, in checkpoint order (biases and q/k norms as
 // the config's traits ask). With tied embeddings
 // there is no lm_head.weight (the embedding is used in its place). With int8
-// matrices each "X.weight" has a "X.weight_scale" beside it.
+// matrices each "X.weight" has a "X.weight_scale" beside it. With 4-bit
+// layers (c.quant4) each projection "X.weight" of a layer is its qweight,
+// qzeros, scales (and GPTQ's g_idx) instead.
 std::vector<TensorSpec> model_tensor_specs(const ModelConfig &c, DType matrix_dtype);
 
 // int8 checkpoints (`qwenc quantize`): the f32 [out] per-output-channel scale

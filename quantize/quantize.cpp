@@ -7,6 +7,7 @@
 #include "checkpoint.h"
 #include "file_io.h"
 #include "progress.h"
+#include "quant4_writer.h"
 #include "tensors.h"
 #include "random_model/safetensors_writer.h"
 
@@ -37,6 +38,7 @@ std::vector<float> row_scales(const TensorView &w) {
 }  // namespace
 
 void quantize_model_dir(const std::string &in_dir, const std::string &out_dir, const QuantizeOptions &opts) {
+    if (opts.quant4.active()) return quantize_model_dir_4bit(in_dir, out_dir, opts);
     const std::string cfg_path = in_dir + "/config.json";
     nlohmann::json cfg = read_json_file(cfg_path);
     const ModelConfig c = parse_model_config(cfg, cfg_path);
@@ -78,16 +80,20 @@ void quantize_model_dir(const std::string &in_dir, const std::string &out_dir, c
                        }});
     }
 
-    std::error_code ec;
-    fs::create_directories(out_dir, ec);
-    if (ec) throw InputError(out_dir + ": cannot create the directory: " + ec.message());
-    Progress progress("quantizing " + in_dir, opts.show_progress);
-    write_model_safetensors(out_dir, out, opts.shards, [&](int64_t done, int64_t total) { progress.update(done, total, "writing"); });
-
     cfg["quantization_config"] = {{"quant_method", kQwencInt8Method},
                                   {"bits", 8},
                                   {"scheme", "symmetric, one f32 scale per output row"},
                                   {"scale_suffix", "_scale"}};
+    write_quantized_dir(in_dir, out_dir, out, cfg, opts);
+}
+
+void write_quantized_dir(const std::string &in_dir, const std::string &out_dir, const std::vector<TensorToWrite> &tensors,
+                         const nlohmann::json &cfg, const QuantizeOptions &opts) {
+    std::error_code ec;
+    fs::create_directories(out_dir, ec);
+    if (ec) throw InputError(out_dir + ": cannot create the directory: " + ec.message());
+    Progress progress("quantizing " + in_dir, opts.show_progress);
+    write_model_safetensors(out_dir, tensors, opts.shards, [&](int64_t done, int64_t total) { progress.update(done, total, "writing"); });
     write_file_atomic(out_dir + "/config.json", cfg.dump(2) + "\n");
     for (const char *f : {"generation_config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"})
         if (fs::exists(in_dir + "/" + f)) copy_file_contents(in_dir + "/" + f, out_dir + "/" + f);

@@ -8,15 +8,29 @@
 // tokenizer and generation files are copied beside it.
 #pragma once
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "quant4.h"
 
 namespace qwenc {
 
 struct QuantizeOptions {
     int shards = 1;
     bool show_progress = true;
+    // Quant4Format::None: qwenc's int8. Gptq / Awq: those checkpoints'
+    // 4-bit layouts (quantize/quant4_writer.h), with these settings.
+    Quant4 quant4;
 };
 
 // Throws InputError (bad input) or std::runtime_error (cannot write).
 void quantize_model_dir(const std::string &in_dir, const std::string &out_dir, const QuantizeOptions &opts);
+
+// For the writers: creates out_dir, writes `tensors`, then config.json
+// (`cfg`) and copies of the tokenizer and generation files.
+struct TensorToWrite;
+void write_quantized_dir(const std::string &in_dir, const std::string &out_dir, const std::vector<TensorToWrite> &tensors,
+                         const nlohmann::json &cfg, const QuantizeOptions &opts);
 
 }  // namespace qwenc

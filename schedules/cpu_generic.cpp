@@ -326,6 +326,7 @@ void CpuGenericSchedule::linear(Linear &l, Phase phase, Func root) {
     if (l.bf16x2_dot()) return bf16x2_dot_decode(l, root);
     if (l.x_bf16.defined()) return phase == Phase::Decode ? bf16_dot_decode(l, root) : bf16_dot_linear(l);
     if (l.int_dot_product()) return int_dot_linear(l, phase, root);
+    if (l.quant4_product()) return quant4_linear(l, phase, root);
     Func y = l.out;
     Var u("u"), uo("uo"), ui("ui"), oo("oo"), oi("oi"), ot("ot"), ox("ox"), to("to"), ti("ti");
     RVar ro("ro"), ri("ri");

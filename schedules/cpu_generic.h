@@ -61,6 +61,14 @@ struct CpuTiles {
     // choice on Zen 4: bench/HISTORY.md).
     int int8_tokens = 3;
     int parallel_rows = 64;  // output rows per parallel task
+    // 4-bit projections (schedules/cpu_quant4.cpp): vectors of outputs per
+    // register tile in decode and in prefill, tokens per prefill tile, and
+    // output rows per parallel task (each task streams that many outputs'
+    // words of every input row of a group).
+    int quant4_decode_vectors = 4;
+    int quant4_vectors = 2;
+    int quant4_tokens = 4;
+    int quant4_task_rows = 128;
 };
 
 class CpuGenericSchedule : public Schedule {
@@ -85,6 +93,7 @@ protected:
     int dot_task_rows(int64_t out_dim, int64_t in_dim) const;
     void stage_bf16_inputs(std::initializer_list<const Linear *> linears, Phase phase);
     void int_dot_linear(Linear &l, Phase phase, Halide::Func root);
+    void quant4_linear(Linear &l, Phase phase, Halide::Func root);
     void scaled_result(Linear &l);
     Halide::Var decode_tasks(Linear &l, int task, Halide::Func root);
     void sum_lanes(Linear &l, Halide::RVar lanes);

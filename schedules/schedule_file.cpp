@@ -32,6 +32,10 @@ const std::vector<FieldRef> &field_refs() {
         {{"dot_task_rows", 16, 1 << 16}, &CpuTiles::dot_task_rows},
         {{"dot_task_rows_long", 16, 1 << 16}, &CpuTiles::dot_task_rows_long},
         {{"parallel_rows", 4, 1 << 16}, &CpuTiles::parallel_rows},
+        {{"quant4_decode_vectors", 1, 8}, &CpuTiles::quant4_decode_vectors},
+        {{"quant4_vectors", 1, 8}, &CpuTiles::quant4_vectors},
+        {{"quant4_tokens", 1, 16}, &CpuTiles::quant4_tokens},
+        {{"quant4_task_rows", 8, 1 << 16}, &CpuTiles::quant4_task_rows},
         {{"decode_halves", 0, 1}, nullptr},
     };
     return refs;

@@ -14,6 +14,7 @@ PACKAGES=(
   pkg-config
   catch2                         # unit tests
   python3 python3-jinja2         # the chat-template engine is checked against jinja2 itself
+  jq                             # edits config.json in the 4-bit refusal tests
   libcpp-httplib-dev             # qwenserve's HTTP server
   chromium chromium-driver python3-selenium  # the chat page's test in a real (headless) browser
   clang libclang-rt-14-dev       # the sanitized build and its libFuzzer targets (scripts/build-sanitized.sh)

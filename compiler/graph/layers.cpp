@@ -133,7 +133,33 @@ Func staged_input(const std::string &name, Func x, MatMath math, Expr n_tokens) 
     return f;
 }
 
+namespace {
+// 4-bit group-quantized weights (see Linear::Quant4Parts): the zero point
+// comes out of the inner loop as one product per group and output.
+Linear quant4_linear(const std::string &name, const WeightMatrix &w, Func x, Func bias, const Expr &n_tokens) {
+    const int G = int(w.quant4_group());
+    Linear l{Func(name), RDom(0, int(w.in_dim() / G), name + "_rg"), w.out_dim(), {}};
+    Linear::Quant4Parts &q = l.quant4;
+    q.gptq = w.quant4_format().format == Quant4Format::Gptq;
+    q.x = Func(name + "_x4");
+    q.x(j, t) = x(j, token(n_tokens));
+    q.x_sum = Func(name + "_xsum");
+    q.k = RDom(0, G, name + "_rk");
+    q.x_sum(g, t) = 0.0f;
+    q.x_sum(g, t) += q.x(g * G + q.k, t);
+    q.part = Func(name + "_part");
+    q.part(o, g, t) = 0.0f;
+    q.part(o, g, t) += cast<float>(w.quant4_value(g * G + q.k, o)) * q.x(g * G + q.k, t);
+    l.out(o, t) = bias.defined() ? Expr(bias(o)) : Expr(0.0f);
+    const RVar grp = l.r.x;
+    l.out(o, t) += w.quant4_scale(grp, o) * (q.part(o, grp, t) - w.quant4_zero(grp, o) * q.x_sum(grp, t));
+    l.result = l.out;
+    return l;
+}
+}  // namespace
+
 Linear linear(const std::string &name, const WeightMatrix &w, Func x, Func bias, Expr n_tokens, Func staged) {
+    if (w.quant4()) return quant4_linear(name, w, x, bias, n_tokens);
     if (w.math() == MatMath::Int8Dot || w.math() == MatMath::Int16Dot) return int_dot_linear(name, w, x, bias, n_tokens);
     if (w.math() == MatMath::Bf16x2Dot) {
         Linear l{Func(name), RDom(0, 2, 0, 2, 0, int(w.in_dim() / 2), name + "_r"), w.out_dim(), {}};
@@ -169,7 +195,7 @@ Linear linear(const std::string &name, const WeightMatrix &w, Func x, Func bias,
 
 Linear linear_over_heads(const std::string &name, const WeightMatrix &w, Func attn, int64_t head_dim, int64_t n_heads,
                          Expr n_tokens) {
-    if (w.math() != MatMath::F32) {
+    if (w.math() != MatMath::F32 || w.quant4()) {
         // The heads flattened into one input vector (the rounding Func reads it once).
         Func flat(name + "_flat");
         flat(j, t) = attn(j % int(head_dim), j / int(head_dim), t);

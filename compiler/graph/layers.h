@@ -53,6 +53,19 @@ struct Linear {
         Halide::RDom k;            // group's inputs
     } int_dot;
     bool int_dot_product() const { return int_dot.group.defined(); }
+    // 4-bit projections (WeightMatrix::quant4; defined only then): the
+    // reduction r runs over groups of inputs, and
+    //   out(o, t) = bias(o) + sum_g scale(g, o) * (part(o, g, t) - zero(g, o) * x_sum(g, t)),
+    // with part the group's products of x by the 4-bit values q, exact
+    // small integers in f32, so a schedule unpacks each weight once.
+    struct Quant4Parts {
+        Halide::Func x;      // x(i, t): the input, staged (token-clamped in prefill)
+        Halide::Func x_sum;  // x_sum(g, t): the sum of x over group g
+        Halide::Func part;   // part(o, g, t) = sum_k q(g * G + k, o) * x(g * G + k, t)
+        Halide::RDom k;      // part's reduction over the group's inputs
+        bool gptq = false;   // 8 consecutive inputs of one output share a word
+    } quant4;
+    bool quant4_product() const { return quant4.part.defined(); }
     bool bf16x2_dot() const { return x_bf16.defined() && x_bf16.dimensions() == 5; }
 };
 

@@ -44,7 +44,54 @@ WeightMatrix::WeightMatrix(const std::string &name, DType dtype, int64_t in_dim,
     if (has_scale()) scale_ = vector_input(scale_arg_name(name), out_dim);
 }
 
+namespace {
+// A 2-D input of the given type whose dims are the reverse of the stored
+// [rows, cols] shape: dim 0 the contiguous one.
+ImageParam stored_matrix(Type type, const std::string &name, const std::vector<int64_t> &shape) {
+    ImageParam p(type, 2, name);
+    p.dim(0).set_bounds(0, int(shape[1])).set_stride(1);
+    p.dim(1).set_bounds(0, int(shape[0])).set_stride(int(shape[1]));
+    return p;
+}
+
+// The 4-bit value at nibble position `nibble` of word `word`.
+Expr nibble(const Expr &word, const Expr &nibble) {
+    return (reinterpret(UInt(32), word) >> cast<uint32_t>(4 * nibble)) & cast<uint32_t>(15);
+}
+
+// AWQ: the nibble of output o % 8 (kAwqNibble), as arithmetic that a vector
+// of 8 aligned outputs folds to one constant vector of shifts.
+Expr awq_nibble(const Expr &o) { return (o % 2) * 4 + (o % 8) / 2; }
+constexpr bool awq_nibble_matches_table() {
+    for (int m = 0; m < kQuant4Pack; m++)
+        if ((m % 2) * 4 + m / 2 != kAwqNibble[m]) return false;
+    return true;
+}
+static_assert(awq_nibble_matches_table(), "awq_nibble() must compute kAwqNibble");
+}  // namespace
+
+WeightMatrix::WeightMatrix(const std::string &name, const Quant4 &q, int64_t in_dim, int64_t out_dim)
+    : q4_(q), dtype_(DType::I32), in_(in_dim), out_(out_dim), pack_(1) {
+    const Quant4Shapes shapes = quant4_shapes(q, in_dim, out_dim);
+    param_ = stored_matrix(Int(32), name, shapes.qweight);
+    q4_zeros_ = stored_matrix(Int(32), qzeros_arg_name(name), shapes.qzeros);
+    q4_scales_ = stored_matrix(Float(16), qscales_arg_name(name), shapes.scales);
+}
+
+Expr WeightMatrix::quant4_value(const Expr &i, const Expr &o) const {
+    if (q4_.format == Quant4Format::Gptq) return nibble(param_(o, i / kQuant4Pack), i % kQuant4Pack);
+    return nibble(param_(o / kQuant4Pack, i), awq_nibble(o));
+}
+
+Expr WeightMatrix::quant4_zero(const Expr &g, const Expr &o) const {
+    const Expr at = q4_.format == Quant4Format::Gptq ? o % kQuant4Pack : awq_nibble(o);
+    return cast<float>(nibble(q4_zeros_(o / kQuant4Pack, g), at) + cast<uint32_t>(q4_.zero_offset));
+}
+
+Expr WeightMatrix::quant4_scale(const Expr &g, const Expr &o) const { return cast<float>(q4_scales_(o, g)); }
+
 std::vector<ImageParam> WeightMatrix::params() const {
+    if (quant4()) return {param_, q4_zeros_, q4_scales_};
     if (has_scale()) return {param_, scale_};
     return {param_};
 }

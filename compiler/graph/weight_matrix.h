@@ -6,6 +6,7 @@
 
 #include "dtype.h"
 #include "mat_math.h"
+#include "quant4.h"
 
 namespace qwenc {
 
@@ -17,6 +18,17 @@ public:
     // A dot-product math (bf16-dot, int8-dot) takes the matrix as elements of
     // its own type (BFloat(16), Int(8)), dims (in, out): see raw().
     WeightMatrix(const std::string &name, DType dtype, int64_t in_dim, int64_t out_dim, MatMath math = MatMath::F32);
+    // A 4-bit projection in its checkpoint's own layout (models/quant4.h):
+    // the qweight, then qzeros_arg_name(name) and qscales_arg_name(name).
+    WeightMatrix(const std::string &name, const Quant4 &q, int64_t in_dim, int64_t out_dim);
+    bool quant4() const { return q4_.active(); }
+    const Quant4 &quant4_format() const { return q4_; }
+    int64_t quant4_group() const { return q4_.group(in_); }
+    // 4-bit: q(i, o) in [0, 15] (uint32), and group g's zero (with the
+    // format's offset) and scale of output o as f32: w = scale * (q - zero).
+    Halide::Expr quant4_value(const Halide::Expr &i, const Halide::Expr &o) const;
+    Halide::Expr quant4_zero(const Halide::Expr &g, const Halide::Expr &o) const;
+    Halide::Expr quant4_scale(const Halide::Expr &g, const Halide::Expr &o) const;
     // Element (i, o) as f32, whatever the storage, scale included.
     Halide::Expr operator()(const Halide::Expr &i, const Halide::Expr &o) const;
     // Storage words hold pack() consecutive inputs: lane(k, iw, o) is element
@@ -38,6 +50,8 @@ public:
 
 private:
     Halide::ImageParam param_, scale_;
+    Halide::ImageParam q4_zeros_, q4_scales_;
+    Quant4 q4_;
     DType dtype_;
     int64_t in_, out_;
     int pack_;

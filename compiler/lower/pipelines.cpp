@@ -103,14 +103,23 @@ struct AttentionInputs {
 };
 Params &operator<<(Params &p, const AttentionInputs &in) { return p << in.q << in.k_cache << in.v_cache; }
 
+// A layer's projection: dense in the object's weight dtype, or the
+// checkpoint's 4-bit layout.
+WeightMatrix projection(const std::string &name, const ModelConfig &c, DType wd, int64_t in, int64_t out, MatMath m) {
+    if (c.quant4.active()) return WeightMatrix(name, c.quant4, in, out);
+    return WeightMatrix(name, wd, in, out, m);
+}
+
 // The weights after attention: o_proj, the post-attention norm, the MLP.
 struct MlpWeights {
     WeightMatrix wo, w_gate, w_up, w_down;
     ImageParam post_norm_w;
     MatMath math;
     MlpWeights(const ModelConfig &c, DType wd, MatMath m)
-        : wo("wo", wd, c.q_dim(), c.hidden_size, m), w_gate("w_gate", wd, c.hidden_size, c.intermediate_size, m),
-          w_up("w_up", wd, c.hidden_size, c.intermediate_size, m), w_down("w_down", wd, c.intermediate_size, c.hidden_size, m),
+        : wo(projection("wo", c, wd, c.q_dim(), c.hidden_size, m)),
+          w_gate(projection("w_gate", c, wd, c.hidden_size, c.intermediate_size, m)),
+          w_up(projection("w_up", c, wd, c.hidden_size, c.intermediate_size, m)),
+          w_down(projection("w_down", c, wd, c.intermediate_size, c.hidden_size, m)),
           post_norm_w(vector_input("post_norm_w", c.hidden_size)), math(m) {}
 };
 Params &operator<<(Params &p, const MlpWeights &w) { return p << w.wo << w.post_norm_w << w.w_gate << w.w_up << w.w_down; }
@@ -138,7 +147,8 @@ StagePipeline build_qkv(Stage stage, const ModelConfig &c, DType wd, Phase phase
     const int64_t H = c.hidden_size, hd = c.head_dim();
     ImageParam x = activations("x", H, phase);
     ImageParam norm_w = vector_input("norm_w", H);
-    WeightMatrix wq("wq", wd, H, c.q_dim(), math), wk("wk", wd, H, c.kv_dim(), math), wv("wv", wd, H, c.kv_dim(), math);
+    WeightMatrix wq = projection("wq", c, wd, H, c.q_dim(), math), wk = projection("wk", c, wd, H, c.kv_dim(), math),
+                 wv = projection("wv", c, wd, H, c.kv_dim(), math);
     Params params;
     params << x << norm_w << wq << wk << wv;
     // Each prefill token's own position (a batched step's tokens belong to

@@ -48,8 +48,17 @@ void write_safetensors(const std::string &path, const std::vector<TensorToWrite>
         const int64_t total = t.numel();
         for (int64_t at = 0; at < total; at += kChunk) {
             const int64_t cnt = std::min(kChunk, total - at);
-            t.fill(vals.data(), at, cnt);
             const size_t es = dtype_size(t.dtype);
+            if (t.dtype == DType::I32) {
+                if (!t.fill_i32) throw std::logic_error("I32 tensor '" + t.name + "' has no fill_i32");
+                std::vector<int32_t> words(static_cast<size_t>(cnt));
+                t.fill_i32(words.data(), at, cnt);
+                out.write(words.data(), size_t(cnt) * es);
+                done += cnt * int64_t(es);
+                if (progress) progress(done);
+                continue;
+            }
+            t.fill(vals.data(), at, cnt);
             for (int64_t i = 0; i < cnt; i++) {
                 unsigned char *dst = bytes.data() + i * es;
                 if (t.dtype == DType::F32) {

@@ -19,6 +19,9 @@ struct TensorToWrite {
     // Fills `count` float values starting at element `offset`; the writer
     // converts them to dtype. Called in chunks so a 3 GB model streams.
     std::function<void(float *out, int64_t offset, int64_t count)> fill;
+    // I32 tensors (packed 4-bit words use all 32 bits, which a float cannot
+    // hold exactly) are filled by this instead.
+    std::function<void(int32_t *out, int64_t offset, int64_t count)> fill_i32 = {};
 
     int64_t numel() const;
     int64_t nbytes() const { return numel() * int64_t(dtype_size(dtype)); }

@@ -22,6 +22,9 @@ Model::Model(std::unique_ptr<ModelObject> object, const std::string &weights_dir
     const std::string cfg_path = weights_dir + "/config.json";
     if (std::filesystem::exists(cfg_path)) {
         const ModelConfig c = load_model_config(cfg_path);
+        if (!(c.quant4 == m.config.quant4))
+            throw InputError(cfg_path + ": describes " + quant4_describe(c.quant4) + ", but " + object_path + " was compiled for " +
+                             quant4_describe(m.config.quant4) + " (compile this config.json)");
         if (c.fingerprint() != m.config_fingerprint)
             throw InputError(cfg_path + ": describes a different model (fingerprint " + c.fingerprint() + ", hidden " +
                              std::to_string(c.hidden_size) + ", layers " + std::to_string(c.num_hidden_layers) + ") than " +
@@ -53,7 +56,15 @@ void Model::run(Stage stage, int64_t layer, Args own) const {
         }
         const bool per_layer = a.source == ArgSource::LayerVector || a.source == ArgSource::LayerMatrix;
         const std::string tensor = per_layer ? layer_tensor_name(layer, a.tensor) : a.tensor;
-        if (a.type == ArgType::Matrix) {
+        if (a.type == ArgType::Quant4Weight || a.type == ArgType::Quant4Zeros || a.type == ArgType::Quant4Scales) {
+            // In place, dims the reverse of the stored shape (innermost first).
+            const std::string name = a.type == ArgType::Quant4Weight  ? quant4_qweight_name(tensor)
+                                     : a.type == ArgType::Quant4Zeros ? quant4_qzeros_name(tensor)
+                                                                      : quant4_scales_name(tensor);
+            const TensorView &t = w.matrix(name);
+            bufs.emplace_back().reset(t.data, arg_buffer_type(obj.manifest(), stage, a.type),
+                                      {{t.shape[1], 1}, {t.shape[0], t.shape[1]}});
+        } else if (a.type == ArgType::Matrix) {
             const MatrixLayout layout = matrix_layout(obj.manifest(), stage);
             const TensorView &t = w.matrix(tensor);
             const int64_t words = t.shape[1] / layout.pack;  // per row

@@ -40,18 +40,20 @@ MatrixLayout matrix_layout(const Manifest &m, Stage stage) {
     return {{code, uint8_t(s.bits), 1}, s.pack};
 }
 
-namespace {
-
-// The element type an argument's buffer must have in this object.
-halide_type_t arg_type(const Manifest &m, Stage s, ArgType t) {
+halide_type_t arg_buffer_type(const Manifest &m, Stage s, ArgType t) {
     switch (t) {
     case ArgType::F32:
     case ArgType::MatrixScale: return {halide_type_float, 32, 1};
-    case ArgType::I32: return {halide_type_int, 32, 1};
+    case ArgType::I32:
+    case ArgType::Quant4Weight:
+    case ArgType::Quant4Zeros: return {halide_type_int, 32, 1};
+    case ArgType::Quant4Scales: return {halide_type_float, 16, 1};
     case ArgType::Matrix: return matrix_layout(m, s).type;
     }
     throw std::logic_error("unknown argument type");
 }
+
+namespace {
 
 halide_argument_kind_t halide_kind(ArgKind k) {
     return k == ArgKind::InputBuffer ? halide_argument_kind_input_buffer
@@ -131,7 +133,7 @@ void ModelObject::bind(const SymbolLookup &lookup) {
         for (size_t k = 0; k < want.size(); k++) {
             const halide_filter_argument_t &found = e.metadata->arguments[k];
             if (!is_arg_name(found.name, want[k].name) || found.kind != halide_kind(want[k].kind) ||
-                found.dimensions != want[k].rank || !same_type(found.type, arg_type(manifest_, stage, want[k].type)))
+                found.dimensions != want[k].rank || !same_type(found.type, arg_buffer_type(manifest_, stage, want[k].type)))
                 throw InputError(path + ": entry point " + fn + " argument " + std::to_string(k) + " ('" + found.name +
                                  "') does not match this runtime's ABI (expects '" + want[k].name + "')");
         }

@@ -63,5 +63,7 @@ struct MatrixLayout {
     int pack;
 };
 MatrixLayout matrix_layout(const Manifest &m, Stage stage);
+// The element type a stage's argument buffer of type `t` has in this object.
+halide_type_t arg_buffer_type(const Manifest &m, Stage stage, ArgType t);
 
 }  // namespace qwenc

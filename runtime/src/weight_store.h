@@ -17,7 +17,8 @@ public:
     // Throws InputError naming the file and tensor at fault.
     WeightStore(const std::string &dir, const Manifest &manifest, const std::string &object_path);
 
-    // A Matrix tensor, in place in the mapped file.
+    // A Matrix or Packed tensor (a 4-bit projection's qweight, qzeros or
+    // scales), in place in the mapped file.
     const TensorView &matrix(const std::string &name) const;
     // A Vector tensor, widened to f32 (these are tiny: norms and biases).
     const std::vector<float> &vector(const std::string &name) const;

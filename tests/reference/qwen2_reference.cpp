@@ -26,8 +26,53 @@ double from_half(uint16_t h) {
     return (h & 0x8000) ? -v : v;
 }
 
+// 4-bit checkpoints, dequantized here with this file's own reading of the
+// formats (AutoGPTQ's and AutoAWQ's packing code), into "X.weight" [out][in]:
+// w = scale * (q - zero) per group of `group` inputs.
+// - GPTQ: qweight [in/8][out], input i of output o in bits 4*(i%8) of word
+//   [i/8][o]; qzeros [groups][out/8], output o in bits 4*(o%8); classic
+//   checkpoints (checkpoint_format "gptq" or none) store zero - 1.
+// - AWQ: qweight [in][out/8] and qzeros [groups][out/8]; the 8 values of a
+//   word are outputs 0, 2, 4, 6, 1, 3, 5, 7 of its 8 (AutoAWQ's order_map),
+//   in bits 0, 4, ..., 28.
+void dequantize_4bit(std::map<std::string, Tensor> &w, std::map<std::string, std::vector<int64_t>> &shapes,
+                     const nlohmann::json &qc) {
+    const std::string method = qc["quant_method"];
+    const bool gptq = method == "gptq";
+    const int zero_plus = gptq && qc.value("checkpoint_format", std::string("gptq")) == "gptq" ? 1 : 0;
+    const int64_t group_size = qc["group_size"];
+    static const int order_map[8] = {0, 2, 4, 6, 1, 3, 5, 7};
+    std::vector<std::string> names;
+    for (auto &[name, t] : w)
+        if (name.size() > 8 && name.compare(name.size() - 8, 8, ".qweight") == 0) names.push_back(name.substr(0, name.size() - 7));
+    for (const std::string &base : names) {
+        const Tensor &qw = w.at(base + "qweight"), &qz = w.at(base + "qzeros"), &sc = w.at(base + "scales");
+        const std::vector<int64_t> &qs = shapes.at(base + "qweight");
+        const int64_t in = gptq ? qs[0] * 8 : qs[0], out = gptq ? qs[1] : qs[1] * 8;
+        const int64_t group = group_size < 0 ? in : group_size;
+        auto bits = [](double word, int shift) { return int((uint32_t(int32_t(word)) >> shift) & 15u); };
+        Tensor dense(size_t(in * out));
+        for (int64_t i = 0; i < in; i++)
+            for (int64_t o = 0; o < out; o++) {
+                const int64_t g = i / group;
+                int q, z;
+                if (gptq) {
+                    q = bits(qw[size_t((i / 8) * out + o)], 4 * int(i % 8));
+                    z = bits(qz[size_t(g * (out / 8) + o / 8)], 4 * int(o % 8)) + zero_plus;
+                } else {
+                    int pos = 0;
+                    while (order_map[pos] != o % 8) pos++;
+                    q = bits(qw[size_t(i * (out / 8) + o / 8)], 4 * pos);
+                    z = bits(qz[size_t(g * (out / 8) + o / 8)], 4 * pos);
+                }
+                dense[size_t(o * in + i)] = sc[size_t(g * out + o)] * double(q - z);
+            }
+        w[base + "weight"] = std::move(dense);
+    }
+}
+
 // Every tensor of every safetensors file in the directory, converted to double.
-std::map<std::string, Tensor> read_all_tensors(const std::string &dir) {
+std::map<std::string, Tensor> read_all_tensors(const std::string &dir, std::map<std::string, std::vector<int64_t>> *shapes) {
     std::vector<std::string> files;
     std::ifstream index(dir + "/model.safetensors.index.json");
     if (index) {
@@ -49,11 +94,16 @@ std::map<std::string, Tensor> read_all_tensors(const std::string &dir) {
             if (name == "__metadata__") continue;
             const std::string dtype = e["dtype"];
             const size_t begin = e["data_offsets"][0], end = e["data_offsets"][1];
-            const size_t es = dtype == "F32" ? 4 : dtype == "I8" ? 1 : 2;
+            const size_t es = dtype == "F32" || dtype == "I32" ? 4 : dtype == "I8" ? 1 : 2;
             Tensor t((end - begin) / es);
+            (*shapes)[name] = e["shape"].get<std::vector<int64_t>>();
             for (size_t i = 0; i < t.size(); i++) {
                 const char *p = data + begin + i * es;
-                if (dtype == "F32") {
+                if (dtype == "I32") {
+                    int32_t v;
+                    std::memcpy(&v, p, 4);
+                    t[i] = v;
+                } else if (dtype == "F32") {
                     float f;
                     std::memcpy(&f, p, 4);
                     t[i] = f;
@@ -137,7 +187,12 @@ std::vector<double> forward(const std::string &dir, const std::vector<int32_t> &
     // Qwen2Attention: getattr(config, "head_dim", hidden_size // num_attention_heads).
     const int64_t hd = cfg.contains("head_dim") && !cfg["head_dim"].is_null() ? int64_t(cfg["head_dim"]) : qwen3 ? 128 : H / nh;
     const int64_t group = nh / nkv, T = int64_t(tokens.size());
-    auto w = read_all_tensors(dir);
+    std::map<std::string, std::vector<int64_t>> shapes;
+    auto w = read_all_tensors(dir, &shapes);
+    if (cfg.contains("quantization_config") && cfg["quantization_config"].is_object()) {
+        const std::string method = cfg["quantization_config"].value("quant_method", std::string());
+        if (method == "gptq" || method == "awq") dequantize_4bit(w, shapes, cfg["quantization_config"]);
+    }
     auto get = [&](const std::string &name) -> const Tensor & {
         auto it = w.find(name);
         if (it == w.end()) throw std::runtime_error("reference: missing " + name);

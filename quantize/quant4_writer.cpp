@@ -1,0 +1,151 @@
+#include "quant4_writer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+
+#include "checkpoint.h"
+#include "file_io.h"
+#include "tensors.h"
+#include "random_model/safetensors_writer.h"
+
+namespace qwenc {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// One projection's groups: the stored f16 scale and the zero of every
+// (group, output), [groups][out].
+struct GroupParams {
+    std::vector<float> scale;  // as stored (rounded to f16), so q is found against what is read back
+    std::vector<int32_t> zero;
+};
+
+GroupParams group_params(const TensorView &w, const Quant4 &q) {
+    const int64_t out = w.shape[0], in = w.shape[1], G = q.group(in), groups = in / G;
+    GroupParams p{std::vector<float>(size_t(groups * out)), std::vector<int32_t>(size_t(groups * out))};
+    for (int64_t o = 0; o < out; o++)
+        for (int64_t g = 0; g < groups; g++) {
+            float lo = 0, hi = 0;  // GPTQ's grid always holds 0
+            float wmin = INFINITY, wmax = -INFINITY;
+            for (int64_t k = 0; k < G; k++) {
+                const float v = tensor_element(w, size_t(o * in + g * G + k));
+                if (!std::isfinite(v))
+                    throw InputError(w.file + ": tensor '" + w.name + "' row " + std::to_string(o) + " holds a non-finite value");
+                wmin = std::min(wmin, v), wmax = std::max(wmax, v);
+            }
+            float scale;
+            int32_t zero;
+            if (q.format == Quant4Format::Gptq) {
+                // AutoGPTQ's Quantizer.find_params, 4 bits (maxq 15).
+                lo = std::min(0.0f, wmin), hi = std::max(0.0f, wmax);
+                if (q.sym) {
+                    hi = std::max(std::fabs(lo), hi);
+                    if (lo < 0) lo = -hi;
+                }
+                if (lo == 0 && hi == 0) lo = -1, hi = 1;
+                scale = f16_to_float(float_to_f16((hi - lo) / 15.0f));
+                zero = q.sym ? 8 : int32_t(std::nearbyint(-lo / scale));
+            } else {
+                // AutoAWQ's pseudo_quantize_tensor with zero_point.
+                scale = f16_to_float(float_to_f16(std::max(wmax - wmin, 1e-5f) / 15.0f));
+                zero = int32_t(std::clamp(-std::nearbyint(wmin / scale), 0.0f, 15.0f));
+            }
+            if (!(scale > 0)) scale = f16_to_float(float_to_f16(1e-5f));  // below f16's range
+            p.scale[size_t(g * out + o)] = scale;
+            p.zero[size_t(g * out + o)] = std::clamp(zero, 0, 15);
+        }
+    return p;
+}
+
+// The tensors of one projection `name` (X.weight) in q's layout.
+void add_projection(std::vector<TensorToWrite> &out, const TensorView *w, const GroupParams *p, const Quant4 &q) {
+    const int64_t n_out = w->shape[0], in = w->shape[1], G = q.group(in);
+    const Quant4Shapes shapes = quant4_shapes(q, in, n_out);
+    const bool gptq = q.format == Quant4Format::Gptq;
+    // q(i, o) on the group's grid.
+    auto value = [w, p, n_out, in, G](int64_t i, int64_t o) {
+        const size_t at = size_t((i / G) * n_out + o);
+        const float v = std::nearbyint(tensor_element(*w, size_t(o * in + i)) / p->scale[at]) + float(p->zero[at]);
+        return uint32_t(std::clamp(v, 0.0f, 15.0f));
+    };
+    const std::string &name = w->name;
+    TensorToWrite qweight{quant4_qweight_name(name), DType::I32, shapes.qweight, nullptr};
+    qweight.fill_i32 = [=](int32_t *dst, int64_t at, int64_t count) {
+        const int64_t cols = shapes.qweight[1];
+        for (int64_t e = 0; e < count; e++) {
+            const int64_t row = (at + e) / cols, col = (at + e) % cols;
+            uint32_t word = 0;
+            for (int n = 0; n < kQuant4Pack; n++) {
+                if (gptq) word |= value(row * kQuant4Pack + n, col) << (4 * n);  // 8 inputs of output col
+                else word |= value(row, col * kQuant4Pack + n) << (4 * kAwqNibble[n]);  // 8 outputs of input row
+            }
+            dst[e] = int32_t(word);
+        }
+    };
+    TensorToWrite qzeros{quant4_qzeros_name(name), DType::I32, shapes.qzeros, nullptr};
+    const int offset = q.zero_offset;
+    qzeros.fill_i32 = [=](int32_t *dst, int64_t at, int64_t count) {
+        const int64_t cols = shapes.qzeros[1];
+        for (int64_t e = 0; e < count; e++) {
+            const int64_t g = (at + e) / cols, col = (at + e) % cols;
+            uint32_t word = 0;
+            for (int m = 0; m < kQuant4Pack; m++) {
+                // Classic GPTQ stores zero - 1 (which wraps to 15 for a zero of 0, as AutoGPTQ's packing does).
+                const uint32_t z = uint32_t(p->zero[size_t(g * n_out + col * kQuant4Pack + m)] - offset) & 15u;
+                word |= z << (4 * (gptq ? m : kAwqNibble[m]));
+            }
+            dst[e] = int32_t(word);
+        }
+    };
+    TensorToWrite scales{quant4_scales_name(name), DType::F16, shapes.scales,
+                         [p](float *dst, int64_t at, int64_t count) { std::copy_n(p->scale.begin() + at, count, dst); }};
+    out.push_back(std::move(qweight));
+    out.push_back(std::move(qzeros));
+    out.push_back(std::move(scales));
+    if (gptq) {
+        TensorToWrite g_idx{quant4_g_idx_name(name), DType::I32, shapes.g_idx, nullptr};
+        g_idx.fill_i32 = [G](int32_t *dst, int64_t at, int64_t count) {
+            for (int64_t e = 0; e < count; e++) dst[e] = int32_t((at + e) / G);
+        };
+        out.push_back(std::move(g_idx));
+    }
+}
+
+}  // namespace
+
+void quantize_model_dir_4bit(const std::string &in_dir, const std::string &out_dir, const QuantizeOptions &opts) {
+    const std::string cfg_path = in_dir + "/config.json";
+    nlohmann::json cfg = read_json_file(cfg_path);
+    const ModelConfig c = parse_model_config(cfg, cfg_path);
+    if (!c.quant_method.empty()) throw InputError(cfg_path + ": already quantized (" + c.quant_method + ")");
+    cfg["quantization_config"] = quant4_config_json(opts.quant4);
+    cfg["torch_dtype"] = "float16";
+    parse_model_config(cfg, cfg_path + " with " + quant4_method(opts.quant4.format));  // the dimensions fit the groups
+    const Checkpoint src(in_dir);
+    if (fs::exists(out_dir) && fs::equivalent(in_dir, out_dir)) throw InputError(out_dir + ": must differ from the input directory");
+
+    std::vector<TensorToWrite> out;
+    std::map<std::string, GroupParams> params;  // stable addresses: the fill callbacks refer to them
+    const std::vector<TensorSpec> dense = model_tensor_specs(c, DType::BF16);
+    for (const TensorSpec &spec : dense) {
+        const TensorView &t = src.tensor(spec.name, "qwenc quantize");
+        if (t.shape != spec.shape || t.dtype == DType::I8 || t.dtype == DType::I32)
+            throw InputError(t.file + ": tensor '" + spec.name + "' is not a float tensor of the shape config.json implies");
+        const TensorView *view = &t;
+        const bool layer_projection =
+            spec.kind == TensorKind::Matrix && spec.name != tensor_names::kEmbedding && spec.name != tensor_names::kLmHead;
+        if (!layer_projection) {
+            out.push_back({spec.name, DType::F16, t.shape, [view](float *dst, int64_t at, int64_t n) {
+                               for (int64_t i = 0; i < n; i++) dst[i] = tensor_element(*view, size_t(at + i));
+                           }});
+            continue;
+        }
+        add_projection(out, view, &(params[spec.name] = group_params(t, opts.quant4)), opts.quant4);
+    }
+    write_quantized_dir(in_dir, out_dir, out, cfg, opts);
+}
+
+}  // namespace qwenc

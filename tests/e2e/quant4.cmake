@@ -1,0 +1,62 @@
+# 4-bit checkpoints in the layouts Qwen publishes (GPTQ-Int4, AWQ), made by
+# `qwenc quantize --format` from the bf16 cases and checked against the
+# reference, which dequantizes them with its own code. Between them: tied
+# and untied heads, one file and shards, groups of 8, 32 and whole columns,
+# symmetric and asymmetric zeros, both GPTQ zero conventions, chunked
+# prefill, odd head_dim and vocabulary.
+set(Q4_TIED_TOKENS 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20)
+set(Q4_UNTIED_TOKENS 3,40,77,114,151,188,225,262,299,336,373,410,447,484,521,558,595,632,669,706,743,780,817,854,891,928,965)
+qwenc_e2e_case(gptq_tied FROM tied_bf16 GEN --format gptq --group-size 32 TOKENS ${Q4_TIED_TOKENS})
+qwenc_e2e_case(gptq_v2_asym_untied FROM untied_sharded GEN --format gptq --group-size 8 --asym --checkpoint-format gptq_v2 --shards 2
+  COMPILE --prefill-chunk 16 TOKENS ${Q4_UNTIED_TOKENS})
+qwenc_e2e_case(gptq_per_column FROM tied_bf16 GEN --format gptq --group-size -1 --asym --shards 3 TOKENS ${Q4_TIED_TOKENS})
+qwenc_e2e_case(awq_tied FROM tied_bf16 GEN --format awq --group-size 32 TOKENS ${Q4_TIED_TOKENS})
+qwenc_e2e_case(awq_untied FROM untied_sharded GEN --format awq --group-size 8
+  COMPILE --prefill-chunk 16 TOKENS ${Q4_UNTIED_TOKENS})
+# Close to the bf16 model they came from: a sanity check on the writer's
+# rounding. Groups of 32 random uniform weights on 16 levels: logits move by
+# up to ~1.1 std and 70% of argmaxes stay (a wrong zero or scale leaves ~0%).
+add_test(NAME e2e.gptq_tied.close_to_bf16
+         COMMAND ${BIN}/qwenc-compare-logits ${E2E_DIR}/tied_bf16/logits.bin ${E2E_DIR}/gptq_tied/logits.bin --vocab 512
+                 --max-diff-std 1.5 --min-top1 0.6)
+set_tests_properties(e2e.gptq_tied.close_to_bf16 PROPERTIES FIXTURES_REQUIRED "tied_bf16_logits;gptq_tied_logits")
+
+# Bad 4-bit input: one line naming the field or tensor.
+set(Q4 ${E2E_DIR}/gptq_tied)
+set(EDIT_HEADER ${CMAKE_CURRENT_SOURCE_DIR}/edit_header.py)
+function(q4_config_refusal NAME REGEX JQ)
+  add_test(NAME e2e.quant4_refuses_${NAME}
+           COMMAND bash -c "mkdir -p '${E2E_DIR}/q4_${NAME}' && jq '${JQ}' '${Q4}/config.json' > '${E2E_DIR}/q4_${NAME}/config.json' && '${EXPECT_ERROR}' \"${REGEX}\" '${BIN}/qwenc' '${E2E_DIR}/q4_${NAME}/config.json' -o '${E2E_DIR}/q4_${NAME}/never.so'")
+  set_tests_properties(e2e.quant4_refuses_${NAME} PROPERTIES FIXTURES_REQUIRED gptq_tied_model)
+endfunction()
+q4_config_refusal(bits_3 "quantization_config: field 'bits' = 3: qwenc reads 4-bit gptq checkpoints only" ".quantization_config.bits = 3")
+q4_config_refusal(bits_8 "quantization_config: field 'bits' = 8: qwenc reads 4-bit gptq checkpoints only" ".quantization_config.bits = 8")
+q4_config_refusal(desc_act "quantization_config: field 'desc_act' = true" ".quantization_config.desc_act = true")
+q4_config_refusal(group_not_dividing "group_size 48 does not divide hidden_size 64" ".quantization_config.group_size = 48")
+q4_config_refusal(awq_gemv "field 'version' = \\\"gemv\\\"" ".quantization_config = {quant_method: \"awq\", bits: 4, group_size: 32, version: \"gemv\", zero_point: true}")
+q4_config_refusal(checkpoint_format "field 'checkpoint_format' = \\\"marlin\\\"" ".quantization_config.checkpoint_format = \"marlin\"")
+function(q4_weights_refusal NAME REGEX)
+  string(REPLACE ";" " " edit "${ARGN}")
+  add_test(NAME e2e.quant4_refuses_${NAME}
+           COMMAND bash -c "'${EDIT_HEADER}' '${Q4}' '${E2E_DIR}/q4_${NAME}' ${edit} && '${EXPECT_ERROR}' \"${REGEX}\" '${BIN}/qwenrun' --model '${Q4}/model.so' --weights '${E2E_DIR}/q4_${NAME}' --tokens 1")
+  set_tests_properties(e2e.quant4_refuses_${NAME} PROPERTIES FIXTURES_REQUIRED "gptq_tied_model;gptq_tied_object")
+endfunction()
+q4_weights_refusal(missing_qzeros "missing tensor 'model.layers.1.self_attn.k_proj.qzeros'"
+  model.layers.1.self_attn.k_proj.qzeros --rename model.layers.1.self_attn.k_proj.qzeroX)
+q4_weights_refusal(misshapen_scales "tensor 'model.layers.0.mlp.down_proj.scales' has shape \\\\[1, 320\\\\], .* expects \\\\[5, 64\\\\]"
+  model.layers.0.mlp.down_proj.scales --shape 1,320)
+q4_weights_refusal(act_order_g_idx "tensor 'model.layers.0.mlp.up_proj.g_idx' puts input 40 in group 0, not 1"
+  model.layers.0.mlp.up_proj.g_idx --poke-i32 40 0)
+# AWQ weights for a GPTQ object: named as such, not as "a different model".
+add_test(NAME e2e.quant4_refuses_other_format
+         COMMAND ${EXPECT_ERROR} "describes 4-bit awq layers \\(group_size 32\\), but .* compiled for 4-bit gptq layers"
+                 ${BIN}/qwenrun --model ${Q4}/model.so --weights ${E2E_DIR}/awq_tied --tokens 1)
+set_tests_properties(e2e.quant4_refuses_other_format PROPERTIES FIXTURES_REQUIRED "gptq_tied_object;awq_tied_model")
+add_test(NAME e2e.quant4_refuses_int8_weight_dtype
+         COMMAND ${EXPECT_ERROR} "--weight-dtype int8 does not apply to a 4-bit gptq checkpoint"
+                 ${BIN}/qwenc ${Q4}/config.json -o ${E2E_DIR}/never.so --weight-dtype int8)
+set_tests_properties(e2e.quant4_refuses_int8_weight_dtype PROPERTIES FIXTURES_REQUIRED gptq_tied_model)
+# A config of Qwen's GPTQ shape whose group_size (128) does not fit a small model.
+add_test(NAME e2e.quant4_refuses_group_larger_than_input
+         COMMAND ${EXPECT_ERROR} "group_size 128 does not divide hidden_size 64"
+                 ${BIN}/qwenc ${CMAKE_SOURCE_DIR}/tests/data/gptq/config.json -o ${E2E_DIR}/never.so)
