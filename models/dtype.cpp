@@ -44,7 +44,7 @@ std::optional<DType> dtype_from_flag(const std::string &name) {
 WeightStorage weight_storage(DType t) {
     switch (t) {
     case DType::BF16: return {WeightStorage::UInt, 32, 2};
-    case DType::F16: return {WeightStorage::Float, 16, 1};
+    case DType::F16: return {WeightStorage::UInt, 16, 1};
     case DType::F32: return {WeightStorage::Float, 32, 1};
     case DType::I32: return {WeightStorage::Int, 32, 1};
     case DType::I8: return {WeightStorage::Int, 32, 4};

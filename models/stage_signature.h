@@ -23,7 +23,7 @@ enum class ArgType {
     Matrix,       // a weight matrix in the layout of the object's weight dtype and the stage's math (matrix_layout)
     MatrixScale,  // f32 [out]: an int8 matrix's row scale
     // A 4-bit projection (models/quant4.h), in place, dims the reverse of
-    // its safetensors shape: qweight and qzeros int32, scales f16.
+    // its safetensors shape: qweight and qzeros int32, scales f16 (as uint16 bits).
     Quant4Weight,
     Quant4Zeros,
     Quant4Scales,

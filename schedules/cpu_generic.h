@@ -63,12 +63,15 @@ struct CpuTiles {
     int parallel_rows = 64;  // output rows per parallel task
     // 4-bit projections (schedules/cpu_quant4.cpp): vectors of outputs per
     // register tile in decode and in prefill, tokens per prefill tile, and
-    // output rows per parallel task (each task streams that many outputs'
-    // words of every input row of a group).
+    // parallel tasks per product (each streams its share of the outputs'
+    // words of every input row).
     int quant4_decode_vectors = 4;
     int quant4_vectors = 2;
     int quant4_tokens = 4;
-    int quant4_task_rows = 128;
+    int quant4_tasks = 4;
+    // Decode: stored rows whose words one pass takes side by side (GPTQ: 8
+    // inputs a row; AWQ takes 4x as many rows, of one input each).
+    int quant4_rows = 1;
 };
 
 class CpuGenericSchedule : public Schedule {

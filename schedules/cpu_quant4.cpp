@@ -1,15 +1,15 @@
-// 4-bit projections (GPTQ and AWQ layouts, see Linear::Quant4Parts): each
-// register tile is a few vectors of consecutive outputs, whose 4-bit values
-// for one input sit in consecutive words (GPTQ: one word per output, eight
-// inputs in it; AWQ: one word per eight outputs), so a vector load, a shift
-// and a mask unpack them in registers and one multiply-add per vector takes
-// each input, broadcast. A tile's sums cover one group of inputs; the
-// group's scale and zero then fold them into the output, outside the inner
-// loop. Tasks are whole tiles from a multiple of 8 outputs, so every
-// vector's words start on a word boundary.
+// 4-bit projections (GPTQ and AWQ layouts, see Linear::Quant4Parts): the
+// 4-bit values are unpacked in registers by a shift and a mask per vector
+// (GPTQ: a vector of words of consecutive outputs, eight inputs each; AWQ:
+// one word's eight outputs, from a broadcast and a variable shift), and one
+// multiply-add per vector takes one input, broadcast. The sums cover one
+// group of inputs; the group's scale and zero then fold them into the
+// output, outside the inner loop. Tasks are whole tiles from a multiple of
+// 8 outputs, so every vector's words start on a word boundary.
 #include "cpu_generic.h"
 
 #include <algorithm>
+#include <numeric>
 
 namespace qwenc {
 
@@ -27,14 +27,28 @@ int quant4_tile(int vectors, int lanes, int64_t out_dim) {
     return 8;
 }
 
-// Rows per task: the most whole tiles, at most `wanted` rows, that divide
-// the outputs. No task or tile has a tail, so none computes a tile's sums
-// past the last output (the sums' extent is fixed).
-int quant4_task(int wanted, int tile, int64_t out_dim) {
-    int task = tile;
-    for (int n = 2; int64_t(n) * tile <= std::min<int64_t>(wanted, out_dim); n++)
-        if (out_dim % (int64_t(n) * tile) == 0) task = n * tile;
-    return task;
+// Rows per task: whole tiles that divide the outputs, as near `tasks`
+// tasks per product as they can be, and no fewer. No task or tile has a
+// tail, so none computes a tile's sums past the last output (the sums'
+// extent is fixed). Few wide tasks: a task reads each input row's words
+// of its outputs as one sequential run, and one group's rows are that many
+// runs side by side; with 128-output tasks (512-byte runs, one 35 KB row
+// apart in gate_proj) 1.5B decoded at a fifth of the read bandwidth.
+int quant4_task(int tasks, int tile, int64_t out_dim) {
+    const int64_t tiles = out_dim / tile;
+    for (int64_t n = std::min<int64_t>(tasks, tiles); n <= tiles; n++)
+        if (tiles % n == 0) return int(tiles / n * tile);
+    return tile;
+}
+// Decode tasks over a product's `groups` groups of inputs: the smallest
+// even count of at least `wanted` that divides them (two threads then
+// finish together), else any such count, else one per group.
+int64_t quant4_k_tasks(int wanted, int64_t groups) {
+    for (int64_t n = wanted; n <= groups; n++)
+        if (groups % n == 0 && n % 2 == 0) return n;
+    for (int64_t n = wanted; n <= groups; n++)
+        if (groups % n == 0) return n;
+    return groups;
 }
 }  // namespace
 
@@ -43,8 +57,9 @@ void CpuGenericSchedule::quant4_linear(Linear &l, Phase phase, Func root) {
     Linear::Quant4Parts &q = l.quant4;
     const bool decode = phase == Phase::Decode;
     const RVar grp = l.r.x;
+    constexpr TailStrategy kGuard = TailStrategy::GuardWithIf;
     // The staged input and its group sums: small, once per call.
-    q.x.compute_root().vectorize(j, t_.vector, TailStrategy::GuardWithIf);
+    q.x.compute_root().vectorize(j, t_.vector, kGuard);
     q.x_sum.compute_root();
     if (decode) {
         q.x_sum.update().unscheduled();  // a serial sum over one token's inputs
@@ -55,42 +70,81 @@ void CpuGenericSchedule::quant4_linear(Linear &l, Phase phase, Func root) {
     }
     const int vectors = decode ? t_.quant4_decode_vectors : t_.quant4_vectors;
     const int tile = quant4_tile(vectors, t_.vector, l.out_dim);
-    const int task = quant4_task(t_.quant4_task_rows, tile, l.out_dim);
+    const int task = quant4_task(t_.quant4_tasks, tile, l.out_dim);
     const int lanes = std::min(tile, t_.vector);
     const int tokens = decode ? 1 : t_.quant4_tokens;
     Var oo("oo"), oi("oi"), ot("ot"), ox("ox"), ov("ov"), ol("ol"), to("to"), ti("ti");
-    Var task_var = oo;
+    // AWQ's sums: part(n, w, g, t), a vector of the 8 values of one word
+    // (one variable shift unpacks them from a broadcast of it).
+    const Var n = q.gptq ? Var() : q.part.args()[0], wc = q.gptq ? Var() : q.part.args()[1];
     if (decode) {
+        // Tasks over groups of inputs, each with its sums for every output
+        // (in L1 or L2), added up at the end: a task's words are whole rows
+        // of the stored matrix, one sequential run from its first group's
+        // first row to its last group's last, which the prefetchers follow.
+        // Tasks over outputs instead read a few kB of each row, a row apart
+        // (35 kB in 1.5B's gate_proj): 1.5B decoded at 20-40% of the read
+        // bandwidth so (bench/HISTORY.md).
+        const int64_t groups = *as_const_int(grp.extent());
+        const int64_t per_task = groups / quant4_k_tasks(t_.quant4_tasks, groups);
+        Var u("u");
+        RVar gt("gt"), gi("gi");
+        Func parts = y.update().split(grp, gt, gi, int(per_task)).rfactor(gt, u);
         if (!root.defined()) root = y.in();
-        root.compute_root()
-            .split(o, oo, oi, task, TailStrategy::GuardWithIf)
-            .parallel(oo)
-            .vectorize(oi, t_.vector, TailStrategy::GuardWithIf);
-        y.compute_at(root, oo).vectorize(o, lanes, TailStrategy::GuardWithIf);
-        y.update().split(o, ot, ox, tile, TailStrategy::GuardWithIf).reorder(ox, t, ot, grp);
-    } else {
-        y.compute_root().vectorize(o, lanes, TailStrategy::GuardWithIf).parallel(t);
-        y.update()
-            .split(o, oo, oi, task, TailStrategy::GuardWithIf)
-            .split(t, to, ti, tokens, TailStrategy::GuardWithIf)
-            .split(oi, ot, ox, tile, TailStrategy::GuardWithIf)
-            .reorder(ox, ti, ot, grp, to, oo)
-            .parallel(oo)
-            .unroll(ti);
+        root.compute_root().vectorize(o, t_.vector, kGuard);
+        y.compute_at(root, Var::outermost()).vectorize(o, lanes, kGuard);
+        y.update().vectorize(o, lanes, kGuard);
+        parts.compute_root().vectorize(o, lanes, kGuard).parallel(u);
+        parts.update().split(o, ov, ol, lanes).reorder(ol, ov, t, gi, u).vectorize(ol).parallel(u);
+        q.part.compute_at(parts, gi);
+        if (q.gptq) {
+            q.part.vectorize(o, lanes);
+            // One vector of words of `rows` rows side by side, the eight
+            // inputs of each in turn: the sums stay in a register across
+            // them, and leave it once per `rows` rows.
+            const int rows = std::gcd(t_.quant4_rows, int(*as_const_int(q.k.y.extent())));
+            RVar kb("kb"), kr("kr");
+            q.part.update()
+                .split(o, ov, ol, lanes)
+                .split(q.k.y, kb, kr, rows)
+                .reorder(ol, q.k.x, kr, ov, kb)
+                .vectorize(ol)
+                .unroll(q.k.x)
+                .unroll(kr);
+        } else {
+            // Four input rows side by side: a word's sums stay in a register
+            // across the four.
+            const int rows = std::gcd(4 * t_.quant4_rows, int(*as_const_int(q.k.x.extent())));
+            RVar kb("kb"), kr("kr");
+            q.part.bound(n, 0, kQuant4Pack).vectorize(n);
+            q.part.update().split(q.k.x, kb, kr, rows).reorder(n, kr, wc, kb).vectorize(n).unroll(kr);
+        }
+        return;
     }
-    y.update().split(ox, ov, ol, lanes).vectorize(ol).unroll(ov);
-    // One tile's sums over one group: in registers.
-    q.part.compute_at(y, ot).bound_extent(o, tile).bound_extent(t, tokens);
-    q.part.split(o, ov, ol, lanes).vectorize(ol).unroll(ov).unroll(t);
-    Stage inner = q.part.update().split(o, ov, ol, lanes);
+    // Prefill: register tiles of outputs x tokens over one group's rows, so
+    // each unpacked weight serves several tokens.
+    y.compute_root().vectorize(o, lanes, kGuard).parallel(t);
+    y.update()
+        .split(o, oo, oi, task, kGuard)
+        .split(t, to, ti, tokens, kGuard)
+        .split(oi, ot, ox, tile, kGuard)
+        .reorder(ox, ti, ot, grp, to, oo)
+        .parallel(oo)
+        .unroll(ti)
+        .split(ox, ov, ol, lanes)
+        .vectorize(ol)
+        .unroll(ov);
+    q.part.compute_at(y, ot).bound_extent(t, tokens);
     if (q.gptq) {
+        q.part.bound_extent(o, tile);
+        q.part.split(o, ov, ol, lanes).vectorize(ol).unroll(ov).unroll(t);
         // A word holds 8 consecutive inputs: one load, eight shifts.
-        RVar ko("ko"), ki("ki");
-        inner.split(q.k.x, ko, ki, 8).reorder(ol, t, ov, ki, ko).unroll(ki);
+        q.part.update().split(o, ov, ol, lanes).reorder(ol, t, ov, q.k.x, q.k.y).vectorize(ol).unroll(ov).unroll(t).unroll(q.k.x);
     } else {
-        inner.reorder(ol, t, ov, q.k.x);
+        q.part.bound(n, 0, kQuant4Pack).bound_extent(wc, tile / kQuant4Pack);
+        q.part.vectorize(n).unroll(wc).unroll(t);
+        q.part.update().reorder(n, t, wc, q.k.x).vectorize(n).unroll(t).unroll(wc);
     }
-    inner.vectorize(ol).unroll(ov).unroll(t);
 }
 
 }  // namespace qwenc

@@ -35,7 +35,8 @@ const std::vector<FieldRef> &field_refs() {
         {{"quant4_decode_vectors", 1, 8}, &CpuTiles::quant4_decode_vectors},
         {{"quant4_vectors", 1, 8}, &CpuTiles::quant4_vectors},
         {{"quant4_tokens", 1, 16}, &CpuTiles::quant4_tokens},
-        {{"quant4_task_rows", 8, 1 << 16}, &CpuTiles::quant4_task_rows},
+        {{"quant4_tasks", 1, 256}, &CpuTiles::quant4_tasks},
+        {{"quant4_rows", 1, 16}, &CpuTiles::quant4_rows},
         {{"decode_halves", 0, 1}, nullptr},
     };
     return refs;

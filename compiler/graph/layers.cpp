@@ -144,15 +144,29 @@ Linear quant4_linear(const std::string &name, const WeightMatrix &w, Func x, Fun
     q.x = Func(name + "_x4");
     q.x(j, t) = x(j, token(n_tokens));
     q.x_sum = Func(name + "_xsum");
-    q.k = RDom(0, G, name + "_rk");
+    RDom in_group(0, G, name + "_rs");
     q.x_sum(g, t) = 0.0f;
-    q.x_sum(g, t) += q.x(g * G + q.k, t);
+    q.x_sum(g, t) += q.x(g * G + in_group, t);
     q.part = Func(name + "_part");
-    q.part(o, g, t) = 0.0f;
-    q.part(o, g, t) += cast<float>(w.quant4_value(g * G + q.k, o)) * q.x(g * G + q.k, t);
-    l.out(o, t) = bias.defined() ? Expr(bias(o)) : Expr(0.0f);
     const RVar grp = l.r.x;
-    l.out(o, t) += w.quant4_scale(grp, o) * (q.part(o, grp, t) - w.quant4_zero(grp, o) * q.x_sum(grp, t));
+    Expr part;
+    if (q.gptq) {
+        const int P = kQuant4Pack;
+        q.k = RDom(0, P, 0, G / P, name + "_rk");
+        const Expr row = g * (G / P) + q.k.y;
+        q.part(o, g, t) = 0.0f;
+        q.part(o, g, t) += cast<float>(WeightMatrix::quant4_nibble(w.quant4_word(o, row), q.k.x)) * q.x(row * P + q.k.x, t);
+        part = q.part(o, grp, t);
+    } else {
+        Var n("n"), wc("wc");
+        q.k = RDom(0, G, name + "_rk");
+        const Expr row = g * G + q.k.x;
+        q.part(n, wc, g, t) = 0.0f;
+        q.part(n, wc, g, t) += cast<float>(WeightMatrix::quant4_nibble(w.quant4_word(wc, row), n)) * q.x(row, t);
+        part = q.part(WeightMatrix::awq_nibble_of_output(o), o / kQuant4Pack, grp, t);
+    }
+    l.out(o, t) = bias.defined() ? Expr(bias(o)) : Expr(0.0f);
+    l.out(o, t) += w.quant4_scale(grp, o) * (part - w.quant4_zero(grp, o) * q.x_sum(grp, t));
     l.result = l.out;
     return l;
 }

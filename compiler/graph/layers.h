@@ -61,8 +61,11 @@ struct Linear {
     struct Quant4Parts {
         Halide::Func x;      // x(i, t): the input, staged (token-clamped in prefill)
         Halide::Func x_sum;  // x_sum(g, t): the sum of x over group g
-        Halide::Func part;   // part(o, g, t) = sum_k q(g * G + k, o) * x(g * G + k, t)
-        Halide::RDom k;      // part's reduction over the group's inputs
+        // The group's sums, by word: GPTQ part(o, g, t) over r.x, the input
+        // within a word, and r.y, the word row; AWQ part(n, w, g, t) for the
+        // output in nibble n of word column w, over r.x, the input.
+        Halide::Func part;
+        Halide::RDom k;
         bool gptq = false;   // 8 consecutive inputs of one output share a word
     } quant4;
     bool quant4_product() const { return quant4.part.defined(); }

@@ -54,20 +54,24 @@ ImageParam stored_matrix(Type type, const std::string &name, const std::vector<i
     return p;
 }
 
-// The 4-bit value at nibble position `nibble` of word `word`.
-Expr nibble(const Expr &word, const Expr &nibble) {
-    return (reinterpret(UInt(32), word) >> cast<uint32_t>(4 * nibble)) & cast<uint32_t>(15);
+// f16 bits (uint16) to f32, exactly: the magnitude's bits moved to f32's
+// place and scaled by 2^112 rebias the exponent and make subnormals
+// normal; infinities and NaNs, whose exponent is all ones, are rebuilt.
+Expr f16_bits_to_f32(const Expr &h) {
+    const Expr bits = cast<uint32_t>(h);
+    const Expr sign = (bits & uint32_t(0x8000)) << 16;
+    const Expr mag = reinterpret(Float(32), (bits & uint32_t(0x7fff)) << 13) * float(0x1p112);
+    const Expr inf_nan = uint32_t(0x7f800000) | ((bits & uint32_t(0x3ff)) << 13);
+    const Expr out = select((bits & uint32_t(0x7c00)) == Expr(uint32_t(0x7c00)), inf_nan, reinterpret(UInt(32), mag));
+    return reinterpret(Float(32), out | sign);
 }
 
-// AWQ: the nibble of output o % 8 (kAwqNibble), as arithmetic that a vector
-// of 8 aligned outputs folds to one constant vector of shifts.
-Expr awq_nibble(const Expr &o) { return (o % 2) * 4 + (o % 8) / 2; }
 constexpr bool awq_nibble_matches_table() {
     for (int m = 0; m < kQuant4Pack; m++)
         if ((m % 2) * 4 + m / 2 != kAwqNibble[m]) return false;
     return true;
 }
-static_assert(awq_nibble_matches_table(), "awq_nibble() must compute kAwqNibble");
+static_assert(awq_nibble_matches_table(), "awq_nibble_of_output() must compute kAwqNibble");
 }  // namespace
 
 WeightMatrix::WeightMatrix(const std::string &name, const Quant4 &q, int64_t in_dim, int64_t out_dim)
@@ -75,20 +79,23 @@ WeightMatrix::WeightMatrix(const std::string &name, const Quant4 &q, int64_t in_
     const Quant4Shapes shapes = quant4_shapes(q, in_dim, out_dim);
     param_ = stored_matrix(Int(32), name, shapes.qweight);
     q4_zeros_ = stored_matrix(Int(32), qzeros_arg_name(name), shapes.qzeros);
-    q4_scales_ = stored_matrix(Float(16), qscales_arg_name(name), shapes.scales);
+    q4_scales_ = stored_matrix(UInt(16), qscales_arg_name(name), shapes.scales);  // f16 bits, see f16_bits_to_f32
 }
 
-Expr WeightMatrix::quant4_value(const Expr &i, const Expr &o) const {
-    if (q4_.format == Quant4Format::Gptq) return nibble(param_(o, i / kQuant4Pack), i % kQuant4Pack);
-    return nibble(param_(o / kQuant4Pack, i), awq_nibble(o));
+Expr WeightMatrix::quant4_nibble(const Expr &word, const Expr &n) {
+    return (reinterpret(UInt(32), word) >> cast<uint32_t>(4 * n)) & cast<uint32_t>(15);
 }
+
+// AWQ: the nibble of output o % 8 (kAwqNibble), as arithmetic that a vector
+// of 8 aligned outputs folds to one constant vector of shifts.
+Expr WeightMatrix::awq_nibble_of_output(const Expr &o) { return (o % 2) * 4 + (o % 8) / 2; }
 
 Expr WeightMatrix::quant4_zero(const Expr &g, const Expr &o) const {
-    const Expr at = q4_.format == Quant4Format::Gptq ? o % kQuant4Pack : awq_nibble(o);
-    return cast<float>(nibble(q4_zeros_(o / kQuant4Pack, g), at) + cast<uint32_t>(q4_.zero_offset));
+    const Expr at = q4_.format == Quant4Format::Gptq ? o % kQuant4Pack : awq_nibble_of_output(o);
+    return cast<float>(quant4_nibble(q4_zeros_(o / kQuant4Pack, g), at) + cast<uint32_t>(q4_.zero_offset));
 }
 
-Expr WeightMatrix::quant4_scale(const Expr &g, const Expr &o) const { return cast<float>(q4_scales_(o, g)); }
+Expr WeightMatrix::quant4_scale(const Expr &g, const Expr &o) const { return f16_bits_to_f32(q4_scales_(o, g)); }
 
 std::vector<ImageParam> WeightMatrix::params() const {
     if (quant4()) return {param_, q4_zeros_, q4_scales_};
@@ -102,6 +109,7 @@ Expr WeightMatrix::lane(int k, const Expr &iw, const Expr &o) const {
     switch (dtype_) {
     case DType::BF16:  // the f32 whose upper 16 bits are the bf16 in the low or high half
         return reinterpret(Float(32), k == 0 ? word << 16 : word & Expr(uint32_t(0xffff0000u)));
+    case DType::F16: return f16_bits_to_f32(word);
     case DType::I8: {
         // Byte k, sign-extended by a left then an arithmetic right shift. The
         // left shift is done unsigned: Halide assumes signed shifts never

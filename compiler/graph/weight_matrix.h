@@ -24,9 +24,14 @@ public:
     bool quant4() const { return q4_.active(); }
     const Quant4 &quant4_format() const { return q4_; }
     int64_t quant4_group() const { return q4_.group(in_); }
-    // 4-bit: q(i, o) in [0, 15] (uint32), and group g's zero (with the
-    // format's offset) and scale of output o as f32: w = scale * (q - zero).
-    Halide::Expr quant4_value(const Halide::Expr &i, const Halide::Expr &o) const;
+    // 4-bit: the qweight word at (col, row) of its stored [rows, cols]
+    // (GPTQ: col an output, row 8 inputs; AWQ: col 8 outputs, row an
+    // input), value n of a word in [0, 15] (uint32), the nibble of a word
+    // that holds output o (AWQ), and group g's zero (with the format's
+    // offset) and scale of output o as f32: w = scale * (q - zero).
+    Halide::Expr quant4_word(const Halide::Expr &col, const Halide::Expr &row) const { return param_(col, row); }
+    static Halide::Expr quant4_nibble(const Halide::Expr &word, const Halide::Expr &n);
+    static Halide::Expr awq_nibble_of_output(const Halide::Expr &o);
     Halide::Expr quant4_zero(const Halide::Expr &g, const Halide::Expr &o) const;
     Halide::Expr quant4_scale(const Halide::Expr &g, const Halide::Expr &o) const;
     // Element (i, o) as f32, whatever the storage, scale included.

@@ -47,7 +47,7 @@ halide_type_t arg_buffer_type(const Manifest &m, Stage s, ArgType t) {
     case ArgType::I32:
     case ArgType::Quant4Weight:
     case ArgType::Quant4Zeros: return {halide_type_int, 32, 1};
-    case ArgType::Quant4Scales: return {halide_type_float, 16, 1};
+    case ArgType::Quant4Scales: return {halide_type_uint, 16, 1};  // f16 bits
     case ArgType::Matrix: return matrix_layout(m, s).type;
     }
     throw std::logic_error("unknown argument type");
