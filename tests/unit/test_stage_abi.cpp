@@ -57,11 +57,6 @@ const halide_filter_metadata_t *fake_metadata() {
 int fake_set_threads(int) { return 0; }
 void fake_set_handler(void (*)(void *, const char *)) {}
 
-halide_type_t type_of(const Manifest &m, Stage s, ArgType t) {
-    if (t == ArgType::I32) return {halide_type_int, 32, 1};
-    if (t == ArgType::Matrix) return matrix_layout(m, s).type;
-    return {halide_type_float, 32, 1};
-}
 
 struct FakeObject {
     Manifest manifest;
@@ -89,7 +84,7 @@ struct FakeObject {
                            : a.kind == ArgKind::Scalar    ? halide_argument_kind_input_scalar
                                                           : halide_argument_kind_output_buffer;
                 arg.dimensions = a.rank;
-                arg.type = type_of(manifest, s, a.type);
+                arg.type = arg_buffer_type(manifest, s, a.type);
                 f.args.push_back(arg);
             }
             if (int(i) == drop_arg_of_stage) f.args.pop_back();
@@ -167,6 +162,12 @@ void check_binding(const std::string &dir, DType wd) {
                                                ? layer_tensor_name(int64_t(call) % c.num_hidden_layers, a.tensor)
                                                : a.tensor;
                 if (a.type == ArgType::Matrix) CHECK(p.host == model.weights().matrix(tensor).data);  // in place
+                else if (a.type == ArgType::Quant4Weight)
+                    CHECK(p.host == model.weights().matrix(quant4_qweight_name(tensor)).data);
+                else if (a.type == ArgType::Quant4Zeros)
+                    CHECK(p.host == model.weights().matrix(quant4_qzeros_name(tensor)).data);
+                else if (a.type == ArgType::Quant4Scales)
+                    CHECK(p.host == model.weights().matrix(quant4_scales_name(tensor)).data);
                 else if (a.type == ArgType::MatrixScale)
                     CHECK(p.host == (const uint8_t *)model.weights().vector(weight_scale_name(tensor)).data());
                 else CHECK(p.host == (const uint8_t *)model.weights().vector(tensor).data());
@@ -192,6 +193,16 @@ TEST_CASE("a stage of more than 16 arguments is bound, every one") {
     const ModelConfig c = load_model_config(dir + "/config.json");
     REQUIRE(stage_signature(Stage::QkvDecode, c, DType::I8).size() == 17);
     check_binding(dir, DType::I8);
+}
+
+// GPTQ: each layer projection is three arguments (qweight, zeros, scales),
+// in place; the f16 embedding and head as dense matrices.
+TEST_CASE("every declared argument is bound, each 4-bit projection as its three tensors in place") {
+    const std::string dir = env("QWENC_TEST_GPTQ_WEIGHTS");
+    const ModelConfig c = load_model_config(dir + "/config.json");
+    REQUIRE(c.quant4.active());
+    REQUIRE(stage_signature(Stage::QkvDecode, c, DType::F16).size() == 2 + 3 * 3 + 3 + 1 + 3);
+    check_binding(dir, DType::F16);
 }
 
 TEST_CASE("an object whose stage lacks a declared argument is refused at load, naming it") {
