@@ -61,6 +61,10 @@ void CpuGenericSchedule::quant4_linear(Linear &l, Phase phase, Func root) {
     // The staged input and its group sums: small, once per call.
     q.x.compute_root().vectorize(j, t_.vector, kGuard);
     q.x_sum.compute_root();
+    if (q.x_by_nibble.defined()) {
+        q.x_by_nibble.compute_root().vectorize(j, t_.vector, kGuard);
+        if (!decode) q.x_by_nibble.parallel(t);
+    }
     if (decode) {
         q.x_sum.update().unscheduled();  // a serial sum over one token's inputs
     } else {

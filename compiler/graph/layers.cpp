@@ -154,8 +154,16 @@ Linear quant4_linear(const std::string &name, const WeightMatrix &w, Func x, Fun
         const int P = kQuant4Pack;
         q.k = RDom(0, P, 0, G / P, name + "_rk");
         const Expr row = g * (G / P) + q.k.y;
+        // Value n of a word masked in place is q * 16^n, exactly an int32
+        // below 2^28 for n < 7; the input it multiplies comes divided by
+        // 16^n (exact: a power of two), which saves a shift per value. The
+        // eighth, in the sign bit's nibble, is shifted down instead.
+        q.x_by_nibble = Func(name + "_xn");
+        q.x_by_nibble(j, t) = select(j % P == P - 1, 1.0f, pow(2.0f, -4.0f * cast<float>(j % P))) * q.x(j, t);
+        const Expr word = reinterpret(UInt(32), w.quant4_word(o, row));
+        const Expr masked = select(q.k.x == P - 1, word >> uint32_t(28), word & (cast<uint32_t>(15) << cast<uint32_t>(4 * q.k.x)));
         q.part(o, g, t) = 0.0f;
-        q.part(o, g, t) += cast<float>(WeightMatrix::quant4_nibble(w.quant4_word(o, row), q.k.x)) * q.x(row * P + q.k.x, t);
+        q.part(o, g, t) += cast<float>(reinterpret(Int(32), masked)) * q.x_by_nibble(row * P + q.k.x, t);
         part = q.part(o, grp, t);
     } else {
         Var n("n"), wc("wc");

@@ -66,6 +66,7 @@ struct Linear {
         // output in nibble n of word column w, over r.x, the input.
         Halide::Func part;
         Halide::RDom k;
+        Halide::Func x_by_nibble;  // GPTQ: x(i, t) / 16^(i % 8) (but i % 8 == 7), what part multiplies
         bool gptq = false;   // 8 consecutive inputs of one output share a word
     } quant4;
     bool quant4_product() const { return quant4.part.defined(); }
