@@ -16,7 +16,7 @@
 using namespace qwenc;
 
 static const char *kHelp = R"(usage: qwenc CONFIG.json -o MODEL.so [options]
-       qwenc quantize MODEL_DIR OUT_DIR [--format int8|gptq|awq] [--shards N] [--quiet]
+       qwenc quantize MODEL_DIR OUT_DIR [--bits 8|4] [--format int8|int4|gptq|awq] [--shards N] [--quiet]
        qwenc tune CONFIG.json -o SCHEDULE.json [--weights MODEL_DIR] [--threads N] [options]
 
 Compiles the Qwen2 decoder described by a Hugging Face config.json into one
@@ -60,6 +60,11 @@ options:
   --keep-temps             keep the intermediate objects
   --quiet                  no progress output
   --version, -h/--help
+
+qwenc quantize --bits 4 [--group 32|64|128] writes qwenc's own int4 instead:
+every matrix, embedding and lm_head included, 4-bit in groups of --group
+inputs (default 32) with an f16 scale and a 4-bit zero each, in GPTQ's
+layout (docs/usage.md).
 
 qwenc quantize writes OUT_DIR: a copy of MODEL_DIR whose weight matrices are
 int8 with one f32 scale per output row ("X.weight" I8 and "X.weight_scale"
@@ -148,7 +153,7 @@ static MatMath parse_math(const CliArgs &args, const std::string &flag, std::ini
 }
 
 static int quantize_main(int argc, char **argv) {
-    CliArgs args(argc - 1, argv + 1, {"shards", "format", "group-size", "checkpoint-format"}, {"help", "quiet", "asym"});
+    CliArgs args(argc - 1, argv + 1, {"shards", "format", "group-size", "group", "checkpoint-format", "bits"}, {"help", "quiet", "asym"});
     if (args.has("help")) {
         std::fputs(kHelp, stdout);
         return 0;
@@ -157,16 +162,26 @@ static int quantize_main(int argc, char **argv) {
     QuantizeOptions opts;
     opts.shards = int(args.get_int("shards", 1, 1, 1000));
     opts.show_progress = !args.has("quiet");
-    const std::string format = args.get("format", "int8");
-    if (format != "int8" && format != "gptq" && format != "awq")
-        throw UsageError("--format must be int8, gptq or awq (got '" + format + "')");
+    // --bits 4 [--group N]: qwenc's own int4 (as llama.cpp's quantize names
+    // its choices by bits; groups of 32 by default, as Q4_0's blocks).
+    const int64_t bits = args.get_int("bits", 8, 4, 8);
+    if (bits != 4 && bits != 8) throw UsageError("--bits must be 8 (int8) or 4 (int4)");
+    if (args.has("group") && args.has("group-size")) throw UsageError("give --group or --group-size, not both");
+    const char *group_flag = args.has("group") ? "group" : "group-size";
+    const std::string format = args.get("format", bits == 4 ? "int4" : "int8");
+    if (format != "int8" && format != "int4" && format != "gptq" && format != "awq")
+        throw UsageError("--format must be int8, int4, gptq or awq (got '" + format + "')");
+    if (args.has("bits") && (format == "int4") != (bits == 4))
+        throw UsageError("--bits " + std::to_string(bits) + " does not go with --format " + format);
     if (format == "int8") {
-        for (const char *f : {"group-size", "asym", "checkpoint-format"})
-            if (args.has(f)) throw UsageError(std::string("--") + f + " goes with --format gptq or awq");
+        for (const char *f : {"group-size", "group", "asym", "checkpoint-format"})
+            if (args.has(f)) throw UsageError(std::string("--") + f + " goes with 4-bit formats (--bits 4, --format gptq or awq)");
     } else {
-        if (format == "awq" && (args.has("asym") || args.has("checkpoint-format")))
-            throw UsageError("--asym and --checkpoint-format go with --format gptq (AWQ always has zero points)");
-        nlohmann::json q{{"quant_method", format}, {"bits", 4}, {"group_size", args.get_int("group-size", 128, -1, 1 << 20)}};
+        if (format != "gptq" && (args.has("asym") || args.has("checkpoint-format")))
+            throw UsageError("--asym and --checkpoint-format go with --format gptq");
+        const std::string method = format == "int4" ? kQwencInt4Method : format;
+        nlohmann::json q{{"quant_method", method}, {"bits", 4},
+                         {"group_size", args.get_int(group_flag, format == "int4" ? 32 : 128, -1, 1 << 20)}};
         if (format == "gptq") {
             q["sym"] = !args.has("asym");
             q["checkpoint_format"] = args.get("checkpoint-format", "gptq");

@@ -106,7 +106,7 @@ ModelConfig parse_model_config(const json &j, const std::string &source) {
         const std::string method = q.is_object() && q.contains("quant_method") && q.at("quant_method").is_string()
                                        ? q.at("quant_method").get<std::string>()
                                        : json_excerpt(q);
-        if (method == "gptq" || method == "awq") c.quant4 = parse_quant4(q, source);
+        if (method == "gptq" || method == "awq" || method == kQwencInt4Method) c.quant4 = parse_quant4(q, source);
         else if (method != kQwencInt8Method)
             fail(source, "unsupported quantization_config (quant_method '" + method + "'); qwenc reads bf16/f16/f32 "
                          "checkpoints, 4-bit GPTQ and AWQ ones, and its own int8 format from `qwenc quantize`");
@@ -143,6 +143,8 @@ ModelConfig parse_model_config(const json &j, const std::string &source) {
                 fail(source, std::string("quantization_config: group_size ") + std::to_string(c.quant4.group_size) +
                                  " does not divide " + name + " " + std::to_string(in) + " into whole groups of 8-value words");
         }
+        if (c.quant4.whole_model && c.vocab_size % kQuant4Pack != 0)
+            fail(source, "qwenc-int4 needs vocab_size divisible by 8 (its lm_head is 4-bit), not " + std::to_string(c.vocab_size));
         if (c.kv_dim() % kQuant4Pack != 0)
             fail(source, "4-bit weights need num_key_value_heads x head_dim divisible by 8, not " + std::to_string(c.kv_dim()));
     }

@@ -29,8 +29,9 @@ std::string replace_suffix(const std::string &weight_name, const char *suffix) {
 
 }  // namespace
 
-const char *quant4_method(Quant4Format f) {
-    switch (f) {
+const char *quant4_method(const Quant4 &q) {
+    if (q.whole_model) return kQwencInt4Method;
+    switch (q.format) {
     case Quant4Format::Gptq: return "gptq";
     case Quant4Format::Awq: return "awq";
     case Quant4Format::None: break;
@@ -41,7 +42,8 @@ const char *quant4_method(Quant4Format f) {
 Quant4 parse_quant4(const json &q, const std::string &source) {
     Quant4 r;
     const std::string method = q.at("quant_method").get<std::string>();
-    r.format = method == "gptq" ? Quant4Format::Gptq : method == "awq" ? Quant4Format::Awq : Quant4Format::None;
+    r.whole_model = method == kQwencInt4Method;
+    r.format = method == "gptq" || r.whole_model ? Quant4Format::Gptq : method == "awq" ? Quant4Format::Awq : Quant4Format::None;
     if (!r.active()) fail(source, "quant_method '" + method + "' is not a 4-bit format");
     const json *bits = field(q, "bits");
     if (!bits || !bits->is_number_integer() || bits->get<int64_t>() != 4)
@@ -55,7 +57,10 @@ Quant4 parse_quant4(const json &q, const std::string &source) {
     r.group_size = group->get<int64_t>();
     if (r.group_size > 0 && r.group_size % kQuant4Pack != 0)
         fail(source, "field 'group_size' = " + std::to_string(r.group_size) + " must be a multiple of 8");
-    if (r.format == Quant4Format::Gptq) {
+    if (r.whole_model) {
+        r.sym = true;
+        r.zero_offset = 0;
+    } else if (r.format == Quant4Format::Gptq) {
         if (get_bool(q, source, "desc_act", false))
             fail(source, "field 'desc_act' = true (act-order checkpoints permute each layer's inputs; qwenc reads desc_act false)");
         r.sym = get_bool(q, source, "sym", true);
@@ -83,14 +88,18 @@ Quant4 parse_quant4(const json &q, const std::string &source) {
 
 std::string quant4_describe(const Quant4 &q) {
     if (!q.active()) return "layers without 4-bit quantization";
-    std::string s = std::string("4-bit ") + quant4_method(q.format) + " layers (group_size " + std::to_string(q.group_size);
-    if (q.format == Quant4Format::Gptq) s += q.zero_offset == 1 ? ", checkpoint_format gptq" : ", checkpoint_format gptq_v2";
+    std::string s = std::string("4-bit ") + quant4_method(q) + (q.whole_model ? " matrices" : " layers") + " (group_size " +
+                    std::to_string(q.group_size);
+    if (q.format == Quant4Format::Gptq && !q.whole_model) s += q.zero_offset == 1 ? ", checkpoint_format gptq" : ", checkpoint_format gptq_v2";
     return s + ")";
 }
 
 json quant4_config_json(const Quant4 &q) {
-    json j{{"quant_method", quant4_method(q.format)}, {"bits", 4}, {"group_size", q.group_size}};
-    if (q.format == Quant4Format::Gptq) {
+    json j{{"quant_method", quant4_method(q)}, {"bits", 4}, {"group_size", q.group_size}};
+    if (q.whole_model) {
+        j["layout"] = "GPTQ's, zeros stored as they are (gptq_v2), symmetric; embedding and lm_head 4-bit too";
+        j["checkpoint_format"] = "gptq_v2";
+    } else if (q.format == Quant4Format::Gptq) {
         j["desc_act"] = false;
         j["sym"] = q.sym;
         j["checkpoint_format"] = q.zero_offset == 1 ? "gptq" : "gptq_v2";

@@ -17,6 +17,11 @@
 // - AWQ (AutoAWQ's GEMM packing): qweight int32 [in, out / 8], word
 //   (i, o / 8) holds q(i, o) in nibble kAwqNibble[o % 8]; qzeros int32
 //   [groups, out / 8], the same order; zeros stored as they are.
+// - qwenc's own int4 (`qwenc quantize --bits 4`, quant_method "qwenc-int4"):
+//   GPTQ's layout with zeros stored as they are (gptq_v2), symmetric, for
+//   every matrix, the embedding and lm_head included (as llama.cpp's Q4_0
+//   files quantize theirs): in a decode every byte read is a 4-bit weight or
+//   its group's scale and zero.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -33,20 +38,24 @@ struct Quant4 {
     int64_t group_size = 128;  // inputs per group; -1 (GPTQ): one group per column
     bool sym = true;           // GPTQ: informational (the zeros are stored either way)
     int zero_offset = 0;       // added to each stored zero: 1 for classic GPTQ, else 0
+    bool whole_model = false;  // qwenc-int4: the embedding and lm_head are 4-bit too
     bool active() const { return format != Quant4Format::None; }
     // Inputs per group of a projection with `in` inputs.
     int64_t group(int64_t in) const { return group_size < 0 ? in : group_size; }
     bool operator==(const Quant4 &o) const {
-        return format == o.format && group_size == o.group_size && sym == o.sym && zero_offset == o.zero_offset;
+        return format == o.format && group_size == o.group_size && sym == o.sym && zero_offset == o.zero_offset &&
+               whole_model == o.whole_model;
     }
 };
 
-// config.json's quantization_config for quant_method "gptq" or "awq":
+constexpr const char *kQwencInt4Method = "qwenc-int4";
+
+// config.json's quantization_config for quant_method "gptq", "awq" or "qwenc-int4":
 // refuses (InputError naming `source` and the field) what qwenc cannot run.
 Quant4 parse_quant4(const nlohmann::json &q, const std::string &source);
 // The quantization_config that parse_quant4 reads back as `q`.
 nlohmann::json quant4_config_json(const Quant4 &q);
-const char *quant4_method(Quant4Format f);  // "gptq", "awq"
+const char *quant4_method(const Quant4 &q);  // "gptq", "awq", "qwenc-int4"
 // For messages: "4-bit gptq weights (group_size 128, checkpoint_format gptq)", or "unquantized layers".
 std::string quant4_describe(const Quant4 &q);
 

@@ -16,19 +16,22 @@ std::vector<TensorSpec> model_tensor_specs(const ModelConfig &c, DType matrix_dt
     using namespace tensor_names;
     const int64_t H = c.hidden_size, I = c.intermediate_size, Q = c.q_dim(), KV = c.kv_dim();
     std::vector<TensorSpec> t;
-    t.push_back({kEmbedding, {c.vocab_size, H}, TensorKind::Matrix});
+    // A matrix in the layout its checkpoint stores it: dense, or 4-bit.
+    auto matrix = [&](const std::string &w, int64_t out, int64_t in, bool quant4) {
+        if (!quant4) return t.push_back({w, {out, in}, TensorKind::Matrix});
+        const Quant4Shapes q = quant4_shapes(c.quant4, in, out);
+        t.push_back({quant4_qweight_name(w), q.qweight, TensorKind::Packed, DType::I32});
+        t.push_back({quant4_qzeros_name(w), q.qzeros, TensorKind::Packed, DType::I32});
+        t.push_back({quant4_scales_name(w), q.scales, TensorKind::Packed, DType::F16});
+        if (!q.g_idx.empty()) t.push_back({quant4_g_idx_name(w), q.g_idx, TensorKind::GroupIndex, DType::I32});
+    };
+    matrix(kEmbedding, c.vocab_size, H, c.quant4.whole_model);
     for (int64_t l = 0; l < c.num_hidden_layers; l++) {
         auto add = [&](const std::string &s, std::vector<int64_t> shape, TensorKind k) {
             t.push_back({layer_tensor_name(l, s), std::move(shape), k});
         };
         auto projection = [&](const std::string &s, int64_t out, int64_t in) {
-            if (!c.quant4.active()) return add(s, {out, in}, TensorKind::Matrix);
-            const std::string w = layer_tensor_name(l, s);
-            const Quant4Shapes q = quant4_shapes(c.quant4, in, out);
-            t.push_back({quant4_qweight_name(w), q.qweight, TensorKind::Packed, DType::I32});
-            t.push_back({quant4_qzeros_name(w), q.qzeros, TensorKind::Packed, DType::I32});
-            t.push_back({quant4_scales_name(w), q.scales, TensorKind::Packed, DType::F16});
-            if (!q.g_idx.empty()) t.push_back({quant4_g_idx_name(w), q.g_idx, TensorKind::GroupIndex, DType::I32});
+            matrix(layer_tensor_name(l, s), out, in, c.quant4.active());
         };
         add(kInputNorm, {H}, TensorKind::Vector);
         projection(kQ, Q, H);
@@ -48,7 +51,7 @@ std::vector<TensorSpec> model_tensor_specs(const ModelConfig &c, DType matrix_dt
         projection(kDown, H, I);
     }
     t.push_back({kFinalNorm, {H}, TensorKind::Vector});
-    if (!c.tie_word_embeddings) t.push_back({kLmHead, {c.vocab_size, H}, TensorKind::Matrix});
+    if (!c.tie_word_embeddings) matrix(kLmHead, c.vocab_size, H, c.quant4.whole_model);
     if (matrix_dtype == DType::I8) {
         std::vector<TensorSpec> with_scales;
         for (const TensorSpec &s : t) {

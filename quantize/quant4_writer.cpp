@@ -123,7 +123,7 @@ void quantize_model_dir_4bit(const std::string &in_dir, const std::string &out_d
     if (!c.quant_method.empty()) throw InputError(cfg_path + ": already quantized (" + c.quant_method + ")");
     cfg["quantization_config"] = quant4_config_json(opts.quant4);
     cfg["torch_dtype"] = "float16";
-    parse_model_config(cfg, cfg_path + " with " + quant4_method(opts.quant4.format));  // the dimensions fit the groups
+    parse_model_config(cfg, cfg_path + " with " + quant4_method(opts.quant4));  // the dimensions fit the groups
     const Checkpoint src(in_dir);
     if (fs::exists(out_dir) && fs::equivalent(in_dir, out_dir)) throw InputError(out_dir + ": must differ from the input directory");
 
@@ -135,9 +135,9 @@ void quantize_model_dir_4bit(const std::string &in_dir, const std::string &out_d
         if (t.shape != spec.shape || t.dtype == DType::I8 || t.dtype == DType::I32)
             throw InputError(t.file + ": tensor '" + spec.name + "' is not a float tensor of the shape config.json implies");
         const TensorView *view = &t;
-        const bool layer_projection =
-            spec.kind == TensorKind::Matrix && spec.name != tensor_names::kEmbedding && spec.name != tensor_names::kLmHead;
-        if (!layer_projection) {
+        const bool model_level = spec.name == tensor_names::kEmbedding || spec.name == tensor_names::kLmHead;
+        const bool quantized = spec.kind == TensorKind::Matrix && (!model_level || opts.quant4.whole_model);
+        if (!quantized) {
             out.push_back({spec.name, DType::F16, t.shape, [view](float *dst, int64_t at, int64_t n) {
                                for (int64_t i = 0; i < n; i++) dst[i] = tensor_element(*view, size_t(at + i));
                            }});

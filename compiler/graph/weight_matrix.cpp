@@ -123,6 +123,13 @@ Expr WeightMatrix::lane(int k, const Expr &iw, const Expr &o) const {
 }
 
 Expr WeightMatrix::operator()(const Expr &i, const Expr &o) const {
+    if (quant4()) {  // a gather (the embedding lookup): element (i, o) on its own
+        const bool gptq = q4_.format == Quant4Format::Gptq;
+        const Expr q = gptq ? quant4_nibble(param_(o, i / kQuant4Pack), i % kQuant4Pack)
+                            : quant4_nibble(param_(o / kQuant4Pack, i), awq_nibble_of_output(o));
+        const Expr g = i / int(quant4_group());
+        return quant4_scale(g, o) * (cast<float>(q) - quant4_zero(g, o));
+    }
     // Packed storage (a gather of single elements, the embedding lookup):
     // pick element i's lane of its word.
     const Expr iw = i / pack_, k = i % pack_;

@@ -110,6 +110,12 @@ WeightMatrix projection(const std::string &name, const ModelConfig &c, DType wd,
     return WeightMatrix(name, wd, in, out, m);
 }
 
+// The embedding or lm_head: dense, or 4-bit in a qwenc-int4 checkpoint.
+WeightMatrix model_matrix(const std::string &name, const ModelConfig &c, DType wd, int64_t in, int64_t out, MatMath m) {
+    if (c.quant4.whole_model) return WeightMatrix(name, c.quant4, in, out);
+    return WeightMatrix(name, wd, in, out, m);
+}
+
 // The weights after attention: o_proj, the post-attention norm, the MLP.
 struct MlpWeights {
     WeightMatrix wo, w_gate, w_up, w_down;
@@ -135,7 +141,7 @@ void constrain_rows(Func f, int64_t dim, Phase phase) {
 
 StagePipeline build_embed(const ModelConfig &c, DType wd, Schedule &s) {
     ImageParam tokens(Int(32), 1, "tokens");
-    WeightMatrix table("table", wd, c.hidden_size, c.vocab_size);
+    const WeightMatrix table = model_matrix("table", c, wd, c.hidden_size, c.vocab_size, MatMath::F32);
     EmbedGraph gr{Func("x_out")};
     gr.out(h, t) = table(h, clamp(tokens(t), 0, int(c.vocab_size) - 1));
     constrain_rows(gr.out, c.hidden_size, Phase::Prefill);
@@ -297,7 +303,7 @@ StagePipeline build_head(Stage stage, const ModelConfig &c, DType wd, Phase phas
     const int64_t H = c.hidden_size;
     ImageParam x = activations("x", H, phase);
     ImageParam norm_w = vector_input("norm_w", H);
-    WeightMatrix lm_head("lm_head", wd, H, c.vocab_size, math);
+    const WeightMatrix lm_head = model_matrix("lm_head", c, wd, H, c.vocab_size, math);
     HeadGraph gr;
     gr.norm = rms_norm("final_norm", x, norm_w, H, c.rms_norm_eps);
     gr.logits = linear("lm_head_lin", lm_head, gr.norm.out, Func(), clamp_tokens(x, phase));

@@ -60,3 +60,16 @@ set_tests_properties(e2e.quant4_refuses_int8_weight_dtype PROPERTIES FIXTURES_RE
 add_test(NAME e2e.quant4_refuses_group_larger_than_input
          COMMAND ${EXPECT_ERROR} "group_size 128 does not divide hidden_size 64"
                  ${BIN}/qwenc ${CMAKE_SOURCE_DIR}/tests/data/gptq/config.json -o ${E2E_DIR}/never.so)
+
+# qwenc's own int4 (`qwenc quantize --bits 4`): GPTQ's layout for every
+# matrix, the embedding (a gather from 4-bit words) and lm_head included.
+qwenc_e2e_case(int4_tied FROM tied_bf16 GEN --bits 4 TOKENS ${Q4_TIED_TOKENS})
+qwenc_e2e_case(int4_qwen3_untied FROM qwen3 GEN --bits 4 --group 16 --shards 2
+  COMPILE --prefill-chunk 8 TOKENS ${qwen3_tokens})
+add_test(NAME e2e.int4_refuses_vocab_not_multiple_of_8
+         COMMAND ${EXPECT_ERROR} "qwenc-int4 needs vocab_size divisible by 8 \\(its lm_head is 4-bit\\), not 1003"
+                 ${BIN}/qwenc quantize ${E2E_DIR}/untied_sharded ${E2E_DIR}/int4_never --bits 4 --group 8)
+set_tests_properties(e2e.int4_refuses_vocab_not_multiple_of_8 PROPERTIES FIXTURES_REQUIRED untied_sharded_model)
+add_test(NAME e2e.int4_refuses_bits_with_other_format
+         COMMAND ${EXPECT_ERROR} "--bits 4 does not go with --format awq"
+                 ${BIN}/qwenc quantize ${E2E_DIR}/tied_bf16 ${E2E_DIR}/int4_never --bits 4 --format awq)

@@ -38,7 +38,7 @@ double from_half(uint16_t h) {
 void dequantize_4bit(std::map<std::string, Tensor> &w, std::map<std::string, std::vector<int64_t>> &shapes,
                      const nlohmann::json &qc) {
     const std::string method = qc["quant_method"];
-    const bool gptq = method == "gptq";
+    const bool gptq = method != "awq";  // qwenc-int4 keeps GPTQ's layout
     const int zero_plus = gptq && qc.value("checkpoint_format", std::string("gptq")) == "gptq" ? 1 : 0;
     const int64_t group_size = qc["group_size"];
     static const int order_map[8] = {0, 2, 4, 6, 1, 3, 5, 7};
@@ -191,7 +191,7 @@ std::vector<double> forward(const std::string &dir, const std::vector<int32_t> &
     auto w = read_all_tensors(dir, &shapes);
     if (cfg.contains("quantization_config") && cfg["quantization_config"].is_object()) {
         const std::string method = cfg["quantization_config"].value("quant_method", std::string());
-        if (method == "gptq" || method == "awq") dequantize_4bit(w, shapes, cfg["quantization_config"]);
+        if (method == "gptq" || method == "awq" || method == "qwenc-int4") dequantize_4bit(w, shapes, cfg["quantization_config"]);
     }
     auto get = [&](const std::string &name) -> const Tensor & {
         auto it = w.find(name);
