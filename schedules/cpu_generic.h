@@ -72,6 +72,8 @@ struct CpuTiles {
     // Decode: stored rows whose words one pass takes side by side (GPTQ: 8
     // inputs a row; AWQ takes 4x as many rows, of one input each).
     int quant4_rows = 1;
+    // Decode: most outputs whose sums one task keeps (in L2) per group.
+    int quant4_chunk = 4096;
 };
 
 class CpuGenericSchedule : public Schedule {

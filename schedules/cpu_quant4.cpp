@@ -88,7 +88,9 @@ void CpuGenericSchedule::quant4_linear(Linear &l, Phase phase, Func root) {
         // first row to its last group's last, which the prefetchers follow.
         // Tasks over outputs instead read a few kB of each row, a row apart
         // (35 kB in 1.5B's gate_proj): 1.5B decoded at 20-40% of the read
-        // bandwidth so (bench/HISTORY.md).
+        // bandwidth so (bench/HISTORY.md). Products of more outputs than
+        // quant4_chunk (a 4-bit lm_head's 151936) also split the outputs,
+        // so that the sums stay in L2 and each run is still 16 kB long.
         const int64_t groups = *as_const_int(grp.extent());
         const int64_t per_task = groups / quant4_k_tasks(t_.quant4_tasks, groups);
         Var u("u");
@@ -99,7 +101,15 @@ void CpuGenericSchedule::quant4_linear(Linear &l, Phase phase, Func root) {
         y.compute_at(root, Var::outermost()).vectorize(o, lanes, kGuard);
         y.update().vectorize(o, lanes, kGuard);
         parts.compute_root().vectorize(o, lanes, kGuard).parallel(u);
-        parts.update().split(o, ov, ol, lanes).reorder(ol, ov, t, gi, u).vectorize(ol).parallel(u);
+        const int64_t chunk = std::min<int64_t>(l.out_dim, std::max(8, t_.quant4_chunk / 8 * 8));
+        Var oc("oc"), oin("oin"), task_var("task");
+        parts.update()
+            .split(o, oc, oin, int(chunk), kGuard)
+            .split(oin, ov, ol, lanes, kGuard)
+            .reorder(ol, ov, t, gi, oc, u)
+            .vectorize(ol)
+            .fuse(oc, u, task_var)
+            .parallel(task_var);
         q.part.compute_at(parts, gi);
         if (q.gptq) {
             q.part.vectorize(o, lanes);

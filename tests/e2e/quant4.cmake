@@ -73,3 +73,17 @@ set_tests_properties(e2e.int4_refuses_vocab_not_multiple_of_8 PROPERTIES FIXTURE
 add_test(NAME e2e.int4_refuses_bits_with_other_format
          COMMAND ${EXPECT_ERROR} "--bits 4 does not go with --format awq"
                  ${BIN}/qwenc quantize ${E2E_DIR}/tied_bf16 ${E2E_DIR}/int4_never --bits 4 --format awq)
+
+# Decode's sums in chunks of outputs that do not divide the product (24 of
+# 512 logits, of 160 gate rows): the guarded last chunk computes no sums
+# past the last output. Pinned to the AVX2 family, whose schedule file this is.
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
+  set(Q4_CHUNK_SCHEDULE ${E2E_DIR}/quant4_chunk24.json)
+  file(WRITE ${Q4_CHUNK_SCHEDULE} "{\"qwenc_schedule\": 1, \"schedule\": \"x86-avx2\", \"tiles\": {\"quant4_chunk\": 24}}\n")
+  foreach(case int4_tied awq_tied)
+    set(d ${E2E_DIR}/${case})
+    add_test(NAME e2e.${case}.chunked_sums_match_reference
+             COMMAND bash -c "'${BIN}/qwenc' '${d}/config.json' -o '${d}/model-chunk24.so' --target x86-64-linux-avx-avx2-f16c-fma-sse41 --schedule '${Q4_CHUNK_SCHEDULE}' --quiet && '${BIN}/qwenrun' --model '${d}/model-chunk24.so' --weights '${d}' --tokens ${Q4_TIED_TOKENS} --max-tokens 0 --dump-logits '${d}/logits-chunk24.bin' && '${BIN}/check-logits' '${d}' ${Q4_TIED_TOKENS} '${d}/logits-chunk24.bin'")
+    set_tests_properties(e2e.${case}.chunked_sums_match_reference PROPERTIES FIXTURES_REQUIRED ${case}_model)
+  endforeach()
+endif()
