@@ -50,6 +50,18 @@ int64_t quant4_k_tasks(int wanted, int64_t groups) {
         if (groups % n == 0) return n;
     return groups;
 }
+// Outputs per decode chunk: the most, a multiple of 8 up to `most`, that
+// divide the outputs, if at least a quarter of `most`; else all of them.
+// Chunks must divide: a guarded last chunk still computes its group sums
+// for a whole chunk, reading words past the last output. (Qwen2.5's
+// 151936-token vocabulary, 2^7 x 1187, has no such divisor: its 4-bit
+// lm_head's sums then span all outputs.)
+int64_t quant4_chunk(int most, int64_t out_dim) {
+    if (out_dim <= most) return out_dim;
+    for (int64_t c = most / 8 * 8; c >= std::max(8, most / 4); c -= 8)
+        if (out_dim % c == 0) return c;
+    return out_dim;
+}
 }  // namespace
 
 void CpuGenericSchedule::quant4_linear(Linear &l, Phase phase, Func root) {
@@ -89,8 +101,8 @@ void CpuGenericSchedule::quant4_linear(Linear &l, Phase phase, Func root) {
         // Tasks over outputs instead read a few kB of each row, a row apart
         // (35 kB in 1.5B's gate_proj): 1.5B decoded at 20-40% of the read
         // bandwidth so (bench/HISTORY.md). Products of more outputs than
-        // quant4_chunk (a 4-bit lm_head's 151936) also split the outputs,
-        // so that the sums stay in L2 and each run is still 16 kB long.
+        // quant4_chunk (a 4-bit lm_head's) also split the outputs, so that
+        // the sums stay in L2 and each run is still kBs long.
         const int64_t groups = *as_const_int(grp.extent());
         const int64_t per_task = groups / quant4_k_tasks(t_.quant4_tasks, groups);
         Var u("u");
@@ -101,10 +113,10 @@ void CpuGenericSchedule::quant4_linear(Linear &l, Phase phase, Func root) {
         y.compute_at(root, Var::outermost()).vectorize(o, lanes, kGuard);
         y.update().vectorize(o, lanes, kGuard);
         parts.compute_root().vectorize(o, lanes, kGuard).parallel(u);
-        const int64_t chunk = std::min<int64_t>(l.out_dim, std::max(8, t_.quant4_chunk / 8 * 8));
+        const int64_t chunk = quant4_chunk(t_.quant4_chunk, l.out_dim);
         Var oc("oc"), oin("oin"), task_var("task");
         parts.update()
-            .split(o, oc, oin, int(chunk), kGuard)
+            .split(o, oc, oin, int(chunk))
             .split(oin, ov, ol, lanes, kGuard)
             .reorder(ol, ov, t, gi, oc, u)
             .vectorize(ol)

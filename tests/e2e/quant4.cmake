@@ -74,9 +74,9 @@ add_test(NAME e2e.int4_refuses_bits_with_other_format
          COMMAND ${EXPECT_ERROR} "--bits 4 does not go with --format awq"
                  ${BIN}/qwenc quantize ${E2E_DIR}/tied_bf16 ${E2E_DIR}/int4_never --bits 4 --format awq)
 
-# Decode's sums in chunks of outputs that do not divide the product (24 of
-# 512 logits, of 160 gate rows): the guarded last chunk computes no sums
-# past the last output. Pinned to the AVX2 family, whose schedule file this is.
+# Decode's sums in chunks of outputs (quant4_chunk 24: 16 of 512 logits, 20
+# of 160 gate rows, 64 hidden rows whole). Pinned to the AVX2 family, whose
+# schedule file this is.
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
   set(Q4_CHUNK_SCHEDULE ${E2E_DIR}/quant4_chunk24.json)
   file(WRITE ${Q4_CHUNK_SCHEDULE} "{\"qwenc_schedule\": 1, \"schedule\": \"x86-avx2\", \"tiles\": {\"quant4_chunk\": 24}}\n")
