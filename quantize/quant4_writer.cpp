@@ -72,34 +72,31 @@ void add_projection(std::vector<TensorToWrite> &out, const TensorView *w, const 
         return uint32_t(std::clamp(v, 0.0f, 15.0f));
     };
     const std::string &name = w->name;
-    TensorToWrite qweight{quant4_qweight_name(name), DType::I32, shapes.qweight, nullptr};
-    qweight.fill_i32 = [=](int32_t *dst, int64_t at, int64_t count) {
-        const int64_t cols = shapes.qweight[1];
-        for (int64_t e = 0; e < count; e++) {
-            const int64_t row = (at + e) / cols, col = (at + e) % cols;
-            uint32_t word = 0;
-            for (int n = 0; n < kQuant4Pack; n++) {
-                if (gptq) word |= value(row * kQuant4Pack + n, col) << (4 * n);  // 8 inputs of output col
-                else word |= value(row, col * kQuant4Pack + n) << (4 * kAwqNibble[n]);  // 8 outputs of input row
+    // An int32 tensor of `cols` columns whose word (row, col) packs
+    // value(row, col, k) << (4 * nibble(k)) for k < 8.
+    auto packed = [](std::string tensor, std::vector<int64_t> shape, auto value, auto nibble) {
+        TensorToWrite t{std::move(tensor), DType::I32, shape, nullptr};
+        const int64_t cols = shape[1];
+        t.fill_i32 = [=](int32_t *dst, int64_t at, int64_t count) {
+            for (int64_t e = 0; e < count; e++) {
+                const int64_t row = (at + e) / cols, col = (at + e) % cols;
+                uint32_t word = 0;
+                for (int k = 0; k < kQuant4Pack; k++) word |= value(row, col, k) << (4 * nibble(k));
+                dst[e] = int32_t(word);
             }
-            dst[e] = int32_t(word);
-        }
+        };
+        return t;
     };
-    TensorToWrite qzeros{quant4_qzeros_name(name), DType::I32, shapes.qzeros, nullptr};
+    auto nibble = [gptq](int k) { return gptq ? k : kAwqNibble[k]; };  // where output col * 8 + k sits (AWQ)
+    // GPTQ: 8 inputs of output col; AWQ: 8 outputs of input row.
+    TensorToWrite qweight = packed(quant4_qweight_name(name), shapes.qweight, [=](int64_t row, int64_t col, int k) {
+        return gptq ? value(row * kQuant4Pack + k, col) : value(row, col * kQuant4Pack + k);
+    }, nibble);
     const int offset = q.zero_offset;
-    qzeros.fill_i32 = [=](int32_t *dst, int64_t at, int64_t count) {
-        const int64_t cols = shapes.qzeros[1];
-        for (int64_t e = 0; e < count; e++) {
-            const int64_t g = (at + e) / cols, col = (at + e) % cols;
-            uint32_t word = 0;
-            for (int m = 0; m < kQuant4Pack; m++) {
-                // Classic GPTQ stores zero - 1 (which wraps to 15 for a zero of 0, as AutoGPTQ's packing does).
-                const uint32_t z = uint32_t(p->zero[size_t(g * n_out + col * kQuant4Pack + m)] - offset) & 15u;
-                word |= z << (4 * (gptq ? m : kAwqNibble[m]));
-            }
-            dst[e] = int32_t(word);
-        }
-    };
+    // Classic GPTQ stores zero - 1 (which wraps to 15 for a zero of 0, as AutoGPTQ's packing does).
+    TensorToWrite qzeros = packed(quant4_qzeros_name(name), shapes.qzeros, [=](int64_t g, int64_t col, int k) {
+        return uint32_t(p->zero[size_t(g * n_out + col * kQuant4Pack + k)] - offset) & 15u;
+    }, nibble);
     TensorToWrite scales{quant4_scales_name(name), DType::F16, shapes.scales,
                          [p](float *dst, int64_t at, int64_t count) { std::copy_n(p->scale.begin() + at, count, dst); }};
     out.push_back(std::move(qweight));
