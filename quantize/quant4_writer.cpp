@@ -114,35 +114,27 @@ void add_projection(std::vector<TensorToWrite> &out, const TensorView *w, const 
 }  // namespace
 
 void quantize_model_dir_4bit(const std::string &in_dir, const std::string &out_dir, const QuantizeOptions &opts) {
-    const std::string cfg_path = in_dir + "/config.json";
-    nlohmann::json cfg = read_json_file(cfg_path);
-    const ModelConfig c = parse_model_config(cfg, cfg_path);
-    if (!c.quant_method.empty()) throw InputError(cfg_path + ": already quantized (" + c.quant_method + ")");
-    cfg["quantization_config"] = quant4_config_json(opts.quant4);
-    cfg["torch_dtype"] = "float16";
-    parse_model_config(cfg, cfg_path + " with " + quant4_method(opts.quant4));  // the dimensions fit the groups
-    const Checkpoint src(in_dir);
-    if (fs::exists(out_dir) && fs::equivalent(in_dir, out_dir)) throw InputError(out_dir + ": must differ from the input directory");
+    FloatSource src(in_dir, out_dir);
+    const ModelConfig &c = src.config;
+    src.cfg["quantization_config"] = quant4_config_json(opts.quant4);
+    src.cfg["torch_dtype"] = "float16";
+    parse_model_config(src.cfg, src.cfg_path + " with " + quant4_method(opts.quant4));  // the dimensions fit the groups
 
     std::vector<TensorToWrite> out;
     std::map<std::string, GroupParams> params;  // stable addresses: the fill callbacks refer to them
     const std::vector<TensorSpec> dense = model_tensor_specs(c, DType::BF16);
     for (const TensorSpec &spec : dense) {
-        const TensorView &t = src.tensor(spec.name, "qwenc quantize");
-        if (t.shape != spec.shape || t.dtype == DType::I8 || t.dtype == DType::I32)
-            throw InputError(t.file + ": tensor '" + spec.name + "' is not a float tensor of the shape config.json implies");
+        const TensorView &t = src.tensor(spec);
         const TensorView *view = &t;
         const bool model_level = spec.name == tensor_names::kEmbedding || spec.name == tensor_names::kLmHead;
         const bool quantized = spec.kind == TensorKind::Matrix && (!model_level || opts.quant4.whole_model);
         if (!quantized) {
-            out.push_back({spec.name, DType::F16, t.shape, [view](float *dst, int64_t at, int64_t n) {
-                               for (int64_t i = 0; i < n; i++) dst[i] = tensor_element(*view, size_t(at + i));
-                           }});
+            out.push_back(src.copy(spec, DType::F16));
             continue;
         }
         add_projection(out, view, &(params[spec.name] = group_params(t, opts.quant4)), opts.quant4);
     }
-    write_quantized_dir(in_dir, out_dir, out, cfg, opts);
+    write_quantized_dir(in_dir, out_dir, out, src.cfg, opts);
 }
 
 }  // namespace qwenc

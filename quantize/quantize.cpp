@@ -37,16 +37,33 @@ std::vector<float> row_scales(const TensorView &w) {
 
 }  // namespace
 
+FloatSource::FloatSource(const std::string &in_dir, const std::string &out_dir)
+    : cfg_path(in_dir + "/config.json"), cfg(read_json_file(cfg_path)), config(parse_model_config(cfg, cfg_path)),
+      checkpoint_(in_dir) {
+    if (!config.quant_method.empty()) throw InputError(cfg_path + ": already quantized (" + config.quant_method + ")");
+    if (fs::exists(out_dir) && fs::equivalent(in_dir, out_dir)) throw InputError(out_dir + ": must differ from the input directory");
+}
+
+const TensorView &FloatSource::tensor(const TensorSpec &spec) const {
+    const TensorView &t = checkpoint_.tensor(spec.name, "qwenc quantize");
+    if (t.shape != spec.shape || t.dtype == DType::I8 || t.dtype == DType::I32)
+        throw InputError(t.file + ": tensor '" + spec.name + "' is not a float tensor of the shape config.json implies");
+    return t;
+}
+
+TensorToWrite FloatSource::copy(const TensorSpec &spec, DType dtype) const {
+    const TensorView *view = &tensor(spec);
+    return {spec.name, dtype, view->shape, [view](float *dst, int64_t at, int64_t n) {
+                for (int64_t i = 0; i < n; i++) dst[i] = tensor_element(*view, size_t(at + i));
+            }};
+}
+
 void quantize_model_dir(const std::string &in_dir, const std::string &out_dir, const QuantizeOptions &opts) {
     if (opts.quant4.active()) return quantize_model_dir_4bit(in_dir, out_dir, opts);
-    const std::string cfg_path = in_dir + "/config.json";
-    nlohmann::json cfg = read_json_file(cfg_path);
-    const ModelConfig c = parse_model_config(cfg, cfg_path);
-    if (!c.quant_method.empty()) throw InputError(cfg_path + ": already quantized (" + c.quant_method + ")");
+    FloatSource src(in_dir, out_dir);
+    const ModelConfig &c = src.config;
     if (c.hidden_size % 4 != 0 || c.intermediate_size % 4 != 0 || c.head_dim() % 4 != 0)
-        throw InputError(cfg_path + ": int8 needs hidden_size, intermediate_size and head_dim divisible by 4");
-    const Checkpoint src(in_dir);
-    if (fs::exists(out_dir) && fs::equivalent(in_dir, out_dir)) throw InputError(out_dir + ": must differ from the input directory");
+        throw InputError(src.cfg_path + ": int8 needs hidden_size, intermediate_size and head_dim divisible by 4");
 
     // Norms and biases copied in their own dtype; each matrix as int8 rows
     // followed by its scales. All scales are found (and every value checked)
@@ -55,14 +72,10 @@ void quantize_model_dir(const std::string &in_dir, const std::string &out_dir, c
     std::vector<TensorToWrite> out;
     std::map<std::string, std::vector<float>> scales;  // stable addresses: the fill callbacks refer to them
     for (const TensorSpec &spec : model_tensor_specs(c, DType::BF16)) {
-        const TensorView &t = src.tensor(spec.name, "qwenc quantize");
-        if (t.shape != spec.shape || t.dtype == DType::I8 || t.dtype == DType::I32)
-            throw InputError(t.file + ": tensor '" + spec.name + "' is not a float tensor of the shape config.json implies");
+        const TensorView &t = src.tensor(spec);
         const TensorView *view = &t;
         if (spec.kind == TensorKind::Vector) {
-            out.push_back({spec.name, t.dtype, t.shape, [view](float *dst, int64_t at, int64_t n) {
-                               for (int64_t i = 0; i < n; i++) dst[i] = tensor_element(*view, size_t(at + i));
-                           }});
+            out.push_back(src.copy(spec, t.dtype));
             continue;
         }
         const std::vector<float> &s = scales[spec.name] = row_scales(t);
@@ -80,11 +93,11 @@ void quantize_model_dir(const std::string &in_dir, const std::string &out_dir, c
                        }});
     }
 
-    cfg["quantization_config"] = {{"quant_method", kQwencInt8Method},
+    src.cfg["quantization_config"] = {{"quant_method", kQwencInt8Method},
                                   {"bits", 8},
                                   {"scheme", "symmetric, one f32 scale per output row"},
                                   {"scale_suffix", "_scale"}};
-    write_quantized_dir(in_dir, out_dir, out, cfg, opts);
+    write_quantized_dir(in_dir, out_dir, out, src.cfg, opts);
 }
 
 void write_quantized_dir(const std::string &in_dir, const std::string &out_dir, const std::vector<TensorToWrite> &tensors,

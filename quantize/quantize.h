@@ -12,7 +12,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "checkpoint.h"
+#include "model_config.h"
 #include "quant4.h"
+#include "random_model/safetensors_writer.h"
+#include "tensors.h"
 
 namespace qwenc {
 
@@ -27,9 +31,26 @@ struct QuantizeOptions {
 // Throws InputError (bad input) or std::runtime_error (cannot write).
 void quantize_model_dir(const std::string &in_dir, const std::string &out_dir, const QuantizeOptions &opts);
 
+// For the writers: the float checkpoint to quantize. Refuses (InputError)
+// a config that is already quantized, an out_dir that is in_dir, and
+// tensors that are not float tensors of the shape config.json implies.
+class FloatSource {
+public:
+    FloatSource(const std::string &in_dir, const std::string &out_dir);
+    const std::string cfg_path;
+    nlohmann::json cfg;  // to edit into the output's config.json
+    const ModelConfig config;
+    // The tensor of model_tensor_specs(config, ...) named by `spec`, checked.
+    const TensorView &tensor(const TensorSpec &spec) const;
+    // The tensor written as it is, in `dtype`.
+    TensorToWrite copy(const TensorSpec &spec, DType dtype) const;
+
+private:
+    Checkpoint checkpoint_;
+};
+
 // For the writers: creates out_dir, writes `tensors`, then config.json
 // (`cfg`) and copies of the tokenizer and generation files.
-struct TensorToWrite;
 void write_quantized_dir(const std::string &in_dir, const std::string &out_dir, const std::vector<TensorToWrite> &tensors,
                          const nlohmann::json &cfg, const QuantizeOptions &opts);
 
