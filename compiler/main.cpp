@@ -45,7 +45,7 @@ options:
                            rounded to bf16); int16-dot (int8 weights:
                            activations quantized to int16 per block of 32
                            inputs, logits within ~5e-4 of f32's; the default
-                           for int8 weights on x86); int8-dot (int8 weights:
+                           for int8 weights on x86 and arm_dot_prod); int8-dot (int8 weights:
                            activations quantized to int8 per block of 32, as
                            llama.cpp's Q8_0, logits ~0.1 off). Default
                            elsewhere: f32. Measured speed: docs/performance.md
@@ -111,15 +111,19 @@ static std::optional<std::pair<const char *, int64_t>> dim_off_multiple(const Mo
 
 // Decode's math when --decode-math is not given, where the model's
 // dimensions allow it: bf16x2-dot for bf16 weights on targets with
-// AVX512-BF16, int16-dot for int8 weights on x86 (both as close to the
-// reference as f32 activations, and decode streams the weights faster;
-// int16-dot was measured with AVX-512 and AVX2 code, not on ARM); else f32.
+// AVX512-BF16, int16-dot for int8 weights on x86 and on ARM targets with
+// the dot-product extension (as two sdots per group there). Both are as
+// close to the reference as f32 activations, and decode streams the
+// weights faster (measured with AVX-512 and AVX2 code; no ARM hardware
+// here to measure sdot's). Else f32.
 static MatMath default_decode_math(const EmitOptions &opts, const ModelConfig &config) {
     auto fits = [&](MatMath m) { return !dim_off_multiple(config, m); };
     const bool bf16_targets = !opts.targets.empty() && !target_without_bf16(opts);
     if (opts.weight_dtype == DType::BF16 && bf16_targets && fits(MatMath::Bf16x2Dot)) return MatMath::Bf16x2Dot;
     const bool x86 = !opts.targets.empty() && opts.targets[0].arch == Halide::Target::X86;
-    if (opts.weight_dtype == DType::I8 && x86 && fits(MatMath::Int16Dot)) return MatMath::Int16Dot;
+    bool arm_dot = !opts.targets.empty() && opts.targets[0].arch == Halide::Target::ARM;
+    for (const Halide::Target &t : opts.targets) arm_dot = arm_dot && t.has_feature(Halide::Target::ARMDotProd);
+    if (opts.weight_dtype == DType::I8 && (x86 || arm_dot) && fits(MatMath::Int16Dot)) return MatMath::Int16Dot;
     return MatMath::F32;
 }
 

@@ -31,6 +31,12 @@ std::optional<MatMath> mat_math_from_name(const std::string &name);
 // The weight dtype a dot-product mode needs (F32: any).
 std::optional<DType> mat_math_weight_dtype(MatMath m);
 
+// What the target's int8 dot-product instruction multiplies, which decides
+// how int8-dot enters its weights (compiler/graph/layers.cpp): x86's
+// vpdpbusd takes unsigned by signed bytes (the weights enter offset by
+// 128); ARM's sdot signed by signed (the weights enter as they are).
+enum class Int8DotSigns { UnsignedBySigned, SignedBySigned };
+
 // int8-dot and int16-dot: activations share one f32 scale per block of this
 // many inputs.
 constexpr int kIntDotBlock = 32;

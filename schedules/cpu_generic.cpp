@@ -193,8 +193,8 @@ void CpuGenericSchedule::int_dot_linear(Linear &l, Phase phase, Func root) {
     int width = t_.vector;
     while (width > 1 && n_groups % width != 0) width /= 2;
     // The input's quantization: small, once per call.
-    for (Func f : {q.amax, q.block_scale, q.x_q, q.offset}) {
-        if (!f.defined()) continue;  // int16-dot has no offset
+    for (Func f : {q.amax, q.block_scale, q.x_q, q.offset, q.x_hi, q.x_lo}) {
+        if (!f.defined()) continue;  // int16-dot has no offset, only its split form x_hi and x_lo
         f.compute_root();
         if (!decode) f.parallel(t);
     }
@@ -205,9 +205,12 @@ void CpuGenericSchedule::int_dot_linear(Linear &l, Phase phase, Func root) {
         else q.offset.update().parallel(t);
     }
     q.x_q.vectorize(j, 4 * t_.vector, kGuard);
+    for (Func f : {q.x_hi, q.x_lo})
+        if (f.defined()) f.vectorize(j, 4 * t_.vector, kGuard);
     q.block_scale.vectorize(j, t_.vector, kGuard);
     const int group = int(*as_const_int(q.k.x.extent()));
-    const bool int16 = group == 2;  // int16-dot's groups are pairs, int8-dot's quads
+    // int16-dot: pairs, or int8 quads of two parts (split); 2 bytes an input either way.
+    const bool int16 = group == 2 || q.group_lo.defined();
     const bool long_rows = decode && int16 && n_groups * group > t_.long_row_inputs;
     const int vectors = !decode ? 1 : long_rows ? t_.long_row_vectors : t_.int_dot_decode_vectors;
     const int lanes = width * dividing_vectors(vectors, n_groups, width);
@@ -226,11 +229,14 @@ void CpuGenericSchedule::int_dot_linear(Linear &l, Phase phase, Func root) {
         if (long_rows) inner.reorder(ui, uo, o, t, ro).unroll(o);
         else inner.reorder(ui, uo, t, ro);
         inner.vectorize(ui).unroll(uo);
-        q.group.compute_at(partial, ro).vectorize(j, width).unroll(j);
-        q.group.update().atomic().vectorize(q.k.x).vectorize(j, width).unroll(j);
-        if (long_rows) {
-            q.group.unroll(o);
-            q.group.update().unroll(o);
+        for (Func g : {q.group, q.group_lo}) {
+            if (!g.defined()) continue;
+            g.compute_at(partial, ro).vectorize(j, width).unroll(j);
+            g.update().atomic().vectorize(q.k.x).vectorize(j, width).unroll(j);
+            if (long_rows) {
+                g.unroll(o);
+                g.update().unroll(o);
+            }
         }
         return;
     }
@@ -240,8 +246,11 @@ void CpuGenericSchedule::int_dot_linear(Linear &l, Phase phase, Func root) {
     tile_prefill(y, task, rows, t_.tokens);
     partial.compute_at(y, ot).bound_extent(t, t_.tokens).vectorize(u);
     partial.update().reorder(u, o, t, ro).vectorize(u).unroll(o).unroll(t);
-    q.group.compute_at(partial, ro).vectorize(j).unroll(o).unroll(t);
-    q.group.update().atomic().vectorize(q.k.x).vectorize(j).unroll(o).unroll(t);
+    for (Func g : {q.group, q.group_lo}) {
+        if (!g.defined()) continue;
+        g.compute_at(partial, ro).vectorize(j).unroll(o).unroll(t);
+        g.update().atomic().vectorize(q.k.x).vectorize(j).unroll(o).unroll(t);
+    }
 }
 
 // Decode: each row's lanes of partial sums are added as a vector (a tree of

@@ -78,8 +78,11 @@ struct CpuTiles {
 
 class CpuGenericSchedule : public Schedule {
 public:
-    explicit CpuGenericSchedule(CpuTiles tiles, const char *name = "cpu-generic") : t_(tiles), name_(name) {}
+    explicit CpuGenericSchedule(CpuTiles tiles, const char *name = "cpu-generic",
+                                Int8DotSigns int8_signs = Int8DotSigns::UnsignedBySigned)
+        : t_(tiles), name_(name), int8_signs_(int8_signs) {}
     const char *name() const override { return name_; }
+    Int8DotSigns int8_dot_signs() const override { return int8_signs_; }
     void embed(EmbedGraph &g, Phase phase) override;
     void qkv(QkvGraph &g, Phase phase) override;
     void attn_mlp(AttnMlpGraph &g, Phase phase) override;
@@ -111,6 +114,7 @@ protected:
     void elementwise(Halide::Func f, Halide::Var inner, Phase phase);
     CpuTiles t_;
     const char *name_;
+    Int8DotSigns int8_signs_;
 };
 
 }  // namespace qwenc

@@ -9,10 +9,12 @@ namespace qwenc {
 struct IsaFamily {
     const char *name;
     CpuTiles tiles;
+    Int8DotSigns int8_signs = Int8DotSigns::UnsignedBySigned;  // x86's vpdpbusd
 };
 
 IsaFamily x86_avx512_family();
 IsaFamily x86_avx2_family();
 IsaFamily simd128_family();
+IsaFamily arm64_neon_family();
 
 }  // namespace qwenc

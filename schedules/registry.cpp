@@ -12,7 +12,8 @@ IsaFamily family_for_target(const Halide::Target &target) {
         if (target.has_feature(Halide::Target::AVX512)) return x86_avx512_family();
         if (target.has_feature(Halide::Target::AVX)) return x86_avx2_family();
     }
-    return simd128_family();  // ARM NEON, SSE-only x86 and anything with 128-bit vectors
+    if (target.arch == Halide::Target::ARM && target.bits == 64) return arm64_neon_family();
+    return simd128_family();  // SSE-only x86 and anything else with 128-bit vectors
 }
 }  // namespace
 
@@ -28,7 +29,8 @@ CpuTiles tiles_for_target(const Halide::Target &target, const ScheduleFile *file
 }
 
 std::unique_ptr<Schedule> schedule_with_tiles(const Halide::Target &target, const CpuTiles &tiles) {
-    return std::make_unique<CpuGenericSchedule>(tiles, family_for_target(target).name);
+    const IsaFamily family = family_for_target(target);
+    return std::make_unique<CpuGenericSchedule>(tiles, family.name, family.int8_signs);
 }
 
 std::unique_ptr<Schedule> schedule_for_target(const Halide::Target &target, const ScheduleFile *file) {

@@ -7,6 +7,7 @@
 #include <Halide.h>
 
 #include "graph/stage_graphs.h"
+#include "mat_math.h"
 
 namespace qwenc {
 
@@ -14,6 +15,9 @@ class Schedule {
 public:
     virtual ~Schedule() = default;
     virtual const char *name() const = 0;
+    // What the target's int8 dot product multiplies; the lowering enters
+    // int8-dot's weights to match (see Int8DotSigns).
+    virtual Int8DotSigns int8_dot_signs() const = 0;
     virtual void embed(EmbedGraph &g, Phase phase) = 0;
     virtual void qkv(QkvGraph &g, Phase phase) = 0;
     virtual void attn_mlp(AttnMlpGraph &g, Phase phase) = 0;

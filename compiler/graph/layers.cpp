@@ -52,8 +52,9 @@ void finish(Linear &l, const std::string &name, const WeightMatrix &w, Func bias
 // Integer dot products of int8 weights. x is quantized with one scale per
 // block of 32 inputs, and each lane sums a group of products exactly in
 // int32 before the block scale applies:
-// - int8-dot, as llama.cpp's Q8_0 x Q8_0: x to int8, groups of 4 (vpdpbusd).
-//   vpdpbusd takes unsigned x signed bytes, so the weights enter as w + 128
+// - int8-dot, as llama.cpp's Q8_0 x Q8_0: x to int8, groups of 4 (vpdpbusd,
+//   ARM's sdot). ARM's sdot takes signed x signed bytes: the weights enter
+//   as they are. vpdpbusd takes unsigned x signed bytes, so the weights enter as w + 128
 //   (a sign-bit flip) and the sum carries an extra 128 * sum(x_q * scale),
 //   one number per token:
 //     out = sum_j group(j) * block_scale(j / 8) - offset = sum_i w_i * x_q_i * s_i.
@@ -63,12 +64,17 @@ void finish(Linear &l, const std::string &name, const WeightMatrix &w, Func bias
 //   there beside the weight stream.
 // - int16-dot: x to int16, groups of 2 weights widened to int16 (vpdpwssd,
 //   or vpmaddwd without VNNI); signed x signed, so no offset. A vector of 16
-//   lanes is one block, whose scale is a broadcast.
+//   lanes is one block, whose scale is a broadcast. Where the int8 dot
+//   product is signed x signed (ARM's sdot), x_q splits into two int8
+//   parts instead, x_q = 256 hi + lo, each a group-of-4 sdot.
 Linear int_dot_linear(const std::string &name, const WeightMatrix &w, Func x, Func bias, const Expr &n_tokens) {
     const bool int16 = w.math() == MatMath::Int16Dot;
+    const bool signed_bytes = w.int8_dot_signs() == Int8DotSigns::SignedBySigned;
+    const bool split16 = int16 && signed_bytes;
     const int B = kIntDotBlock;
-    const int group = int16 ? 2 : 4;
-    const float levels = int16 ? 32767.0f : 127.0f;
+    const int group = int16 && !split16 ? 2 : 4;
+    // split16's high byte, (x_q + 128) >> 8, must stay within int8.
+    const float levels = split16 ? 32639.0f : int16 ? 32767.0f : 127.0f;
     const int n_in = int(w.in_dim());
     if (n_in % B != 0)
         throw std::invalid_argument("integer dot products need input dimensions divisible by " + std::to_string(B) + " (" + name +
@@ -89,16 +95,35 @@ Linear int_dot_linear(const std::string &name, const WeightMatrix &w, Func x, Fu
     Expr inv = select(amax > 0.0f, levels / amax, 0.0f);
     q.x_q(j, t) = cast(int16 ? Int(16) : Int(8), clamp(round(x(j, tok) * inv), -levels, levels));
     Expr weight = cast<int16_t>(w.raw(group * j + q.k, o));
-    if (!int16) {
+    if (signed_bytes) {
+        weight = w.raw(group * j + q.k, o);  // sdot: int8 by int8, nothing to offset
+    } else if (!int16) {
         q.offset = Func(name + "_offset");
         q.offset(t) = 0.0f;
         q.offset(t) += 128.0f * cast<float>(q.x_q(ri, t)) * q.block_scale(ri / B, t);
         weight = reinterpret(UInt(8), w.raw(group * j + q.k, o)) ^ cast<uint8_t>(0x80);
     }
-    q.group(j, o, t) = 0;
-    q.group(j, o, t) += cast<int32_t>(weight) * cast<int32_t>(q.x_q(group * j + q.k, t));
+    Expr group_sum;
+    if (split16) {
+        // x_q = 256 hi + lo with hi and lo int8 (lo in [-128, 127]): two
+        // sdots per group, summed exactly in int32 (|256 hi-sum| < 2^25).
+        q.x_hi = Func(name + "_xhi");
+        q.x_lo = Func(name + "_xlo");
+        q.x_hi(j, t) = cast<int8_t>((cast<int32_t>(q.x_q(j, t)) + 128) >> 8);
+        q.x_lo(j, t) = cast<int8_t>(cast<int32_t>(q.x_q(j, t)) - cast<int32_t>(q.x_hi(j, t)) * 256);
+        q.group_lo = Func(name + "_group_lo");
+        q.group(j, o, t) = 0;
+        q.group(j, o, t) += cast<int32_t>(weight) * cast<int32_t>(q.x_hi(group * j + q.k, t));
+        q.group_lo(j, o, t) = 0;
+        q.group_lo(j, o, t) += cast<int32_t>(weight) * cast<int32_t>(q.x_lo(group * j + q.k, t));
+        group_sum = q.group(l.r.x, o, t) * 256 + q.group_lo(l.r.x, o, t);
+    } else {
+        q.group(j, o, t) = 0;
+        q.group(j, o, t) += cast<int32_t>(weight) * cast<int32_t>(q.x_q(group * j + q.k, t));
+        group_sum = q.group(l.r.x, o, t);
+    }
     l.out(o, t) = 0.0f;
-    l.out(o, t) += cast<float>(q.group(l.r.x, o, t)) * q.block_scale(l.r.x / (B / group), t);
+    l.out(o, t) += cast<float>(group_sum) * q.block_scale(l.r.x / (B / group), t);
     finish(l, name, w, bias);
     return l;
 }

@@ -51,6 +51,9 @@ struct Linear {
         // unsigned; or of vpdpwssd).
         Halide::Func group;
         Halide::RDom k;            // group's inputs
+        // int16-dot on signed int8 dot products (sdot): x_q = 256 x_hi + x_lo,
+        // both int8; group sums the products with x_hi, group_lo with x_lo.
+        Halide::Func x_hi, x_lo, group_lo;
     } int_dot;
     bool int_dot_product() const { return int_dot.group.defined(); }
     // 4-bit projections (WeightMatrix::quant4; defined only then): the

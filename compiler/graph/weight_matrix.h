@@ -17,7 +17,9 @@ class WeightMatrix {
 public:
     // A dot-product math (bf16-dot, int8-dot) takes the matrix as elements of
     // its own type (BFloat(16), Int(8)), dims (in, out): see raw().
-    WeightMatrix(const std::string &name, DType dtype, int64_t in_dim, int64_t out_dim, MatMath math = MatMath::F32);
+    // int8_signs: how the target's int8 dot product takes its operands (int8-dot only).
+    WeightMatrix(const std::string &name, DType dtype, int64_t in_dim, int64_t out_dim, MatMath math = MatMath::F32,
+                 Int8DotSigns int8_signs = Int8DotSigns::UnsignedBySigned);
     // A 4-bit projection in its checkpoint's own layout (models/quant4.h):
     // the qweight, then qzeros_arg_name(name) and qscales_arg_name(name).
     WeightMatrix(const std::string &name, const Quant4 &q, int64_t in_dim, int64_t out_dim);
@@ -44,6 +46,7 @@ public:
     // dtypes there is none and rows need no scaling.
     bool has_scale() const { return dtype_ == DType::I8; }
     MatMath math() const { return math_; }
+    Int8DotSigns int8_dot_signs() const { return int8_signs_; }
     // Element (i, o) as stored, for the dot-product maths.
     Halide::Expr raw(const Halide::Expr &i, const Halide::Expr &o) const { return param_(i, o); }
     Halide::Expr scale(const Halide::Expr &o) const { return scale_(o); }
@@ -61,6 +64,7 @@ private:
     int64_t in_, out_;
     int pack_;
     MatMath math_ = MatMath::F32;
+    Int8DotSigns int8_signs_ = Int8DotSigns::UnsignedBySigned;
 };
 
 // A 1-D f32 input (norm weights, biases) of known length.

@@ -105,15 +105,17 @@ Params &operator<<(Params &p, const AttentionInputs &in) { return p << in.q << i
 
 // A layer's projection: dense in the object's weight dtype, or the
 // checkpoint's 4-bit layout.
-WeightMatrix projection(const std::string &name, const ModelConfig &c, DType wd, int64_t in, int64_t out, MatMath m) {
+WeightMatrix projection(const std::string &name, const ModelConfig &c, DType wd, int64_t in, int64_t out, MatMath m,
+                        Int8DotSigns signs) {
     if (c.quant4.active()) return WeightMatrix(name, c.quant4, in, out);
-    return WeightMatrix(name, wd, in, out, m);
+    return WeightMatrix(name, wd, in, out, m, signs);
 }
 
 // The embedding or lm_head: dense, or 4-bit in a qwenc-int4 checkpoint.
-WeightMatrix model_matrix(const std::string &name, const ModelConfig &c, DType wd, int64_t in, int64_t out, MatMath m) {
+WeightMatrix model_matrix(const std::string &name, const ModelConfig &c, DType wd, int64_t in, int64_t out, MatMath m,
+                          Int8DotSigns signs) {
     if (c.quant4.whole_model) return WeightMatrix(name, c.quant4, in, out);
-    return WeightMatrix(name, wd, in, out, m);
+    return WeightMatrix(name, wd, in, out, m, signs);
 }
 
 // The weights after attention: o_proj, the post-attention norm, the MLP.
@@ -121,11 +123,11 @@ struct MlpWeights {
     WeightMatrix wo, w_gate, w_up, w_down;
     ImageParam post_norm_w;
     MatMath math;
-    MlpWeights(const ModelConfig &c, DType wd, MatMath m)
-        : wo(projection("wo", c, wd, c.q_dim(), c.hidden_size, m)),
-          w_gate(projection("w_gate", c, wd, c.hidden_size, c.intermediate_size, m)),
-          w_up(projection("w_up", c, wd, c.hidden_size, c.intermediate_size, m)),
-          w_down(projection("w_down", c, wd, c.intermediate_size, c.hidden_size, m)),
+    MlpWeights(const ModelConfig &c, DType wd, MatMath m, Int8DotSigns signs)
+        : wo(projection("wo", c, wd, c.q_dim(), c.hidden_size, m, signs)),
+          w_gate(projection("w_gate", c, wd, c.hidden_size, c.intermediate_size, m, signs)),
+          w_up(projection("w_up", c, wd, c.hidden_size, c.intermediate_size, m, signs)),
+          w_down(projection("w_down", c, wd, c.intermediate_size, c.hidden_size, m, signs)),
           post_norm_w(vector_input("post_norm_w", c.hidden_size)), math(m) {}
 };
 Params &operator<<(Params &p, const MlpWeights &w) { return p << w.wo << w.post_norm_w << w.w_gate << w.w_up << w.w_down; }
@@ -141,7 +143,7 @@ void constrain_rows(Func f, int64_t dim, Phase phase) {
 
 StagePipeline build_embed(const ModelConfig &c, DType wd, Schedule &s) {
     ImageParam tokens(Int(32), 1, "tokens");
-    const WeightMatrix table = model_matrix("table", c, wd, c.hidden_size, c.vocab_size, MatMath::F32);
+    const WeightMatrix table = model_matrix("table", c, wd, c.hidden_size, c.vocab_size, MatMath::F32, s.int8_dot_signs());
     EmbedGraph gr{Func("x_out")};
     gr.out(h, t) = table(h, clamp(tokens(t), 0, int(c.vocab_size) - 1));
     constrain_rows(gr.out, c.hidden_size, Phase::Prefill);
@@ -153,8 +155,9 @@ StagePipeline build_qkv(Stage stage, const ModelConfig &c, DType wd, Phase phase
     const int64_t H = c.hidden_size, hd = c.head_dim();
     ImageParam x = activations("x", H, phase);
     ImageParam norm_w = vector_input("norm_w", H);
-    WeightMatrix wq = projection("wq", c, wd, H, c.q_dim(), math), wk = projection("wk", c, wd, H, c.kv_dim(), math),
-                 wv = projection("wv", c, wd, H, c.kv_dim(), math);
+    const Int8DotSigns signs = s.int8_dot_signs();
+    WeightMatrix wq = projection("wq", c, wd, H, c.q_dim(), math, signs), wk = projection("wk", c, wd, H, c.kv_dim(), math, signs),
+                 wv = projection("wv", c, wd, H, c.kv_dim(), math, signs);
     Params params;
     params << x << norm_w << wq << wk << wv;
     // Each prefill token's own position (a batched step's tokens belong to
@@ -232,7 +235,7 @@ StagePipeline build_attn_mlp(Stage stage, const ModelConfig &c, DType wd, Phase 
     const int64_t H = c.hidden_size, hd = c.head_dim();
     ImageParam x = activations("x", H, phase);
     AttentionInputs in(c);
-    MlpWeights w(c, wd, math);
+    MlpWeights w(c, wd, math, s.int8_dot_signs());
     AttnMlpGraph gr;
     gr.attn = attention(in.q, in.k_cache, in.v_cache, hd, c.group_size(), in.pos0, n_tokens(x, phase));
     mlp_after_attention(gr, c, x, gr.attn.out, w, phase);
@@ -267,7 +270,7 @@ StagePipeline build_out_mlp(const ModelConfig &c, DType wd, Schedule &s, MatMath
     attn.dim(0).set_bounds(0, int(hd)).set_stride(1);
     attn.dim(1).set_bounds(0, int(c.num_attention_heads)).set_stride(int(hd));
     attn.dim(2).set_min(0).set_stride(int(c.q_dim()));
-    MlpWeights w(c, wd, math);
+    MlpWeights w(c, wd, math, s.int8_dot_signs());
     AttnMlpGraph gr;
     mlp_after_attention(gr, c, x, attn, w, Phase::Prefill);
     s.out_mlp(gr, Phase::Prefill);
@@ -303,7 +306,7 @@ StagePipeline build_head(Stage stage, const ModelConfig &c, DType wd, Phase phas
     const int64_t H = c.hidden_size;
     ImageParam x = activations("x", H, phase);
     ImageParam norm_w = vector_input("norm_w", H);
-    const WeightMatrix lm_head = model_matrix("lm_head", c, wd, H, c.vocab_size, math);
+    const WeightMatrix lm_head = model_matrix("lm_head", c, wd, H, c.vocab_size, math, s.int8_dot_signs());
     HeadGraph gr;
     gr.norm = rms_norm("final_norm", x, norm_w, H, c.rms_norm_eps);
     gr.logits = linear("lm_head_lin", lm_head, gr.norm.out, Func(), clamp_tokens(x, phase));

@@ -66,6 +66,8 @@ other:
   --tokenizer FILE         tokenizer.json (default: MODEL_DIR/tokenizer.json)
   --dump-logits FILE       with --tokens: float32 logits of every input position,
                            row-major [n_tokens, vocab_size], little-endian, no header
+    --eval-decode          take the tokens one at a time, through the decode
+                           stages generation runs on (default: one prefill)
   --threads N              worker threads (default: one per core)
   --max-context N          KV-cache positions (default: min(max_position_embeddings, 4096))
   --quiet                  no progress or statistics on stderr
@@ -99,7 +101,7 @@ int main(int argc, char **argv) {
                       "messages", "prompts-file", "tokenize", "chat-template", "tokenizer", "temperature", "top-k", "top-p",
                       "min-p", "repetition-penalty", "presence-penalty", "frequency-penalty", "seed", "stop", "bench-prefill", "bench-decode", "bench-repeats", "bench-batch",
                       "tools"},
-                     {"help", "version", "quiet", "ignore-eos", "raw", "chat", "print-prompt", "bench"});
+                     {"help", "version", "quiet", "ignore-eos", "raw", "chat", "print-prompt", "bench", "eval-decode"});
         if (args.has("help")) {
             std::fputs(kHelp, stdout);
             return 0;
@@ -139,6 +141,7 @@ int main(int argc, char **argv) {
         if (modes != 1)
             throw UsageError("give exactly one of --prompt, --messages, --chat, --prompts-file, --tokens, --bench (see --help)");
         if (!args.has("model")) throw UsageError("--model MODEL.so is required (see --help)");
+        if (args.has("eval-decode") && !args.has("dump-logits")) throw UsageError("--eval-decode goes with --tokens and --dump-logits");
         if (args.has("bench")) return run_bench(args);
         // Tokenizer and template before the model: their errors come at once.
         const bool with_template = !args.has("tokens") && !args.has("raw");
@@ -161,8 +164,13 @@ int main(int argc, char **argv) {
             const std::vector<int32_t> prompt = parse_int_list("tokens", args.get("tokens"));
             const int64_t n = int64_t(prompt.size());
             if (args.has("dump-logits")) {
-                std::vector<float> logits(prompt.size() * size_t(qwenrt_model_vocab_size(model.get())));
-                check(qwenrt_session_eval(session.get(), prompt.data(), n, logits.data(), 1));
+                const size_t V = size_t(qwenrt_model_vocab_size(model.get()));
+                std::vector<float> logits(prompt.size() * V);
+                if (args.has("eval-decode"))
+                    for (int64_t i = 0; i < n; i++)
+                        check(qwenrt_session_eval(session.get(), &prompt[size_t(i)], 1, logits.data() + size_t(i) * V, 0));
+                else
+                    check(qwenrt_session_eval(session.get(), prompt.data(), n, logits.data(), 1));
                 AtomicFile out(args.get("dump-logits"));
                 out.write(logits.data(), logits.size() * sizeof(float));
                 out.commit();

@@ -81,6 +81,16 @@ foreach(case tied untied wide long)
                        FIXTURES_REQUIRED "${model_fixture};int16_dot_${case}"
                        ENVIRONMENT "QWENC_TEST_MODEL=${i8d}/${case}-int16-dot.so;QWENC_TEST_WEIGHTS=${weights};QWENC_TEST_TOLERANCE=1e-3")
 endforeach()
+# qwenrun --eval-decode: the same tokens one at a time, through the decode
+# stages: int16-dot's logits against the independent reference.
+add_test(NAME e2e.int16_dot.tied.eval_decode_matches_reference
+         COMMAND bash -c "'${BIN}/qwenrun' --model '${i8d}/tied-int16-dot.so' --weights '${E2E_DIR}/int8_tied' --tokens ${i8d_tied_tokens} --max-tokens 0 --eval-decode --quiet --dump-logits '${i8d}/tied-int16-dot-decode.bin' && '${BIN}/check-logits' '${E2E_DIR}/int8_tied' ${i8d_tied_tokens} '${i8d}/tied-int16-dot-decode.bin'")
+set_tests_properties(e2e.int16_dot.tied.eval_decode_matches_reference PROPERTIES
+                     FIXTURES_REQUIRED "int8_tied_model;int16_dot_tied" PASS_REGULAR_EXPRESSION "PASS")
+add_test(NAME e2e.qwenrun.eval_decode_needs_dump_logits
+         COMMAND ${EXPECT_ERROR} "--eval-decode goes with --tokens and --dump-logits"
+                 ${BIN}/qwenrun --model ${i8d}/tied-int16-dot.so --weights ${E2E_DIR}/int8_tied --tokens 1,2 --eval-decode)
+set_tests_properties(e2e.qwenrun.eval_decode_needs_dump_logits PROPERTIES FIXTURES_REQUIRED "int8_tied_model;int16_dot_tied")
 
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
   # For avx512_sapphirerapids targets the products are vpdpbusd (int8-dot)
