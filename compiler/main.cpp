@@ -47,8 +47,12 @@ options:
                            inputs, logits within ~5e-4 of f32's; the default
                            for int8 weights on x86 and arm_dot_prod); int8-dot (int8 weights:
                            activations quantized to int8 per block of 32, as
-                           llama.cpp's Q8_0, logits ~0.1 off). Default
-                           elsewhere: f32. Measured speed: docs/performance.md
+                           llama.cpp's Q8_0, logits ~0.1 off; also 4-bit
+                           GPTQ / qwenc-int4 weights with groups of a multiple
+                           of 32, as llama.cpp's Q4_0 x Q8_0: the default for
+                           them on x86 targets with AVX2 and no AVX-512).
+                           Default elsewhere: f32. Measured speed:
+                           docs/performance.md
   --emit shared|static     a shared object for qwenrun / qwenrt_model_load
                            (default), or a static library libNAME.a plus
                            NAME.h beside it, to link the model into a program
@@ -118,6 +122,19 @@ static std::optional<std::pair<const char *, int64_t>> dim_off_multiple(const Mo
 // here to measure sdot's). Else f32.
 static MatMath default_decode_math(const EmitOptions &opts, const ModelConfig &config) {
     auto fits = [&](MatMath m) { return !dim_off_multiple(config, m); };
+    if (config.quant4.active()) {
+        // 4-bit GPTQ-layout weights on x86 with AVX2 and no AVX-512: int8
+        // activations on pmaddubsw (schedules/x86_maddubs.cpp), as llama.cpp's
+        // Q4_0 x Q8_0; measured 1.6-1.9x f32's decode there (bench/HISTORY.md).
+        // AVX-512 and ARM targets have no such sums yet: f32.
+        bool avx2 = !opts.targets.empty();
+        for (const Halide::Target &t : opts.targets)
+            avx2 = avx2 && t.arch == Halide::Target::X86 && t.has_feature(Halide::Target::AVX2) &&
+                   !t.has_feature(Halide::Target::AVX512);
+        const bool int8_dot = avx2 && quant4_int8_dot(config.quant4, MatMath::Int8Dot) &&
+                              quant4_groups_fit_int8_dot(config.quant4) && fits(MatMath::Int8Dot);
+        return int8_dot ? MatMath::Int8Dot : MatMath::F32;
+    }
     const bool bf16_targets = !opts.targets.empty() && !target_without_bf16(opts);
     if (opts.weight_dtype == DType::BF16 && bf16_targets && fits(MatMath::Bf16x2Dot)) return MatMath::Bf16x2Dot;
     const bool x86 = !opts.targets.empty() && opts.targets[0].arch == Halide::Target::X86;
@@ -143,7 +160,15 @@ static MatMath parse_math(const CliArgs &args, const std::string &flag, std::ini
     }
     if (!ok) throw UsageError("--" + flag + " must be " + names + " (got '" + name + "')");
     const auto needs = mat_math_weight_dtype(*math);
-    if (needs && *needs != opts.weight_dtype)
+    if (config.quant4.active()) {
+        if (!quant4_math_allowed(config.quant4, *math, flag == "decode-math"))
+            throw UsageError("--" + flag + " " + name + " does not apply to " + quant4_describe(config.quant4) +
+                             (config.quant4.format == Quant4Format::Gptq ? ": they take f32, or int8-dot in decode"
+                                                                           : ": they take f32"));
+        if (quant4_int8_dot(config.quant4, *math) && !quant4_groups_fit_int8_dot(config.quant4))
+            throw InputError(config_path + ": --" + flag + " " + name + " needs a group_size divisible by " +
+                             std::to_string(kIntDotBlock) + " (it is " + std::to_string(config.quant4.group_size) + ")");
+    } else if (needs && *needs != opts.weight_dtype)
         throw UsageError("--" + flag + " " + name + " needs " + dtype_flag_name(*needs) + " weights (these are " +
                          dtype_flag_name(opts.weight_dtype) + ")");
     if (*math == MatMath::Bf16Dot || *math == MatMath::Bf16x2Dot)

@@ -87,7 +87,10 @@ Manifest Manifest::from_json(const json &j, const std::string &source) {
             auto math = mat_math_from_name(name);
             if (!math) throw bad(std::string("unknown ") + key + " '" + name + "'");
             const auto needs = mat_math_weight_dtype(*math);
-            if (needs && *needs != m.weight_dtype) throw bad(std::string(key) + " '" + name + "' does not go with " + dtype_flag_name(m.weight_dtype) + " weights");
+            if (m.config.quant4.active()) {
+                if (!quant4_math_allowed(m.config.quant4, *math, field == &m.decode_math))
+                    throw bad(std::string(key) + " '" + name + "' does not go with " + quant4_describe(m.config.quant4));
+            } else if (needs && *needs != m.weight_dtype) throw bad(std::string(key) + " '" + name + "' does not go with " + dtype_flag_name(m.weight_dtype) + " weights");
             if (mat_math_decode_only(*math) && field == &m.prefill_math) throw bad("prefill_math '" + name + "' is a decode math");
             *field = *math;
         }

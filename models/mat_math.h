@@ -3,7 +3,8 @@
 // activations to the weights' element type so one instruction does several
 // multiply-adds per lane: bf16-dot (vdpbf16ps, bf16 weights) and int8-dot
 // (vpdpbusd, int8 weights; activations quantized per block of 32 inputs,
-// as llama.cpp's Q8_0 does). bf16x2-dot (decode only) runs on vdpbf16ps
+// as llama.cpp's Q8_0 does; with 4-bit weights, in decode, vpmaddubsw on
+// the unpacked nibbles, see models/quant4.h). bf16x2-dot (decode only) runs on vdpbf16ps
 // too, but splits each f32 activation into two bf16s, x = hi + lo with hi
 // its bf16 rounding and lo the rounding of the rest: products of bf16s are
 // exact in f32, so w.x = w.hi + w.lo loses only lo's rounding (2^-17 of x),

@@ -110,6 +110,12 @@ json quant4_config_json(const Quant4 &q) {
     return j;
 }
 
+bool quant4_int8_dot(const Quant4 &q, MatMath m) { return q.format == Quant4Format::Gptq && m == MatMath::Int8Dot; }
+
+bool quant4_math_allowed(const Quant4 &q, MatMath m, bool decode) { return m == MatMath::F32 || (decode && quant4_int8_dot(q, m)); }
+
+MatMath quant4_dense_math(const Quant4 &q, MatMath m) { return q.active() && m == MatMath::Int8Dot ? MatMath::F32 : m; }
+
 std::string quant4_qweight_name(const std::string &w) { return replace_suffix(w, "qweight"); }
 std::string quant4_qzeros_name(const std::string &w) { return replace_suffix(w, "qzeros"); }
 std::string quant4_scales_name(const std::string &w) { return replace_suffix(w, "scales"); }

@@ -29,6 +29,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mat_math.h"
+
 namespace qwenc {
 
 enum class Quant4Format { None, Gptq, Awq };
@@ -77,5 +79,24 @@ constexpr int kQuant4Pack = 8;
 // AWQ: the nibble of a word that holds output o % 8 (AutoAWQ packs outputs
 // in the order 0, 2, 4, 6, 1, 3, 5, 7).
 constexpr int kAwqNibble[kQuant4Pack] = {0, 4, 1, 5, 2, 6, 3, 7};
+
+// int8-dot with 4-bit weights (decode; GPTQ's layout, qwenc-int4 included):
+// the activations quantized to int8 per block of kIntDotBlock inputs, as
+// llama.cpp's Q4_0 x Q8_0; each byte of a qweight word (two inputs' 4-bit
+// values) meets two int8 activations on one lane of pmaddubsw. Such a stage
+// takes its 4-bit matrices' qweight as bytes, uint8 [4 * out, in / 8]
+// (quant4_qweight_bytes), and its dense matrices (GPTQ's f16 embedding and
+// lm_head) in f32 (quant4_dense_math).
+bool quant4_int8_dot(const Quant4 &q, MatMath m);
+constexpr int kQuant4WordBytes = 4;
+// Whether a stage of math `m` takes qweight as bytes rather than int32 words.
+inline bool quant4_qweight_bytes(const Quant4 &q, MatMath m) { return quant4_int8_dot(q, m); }
+// The maths a 4-bit model's stages take: f32, and in decode int8-dot (GPTQ's layout).
+bool quant4_math_allowed(const Quant4 &q, MatMath m, bool decode);
+// Whether int8-dot's blocks of kIntDotBlock inputs tile q's groups (whole
+// columns: the dimensions' own multiples, checked with the dense maths').
+inline bool quant4_groups_fit_int8_dot(const Quant4 &q) { return q.group_size < 0 || q.group_size % kIntDotBlock == 0; }
+// The math a dense matrix of a 4-bit model computes in a stage of math `m`.
+MatMath quant4_dense_math(const Quant4 &q, MatMath m);
 
 }  // namespace qwenc

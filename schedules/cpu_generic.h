@@ -79,9 +79,13 @@ struct CpuTiles {
 class CpuGenericSchedule : public Schedule {
 public:
     explicit CpuGenericSchedule(CpuTiles tiles, const char *name = "cpu-generic",
-                                Int8DotSigns int8_signs = Int8DotSigns::UnsignedBySigned)
-        : t_(tiles), name_(name), int8_signs_(int8_signs) {}
+                                Int8DotSigns int8_signs = Int8DotSigns::UnsignedBySigned,
+                                void (*lowering_passes)(Halide::Pipeline &) = nullptr)
+        : t_(tiles), name_(name), int8_signs_(int8_signs), lowering_passes_(lowering_passes) {}
     const char *name() const override { return name_; }
+    void add_lowering_passes(Halide::Pipeline &p) const override {
+        if (lowering_passes_) lowering_passes_(p);
+    }
     Int8DotSigns int8_dot_signs() const override { return int8_signs_; }
     void embed(EmbedGraph &g, Phase phase) override;
     void qkv(QkvGraph &g, Phase phase) override;
@@ -115,6 +119,7 @@ protected:
     CpuTiles t_;
     const char *name_;
     Int8DotSigns int8_signs_;
+    void (*lowering_passes_)(Halide::Pipeline &);
 };
 
 }  // namespace qwenc

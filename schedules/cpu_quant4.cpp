@@ -70,8 +70,16 @@ void CpuGenericSchedule::quant4_linear(Linear &l, Phase phase, Func root) {
     const bool decode = phase == Phase::Decode;
     const RVar grp = l.r.x;
     constexpr TailStrategy kGuard = TailStrategy::GuardWithIf;
+    if (q.int8_dot() && !decode) throw std::logic_error("int8-dot with 4-bit weights is a decode math");
     // The staged input and its group sums: small, once per call.
     q.x.compute_root().vectorize(j, t_.vector, kGuard);
+    if (q.int8_dot()) {  // quantized per block, and staged by nibble: once per call
+        q.amax.compute_root();
+        q.x_scale.compute_root();
+        q.x_q.compute_root().vectorize(j, t_.vector, kGuard);
+        q.x_lo.compute_root();
+        q.x_hi.compute_root();
+    }
     q.x_sum.compute_root();
     if (q.x_by_nibble.defined()) {
         q.x_by_nibble.compute_root().vectorize(j, t_.vector, kGuard);
@@ -122,6 +130,19 @@ void CpuGenericSchedule::quant4_linear(Linear &l, Phase phase, Func root) {
             .vectorize(ol)
             .fuse(oc, u, task_var)
             .parallel(task_var);
+        if (q.int8_dot()) {
+            // One vector of outputs at a time, its sums in registers: a
+            // block's word rows (4 runs side by side, a row apart), each
+            // vector one byte-lane per input pair of `lanes` outputs' words
+            // (4 x lanes bytes), whose products with the row's staged
+            // activations sum in pairs (pmaddubsw) and again to one int32
+            // per output; then the group's scale and zero, and the next vector.
+            q.part.compute_at(parts, ov).vectorize(o);
+            q.part.update().reorder(o, q.blocks).vectorize(o);
+            q.block.compute_at(q.part, q.blocks).vectorize(o);
+            q.block.update().atomic().reorder(q.k.x, o, q.k.y).vectorize(q.k.x).vectorize(o).unroll(q.k.y);
+            return;
+        }
         q.part.compute_at(parts, gi);
         if (q.gptq) {
             q.part.vectorize(o, lanes);

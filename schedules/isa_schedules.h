@@ -10,7 +10,12 @@ struct IsaFamily {
     const char *name;
     CpuTiles tiles;
     Int8DotSigns int8_signs = Int8DotSigns::UnsignedBySigned;  // x86's vpdpbusd
+    // Custom lowering passes the family's code needs (Schedule::add_lowering_passes).
+    void (*lowering_passes)(Halide::Pipeline &) = nullptr;
 };
+
+// x86_maddubs.cpp: 4-bit x int8 sums on pmaddubsw (AVX2).
+void add_maddubs_pass(Halide::Pipeline &p);
 
 IsaFamily x86_avx512_family();
 IsaFamily x86_avx2_family();

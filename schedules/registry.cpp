@@ -30,7 +30,7 @@ CpuTiles tiles_for_target(const Halide::Target &target, const ScheduleFile *file
 
 std::unique_ptr<Schedule> schedule_with_tiles(const Halide::Target &target, const CpuTiles &tiles) {
     const IsaFamily family = family_for_target(target);
-    return std::make_unique<CpuGenericSchedule>(tiles, family.name, family.int8_signs);
+    return std::make_unique<CpuGenericSchedule>(tiles, family.name, family.int8_signs, family.lowering_passes);
 }
 
 std::unique_ptr<Schedule> schedule_for_target(const Halide::Target &target, const ScheduleFile *file) {

@@ -24,6 +24,9 @@ public:
     virtual void attention(Attention &a, Phase phase) = 0;  // attn_prefill / attn_decode
     virtual void out_mlp(AttnMlpGraph &g, Phase phase) = 0;  // attn_mlp after attention
     virtual void head(HeadGraph &g, Phase phase) = 0;
+    // Custom lowering passes for a stage's pipeline (instruction selection
+    // Halide's front end cannot ask for); none by default.
+    virtual void add_lowering_passes(Halide::Pipeline &) const {}
 };
 
 struct ScheduleFile;

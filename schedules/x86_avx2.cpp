@@ -11,7 +11,9 @@ IsaFamily x86_avx2_family() {
     // most at the few tokens of a batched step (bench/HISTORY.md).
     t.rows = 2;
     t.tokens = 4;
-    return {"x86-avx2", t};
+    IsaFamily f{"x86-avx2", t};
+    f.lowering_passes = add_maddubs_pass;
+    return f;
 }
 
 }  // namespace qwenc

@@ -205,7 +205,67 @@ Linear quant4_linear(const std::string &name, const WeightMatrix &w, Func x, Fun
 }
 }  // namespace
 
+// 4-bit GPTQ-layout weights on int8 activations (quant4_int8_dot): x is
+// quantized per block of kIntDotBlock inputs, x = x_scale(b) * x_q; a
+// block's products of the 4-bit values by x_q sum exactly in int32
+// (block), and
+//   part(o, g) = sum over g's blocks b of x_scale(b) * block(o, b),
+//   x_sum(g) = sum over g's inputs of the dequantized x,
+// so out takes part and x_sum as quant4_linear's do. A qweight byte holds
+// inputs 8 row + 2 b and 8 row + 2 b + 1, its low and high nibble: the
+// activations are staged the same way, x_lo(b, row) and x_hi(b, row), so
+// that a word's four bytes meet four of each (pmaddubsw pairs, see
+// schedules/x86_maddubs.cpp).
+Linear quant4_int8_linear(const std::string &name, const WeightMatrix &w, Func x, Func bias, const Expr &n_tokens) {
+    const int G = int(w.quant4_group()), B = kIntDotBlock, P = kQuant4Pack;
+    if (G % B != 0)
+        throw std::invalid_argument("int8-dot needs 4-bit groups of a multiple of " + std::to_string(B) + " inputs (" + name +
+                                    " has " + std::to_string(G) + ")");
+    Linear l{Func(name), RDom(0, int(w.in_dim() / G), name + "_rg"), w.out_dim(), {}};
+    Linear::Quant4Parts &q = l.quant4;
+    q.gptq = true;
+    q.x = Func(name + "_x4");
+    q.x(j, t) = x(j, token(n_tokens));
+    q.amax = Func(name + "_amax");
+    RDom rb(0, B, name + "_rb");
+    q.amax(j, t) = 0.0f;
+    q.amax(j, t) = max(q.amax(j, t), abs(q.x(j * B + rb, t)));
+    q.x_scale = Func(name + "_xscale");
+    q.x_scale(j, t) = q.amax(j, t) / 127.0f;
+    const Expr amax = q.amax(j / B, t);
+    q.x_q = Func(name + "_xq");
+    q.x_q(j, t) = cast<int8_t>(clamp(round(q.x(j, t) * select(amax > 0.0f, 127.0f / amax, 0.0f)), -127.0f, 127.0f));
+    Var b("b"), row("row");
+    q.x_lo = Func(name + "_xlo");
+    q.x_hi = Func(name + "_xhi");
+    q.x_lo(b, row, t) = q.x_q(P * row + 2 * b, t);
+    q.x_hi(b, row, t) = q.x_q(P * row + 2 * b + 1, t);
+    q.x_sum = Func(name + "_xsum");
+    RDom in_group(0, G, name + "_rs");
+    const Expr i = g * G + in_group;
+    q.x_sum(g, t) = 0.0f;
+    q.x_sum(g, t) += cast<float>(q.x_q(i, t)) * q.x_scale(i / B, t);
+    // block(o, k, t): block k's products, over the bytes of a word (k.x) and its word rows (k.y).
+    q.k = RDom(0, kQuant4WordBytes, 0, B / P, name + "_rk");
+    const Expr wrow = j * (B / P) + q.k.y;
+    const Expr byte = w.quant4_byte(o, q.k.x, wrow);
+    q.block = Func(name + "_block");
+    q.block(o, j, t) = 0;
+    q.block(o, j, t) += cast<int32_t>(byte & cast<uint8_t>(15)) * cast<int32_t>(q.x_lo(q.k.x, wrow, t)) +
+                        cast<int32_t>(byte >> cast<uint8_t>(4)) * cast<int32_t>(q.x_hi(q.k.x, wrow, t));
+    q.blocks = RDom(0, G / B, name + "_rbk");
+    const Expr k = g * (G / B) + q.blocks;
+    q.part = Func(name + "_part");
+    q.part(o, g, t) = 0.0f;
+    q.part(o, g, t) += q.x_scale(k, t) * cast<float>(q.block(o, k, t));
+    l.out(o, t) = bias.defined() ? Expr(bias(o)) : Expr(0.0f);
+    l.out(o, t) += w.quant4_scale(l.r.x, o) * (q.part(o, l.r.x, t) - w.quant4_zero(l.r.x, o) * q.x_sum(l.r.x, t));
+    l.result = l.out;
+    return l;
+}
+
 Linear linear(const std::string &name, const WeightMatrix &w, Func x, Func bias, Expr n_tokens, Func staged) {
+    if (w.quant4() && w.math() == MatMath::Int8Dot) return quant4_int8_linear(name, w, x, bias, n_tokens);
     if (w.quant4()) return quant4_linear(name, w, x, bias, n_tokens);
     if (w.math() == MatMath::Int8Dot || w.math() == MatMath::Int16Dot) return int_dot_linear(name, w, x, bias, n_tokens);
     if (w.math() == MatMath::Bf16x2Dot) {

@@ -71,6 +71,13 @@ struct Linear {
         Halide::RDom k;
         Halide::Func x_by_nibble;  // GPTQ: x(i, t) / 16^(i % 8) (but i % 8 == 7), what part multiplies
         bool gptq = false;   // 8 consecutive inputs of one output share a word
+        // int8-dot (quant4_int8_dot; see quant4_int8_linear): x quantized per
+        // block, staged by nibble, and each block's int32 sums, over the
+        // blocks of a group (blocks); k then runs over a word's bytes and
+        // a block's word rows.
+        Halide::Func amax, x_scale, x_q, x_lo, x_hi, block;
+        Halide::RDom blocks;
+        bool int8_dot() const { return block.defined(); }
     } quant4;
     bool quant4_product() const { return quant4.part.defined(); }
     bool bf16x2_dot() const { return x_bf16.defined() && x_bf16.dimensions() == 5; }

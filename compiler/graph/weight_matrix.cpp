@@ -75,10 +75,13 @@ constexpr bool awq_nibble_matches_table() {
 static_assert(awq_nibble_matches_table(), "awq_nibble_of_output() must compute kAwqNibble");
 }  // namespace
 
-WeightMatrix::WeightMatrix(const std::string &name, const Quant4 &q, int64_t in_dim, int64_t out_dim)
-    : q4_(q), dtype_(DType::I32), in_(in_dim), out_(out_dim), pack_(1) {
+WeightMatrix::WeightMatrix(const std::string &name, const Quant4 &q, int64_t in_dim, int64_t out_dim, MatMath math)
+    : q4_(q), dtype_(DType::I32), in_(in_dim), out_(out_dim), pack_(1), math_(quant4_int8_dot(q, math) ? math : MatMath::F32) {
     const Quant4Shapes shapes = quant4_shapes(q, in_dim, out_dim);
-    param_ = stored_matrix(Int(32), name, shapes.qweight);
+    if (quant4_qweight_bytes(q, math))
+        param_ = stored_matrix(UInt(8), name, {shapes.qweight[0], shapes.qweight[1] * kQuant4WordBytes});
+    else
+        param_ = stored_matrix(Int(32), name, shapes.qweight);
     q4_zeros_ = stored_matrix(Int(32), qzeros_arg_name(name), shapes.qzeros);
     q4_scales_ = stored_matrix(UInt(16), qscales_arg_name(name), shapes.scales);  // f16 bits, see f16_bits_to_f32
 }

@@ -22,7 +22,8 @@ public:
                  Int8DotSigns int8_signs = Int8DotSigns::UnsignedBySigned);
     // A 4-bit projection in its checkpoint's own layout (models/quant4.h):
     // the qweight, then qzeros_arg_name(name) and qscales_arg_name(name).
-    WeightMatrix(const std::string &name, const Quant4 &q, int64_t in_dim, int64_t out_dim);
+    // With int8-dot (quant4_int8_dot) the qweight comes as bytes: quant4_byte.
+    WeightMatrix(const std::string &name, const Quant4 &q, int64_t in_dim, int64_t out_dim, MatMath math = MatMath::F32);
     bool quant4() const { return q4_.active(); }
     const Quant4 &quant4_format() const { return q4_; }
     int64_t quant4_group() const { return q4_.group(in_); }
@@ -32,6 +33,11 @@ public:
     // that holds output o (AWQ), and group g's zero (with the format's
     // offset) and scale of output o as f32: w = scale * (q - zero).
     Halide::Expr quant4_word(const Halide::Expr &col, const Halide::Expr &row) const { return param_(col, row); }
+    // int8-dot: byte b of output o's word in word row `row` (uint8), which
+    // holds inputs 8 row + 2 b (low nibble) and 8 row + 2 b + 1 (high).
+    Halide::Expr quant4_byte(const Halide::Expr &o, const Halide::Expr &b, const Halide::Expr &row) const {
+        return param_(kQuant4WordBytes * o + b, row);
+    }
     static Halide::Expr quant4_nibble(const Halide::Expr &word, const Halide::Expr &n);
     static Halide::Expr awq_nibble_of_output(const Halide::Expr &o);
     Halide::Expr quant4_zero(const Halide::Expr &g, const Halide::Expr &o) const;

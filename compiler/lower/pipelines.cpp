@@ -107,15 +107,15 @@ Params &operator<<(Params &p, const AttentionInputs &in) { return p << in.q << i
 // checkpoint's 4-bit layout.
 WeightMatrix projection(const std::string &name, const ModelConfig &c, DType wd, int64_t in, int64_t out, MatMath m,
                         Int8DotSigns signs) {
-    if (c.quant4.active()) return WeightMatrix(name, c.quant4, in, out);
-    return WeightMatrix(name, wd, in, out, m, signs);
+    if (c.quant4.active()) return WeightMatrix(name, c.quant4, in, out, m);
+    return WeightMatrix(name, wd, in, out, quant4_dense_math(c.quant4, m), signs);
 }
 
 // The embedding or lm_head: dense, or 4-bit in a qwenc-int4 checkpoint.
 WeightMatrix model_matrix(const std::string &name, const ModelConfig &c, DType wd, int64_t in, int64_t out, MatMath m,
                           Int8DotSigns signs) {
-    if (c.quant4.whole_model) return WeightMatrix(name, c.quant4, in, out);
-    return WeightMatrix(name, wd, in, out, m, signs);
+    if (c.quant4.whole_model) return WeightMatrix(name, c.quant4, in, out, m);
+    return WeightMatrix(name, wd, in, out, quant4_dense_math(c.quant4, m), signs);
 }
 
 // The weights after attention: o_proj, the post-attention norm, the MLP.
@@ -317,9 +317,7 @@ StagePipeline build_head(Stage stage, const ModelConfig &c, DType wd, Phase phas
     return make_stage(Pipeline(gr.out), stage, c, wd, Params() << x << norm_w << lm_head);
 }
 
-}  // namespace
-
-StagePipeline build_stage(Stage stage, const ModelConfig &c, DType wd, Schedule &s, MatMath math) {
+StagePipeline build_stage_graph(Stage stage, const ModelConfig &c, DType wd, Schedule &s, MatMath math) {
     switch (stage) {
     case Stage::Embed: return build_embed(c, wd, s);
     case Stage::QkvPrefill: return build_qkv(stage, c, wd, Phase::Prefill, s, math);
@@ -333,6 +331,14 @@ StagePipeline build_stage(Stage stage, const ModelConfig &c, DType wd, Schedule 
     case Stage::OutMlp: return build_out_mlp(c, wd, s, math);
     }
     throw std::logic_error("unknown stage");
+}
+
+}  // namespace
+
+StagePipeline build_stage(Stage stage, const ModelConfig &c, DType wd, Schedule &s, MatMath math) {
+    StagePipeline sp = build_stage_graph(stage, c, wd, s, math);
+    s.add_lowering_passes(sp.pipeline);
+    return sp;
 }
 
 }  // namespace qwenc

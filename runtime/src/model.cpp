@@ -62,8 +62,10 @@ void Model::run(Stage stage, int64_t layer, Args own) const {
                                      : a.type == ArgType::Quant4Zeros ? quant4_qzeros_name(tensor)
                                                                       : quant4_scales_name(tensor);
             const TensorView &t = w.matrix(name);
-            bufs.emplace_back().reset(t.data, arg_buffer_type(obj.manifest(), stage, a.type),
-                                      {{t.shape[1], 1}, {t.shape[0], t.shape[1]}});
+            const halide_type_t type = arg_buffer_type(obj.manifest(), stage, a.type);
+            // qweight's int32 words, or their bytes (quant4_qweight_bytes)
+            const int64_t row = t.shape[1] * (a.type == ArgType::Quant4Weight ? kQuant4WordBytes / type.bytes() : 1);
+            bufs.emplace_back().reset(t.data, type, {{row, 1}, {t.shape[0], row}});
         } else if (a.type == ArgType::Matrix) {
             const MatrixLayout layout = matrix_layout(obj.manifest(), stage);
             const TensorView &t = w.matrix(tensor);

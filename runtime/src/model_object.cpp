@@ -26,7 +26,7 @@ void capture_halide_error(void *, const char *msg) {
 }  // namespace
 
 MatrixLayout matrix_layout(const Manifest &m, Stage stage) {
-    switch (m.math(stage)) {
+    switch (quant4_dense_math(m.config.quant4, m.math(stage))) {
     case MatMath::Bf16Dot:
     case MatMath::Bf16x2Dot: return {{halide_type_bfloat, 16, 1}, 1};
     case MatMath::Int8Dot:
@@ -44,8 +44,10 @@ halide_type_t arg_buffer_type(const Manifest &m, Stage s, ArgType t) {
     switch (t) {
     case ArgType::F32:
     case ArgType::MatrixScale: return {halide_type_float, 32, 1};
-    case ArgType::I32:
     case ArgType::Quant4Weight:
+        if (quant4_qweight_bytes(m.config.quant4, m.math(s))) return {halide_type_uint, 8, 1};
+        return {halide_type_int, 32, 1};
+    case ArgType::I32:
     case ArgType::Quant4Zeros: return {halide_type_int, 32, 1};
     case ArgType::Quant4Scales: return {halide_type_uint, 16, 1};  // f16 bits
     case ArgType::Matrix: return matrix_layout(m, s).type;
