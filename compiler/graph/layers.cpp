@@ -49,6 +49,24 @@ void finish(Linear &l, const std::string &name, const WeightMatrix &w, Func bias
     l.result(o, t) = bias.defined() ? v + bias(o) : v;
 }
 
+// x(i, tok) quantized to `type` with one scale per block of kIntDotBlock
+// inputs, as the integer dot products take it: amax(b, t) is block b's
+// largest |x|, scale(b, t) = amax / levels, and x_q(i, t) in [-levels, levels].
+struct BlockQuantized {
+    Func amax, scale, x_q;
+};
+BlockQuantized quantize_blocks(const std::string &name, Func x, const Expr &tok, float levels, Type type) {
+    const int B = kIntDotBlock;
+    BlockQuantized q{Func(name + "_amax"), Func(name + "_block_scale"), Func(name + "_xq")};
+    RDom rb(0, B, name + "_rb");
+    q.amax(j, t) = 0.0f;
+    q.amax(j, t) = max(q.amax(j, t), abs(x(j * B + rb, tok)));
+    q.scale(j, t) = q.amax(j, t) / levels;
+    const Expr amax = q.amax(j / B, t);
+    q.x_q(j, t) = cast(type, clamp(round(x(j, tok) * select(amax > 0.0f, levels / amax, 0.0f)), -levels, levels));
+    return q;
+}
+
 // Integer dot products of int8 weights. x is quantized with one scale per
 // block of 32 inputs, and each lane sums a group of products exactly in
 // int32 before the block scale applies:
@@ -81,19 +99,13 @@ Linear int_dot_linear(const std::string &name, const WeightMatrix &w, Func x, Fu
                                     " has " + std::to_string(n_in) + ")");
     Linear l{Func(sum_name(name, w)), RDom(0, n_in / group, name + "_r"), w.out_dim(), {}};
     Linear::IntDot &q = l.int_dot;
-    q.amax = Func(name + "_amax");
-    q.block_scale = Func(name + "_block_scale");
-    q.x_q = Func(name + "_xq");
+    const BlockQuantized xq = quantize_blocks(name, x, token(n_tokens), levels, int16 ? Int(16) : Int(8));
+    q.amax = xq.amax;
+    q.block_scale = xq.scale;
+    q.x_q = xq.x_q;
     q.group = Func(name + "_group");
     q.k = RDom(0, group, name + "_k");
-    RDom rb(0, B, name + "_rb"), ri(0, n_in, name + "_ri");
-    const Expr tok = token(n_tokens);
-    q.amax(j, t) = 0.0f;
-    q.amax(j, t) = max(q.amax(j, t), abs(x(j * B + rb, tok)));
-    q.block_scale(j, t) = q.amax(j, t) / levels;
-    Expr amax = q.amax(j / B, t);
-    Expr inv = select(amax > 0.0f, levels / amax, 0.0f);
-    q.x_q(j, t) = cast(int16 ? Int(16) : Int(8), clamp(round(x(j, tok) * inv), -levels, levels));
+    RDom ri(0, n_in, name + "_ri");
     Expr weight = cast<int16_t>(w.raw(group * j + q.k, o));
     if (signed_bytes) {
         weight = w.raw(group * j + q.k, o);  // sdot: int8 by int8, nothing to offset
@@ -226,15 +238,10 @@ Linear quant4_int8_linear(const std::string &name, const WeightMatrix &w, Func x
     q.gptq = true;
     q.x = Func(name + "_x4");
     q.x(j, t) = x(j, token(n_tokens));
-    q.amax = Func(name + "_amax");
-    RDom rb(0, B, name + "_rb");
-    q.amax(j, t) = 0.0f;
-    q.amax(j, t) = max(q.amax(j, t), abs(q.x(j * B + rb, t)));
-    q.x_scale = Func(name + "_xscale");
-    q.x_scale(j, t) = q.amax(j, t) / 127.0f;
-    const Expr amax = q.amax(j / B, t);
-    q.x_q = Func(name + "_xq");
-    q.x_q(j, t) = cast<int8_t>(clamp(round(q.x(j, t) * select(amax > 0.0f, 127.0f / amax, 0.0f)), -127.0f, 127.0f));
+    const BlockQuantized xq = quantize_blocks(name, q.x, t, 127.0f, Int(8));
+    q.amax = xq.amax;
+    q.x_scale = xq.scale;
+    q.x_q = xq.x_q;
     Var b("b"), row("row");
     q.x_lo = Func(name + "_xlo");
     q.x_hi = Func(name + "_xhi");
