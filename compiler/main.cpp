@@ -123,15 +123,12 @@ static std::optional<std::pair<const char *, int64_t>> dim_off_multiple(const Mo
 static MatMath default_decode_math(const EmitOptions &opts, const ModelConfig &config) {
     auto fits = [&](MatMath m) { return !dim_off_multiple(config, m); };
     if (config.quant4.active()) {
-        // 4-bit GPTQ-layout weights on x86 with AVX2 and no AVX-512: int8
-        // activations on pmaddubsw (schedules/x86_maddubs.cpp), as llama.cpp's
-        // Q4_0 x Q8_0; measured 1.6-1.9x f32's decode there (bench/HISTORY.md).
-        // AVX-512 and ARM targets have no such sums yet: f32.
-        bool avx2 = !opts.targets.empty();
-        for (const Halide::Target &t : opts.targets)
-            avx2 = avx2 && t.arch == Halide::Target::X86 && t.has_feature(Halide::Target::AVX2) &&
-                   !t.has_feature(Halide::Target::AVX512);
-        const bool int8_dot = avx2 && quant4_int8_dot(config.quant4, MatMath::Int8Dot) &&
+        // 4-bit GPTQ-layout weights: int8 activations, as llama.cpp's Q4_0 x
+        // Q8_0, where every target's schedule has fast sums for them
+        // (pmaddubsw on x86 with AVX2 and no AVX-512); else f32.
+        bool fast = !opts.targets.empty();
+        for (const Halide::Target &t : opts.targets) fast = fast && fast_quant4_int8_dot(t);
+        const bool int8_dot = fast && quant4_int8_dot(config.quant4, MatMath::Int8Dot) &&
                               quant4_groups_fit_int8_dot(config.quant4) && fits(MatMath::Int8Dot);
         return int8_dot ? MatMath::Int8Dot : MatMath::F32;
     }

@@ -12,6 +12,9 @@ struct IsaFamily {
     Int8DotSigns int8_signs = Int8DotSigns::UnsignedBySigned;  // x86's vpdpbusd
     // Custom lowering passes the family's code needs (Schedule::add_lowering_passes).
     void (*lowering_passes)(Halide::Pipeline &) = nullptr;
+    // Whether 4-bit x int8 sums (int8-dot decode of 4-bit weights) have
+    // fast code here, which makes them 4-bit decode's default.
+    bool quant4_int8_dot = false;
 };
 
 // x86_maddubs.cpp: 4-bit x int8 sums on pmaddubsw (AVX2).

@@ -19,6 +19,12 @@ IsaFamily family_for_target(const Halide::Target &target) {
 
 std::string schedule_name_for_target(const Halide::Target &target) { return family_for_target(target).name; }
 
+// The x86-avx2 family also serves AVX-only targets, whose integer vectors
+// are 128 bits wide: not measured, so not fast.
+bool fast_quant4_int8_dot(const Halide::Target &target) {
+    return family_for_target(target).quant4_int8_dot && target.has_feature(Halide::Target::AVX2);
+}
+
 CpuTiles tiles_for_target(const Halide::Target &target, const ScheduleFile *file) {
     const IsaFamily family = family_for_target(target);
     if (!file) return family.tiles;

@@ -41,5 +41,8 @@ std::string schedule_name_for_target(const Halide::Target &target);
 CpuTiles tiles_for_target(const Halide::Target &target, const ScheduleFile *file = nullptr);
 // The target's family with exactly these tiles (qwenc tune's candidates).
 std::unique_ptr<Schedule> schedule_with_tiles(const Halide::Target &target, const CpuTiles &tiles);
+// Whether the target's schedule sums 4-bit x int8 products on fast code
+// (IsaFamily::quant4_int8_dot), so that 4-bit decode takes int8-dot by default.
+bool fast_quant4_int8_dot(const Halide::Target &target);
 
 }  // namespace qwenc

@@ -12,7 +12,8 @@ IsaFamily x86_avx2_family() {
     t.rows = 2;
     t.tokens = 4;
     IsaFamily f{"x86-avx2", t};
-    f.lowering_passes = add_maddubs_pass;
+    f.lowering_passes = add_maddubs_pass;  // vpmaddubsw: bench/HISTORY.md
+    f.quant4_int8_dot = true;
     return f;
 }
 
