@@ -9,12 +9,13 @@ using nlohmann::json;
 
 namespace {
 
-Manifest small_manifest(DType wd) {
-    const json config{{"architectures", {"Qwen2ForCausalLM"}}, {"model_type", "qwen2"}, {"hidden_act", "silu"},
+Manifest small_manifest(DType wd, const json &quantization_config = nullptr) {
+    json config{{"architectures", {"Qwen2ForCausalLM"}}, {"model_type", "qwen2"}, {"hidden_act", "silu"},
                       {"hidden_size", 64}, {"intermediate_size", 128}, {"num_attention_heads", 4},
                       {"num_key_value_heads", 2}, {"num_hidden_layers", 2}, {"vocab_size", 256},
                       {"max_position_embeddings", 1024}, {"rms_norm_eps", 1e-6}, {"rope_theta", 10000.0},
                       {"tie_word_embeddings", true}, {"use_sliding_window", false}, {"eos_token_id", 3}};
+    if (!quantization_config.is_null()) config["quantization_config"] = quantization_config;
     Manifest m;
     m.qwenc_version = "test";
     m.target = "x86-64-linux-avx2";
@@ -75,6 +76,28 @@ TEST_CASE("a manifest naming an unknown math, or one its weights cannot take, is
     j["decode_math"] = "int16-dot";
     CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"),
                       Catch::Contains("m.so: bad manifest: decode_math 'int16-dot' does not go with bf16 weights"));
+}
+
+TEST_CASE("a 4-bit manifest takes int8-dot in decode for GPTQ's layout only, and nowhere in prefill") {
+    const json gptq{{"quant_method", "gptq"}, {"bits", 4}, {"group_size", 32}, {"desc_act", false}, {"sym", true}};
+    const json awq{{"quant_method", "awq"}, {"bits", 4}, {"group_size", 32}, {"version", "gemm"}, {"zero_point", true}};
+    Manifest m = small_manifest(DType::F16, gptq);
+    m.decode_math = MatMath::Int8Dot;
+    const Manifest back = Manifest::from_json(m.to_json(), "m.so");
+    CHECK(back.math(Stage::AttnMlpDecode) == MatMath::Int8Dot);
+    CHECK(back.math(Stage::AttnMlpPrefill) == MatMath::F32);
+    json j = m.to_json();
+    j["prefill_math"] = "int8-dot";
+    CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"),
+                      Catch::Contains("m.so: bad manifest: prefill_math 'int8-dot' does not go with 4-bit gptq layers"));
+    j = m.to_json();
+    j["decode_math"] = "int16-dot";
+    CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"),
+                      Catch::Contains("m.so: bad manifest: decode_math 'int16-dot' does not go with 4-bit gptq layers"));
+    j = small_manifest(DType::F16, awq).to_json();
+    j["decode_math"] = "int8-dot";
+    CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"),
+                      Catch::Contains("m.so: bad manifest: decode_math 'int8-dot' does not go with 4-bit awq layers"));
 }
 
 TEST_CASE("an object of another runtime ABI is refused with what to do") {
