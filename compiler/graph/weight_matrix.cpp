@@ -55,18 +55,26 @@ ImageParam stored_matrix(Type type, const std::string &name, const std::vector<i
     return p;
 }
 
-// f16 bits (uint16) to f32, exactly: the magnitude's bits moved to f32's
-// place and scaled by 2^112 rebias the exponent and make subnormals
-// normal; infinities and NaNs, whose exponent is all ones, are rebuilt.
+}  // namespace
+
+// f16 bits (uint16) to f32, exactly, in few vector instructions (Halide 14
+// widens f16 with integer code of its own even where the target has F16C).
+// Sign-extended to 32 bits and shifted left 13, the bits carry the sign at
+// bit 31 (with copies at 28-30, masked off) and the exponent and mantissa at
+// f32's places; as an f32 that is the value times 2^-112, subnormals
+// included, so one multiply rebiases it. Infinities and NaNs (exponent all
+// ones) come out with magnitude 2^16 to 2^17, and get f32's all-ones
+// exponent back. The decode of f16
+// matrices (GPTQ/AWQ heads) is bound by these instructions, not by memory,
+// on AVX2 (bench/HISTORY.md).
 Expr f16_bits_to_f32(const Expr &h) {
-    const Expr bits = cast<uint32_t>(h);
-    const Expr sign = (bits & uint32_t(0x8000)) << 16;
-    const Expr mag = reinterpret(Float(32), (bits & uint32_t(0x7fff)) << 13) * float(0x1p112);
-    const Expr inf_nan = uint32_t(0x7f800000) | ((bits & uint32_t(0x3ff)) << 13);
-    const Expr out = select((bits & uint32_t(0x7c00)) == Expr(uint32_t(0x7c00)), inf_nan, reinterpret(UInt(32), mag));
-    return reinterpret(Float(32), out | sign);
+    const Expr wide = reinterpret(UInt(32), cast<int32_t>(reinterpret(Int(16), cast<uint16_t>(h))));
+    const Expr scaled = reinterpret(Float(32), (wide << 13) & Expr(uint32_t(0x8fffe000))) * float(0x1p112);
+    const Expr inf_nan = (wide & uint32_t(0x7c00)) == Expr(uint32_t(0x7c00));
+    return reinterpret(Float(32), reinterpret(UInt(32), scaled) | select(inf_nan, Expr(uint32_t(0x7f800000)), Expr(uint32_t(0))));
 }
 
+namespace {
 constexpr bool awq_nibble_matches_table() {
     for (int m = 0; m < kQuant4Pack; m++)
         if ((m % 2) * 4 + m / 2 != kAwqNibble[m]) return false;

@@ -13,6 +13,10 @@ namespace qwenc {
 // How a checkpoint dtype is held in a Halide buffer (see weight_storage).
 Halide::Type halide_storage_type(DType t);
 
+// f16 bits (a uint16 Expr) widened to f32, exactly: infinities, NaNs and
+// subnormals included.
+Halide::Expr f16_bits_to_f32(const Halide::Expr &h);
+
 class WeightMatrix {
 public:
     // A dot-product math (bf16-dot, int8-dot) takes the matrix as elements of

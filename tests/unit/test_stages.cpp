@@ -3,10 +3,13 @@
 // their prefill and decode variants, with bf16 weights.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <cstring>
 #include <random>
 
 #include <Halide.h>
 
+#include "graph/weight_matrix.h"
 #include "lower/pipelines.h"
 #include "qwen2_reference.h"
 
@@ -69,6 +72,28 @@ StagePipeline build(Stage s) {
 constexpr double kTol = 2e-5;
 
 }  // namespace
+
+// f16 bits to f32 bits by the format's definition, written plainly.
+uint32_t f16_to_f32_bits(uint16_t h) {
+    const uint32_t sign = uint32_t(h >> 15) << 31, e = (h >> 10) & 31, m = h & 1023;
+    if (e == 31) return sign | 0x7f800000u | (m << 13);  // infinity, NaN with its payload
+    const float v = e == 0 ? std::ldexp(float(m), -24) : std::ldexp(float(1024 + m), int(e) - 25);
+    uint32_t bits;
+    std::memcpy(&bits, &v, 4);
+    return sign | bits;
+}
+
+TEST_CASE("f16 weights widen to f32 exactly, every bit pattern, vectorized as decode runs it") {
+    Halide::Func f("f16_widen");
+    Halide::Var x("x");
+    f(x) = Halide::reinterpret(Halide::UInt(32), f16_bits_to_f32(Halide::cast<uint16_t>(x)));
+    f.vectorize(x, 8);
+    Buffer<uint32_t> out = f.realize({65536});
+    int wrong = 0;
+    for (int h = 0; h < 65536; h++)
+        if (out(h) != f16_to_f32_bits(uint16_t(h)) && wrong++ < 5) UNSCOPED_INFO("f16 bits " << h << ": got " << out(h) << ", want " << f16_to_f32_bits(uint16_t(h)));
+    CHECK(wrong == 0);
+}
 
 TEST_CASE("embed stage gathers embedding rows") {
     const ModelConfig c = stage_config();
