@@ -427,70 +427,57 @@ void CpuGenericSchedule::qkv(QkvGraph &g, Phase phase) {
         if (n->sum_sq.defined()) n->sum_sq.compute_at(n == &g.q_norm ? g.q_out : g.k_out, t);
 }
 
-// Prefill: a tile of tokens' scores as a product of their query heads with
-// the keys, in register tiles of keys x the query heads of one kv head x
-// the tokens. The keys are transposed once per call, in blocks of
-// positions (see Attention::keys), so each accumulator is a vector of keys
-// of one head and token: q(r) broadcast times keys(r, p..p+7), summed over
-// r in registers. Dot products along head_dim ended in a horizontal sum
-// per score, half of attention's time.
-void CpuGenericSchedule::attention_scores(Attention &a, Var tile, int tokens) {
+// Prefill: one token's scores as a product of its query heads with the
+// keys, in tiles of 32 keys x the query heads of one kv head. The keys are
+// transposed once per call (positions contiguous), so each accumulator is 16
+// keys of one head: q(r) broadcast times keys(r, p..p+15), summed over r in
+// registers. Dot products along head_dim ended in a horizontal sum per
+// score, half of attention's time.
+void CpuGenericSchedule::attention_scores(Attention &a) {
     Var po("po"), pi("pi"), pv("pv"), pl("pl"), hg("hg"), hi("hi");
-    // Keys per register tile: 2 vectors, or 1 when several tokens share
-    // the tile (heads x tokens accumulators then fill the registers).
-    const int keys = tokens == 1 ? 2 * t_.vector : t_.vector;
-    const Var kl = a.keys.args()[0], kv_head = a.keys.args()[3];
-    a.keys.compute_root().bound(kl, 0, Attention::kKeyBlock).vectorize(kl, std::min(t_.vector, Attention::kKeyBlock)).parallel(kv_head);
+    const int keys = 2 * t_.vector;
+    const Var kv_head = a.keys.args()[2];
+    a.keys.compute_root().reorder_storage(p, d, kv_head).reorder(p, d, kv_head).vectorize(p, t_.vector, kGuard).parallel(kv_head);
     Func sc = a.scores.in();
-    sc.compute_at(a.out, tile)
-        .bound_extent(t, tokens)
+    sc.compute_at(a.out, t)
         .split(h, hg, hi, a.group_size)
         .split(p, po, pi, keys, kGuard)
-        .reorder(pi, hi, t, po, hg)
+        .reorder(pi, hi, po, hg)
         .vectorize(pi, t_.vector);
     a.scores.compute_at(sc, po).bound_extent(p, keys);
-    a.scores.split(p, pv, pl, t_.vector).vectorize(pl).unroll(pv).unroll(h).unroll(t);
+    a.scores.split(p, pv, pl, t_.vector).vectorize(pl).unroll(pv).unroll(h);
     a.scores.update()
         .split(p, pv, pl, t_.vector)
-        .reorder(pl, pv, h, t, a.r_dim.x)
+        .reorder(pl, pv, h, a.r_dim.x)
         .vectorize(pl)
         .unroll(pv)
-        .unroll(h)
-        .unroll(t);
+        .unroll(h);
 }
 
 void CpuGenericSchedule::attention(Attention &a, Phase phase) {
-    // Prefill: pairs of query heads (when the heads pair up inside their kv
-    // groups) of attention_tokens tokens at a time, so each value row loaded
-    // serves them all; decode: one head at a time, in parallel. Their
-    // scores, softmax and weighted sums of values stay in cache. The last
-    // tile of tokens is whole (the query is clamped): constant extents.
-    const bool prefill = phase == Phase::Prefill;
-    const int heads = prefill && a.group_size % 2 == 0 ? 2 : 1;
-    const int tokens = prefill ? t_.attention_tokens : 1;
-    Var hh("hh"), hx("hx"), dv("dv"), dl("dl"), tt("tt"), tx("tx");
-    a.out.compute_root()
-        .vectorize(d, t_.vector, kGuard)
-        .split(h, hh, hx, heads)
-        .split(t, tt, tx, tokens, kGuard)
-        .reorder(d, hx, tx, hh, tt);
-    if (prefill) a.out.parallel(tt);
+    // Prefill: pairs of query heads of one token at a time (when the heads
+    // pair up inside their kv groups), so each value row loaded serves two
+    // heads; decode: one head at a time, in parallel. Their scores, softmax
+    // and weighted sums of values stay in cache.
+    const int heads = phase == Phase::Prefill && a.group_size % 2 == 0 ? 2 : 1;
+    Var hh("hh"), hx("hx"), dv("dv"), dl("dl");
+    a.out.compute_root().vectorize(d, t_.vector, kGuard).split(h, hh, hx, heads).reorder(d, hx, hh, t);
+    if (phase == Phase::Prefill) a.out.parallel(t);
     else a.out.parallel(hh);
-    a.sum_v.compute_at(a.out, hh).bound_extent(t, tokens).vectorize(d, t_.vector, kGuard).unroll(h).unroll(t);
-    // All of the tile's vectors of sums advance together, key by key: one
+    a.sum_v.compute_at(a.out, hh).vectorize(d, t_.vector, kGuard).unroll(h);
+    // All of the heads' vectors of sums advance together, key by key: one
     // vector at a time over all keys was a chain of dependent multiply-adds
     // that dominated prefill's attention time.
     a.sum_v.update()
         .split(d, dv, dl, t_.vector, kGuard)
-        .reorder(dl, dv, h, t, a.r_key.x)
+        .reorder(dl, dv, h, a.r_key.x)
         .vectorize(dl)
         .unroll(dv)
-        .unroll(h)
-        .unroll(t);
+        .unroll(h);
     a.denom.compute_at(a.out, hh);
     a.max_score.compute_at(a.out, hh);
     a.weights.compute_at(a.out, hh).vectorize(p, t_.vector, kGuard);
-    if (prefill) attention_scores(a, tt, tokens);
+    if (phase == Phase::Prefill) attention_scores(a);
     else a.scores.compute_at(a.out, hh);
 }
 

@@ -74,10 +74,6 @@ struct CpuTiles {
     int quant4_rows = 1;
     // Decode: most outputs whose sums one task keeps (in L2) per group.
     int quant4_chunk = 4096;
-    // Prefill attention: query tokens that share each pass over the cached
-    // keys and values. One token at a time streamed the whole cache per
-    // token, and at 8192 positions attention took most of prefill's time.
-    int attention_tokens = 2;
 };
 
 class CpuGenericSchedule : public Schedule {
@@ -117,7 +113,7 @@ protected:
     void init_prefill(Halide::Func y);
     void tile_prefill(Halide::Func y, int task, int rows, int tokens);
     void norm(RmsNorm &n, Phase phase);
-    void attention_scores(Attention &a, Halide::Var tile, int tokens);
+    void attention_scores(Attention &a);
     // A per-element stage: vectorized along `inner`, parallel over tokens in prefill.
     void elementwise(Halide::Func f, Halide::Var inner, Phase phase);
     CpuTiles t_;

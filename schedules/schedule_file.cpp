@@ -38,7 +38,6 @@ const std::vector<FieldRef> &field_refs() {
         {{"quant4_tasks", 1, 256}, &CpuTiles::quant4_tasks},
         {{"quant4_rows", 1, 16}, &CpuTiles::quant4_rows},
         {{"quant4_chunk", 8, 1 << 20}, &CpuTiles::quant4_chunk},
-        {{"attention_tokens", 1, 4}, &CpuTiles::attention_tokens},
         {{"decode_halves", 0, 1}, nullptr},
     };
     return refs;

@@ -379,11 +379,9 @@ Attention attention(Func q, Func k, Func v, int64_t head_dim, int64_t group_size
     Expr kv_head = h / int(group_size);
     // Clamped to the last key, so that schedules may compute whole tiles of
     // scores past it (those scores are never used).
-    Var kl("kl"), kb("kb");
-    a.keys(kl, d, kb, g) = k(d, min(kb * Attention::kKeyBlock + kl, pos0 + n_tokens - 1), g);
+    a.keys(d, p, g) = k(d, min(p, pos0 + n_tokens - 1), g);
     a.scores(p, h, t) = 0.0f;
-    // Token t clamped: a schedule may compute whole tiles of tokens.
-    a.scores(p, h, t) += q(a.r_dim, h, token(n_tokens)) * a.keys(p % Attention::kKeyBlock, a.r_dim, p / Attention::kKeyBlock, kv_head);
+    a.scores(p, h, t) += q(a.r_dim, h, t) * a.keys(a.r_dim, p, kv_head);
     // Causal: query t sits at absolute position pos0 + t and sees keys p <= it.
     RDom rk = a.r_key;
     rk.where(rk <= pos0 + t);

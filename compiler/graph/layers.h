@@ -137,15 +137,9 @@ struct Attention {
     Halide::Func denom;     // (h, t)
     Halide::Func sum_v;     // (d, h, t): unnormalized
     Halide::Func out;       // (d, h, t)
-    // The key cache as scores read it, in blocks of kKeyBlock positions:
-    // keys(p % kKeyBlock, d, p / kKeyBlock, g) = k(d, p, g), p clamped to the
-    // last key. A schedule that stages it (prefill) reads a block of keys
-    // for one dimension as one cache line, and a block's dimensions one
-    // after another. With the positions alone contiguous, a tile of keys
-    // took one cache line from each of head_dim rows as long as the cache,
-    // and prefill at 8192 tokens spent most of its time waiting on those
-    // loads (bench/HISTORY.md). Decode leaves it inlined.
-    static constexpr int kKeyBlock = 16;
+    // The key cache as scores read it, keys(d, p, g) = k(d, p, g) (p clamped
+    // to the last key): a copy that schedules may stage in another layout,
+    // or leave inlined.
     Halide::Func keys;
     Halide::RDom r_dim, r_key;
     int group_size = 1;  // query heads per kv head
