@@ -64,9 +64,9 @@ ImageParam stored_matrix(Type type, const std::string &name, const std::vector<i
 // f32's places; as an f32 that is the value times 2^-112, subnormals
 // included, so one multiply rebiases it. Infinities and NaNs (exponent all
 // ones) come out with magnitude 2^16 to 2^17, and get f32's all-ones
-// exponent back. The decode of f16
-// matrices (GPTQ/AWQ heads) is bound by these instructions, not by memory,
-// on AVX2 (bench/HISTORY.md).
+// exponent back. About half the instructions of the form it replaced, on
+// every f16 weight that decode streams (GPTQ/AWQ heads); what that measured
+// is in bench/HISTORY.md.
 Expr f16_bits_to_f32(const Expr &h) {
     const Expr wide = reinterpret(UInt(32), cast<int32_t>(reinterpret(Int(16), cast<uint16_t>(h))));
     const Expr scaled = reinterpret(Float(32), (wide << 13) & Expr(uint32_t(0x8fffe000))) * float(0x1p112);

@@ -3,7 +3,6 @@
 // their prefill and decode variants, with bf16 weights.
 #include <catch2/catch.hpp>
 
-#include <cmath>
 #include <cstring>
 #include <random>
 
@@ -73,15 +72,18 @@ constexpr double kTol = 2e-5;
 
 }  // namespace
 
-// f16 bits to f32 bits by the format's definition, written plainly.
+namespace {
+// f16 bits to f32 bits: the format's value (f16_to_float, models/dtype.h),
+// and for NaNs, which that gives without their payload, the sign and
+// payload carried over as a widening conversion does.
 uint32_t f16_to_f32_bits(uint16_t h) {
-    const uint32_t sign = uint32_t(h >> 15) << 31, e = (h >> 10) & 31, m = h & 1023;
-    if (e == 31) return sign | 0x7f800000u | (m << 13);  // infinity, NaN with its payload
-    const float v = e == 0 ? std::ldexp(float(m), -24) : std::ldexp(float(1024 + m), int(e) - 25);
+    if ((h & 0x7c00) == 0x7c00 && (h & 0x3ff) != 0) return uint32_t(h >> 15) << 31 | 0x7f800000u | uint32_t(h & 0x3ff) << 13;
+    const float v = f16_to_float(h);
     uint32_t bits;
     std::memcpy(&bits, &v, 4);
-    return sign | bits;
+    return bits;
 }
+}  // namespace
 
 TEST_CASE("f16 weights widen to f32 exactly, every bit pattern, vectorized as decode runs it") {
     Halide::Func f("f16_widen");
