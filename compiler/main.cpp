@@ -9,6 +9,7 @@
 
 #include "cli_args.h"
 #include "emit/emit_object.h"
+#include "manifest.h"
 #include "quantize.h"
 #include "tune/tune.h"
 #include "version.h"
@@ -53,6 +54,11 @@ options:
                            them on x86 targets with AVX2 and no AVX-512).
                            Default elsewhere: f32. Measured speed:
                            docs/performance.md
+  --kv-cache-dtype D       element type of the KV cache: f32 (default: logits
+                           match the reference), bf16 or f16 (half the
+                           memory per position, and half the bytes attention
+                           reads at depth; K and V rounded as stored, as
+                           vLLM's and llama.cpp's f16 caches do)
   --emit shared|static     a shared object for qwenrun / qwenrt_model_load
                            (default), or a static library libNAME.a plus
                            NAME.h beside it, to link the model into a program
@@ -271,7 +277,7 @@ int main(int argc, char **argv) {
         if (argc > 1 && std::string(argv[1]) == "tune") return tune_main(argc, argv);
         CliArgs args(argc, argv,
                      {"output", "target", "weight-dtype", "cc", "prefill-chunk", "emit", "name", "prefill-math", "decode-math",
-                      "schedule"},
+                      "schedule", "kv-cache-dtype"},
                      {"help", "version", "keep-temps", "quiet"});
         if (args.has("help")) {
             std::fputs(kHelp, stdout);
@@ -310,6 +316,11 @@ int main(int argc, char **argv) {
             parse_math(args, "prefill-math", {MatMath::F32, MatMath::Bf16Dot, MatMath::Int8Dot}, opts, config, config_path);
         opts.decode_math = parse_math(args, "decode-math", {MatMath::F32, MatMath::Bf16Dot, MatMath::Int8Dot, MatMath::Bf16x2Dot, MatMath::Int16Dot},
                                       opts, config, config_path, default_decode_math(opts, config));
+        const std::string kv = args.get("kv-cache-dtype", "f32");
+        const auto kv_dtype = dtype_from_flag(kv);
+        if (!kv_dtype || !is_kv_cache_dtype(*kv_dtype))
+            throw UsageError("--kv-cache-dtype must be f32, bf16 or f16 (got '" + kv + "')");
+        opts.kv_cache_dtype = *kv_dtype;
         const std::string emit = args.get("emit", "shared");
         if (emit != "shared" && emit != "static") throw UsageError("--emit must be shared or static (got '" + emit + "')");
         opts.emit_static = emit == "static";

@@ -53,12 +53,18 @@ json Manifest::to_json() const {
                 {"config", config.canonical_json()},
                 {"config_fingerprint", config_fingerprint},
                 {"weight_dtype", dtype_flag_name(weight_dtype)},
-                {"kv_cache", {{"dtype", "f32"}, {"layout", "[layer][k|v][kv_head][position][head_dim]"}}},
+                {"kv_cache", {{"dtype", dtype_flag_name(kv_cache_dtype)}, {"layout", "[layer][k|v][kv_head][position][head_dim]"}}},
                 {"prefill_max_tokens", prefill_max_tokens},
                 {"prefill_math", mat_math_name(prefill_math)},
                 {"decode_math", mat_math_name(decode_math)},
                 {"entry_points", entry_points},
                 {"tensors", t}};
+}
+
+bool is_kv_cache_dtype(DType t) {
+    for (DType k : kKvCacheDTypes)
+        if (t == k) return true;
+    return false;
 }
 
 Manifest Manifest::from_json(const json &j, const std::string &source) {
@@ -80,6 +86,10 @@ Manifest Manifest::from_json(const json &j, const std::string &source) {
         auto wd = dtype_from_flag(j.at("weight_dtype").get<std::string>());
         if (!wd) throw bad("unknown weight_dtype");
         m.weight_dtype = *wd;
+        const std::string kv = j.at("kv_cache").at("dtype").get<std::string>();
+        auto kvd = dtype_from_flag(kv);
+        if (!kvd || !is_kv_cache_dtype(*kvd)) throw bad("kv_cache dtype '" + kv + "' is not f32, bf16 or f16");
+        m.kv_cache_dtype = *kvd;
         m.prefill_max_tokens = j.at("prefill_max_tokens").get<int64_t>();
         if (m.prefill_max_tokens < 1) throw bad("prefill_max_tokens must be positive");
         for (auto [key, field] : {std::pair{"prefill_math", &m.prefill_math}, std::pair{"decode_math", &m.decode_math}}) {

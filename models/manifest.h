@@ -56,6 +56,10 @@ struct Manifest {
     ModelConfig config;
     std::string config_fingerprint;
     DType weight_dtype = DType::BF16;        // dtype of the Matrix tensors
+    // Element type of the KV cache (kKvCacheDTypes): K and V are rounded to
+    // it as the q/k/v stage writes them, and widened to f32 as attention
+    // reads them.
+    DType kv_cache_dtype = DType::F32;
     std::vector<TensorSpec> tensors;
     std::map<std::string, std::string> entry_points;  // stage name -> symbol
     int64_t prefill_max_tokens = 0;          // largest T one prefill call accepts
@@ -69,6 +73,11 @@ struct Manifest {
     // `source` names the object in error messages; throws InputError.
     static Manifest from_json(const nlohmann::json &j, const std::string &source);
 };
+
+// The element types a KV cache may have: f32, or bf16 / f16 (half the
+// memory, and half the bytes attention reads at depth).
+constexpr DType kKvCacheDTypes[] = {DType::F32, DType::BF16, DType::F16};
+bool is_kv_cache_dtype(DType t);
 
 // In an int8 object, a matrix argument "w" of a stage is followed by its
 // row-scale argument scale_arg_name("w").

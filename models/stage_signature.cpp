@@ -12,7 +12,9 @@ std::vector<StageArg> stage_signature(Stage stage, const ModelConfig &c, DType w
     auto session_in = [&](const char *name, ArgType type, int rank) {
         sig.push_back({name, ArgKind::InputBuffer, type, rank, ArgSource::Session, ""});
     };
-    auto out = [&](const char *name, int rank) { sig.push_back({name, ArgKind::OutputBuffer, ArgType::F32, rank, ArgSource::Session, ""}); };
+    auto out = [&](const char *name, int rank, ArgType type = ArgType::F32) {
+        sig.push_back({name, ArgKind::OutputBuffer, type, rank, ArgSource::Session, ""});
+    };
     auto pos0 = [&] { sig.push_back({"pos0", ArgKind::Scalar, ArgType::I32, 0, ArgSource::Session, ""}); };
     auto vector = [&](const char *name, ArgSource source, const char *tensor) {
         sig.push_back({name, ArgKind::InputBuffer, ArgType::F32, 1, source, tensor});
@@ -59,14 +61,14 @@ std::vector<StageArg> stage_signature(Stage stage, const ModelConfig &c, DType w
         // belong to several sequences); decode: its one position.
         if (stage == Stage::QkvPrefill) session_in("positions", ArgType::I32, 1);
         else pos0();
-        out("q_out", 3), out("k_out", 3), out("v_out", 3);
+        out("q_out", 3), out("k_out", 3, ArgType::KvCache), out("v_out", 3, ArgType::KvCache);
         break;
     case Stage::AttnMlpPrefill:
     case Stage::AttnMlpDecode:  // attention over the cache, o_proj, residual, post norm, SwiGLU, residual
         session_in("x", ArgType::F32, 2);
         session_in("q", ArgType::F32, 3);
-        session_in("k_cache", ArgType::F32, 3);
-        session_in("v_cache", ArgType::F32, 3);
+        session_in("k_cache", ArgType::KvCache, 3);
+        session_in("v_cache", ArgType::KvCache, 3);
         mlp();
         pos0();
         out("x_out", 2);
@@ -74,8 +76,8 @@ std::vector<StageArg> stage_signature(Stage stage, const ModelConfig &c, DType w
     case Stage::AttnPrefill:
     case Stage::AttnDecode:  // one sequence's attention over its cache
         session_in("q", ArgType::F32, 3);
-        session_in("k_cache", ArgType::F32, 3);
-        session_in("v_cache", ArgType::F32, 3);
+        session_in("k_cache", ArgType::KvCache, 3);
+        session_in("v_cache", ArgType::KvCache, 3);
         pos0();
         out("attn", 3);
         break;

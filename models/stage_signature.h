@@ -22,6 +22,7 @@ enum class ArgType {
     I32,
     Matrix,       // a weight matrix in the layout of the object's weight dtype and the stage's math (matrix_layout)
     MatrixScale,  // f32 [out]: an int8 matrix's row scale
+    KvCache,      // K or V in the object's kv_cache_dtype: f32, or bf16 / f16 bits as uint16
     // A 4-bit projection (models/quant4.h), in place, dims the reverse of
     // its safetensors shape: qweight and qzeros int32, scales f16 (as uint16 bits).
     Quant4Weight,

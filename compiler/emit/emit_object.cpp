@@ -195,6 +195,7 @@ void emit_model_object(const ModelConfig &config, const std::string &config_path
     m.prefill_max_tokens = opts.prefill_max_tokens;
     m.prefill_math = opts.prefill_math;
     m.decode_math = opts.decode_math;
+    m.kv_cache_dtype = opts.kv_cache_dtype;
     check_buffer_sizes(m, config_path);
 
     // Intermediates go to a directory of our own (mkdtemp): in a shared /tmp
@@ -234,7 +235,7 @@ void emit_model_object(const ModelConfig &config, const std::string &config_path
         auto make_module = [&](const std::string &name, const Halide::Target &t) {
             variants.emplace_back(name, t);
             auto schedule = schedule_for_target(t, tiles_file(t));
-            StagePipeline sp = build_stage(stage, config, opts.weight_dtype, *schedule, m.math(stage));
+            StagePipeline sp = build_stage(stage, config, opts.weight_dtype, *schedule, m.math(stage), m.kv_cache_dtype);
             return sp.pipeline.compile_to_module(sp.args, name, t);
         };
         if (multi) {

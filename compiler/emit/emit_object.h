@@ -27,6 +27,7 @@ struct EmitOptions {
     int64_t prefill_max_tokens = 512;
     MatMath prefill_math = MatMath::F32;  // see Manifest::prefill_math
     MatMath decode_math = MatMath::F32;
+    DType kv_cache_dtype = DType::F32;    // see Manifest::kv_cache_dtype
     bool keep_temps = false;
     // Static: `output` is libNAME.a, and NAME.h is written beside it; every
     // symbol is prefixed with `name` so several models can share a program.

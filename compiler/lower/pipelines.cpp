@@ -1,5 +1,7 @@
 #include "lower/pipelines.h"
 
+#include "graph/kv_cache.h"
+
 #include "stage_signature.h"
 
 namespace qwenc {
@@ -84,11 +86,15 @@ StagePipeline make_stage(Pipeline p, Stage stage, const ModelConfig &c, DType wd
     return sp;
 }
 
-// Attention's inputs: q(d, h, t) and the cache k/v(d, p, g) from position 0.
+// Attention's inputs: q(d, h, t) and the cache k/v(d, p, g) from position 0,
+// in the cache's dtype; k and v are the cache as f32.
 struct AttentionInputs {
-    ImageParam q{Float(32), 3, "q"}, k_cache{Float(32), 3, "k_cache"}, v_cache{Float(32), 3, "v_cache"};
+    ImageParam q{Float(32), 3, "q"}, k_cache, v_cache;
+    Func k, v;
     Param<int32_t> pos0{"pos0"};
-    explicit AttentionInputs(const ModelConfig &c) {
+    AttentionInputs(const ModelConfig &c, DType kv)
+        : k_cache(kv_cache_type(kv), 3, "k_cache"), v_cache(kv_cache_type(kv), 3, "v_cache"),
+          k(kv_cache_load(k_cache, kv)), v(kv_cache_load(v_cache, kv)) {
         const int hd = int(c.head_dim());
         q.dim(0).set_bounds(0, hd).set_stride(1);
         q.dim(1).set_bounds(0, int(c.num_attention_heads)).set_stride(hd);
@@ -151,7 +157,7 @@ StagePipeline build_embed(const ModelConfig &c, DType wd, Schedule &s) {
     return make_stage(Pipeline(gr.out), Stage::Embed, c, wd, Params() << tokens << table);
 }
 
-StagePipeline build_qkv(Stage stage, const ModelConfig &c, DType wd, Phase phase, Schedule &s, MatMath math) {
+StagePipeline build_qkv(Stage stage, const ModelConfig &c, DType wd, Phase phase, Schedule &s, MatMath math, DType kv) {
     const int64_t H = c.hidden_size, hd = c.head_dim();
     ImageParam x = activations("x", H, phase);
     ImageParam norm_w = vector_input("norm_w", H);
@@ -209,8 +215,9 @@ StagePipeline build_qkv(Stage stage, const ModelConfig &c, DType wd, Phase phase
     gr.k_out = Func("k_out");
     gr.v_out = Func("v_out");
     gr.q_out(d, h, t) = q_rot(d, h, t);
-    gr.k_out(d, t, g) = k_rot(d, g, t);  // cache layout: (d, position, kv head)
-    gr.v_out(d, t, g) = gr.v.result(d + g * int(hd), t);
+    // cache layout: (d, position, kv head), in the cache's dtype
+    gr.k_out(d, t, g) = kv_cache_store(k_rot(d, g, t), kv);
+    gr.v_out(d, t, g) = kv_cache_store(gr.v.result(d + g * int(hd), t), kv);
 
     gr.q_out.output_buffer().dim(0).set_bounds(0, int(hd)).set_stride(1);
     gr.q_out.output_buffer().dim(1).set_bounds(0, int(c.num_attention_heads)).set_stride(int(hd));
@@ -231,13 +238,13 @@ StagePipeline build_qkv(Stage stage, const ModelConfig &c, DType wd, Phase phase
     return make_stage(Pipeline({gr.q_out, gr.k_out, gr.v_out}), stage, c, wd, params);
 }
 
-StagePipeline build_attn_mlp(Stage stage, const ModelConfig &c, DType wd, Phase phase, Schedule &s, MatMath math) {
+StagePipeline build_attn_mlp(Stage stage, const ModelConfig &c, DType wd, Phase phase, Schedule &s, MatMath math, DType kv) {
     const int64_t H = c.hidden_size, hd = c.head_dim();
     ImageParam x = activations("x", H, phase);
-    AttentionInputs in(c);
+    AttentionInputs in(c, kv);
     MlpWeights w(c, wd, math, s.int8_dot_signs());
     AttnMlpGraph gr;
-    gr.attn = attention(in.q, in.k_cache, in.v_cache, hd, c.group_size(), in.pos0, n_tokens(x, phase));
+    gr.attn = attention(in.q, in.k, in.v, hd, c.group_size(), in.pos0, n_tokens(x, phase));
     mlp_after_attention(gr, c, x, gr.attn.out, w, phase);
     s.attn_mlp(gr, phase);
     Params params;
@@ -246,11 +253,11 @@ StagePipeline build_attn_mlp(Stage stage, const ModelConfig &c, DType wd, Phase 
 }
 
 // One sequence's attention (a batched step's): q of its tokens over its cache.
-StagePipeline build_attention(Stage stage, const ModelConfig &c, DType wd, Phase phase, Schedule &s) {
-    AttentionInputs in(c);
+StagePipeline build_attention(Stage stage, const ModelConfig &c, DType wd, Phase phase, Schedule &s, DType kv) {
+    AttentionInputs in(c, kv);
     if (phase == Phase::Decode) in.q.dim(2).set_bounds(0, 1);
     const Expr nt = phase == Phase::Decode ? Expr(1) : in.q.dim(2).extent();
-    Attention a = attention(in.q, in.k_cache, in.v_cache, c.head_dim(), c.group_size(), in.pos0, nt);
+    Attention a = attention(in.q, in.k, in.v, c.head_dim(), c.group_size(), in.pos0, nt);
     a.out.output_buffer().dim(0).set_bounds(0, int(c.head_dim())).set_stride(1);
     a.out.output_buffer().dim(1).set_bounds(0, int(c.num_attention_heads)).set_stride(int(c.head_dim()));
     a.out.output_buffer().dim(2).set_min(0).set_stride(int(c.q_dim()));
@@ -317,17 +324,17 @@ StagePipeline build_head(Stage stage, const ModelConfig &c, DType wd, Phase phas
     return make_stage(Pipeline(gr.out), stage, c, wd, Params() << x << norm_w << lm_head);
 }
 
-StagePipeline build_stage_graph(Stage stage, const ModelConfig &c, DType wd, Schedule &s, MatMath math) {
+StagePipeline build_stage_graph(Stage stage, const ModelConfig &c, DType wd, Schedule &s, MatMath math, DType kv) {
     switch (stage) {
     case Stage::Embed: return build_embed(c, wd, s);
-    case Stage::QkvPrefill: return build_qkv(stage, c, wd, Phase::Prefill, s, math);
-    case Stage::QkvDecode: return build_qkv(stage, c, wd, Phase::Decode, s, math);
-    case Stage::AttnMlpPrefill: return build_attn_mlp(stage, c, wd, Phase::Prefill, s, math);
-    case Stage::AttnMlpDecode: return build_attn_mlp(stage, c, wd, Phase::Decode, s, math);
+    case Stage::QkvPrefill: return build_qkv(stage, c, wd, Phase::Prefill, s, math, kv);
+    case Stage::QkvDecode: return build_qkv(stage, c, wd, Phase::Decode, s, math, kv);
+    case Stage::AttnMlpPrefill: return build_attn_mlp(stage, c, wd, Phase::Prefill, s, math, kv);
+    case Stage::AttnMlpDecode: return build_attn_mlp(stage, c, wd, Phase::Decode, s, math, kv);
     case Stage::HeadPrefill: return build_head(stage, c, wd, Phase::Prefill, s, math);
     case Stage::HeadDecode: return build_head(stage, c, wd, Phase::Decode, s, math);
-    case Stage::AttnPrefill: return build_attention(stage, c, wd, Phase::Prefill, s);
-    case Stage::AttnDecode: return build_attention(stage, c, wd, Phase::Decode, s);
+    case Stage::AttnPrefill: return build_attention(stage, c, wd, Phase::Prefill, s, kv);
+    case Stage::AttnDecode: return build_attention(stage, c, wd, Phase::Decode, s, kv);
     case Stage::OutMlp: return build_out_mlp(c, wd, s, math);
     }
     throw std::logic_error("unknown stage");
@@ -335,8 +342,8 @@ StagePipeline build_stage_graph(Stage stage, const ModelConfig &c, DType wd, Sch
 
 }  // namespace
 
-StagePipeline build_stage(Stage stage, const ModelConfig &c, DType wd, Schedule &s, MatMath math) {
-    StagePipeline sp = build_stage_graph(stage, c, wd, s, math);
+StagePipeline build_stage(Stage stage, const ModelConfig &c, DType wd, Schedule &s, MatMath math, DType kv_cache) {
+    StagePipeline sp = build_stage_graph(stage, c, wd, s, math, kv_cache);
     s.add_lowering_passes(sp.pipeline);
     return sp;
 }

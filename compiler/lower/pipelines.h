@@ -23,7 +23,8 @@ struct StagePipeline {
 
 // math: how the stage's matrix products take their operands (see MatMath);
 // the embedding gather ignores it.
+// kv_cache: the KV cache's element type (Manifest::kv_cache_dtype).
 StagePipeline build_stage(Stage stage, const ModelConfig &c, DType weight_dtype, Schedule &schedule,
-                          MatMath math = MatMath::F32);
+                          MatMath math = MatMath::F32, DType kv_cache = DType::F32);
 
 }  // namespace qwenc

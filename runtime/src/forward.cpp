@@ -13,7 +13,7 @@ void ForwardScratch::reserve(const ModelConfig &c, int64_t tokens) {
 void forward_chunk(const Model &model, const CacheView &cache, int64_t pos, const int32_t *tokens, int64_t T,
                    ForwardScratch &scratch, float *logits, int64_t logit_rows) {
     const ModelConfig &c = model.config();
-    const int64_t H = c.hidden_size, hd = c.head_dim(), kvh = c.num_key_value_heads;
+    const int64_t H = c.hidden_size, hd = c.head_dim();
     const bool decode = T == 1;
     int32_t pos0 = int32_t(pos);
     std::vector<float> &x_a = scratch.x_a, &x_b = scratch.x_b;
@@ -32,13 +32,13 @@ void forward_chunk(const Model &model, const CacheView &cache, int64_t pos, cons
     positions.reset(position_list.data(), kI32, {{T, 1}});
 
     for (int64_t l = 0; l < c.num_hidden_layers; l++) {
-        k_new.reset(cache.k(l) + pos * hd, kF32, {{hd, 1}, {T, hd}, {kvh, cache.head_stride}});
-        v_new.reset(cache.v(l) + pos * hd, kF32, {{hd, 1}, {T, hd}, {kvh, cache.head_stride}});
+        cache.bind_k(k_new, l, pos, T);
+        cache.bind_v(v_new, l, pos, T);
         model.run(decode ? Stage::QkvDecode : Stage::QkvPrefill, l,
                   {{"x", xa.get()}, {"pos0", &pos0}, {"positions", positions.get()}, {"q_out", q.get()},
                    {"k_out", k_new.get()}, {"v_out", v_new.get()}});
-        k_all.reset(cache.k(l), kF32, {{hd, 1}, {pos + T, hd}, {kvh, cache.head_stride}});
-        v_all.reset(cache.v(l), kF32, {{hd, 1}, {pos + T, hd}, {kvh, cache.head_stride}});
+        cache.bind_k(k_all, l, 0, pos + T);
+        cache.bind_v(v_all, l, 0, pos + T);
         model.run(decode ? Stage::AttnMlpDecode : Stage::AttnMlpPrefill, l,
                   {{"x", xa.get()}, {"q", q.get()}, {"k_cache", k_all.get()}, {"v_cache", v_all.get()}, {"pos0", &pos0},
                    {"x_out", xb.get()}});

@@ -12,15 +12,30 @@ namespace qwenc {
 
 // One sequence's KV cache as the stages see it: per layer, K then V, each
 // (head_dim, position, kv head) from position 0 with the kv heads
-// `head_stride` floats apart. The sequence's position 0 is `offset` floats
-// into each layer's K or V (a range of a shared pool; 0 for a session's own).
+// `head_stride` elements apart, elements of `type` (f32, or bf16 / f16
+// bits: Manifest::kv_cache_dtype). The sequence's position 0 is `offset`
+// elements into each layer's K or V (a range of a shared pool; 0 for a
+// session's own).
 struct CacheView {
-    float *base = nullptr;
-    int64_t layer_floats = 0;  // floats of one layer's K (and of its V)
-    int64_t head_stride = 0;
+    uint8_t *base = nullptr;
+    halide_type_t type{halide_type_float, 32, 1};
+    int64_t layer_elems = 0;  // elements of one layer's K (and of its V)
+    int64_t head_dim = 0, kv_heads = 0, head_stride = 0;
     int64_t offset = 0;
-    float *k(int64_t layer) const { return base + (2 * layer) * layer_floats + offset; }
-    float *v(int64_t layer) const { return base + (2 * layer + 1) * layer_floats + offset; }
+    // Layer `layer`'s K or V at the sequence's position `pos`, kv head 0.
+    uint8_t *k(int64_t layer, int64_t pos = 0) const { return at(2 * layer, pos); }
+    uint8_t *v(int64_t layer, int64_t pos = 0) const { return at(2 * layer + 1, pos); }
+    // Positions [first, first + n) of layer `layer`'s K or V as a stage's buffer.
+    void bind_k(HalideBuffer &b, int64_t layer, int64_t first, int64_t n) const { bind(b, k(layer, first), n); }
+    void bind_v(HalideBuffer &b, int64_t layer, int64_t first, int64_t n) const { bind(b, v(layer, first), n); }
+
+private:
+    uint8_t *at(int64_t part, int64_t pos) const {
+        return base + (part * layer_elems + offset + pos * head_dim) * type.bytes();
+    }
+    void bind(HalideBuffer &b, uint8_t *start, int64_t n) const {
+        b.reset(start, type, {{head_dim, 1}, {n, head_dim}, {kv_heads, head_stride}});
+    }
 };
 
 // Evaluates tokens[0..T) at positions pos..pos+T (T at most the object's

@@ -5,22 +5,35 @@
 #include <string>
 
 #include "input_error.h"
+#include "model_object.h"
 
 namespace qwenc {
 
-KvPool::KvPool(const ModelConfig &c, int64_t tokens) : tokens_(tokens), head_dim_(c.head_dim()), free_total_(tokens) {
+KvPool::KvPool(const ModelConfig &c, DType dtype, int64_t tokens) : tokens_(tokens), free_total_(tokens) {
     if (tokens <= 0) throw InputError("the KV cache must hold at least one position");
-    layer_ = c.num_key_value_heads * tokens * head_dim_;
+    whole_.type = kv_cache_buffer_type(dtype);
+    whole_.head_dim = c.head_dim();
+    whole_.kv_heads = c.num_key_value_heads;
+    whole_.head_stride = tokens * whole_.head_dim;
+    whole_.layer_elems = c.num_key_value_heads * whole_.head_stride;
     // The stages address a layer's cache through 32-bit Halide strides.
-    if (layer_ > INT32_MAX)
+    if (whole_.layer_elems > INT32_MAX)
         throw InputError("a KV cache of " + std::to_string(tokens) + " positions makes each layer's K and V " +
-                         std::to_string(layer_) + " elements, over the 2^31-1 a Halide buffer holds; use fewer positions "
-                         "(a smaller context or cache)");
-    const size_t floats = size_t(2 * c.num_hidden_layers) * size_t(layer_);
+                         std::to_string(whole_.layer_elems) + " elements, over the 2^31-1 a Halide buffer holds; use fewer "
+                         "positions (a smaller context or cache)");
+    const size_t elems = size_t(2 * c.num_hidden_layers) * size_t(whole_.layer_elems);
+    bytes_ = int64_t(elems * whole_.type.bytes());
     // calloc: pages are only touched (and resident) as positions fill.
-    kv_.reset(static_cast<float *>(std::calloc(floats, sizeof(float))));
-    if (!kv_) throw std::runtime_error("cannot allocate a KV cache of " + std::to_string(floats * 4 >> 20) + " MiB");
+    kv_.reset(static_cast<uint8_t *>(std::calloc(elems, whole_.type.bytes())));
+    if (!kv_) throw std::runtime_error("cannot allocate a KV cache of " + std::to_string(bytes_ >> 20) + " MiB");
+    whole_.base = kv_.get();
     free_[0] = tokens;
+}
+
+CacheView KvPool::view(int64_t start) const {
+    CacheView v = whole_;
+    v.offset = start * whole_.head_dim;
+    return v;
 }
 
 std::optional<int64_t> KvPool::reserve(int64_t n) {

@@ -99,7 +99,7 @@ Session::Session(const Model &model, int64_t max_context) : model_(model) {
     const ModelConfig &c = model.config();
     max_ctx_ = resolve_context(c, max_context);
     chunk_ = model.object().manifest().prefill_max_tokens;
-    kv_ = std::make_unique<KvPool>(c, max_ctx_);
+    kv_ = std::make_unique<KvPool>(c, model.object().manifest().kv_cache_dtype, max_ctx_);
     scratch_.reserve(c, chunk_);
 }
 

@@ -40,6 +40,11 @@ MatrixLayout matrix_layout(const Manifest &m, Stage stage) {
     return {{code, uint8_t(s.bits), 1}, s.pack};
 }
 
+halide_type_t kv_cache_buffer_type(DType kv) {
+    if (!is_kv_cache_dtype(kv)) throw std::logic_error("not a KV cache dtype");
+    return kv == DType::F32 ? halide_type_t{halide_type_float, 32, 1} : halide_type_t{halide_type_uint, 16, 1};
+}
+
 halide_type_t arg_buffer_type(const Manifest &m, Stage s, ArgType t) {
     switch (t) {
     case ArgType::F32:
@@ -51,6 +56,7 @@ halide_type_t arg_buffer_type(const Manifest &m, Stage s, ArgType t) {
     case ArgType::Quant4Zeros: return {halide_type_int, 32, 1};
     case ArgType::Quant4Scales: return {halide_type_uint, 16, 1};  // f16 bits
     case ArgType::Matrix: return matrix_layout(m, s).type;
+    case ArgType::KvCache: return kv_cache_buffer_type(m.kv_cache_dtype);
     }
     throw std::logic_error("unknown argument type");
 }

@@ -65,5 +65,7 @@ struct MatrixLayout {
 MatrixLayout matrix_layout(const Manifest &m, Stage stage);
 // The element type a stage's argument buffer of type `t` has in this object.
 halide_type_t arg_buffer_type(const Manifest &m, Stage stage, ArgType t);
+// A KV cache's buffers: f32, or bf16 / f16 as their uint16 bits.
+halide_type_t kv_cache_buffer_type(DType kv_cache_dtype);
 
 }  // namespace qwenc

@@ -1,5 +1,6 @@
-// check-logits MODEL_DIR TOKENS LOGITS.bin: compares logits written by
-// `qwenrun --dump-logits` with the independent reference forward pass.
+// check-logits MODEL_DIR TOKENS LOGITS.bin [--kv-cache-dtype D]: compares
+// logits written by `qwenrun --dump-logits` with the independent reference
+// forward pass (with K and V rounded as a cache of dtype D stores them).
 // Passes when max |diff| <= 1e-3 x std(reference) and the argmax agrees at
 // every position.
 #include <cmath>
@@ -11,10 +12,12 @@
 #include "qwen2_reference.h"
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        std::fprintf(stderr, "usage: check-logits MODEL_DIR 1,2,3 LOGITS.bin\n");
+    const bool kv_flag = argc == 6 && std::string(argv[4]) == "--kv-cache-dtype";
+    if (argc != 4 && !kv_flag) {
+        std::fprintf(stderr, "usage: check-logits MODEL_DIR 1,2,3 LOGITS.bin [--kv-cache-dtype f32|bf16|f16]\n");
         return 2;
     }
+    const auto kv = kv_flag ? qwen2_reference::kv_rounding_from_name(argv[5]) : qwen2_reference::KvRounding::None;
     std::vector<int32_t> tokens;
     for (std::string s = argv[2], item; !s.empty();) {
         auto c = s.find(',');
@@ -22,7 +25,7 @@ int main(int argc, char **argv) {
         s = c == std::string::npos ? "" : s.substr(c + 1);
     }
     int64_t V = 0;
-    const std::vector<double> ref = qwen2_reference::forward(argv[1], tokens, &V);
+    const std::vector<double> ref = qwen2_reference::forward(argv[1], tokens, &V, kv);
     std::ifstream in(argv[3], std::ios::binary | std::ios::ate);
     if (!in) {
         std::fprintf(stderr, "check-logits: cannot open %s\n", argv[3]);

@@ -172,7 +172,22 @@ void rope(double *v, int64_t head_dim, int64_t pos, double theta) {
 
 double silu(double x) { return x / (1.0 + std::exp(-x)); }
 
-std::vector<double> forward(const std::string &dir, const std::vector<int32_t> &tokens, int64_t *vocab_out) {
+KvRounding kv_rounding_from_name(const std::string &name) {
+    if (name == "f32") return KvRounding::None;
+    if (name == "bf16") return KvRounding::BF16;
+    if (name == "f16") return KvRounding::F16;
+    throw std::runtime_error("reference: unknown KV cache dtype '" + name + "'");
+}
+
+double round_to_significant_bits(double x, int significant, int min_exponent) {
+    if (x == 0 || !std::isfinite(x)) return x;
+    int e = 0;
+    std::frexp(x, &e);  // |x| in [2^(e-1), 2^e)
+    const int last = std::max(e - significant, min_exponent);  // the exponent of the last kept bit
+    return std::ldexp(std::nearbyint(std::ldexp(x, -last)), last);  // nearbyint: ties to even
+}
+
+std::vector<double> forward(const std::string &dir, const std::vector<int32_t> &tokens, int64_t *vocab_out, KvRounding kv) {
     const auto cfg = nlohmann::json::parse(slurp(dir + "/config.json"));
     const int64_t H = cfg["hidden_size"], I = cfg["intermediate_size"], L = cfg["num_hidden_layers"];
     const int64_t nh = cfg["num_attention_heads"], nkv = cfg["num_key_value_heads"], V = cfg["vocab_size"];
@@ -226,6 +241,13 @@ std::vector<double> forward(const std::string &dir, const std::vector<int32_t> &
             }
             for (int64_t h = 0; h < nh; h++) rope(&q[t][h * hd], hd, t, theta);
             for (int64_t h = 0; h < nkv; h++) rope(&k[t][h * hd], hd, t, theta);
+            // As the cache stores them: bf16 keeps 8 significant bits, f16 11
+            // with subnormals from 2^-24 (its exponent range is never reached
+            // by these values otherwise).
+            if (kv != KvRounding::None)
+                for (std::vector<double> *kv_row : {&k[t], &v[t]})
+                    for (double &e : *kv_row)
+                        e = kv == KvRounding::BF16 ? round_to_significant_bits(e, 8, -133) : round_to_significant_bits(e, 11, -24);
         }
         for (int64_t t = 0; t < T; t++) {
             std::vector<double> attn(nh * hd, 0.0);

@@ -25,8 +25,19 @@ template <typename KeyAt, typename ValueAt>
 std::vector<double> attend(const double *q, int64_t head_dim, int64_t n, KeyAt k_at, ValueAt v_at);
 double silu(double x);
 
+// How a KV cache stores K (after RoPE) and V: exactly, or rounded to the
+// nearest bf16 / f16 (ties to even), as a compiled model with that
+// --kv-cache-dtype stores them.
+enum class KvRounding { None, BF16, F16 };
+// "f32", "bf16", "f16"; throws on anything else.
+KvRounding kv_rounding_from_name(const std::string &name);
+// x rounded to `significant` bits of mantissa (8 for bf16, 11 for f16),
+// with no exponent below `min_exponent` for the last bit (f16's subnormals).
+double round_to_significant_bits(double x, int significant, int min_exponent);
+
 // Logits for every position of `tokens`, row-major [n_tokens][vocab].
-std::vector<double> forward(const std::string &model_dir, const std::vector<int32_t> &tokens, int64_t *vocab_out);
+std::vector<double> forward(const std::string &model_dir, const std::vector<int32_t> &tokens, int64_t *vocab_out,
+                            KvRounding kv = KvRounding::None);
 
 template <typename KeyAt, typename ValueAt>
 std::vector<double> attend(const double *q, int64_t head_dim, int64_t n, KeyAt k_at, ValueAt v_at) {

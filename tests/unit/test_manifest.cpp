@@ -105,3 +105,15 @@ TEST_CASE("an object of another runtime ABI is refused with what to do") {
     j["abi_version"] = kManifestAbiVersion - 1;
     CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"), Catch::Contains("recompile it with this qwenc"));
 }
+
+TEST_CASE("the KV cache dtype survives the round trip, and a manifest naming another is refused") {
+    for (DType kv : kKvCacheDTypes) {
+        Manifest m = small_manifest(DType::BF16);
+        m.kv_cache_dtype = kv;
+        CHECK(Manifest::from_json(m.to_json(), "m.so").kv_cache_dtype == kv);
+    }
+    CHECK(Manifest::from_json(small_manifest(DType::BF16).to_json(), "m.so").kv_cache_dtype == DType::F32);
+    json j = small_manifest(DType::BF16).to_json();
+    j["kv_cache"]["dtype"] = "int8";
+    CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"), Catch::Contains("m.so: bad manifest: kv_cache dtype 'int8' is not f32, bf16 or f16"));
+}

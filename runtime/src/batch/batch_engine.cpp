@@ -45,7 +45,7 @@ BatchOptions resolved(const Model &model, BatchOptions o) {
 }  // namespace
 
 BatchEngine::BatchEngine(const Model &model, const BatchOptions &opts)
-    : model_(model), opts_(resolved(model, opts)), pool_(model.config(), opts_.kv_cache_tokens) {
+    : model_(model), opts_(resolved(model, opts)), pool_(model.config(), model.object().manifest().kv_cache_dtype, opts_.kv_cache_tokens) {
     const ModelConfig &c = model.config();
     const int64_t chunk = model.object().manifest().prefill_max_tokens;
     if (opts_.step_tokens == 0) opts_.step_tokens = chunk;
@@ -57,8 +57,9 @@ BatchEngine::BatchEngine(const Model &model, const BatchOptions &opts)
                                     std::to_string(opts_.max_batch) + " sequences");
     const int64_t N = opts_.step_tokens;
     scratch_.reserve(c, N);
-    k_new_.resize(size_t(N * c.kv_dim()));
-    v_new_.resize(size_t(N * c.kv_dim()));
+    const size_t kv_bytes = size_t(N * c.kv_dim()) * pool_.view(0).type.bytes();
+    k_new_.resize(kv_bytes);
+    v_new_.resize(kv_bytes);
     attn_.resize(size_t(N * c.q_dim()));
     head_x_.resize(size_t((opts_.max_batch + 1) * c.hidden_size));
     logits_.resize(size_t((opts_.max_batch + 1) * c.vocab_size));
@@ -199,8 +200,11 @@ void BatchEngine::run_mixed(const std::vector<Row> &rows, const std::vector<int6
     xb.reset(x_b.data(), kF32, {{H, 1}, {N, H}});
     q.reset(scratch_.q.data(), kF32, {{hd, 1}, {nh, hd}, {N, c.q_dim()}});
     attn.reset(attn_.data(), kF32, {{hd, 1}, {nh, hd}, {N, c.q_dim()}});
-    k_new.reset(k_new_.data(), kF32, {{hd, 1}, {N, hd}, {kvh, N * hd}});
-    v_new.reset(v_new_.data(), kF32, {{hd, 1}, {N, hd}, {kvh, N * hd}});
+    // The step's new keys and values, (hd, N, kv head) in the cache's type.
+    const halide_type_t kv_type = pool_.view(0).type;
+    const size_t kv_elem = kv_type.bytes();
+    k_new.reset(k_new_.data(), kv_type, {{hd, 1}, {N, hd}, {kvh, N * hd}});
+    v_new.reset(v_new_.data(), kv_type, {{hd, 1}, {N, hd}, {kvh, N * hd}});
     model_.run(Stage::Embed, -1, {{"tokens", tok.get()}, {"x_out", xa.get()}});
     for (int64_t l = 0; l < c.num_hidden_layers; l++) {
         model_.run(Stage::QkvPrefill, l,
@@ -210,16 +214,17 @@ void BatchEngine::run_mixed(const std::vector<Row> &rows, const std::vector<int6
             const CacheView cache = pool_.view(r.seq->start);
             for (int64_t g = 0; g < kvh; g++)
                 for (int64_t i = 0; i < r.n; i++) {
-                    const size_t bytes = size_t(hd) * sizeof(float);
-                    const int64_t from = g * N * hd + (r.row + i) * hd, to = g * cache.head_stride + (r.first + i) * hd;
-                    std::memcpy(cache.k(l) + to, k_new_.data() + from, bytes);
-                    std::memcpy(cache.v(l) + to, v_new_.data() + from, bytes);
+                    const size_t bytes = size_t(hd) * kv_elem;
+                    const size_t from = size_t(g * N * hd + (r.row + i) * hd) * kv_elem;
+                    const size_t to = size_t(g * cache.head_stride) * kv_elem;
+                    std::memcpy(cache.k(l, r.first + i) + to, k_new_.data() + from, bytes);
+                    std::memcpy(cache.v(l, r.first + i) + to, v_new_.data() + from, bytes);
                 }
             HalideBuffer q_rows, k_all, v_all, out;
             q_rows.reset(scratch_.q.data() + r.row * c.q_dim(), kF32, {{hd, 1}, {nh, hd}, {r.n, c.q_dim()}});
             out.reset(attn_.data() + r.row * c.q_dim(), kF32, {{hd, 1}, {nh, hd}, {r.n, c.q_dim()}});
-            k_all.reset(cache.k(l), kF32, {{hd, 1}, {r.first + r.n, hd}, {kvh, cache.head_stride}});
-            v_all.reset(cache.v(l), kF32, {{hd, 1}, {r.first + r.n, hd}, {kvh, cache.head_stride}});
+            cache.bind_k(k_all, l, 0, r.first + r.n);
+            cache.bind_v(v_all, l, 0, r.first + r.n);
             int32_t pos0 = int32_t(r.first);
             model_.run(r.n == 1 ? Stage::AttnDecode : Stage::AttnPrefill, l,
                        {{"q", q_rows.get()}, {"k_cache", k_all.get()}, {"v_cache", v_all.get()}, {"pos0", &pos0}, {"attn", out.get()}});

@@ -86,7 +86,8 @@ private:
     std::deque<std::unique_ptr<Sequence>> waiting_;
     std::vector<std::unique_ptr<Sequence>> running_;  // in admission order
     ForwardScratch scratch_;  // x_a, x_b, q of a step's tokens
-    std::vector<float> k_new_, v_new_, attn_, head_x_, logits_;
+    std::vector<uint8_t> k_new_, v_new_;  // a step's new K and V, in the cache's type
+    std::vector<float> attn_, head_x_, logits_;
     std::vector<int32_t> step_tokens_, positions_;
     int64_t last_decodes_ = 0, last_prefill_ = 0;
     bool keep_logits_ = false;

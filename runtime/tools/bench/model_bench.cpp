@@ -174,7 +174,7 @@ std::string bench_table(const BenchResult &r, const Model &model, const BenchOpt
     const double gb = r.decode_bytes_per_token / 1e9;
     line("model      hidden %lld, layers %lld, vocab %lld, weights %s, %.2f GB read per decode step\n",
          (long long)c.hidden_size, (long long)c.num_hidden_layers, (long long)c.vocab_size, dtype_name(m.weight_dtype), gb);
-    line("target     %s, %d threads\n", m.target.c_str(), opts.threads);
+    line("target     %s, %d threads, %s KV cache\n", m.target.c_str(), opts.threads, dtype_flag_name(m.kv_cache_dtype));
     line("load       %8.3f s\n", r.load_s);
     line("ttft       %8.3f s   (%lld-token prompt, first token sampled)\n", r.ttft_s, (long long)opts.ttft_prompt_tokens);
     const double peak = prefill_peak_gflops(r, m);
@@ -253,6 +253,7 @@ std::string bench_json(const BenchResult &r, const Model &model, const BenchOpti
     }
     j["threads"] = opts.threads;
     j["weight_dtype"] = dtype_name(m.weight_dtype);
+    j["kv_cache_dtype"] = dtype_flag_name(m.kv_cache_dtype);
     j["target"] = m.target;
     j["hidden_size"] = m.config.hidden_size;
     j["num_layers"] = m.config.num_hidden_layers;
