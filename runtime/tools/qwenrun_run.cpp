@@ -67,7 +67,10 @@ GenerateParams Run::params(const qwenrt_text &text) const {
     GenerateParams p;
     SamplingParams s = text.defaults.sampling;
     // Setting any sampling knob on the command line means sampling, as with vLLM.
-    if (args.has("temperature") || args.has("top-p") || args.has("top-k") || args.has("min-p")) s.do_sample = true;
+    for (std::string field : kSamplingSwitches) {
+        std::replace(field.begin(), field.end(), '_', '-');
+        if (args.has(field)) s.do_sample = true;
+    }
     s.temperature = float(args.get_double("temperature", s.temperature));
     s.top_k = args.get_int("top-k", s.top_k, 0, INT32_MAX);
     s.top_p = float(args.get_double("top-p", s.top_p));

@@ -29,6 +29,11 @@ struct SamplingParams {
     uint64_t seed = 0;
 };
 
+// The settings that turn sampling on when a request or the command line
+// gives any of them, as vLLM does (spelled as the C API's fields; qwenrun's
+// flags are these with '-' for '_').
+constexpr const char *kSamplingSwitches[] = {"temperature", "top_p", "top_k", "min_p"};
+
 // Throws std::invalid_argument for the first setting out of the range the
 // sampler takes, spelled by `name` from its field name ("top_p" as the C
 // API calls it, "--top-p" as qwenrun's flag). NaN is out of every range.

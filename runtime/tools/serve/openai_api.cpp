@@ -152,8 +152,8 @@ ParsedRequest parse_request(Endpoint endpoint, const std::string &body, const Se
 
     // Sampling, as OpenAI and vLLM name it; unset fields keep the model's defaults.
     SamplingParams s = served.sampling;
-    const bool any_sampling = field(j, "temperature") || field(j, "top_p") || field(j, "top_k") || field(j, "min_p");
-    if (any_sampling) s.do_sample = true;
+    for (const char *name : kSamplingSwitches)
+        if (field(j, name)) s.do_sample = true;
     s.temperature = float(number(j, "temperature", s.temperature, 0, 2));
     s.top_p = float(number(j, "top_p", s.top_p, 1e-9, 1));
     const int64_t top_k = integer(j, "top_k", s.top_k, -1, INT32_MAX);
