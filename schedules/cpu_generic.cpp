@@ -427,24 +427,29 @@ void CpuGenericSchedule::qkv(QkvGraph &g, Phase phase) {
         if (n->sum_sq.defined()) n->sum_sq.compute_at(n == &g.q_norm ? g.q_out : g.k_out, t);
 }
 
+int CpuGenericSchedule::attention_key_block(Phase phase) const { return phase == Phase::Prefill ? 2 * t_.vector : 1; }
+
 // Prefill: one token's scores as a product of its query heads with the
-// keys, in tiles of 32 keys x the query heads of one kv head. The keys are
-// transposed once per call (positions contiguous), so each accumulator is 16
-// keys of one head: q(r) broadcast times keys(r, p..p+15), summed over r in
-// registers. Dot products along head_dim ended in a horizontal sum per
-// score, half of attention's time.
+// keys, in tiles of 2 vectors of keys x the query heads of one kv head. The
+// keys are staged once per call in blocks of a tile's keys (see
+// Attention::keys), so each accumulator is a vector of keys of one head:
+// q(r) broadcast times keys(p..p+7, r), summed over r in registers, and a
+// tile's keys are one contiguous run. Dot products along head_dim ended in
+// a horizontal sum per score, half of attention's time.
 void CpuGenericSchedule::attention_scores(Attention &a) {
     Var po("po"), pi("pi"), pv("pv"), pl("pl"), hg("hg"), hi("hi");
-    const int keys = 2 * t_.vector;
-    const Var kv_head = a.keys.args()[2];
-    a.keys.compute_root().reorder_storage(p, d, kv_head).reorder(p, d, kv_head).vectorize(p, t_.vector, kGuard).parallel(kv_head);
+    const int keys = a.key_block;
+    if (keys != attention_key_block(Phase::Prefill)) throw std::logic_error("prefill attention's keys are not in this schedule's blocks");
+    const Var kl = a.keys.args()[0], kv_head = a.keys.args()[3];
+    a.keys.compute_root().bound(kl, 0, keys).vectorize(kl, t_.vector).parallel(kv_head);
     Func sc = a.scores.in();
     sc.compute_at(a.out, t)
         .split(h, hg, hi, a.group_size)
         .split(p, po, pi, keys, kGuard)
         .reorder(pi, hi, po, hg)
         .vectorize(pi, t_.vector);
-    a.scores.compute_at(sc, po).bound_extent(p, keys);
+    // Tiles start at whole blocks: p % keys and p / keys fold into the loads.
+    a.scores.compute_at(sc, po).bound_extent(p, keys).align_bounds(p, keys);
     a.scores.split(p, pv, pl, t_.vector).vectorize(pl).unroll(pv).unroll(h);
     a.scores.update()
         .split(p, pv, pl, t_.vector)

@@ -91,6 +91,7 @@ public:
     void qkv(QkvGraph &g, Phase phase) override;
     void attn_mlp(AttnMlpGraph &g, Phase phase) override;
     void attention(Attention &a, Phase phase) override;
+    int attention_key_block(Phase phase) const override;
     void out_mlp(AttnMlpGraph &g, Phase phase) override;
     void head(HeadGraph &g, Phase phase) override;
 

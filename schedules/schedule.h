@@ -22,6 +22,9 @@ public:
     virtual void qkv(QkvGraph &g, Phase phase) = 0;
     virtual void attn_mlp(AttnMlpGraph &g, Phase phase) = 0;
     virtual void attention(Attention &a, Phase phase) = 0;  // attn_prefill / attn_decode
+    // The blocks of positions attention's keys come in (Attention::keys):
+    // what the schedule stages them in, 1 where it reads the cache as it is.
+    virtual int attention_key_block(Phase) const { return 1; }
     virtual void out_mlp(AttnMlpGraph &g, Phase phase) = 0;  // attn_mlp after attention
     virtual void head(HeadGraph &g, Phase phase) = 0;
     // Custom lowering passes for a stage's pipeline (instruction selection

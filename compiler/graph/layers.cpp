@@ -371,17 +371,27 @@ Func apply_rope(const std::string &name, Func x, const RopeTables &tables, int64
     return f;
 }
 
-Attention attention(Func q, Func k, Func v, int64_t head_dim, int64_t group_size, Expr pos0, Expr n_tokens) {
+Attention attention(Func q, Func k, Func v, int64_t head_dim, int64_t group_size, Expr pos0, Expr n_tokens, int key_block) {
     Attention a{Func("scores"),  Func("max_score"), Func("attn_weights"),         Func("denom"),
-                Func("sum_v"),   Func("attn"),      Func("keys"),                 RDom(0, int(head_dim), "r_dim"),
-                RDom(0, pos0 + n_tokens, "r_key")};
+                Func("sum_v"),   Func("attn"),      Func("keys"),                 1,
+                RDom(0, int(head_dim), "r_dim"), RDom(0, pos0 + n_tokens, "r_key")};
     const float scale = float(1.0 / std::sqrt(double(head_dim)));
     Expr kv_head = h / int(group_size);
     // Clamped to the last key, so that schedules may compute whole tiles of
     // scores past it (those scores are never used).
-    a.keys(d, p, g) = k(d, min(p, pos0 + n_tokens - 1), g);
+    a.key_block = key_block;
     a.scores(p, h, t) = 0.0f;
-    a.scores(p, h, t) += q(a.r_dim, h, t) * a.keys(a.r_dim, p, kv_head);
+    if (key_block == 1) {
+        a.keys(d, p, g) = k(d, min(p, pos0 + n_tokens - 1), g);
+        a.scores(p, h, t) += q(a.r_dim, h, t) * a.keys(a.r_dim, p, kv_head);
+    } else {
+        // A staged tile of keys with positions alone contiguous took one
+        // cache line from each of head_dim rows as long as the cache; at
+        // 8192 positions prefill waited on those loads most of its time.
+        Var kl("kl"), kb("kb");
+        a.keys(kl, d, kb, g) = k(d, min(kb * key_block + kl, pos0 + n_tokens - 1), g);
+        a.scores(p, h, t) += q(a.r_dim, h, t) * a.keys(p % key_block, a.r_dim, p / key_block, kv_head);
+    }
     // Causal: query t sits at absolute position pos0 + t and sees keys p <= it.
     RDom rk = a.r_key;
     rk.where(rk <= pos0 + t);

@@ -137,14 +137,17 @@ struct Attention {
     Halide::Func denom;     // (h, t)
     Halide::Func sum_v;     // (d, h, t): unnormalized
     Halide::Func out;       // (d, h, t)
-    // The key cache as scores read it, keys(d, p, g) = k(d, p, g) (p clamped
-    // to the last key): a copy that schedules may stage in another layout,
-    // or leave inlined.
+    // The key cache as scores read it, p clamped to the last key: a copy
+    // that schedules may stage, or leave inlined. With key_block 1,
+    // keys(d, p, g) = k(d, p, g); with key_block B > 1, in blocks of B
+    // positions, keys(p % B, d, p / B, g) = k(d, p, g), so that a staged
+    // copy holds a tile of B keys as one contiguous run (see attention()).
     Halide::Func keys;
+    int key_block = 1;
     Halide::RDom r_dim, r_key;
     int group_size = 1;  // query heads per kv head
 };
 Attention attention(Halide::Func q, Halide::Func k, Halide::Func v, int64_t head_dim, int64_t group_size,
-                    Halide::Expr pos0, Halide::Expr n_tokens);
+                    Halide::Expr pos0, Halide::Expr n_tokens, int key_block = 1);
 
 }  // namespace qwenc

@@ -244,7 +244,7 @@ StagePipeline build_attn_mlp(Stage stage, const ModelConfig &c, DType wd, Phase 
     AttentionInputs in(c, kv);
     MlpWeights w(c, wd, math, s.int8_dot_signs());
     AttnMlpGraph gr;
-    gr.attn = attention(in.q, in.k, in.v, hd, c.group_size(), in.pos0, n_tokens(x, phase));
+    gr.attn = attention(in.q, in.k, in.v, hd, c.group_size(), in.pos0, n_tokens(x, phase), s.attention_key_block(phase));
     mlp_after_attention(gr, c, x, gr.attn.out, w, phase);
     s.attn_mlp(gr, phase);
     Params params;
@@ -257,7 +257,7 @@ StagePipeline build_attention(Stage stage, const ModelConfig &c, DType wd, Phase
     AttentionInputs in(c, kv);
     if (phase == Phase::Decode) in.q.dim(2).set_bounds(0, 1);
     const Expr nt = phase == Phase::Decode ? Expr(1) : in.q.dim(2).extent();
-    Attention a = attention(in.q, in.k, in.v, c.head_dim(), c.group_size(), in.pos0, nt);
+    Attention a = attention(in.q, in.k, in.v, c.head_dim(), c.group_size(), in.pos0, nt, s.attention_key_block(phase));
     a.out.output_buffer().dim(0).set_bounds(0, int(c.head_dim())).set_stride(1);
     a.out.output_buffer().dim(1).set_bounds(0, int(c.num_attention_heads)).set_stride(int(c.head_dim()));
     a.out.output_buffer().dim(2).set_min(0).set_stride(int(c.q_dim()));
