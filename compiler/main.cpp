@@ -56,9 +56,8 @@ options:
                            docs/performance.md
   --kv-cache-dtype D       element type of the KV cache: f32 (default: logits
                            match the reference), bf16 or f16 (half the
-                           memory per position, and half the bytes attention
-                           reads at depth; K and V rounded as stored, as
-                           vLLM's and llama.cpp's f16 caches do)
+                           memory per position; K and V rounded as stored,
+                           prefill a few % slower: docs/performance.md)
   --emit shared|static     a shared object for qwenrun / qwenrt_model_load
                            (default), or a static library libNAME.a plus
                            NAME.h beside it, to link the model into a program
@@ -317,9 +316,8 @@ int main(int argc, char **argv) {
         opts.decode_math = parse_math(args, "decode-math", {MatMath::F32, MatMath::Bf16Dot, MatMath::Int8Dot, MatMath::Bf16x2Dot, MatMath::Int16Dot},
                                       opts, config, config_path, default_decode_math(opts, config));
         const std::string kv = args.get("kv-cache-dtype", "f32");
-        const auto kv_dtype = dtype_from_flag(kv);
-        if (!kv_dtype || !is_kv_cache_dtype(*kv_dtype))
-            throw UsageError("--kv-cache-dtype must be f32, bf16 or f16 (got '" + kv + "')");
+        const auto kv_dtype = kv_cache_dtype_from_name(kv);
+        if (!kv_dtype) throw UsageError(std::string("--kv-cache-dtype must be ") + kKvCacheDTypeList + " (got '" + kv + "')");
         opts.kv_cache_dtype = *kv_dtype;
         const std::string emit = args.get("emit", "shared");
         if (emit != "shared" && emit != "static") throw UsageError("--emit must be shared or static (got '" + emit + "')");

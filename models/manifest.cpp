@@ -67,6 +67,12 @@ bool is_kv_cache_dtype(DType t) {
     return false;
 }
 
+std::optional<DType> kv_cache_dtype_from_name(const std::string &name) {
+    const auto t = dtype_from_flag(name);
+    if (!t || !is_kv_cache_dtype(*t)) return std::nullopt;
+    return t;
+}
+
 Manifest Manifest::from_json(const json &j, const std::string &source) {
     auto bad = [&](const std::string &msg) -> InputError { return InputError(source + ": bad manifest: " + msg); };
     if (!j.is_object() || j.value("format", "") != kManifestFormat) throw bad("not a qwenc model object");
@@ -87,8 +93,8 @@ Manifest Manifest::from_json(const json &j, const std::string &source) {
         if (!wd) throw bad("unknown weight_dtype");
         m.weight_dtype = *wd;
         const std::string kv = j.at("kv_cache").at("dtype").get<std::string>();
-        auto kvd = dtype_from_flag(kv);
-        if (!kvd || !is_kv_cache_dtype(*kvd)) throw bad("kv_cache dtype '" + kv + "' is not f32, bf16 or f16");
+        const auto kvd = kv_cache_dtype_from_name(kv);
+        if (!kvd) throw bad("kv_cache dtype '" + kv + "' is not " + kKvCacheDTypeList);
         m.kv_cache_dtype = *kvd;
         m.prefill_max_tokens = j.at("prefill_max_tokens").get<int64_t>();
         if (m.prefill_max_tokens < 1) throw bad("prefill_max_tokens must be positive");

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,7 +78,11 @@ struct Manifest {
 // The element types a KV cache may have: f32, or bf16 / f16 (half the
 // memory, and half the bytes attention reads at depth).
 constexpr DType kKvCacheDTypes[] = {DType::F32, DType::BF16, DType::F16};
+constexpr const char *kKvCacheDTypeList = "f32, bf16 or f16";  // for messages
 bool is_kv_cache_dtype(DType t);
+// The KV cache dtype spelled `name` ("bf16"), or none if the cache cannot
+// be of it.
+std::optional<DType> kv_cache_dtype_from_name(const std::string &name);
 
 // In an int8 object, a matrix argument "w" of a stage is followed by its
 // row-scale argument scale_arg_name("w").
