@@ -47,7 +47,7 @@ WeightStorage weight_storage(DType t) {
     case DType::F16: return {WeightStorage::UInt, 16, 1};
     case DType::F32: return {WeightStorage::Float, 32, 1};
     case DType::I32: return {WeightStorage::Int, 32, 1};
-    case DType::I8: return {WeightStorage::Int, 32, 4};
+    case DType::I8: return {WeightStorage::Int, 8, 1};
     }
     return {WeightStorage::Float, 32, 1};
 }

@@ -21,8 +21,9 @@ namespace qwenc {
 // Bumped whenever the calling convention between runtime and object changes.
 // 2: bf16 matrices as packed uint32 pairs; 3: decode_math; 4: the batched
 // step's stages, and qkv_prefill's positions per token. (4-bit layers add
-// argument types but change nothing for the other objects.)
-constexpr int kManifestAbiVersion = 4;
+// argument types but change nothing for the other objects.) 5: int8
+// matrices always as int8 elements (f32 activations took int32 quads).
+constexpr int kManifestAbiVersion = 5;
 constexpr const char *kManifestFormat = "qwenc-model";
 
 // The stages every object provides; each is an exported Halide pipeline

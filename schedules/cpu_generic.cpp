@@ -388,8 +388,9 @@ void CpuGenericSchedule::linear(Linear &l, Phase phase, Func root) {
         const int tokens = l.scaled ? t_.int8_tokens : t_.tokens;
         tile_prefill(y, task, rows, tokens);
         partial.compute_at(y, ot).vectorize(u);
-        // Staged (clamped) inputs allow whole token tiles: fixed-size partials.
-        if (!l.x_parts.empty()) partial.bound_extent(t, tokens);
+        // Clamped tokens (layers.cpp's token()) allow whole token tiles:
+        // fixed-size partials, on the stack rather than malloc'ed per tile.
+        partial.bound_extent(t, tokens);
         partial.update().reorder(u, o, t, ro).vectorize(u).unroll(o).unroll(t);
     }
 }

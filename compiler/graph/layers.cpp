@@ -300,7 +300,10 @@ Linear linear(const std::string &name, const WeightMatrix &w, Func x, Func bias,
     // Without a scale the bias starts the sum; with one it is added after scaling.
     l.out(o, t) = bias.defined() && !w.has_scale() ? Expr(bias(o)) : Expr(0.0f);
     Expr sum = 0.0f;
-    if (pack == 1) sum = w(l.r.x, o) * x(l.r.x, t);
+    // Tokens clamped as the packed parts' are (input_parts), so that prefill
+    // tiles of tokens past the last have fixed-size sums. The row scale
+    // (int8) comes after the sum, in finish().
+    if (pack == 1) sum = w.lane(0, l.r.x, o) * x(l.r.x, token(n_tokens));
     for (int k = 0; k < pack && pack > 1; k++) sum += w.lane(k, l.r.x, o) * l.x_parts[size_t(k)](l.r.x, t);
     l.out(o, t) += sum;
     finish(l, name, w, bias);
@@ -322,7 +325,7 @@ Linear linear_over_heads(const std::string &name, const WeightMatrix &w, Func at
              input_parts(name, attn, pack, true, n_tokens)};
     l.out(o, t) = 0.0f;
     Expr sum = 0.0f;
-    if (pack == 1) sum = w(l.r.x + l.r.y * int(head_dim), o) * attn(l.r.x, l.r.y, t);
+    if (pack == 1) sum = w.lane(0, l.r.x + l.r.y * int(head_dim), o) * attn(l.r.x, l.r.y, token(n_tokens));
     for (int k = 0; k < pack && pack > 1; k++)
         sum += w.lane(k, l.r.x + l.r.y * per_head, o) * l.x_parts[size_t(k)](l.r.x, l.r.y, t);
     l.out(o, t) += sum;

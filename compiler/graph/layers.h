@@ -21,7 +21,7 @@ struct Linear {
     Halide::Func out;  // out(o, t): the reduction, what schedules tile
     Halide::RDom r;    // r.x is the contiguous reduction dimension (over storage words)
     int64_t out_dim = 0;  // extent of o: tiles must not exceed it
-    // With packed storage (bf16 pairs, int8 quads) the reduction runs over
+    // With packed storage (bf16 pairs) the reduction runs over
     // words, and x_parts[k](j, ...) = x(j * pack + k, ...); empty otherwise.
     std::vector<Halide::Func> x_parts;
     // What consumers read: out itself, or for int8 bias + scale * out.

@@ -122,14 +122,7 @@ Expr WeightMatrix::lane(int k, const Expr &iw, const Expr &o) const {
     case DType::BF16:  // the f32 whose upper 16 bits are the bf16 in the low or high half
         return reinterpret(Float(32), k == 0 ? word << 16 : word & Expr(uint32_t(0xffff0000u)));
     case DType::F16: return f16_bits_to_f32(word);
-    case DType::I8: {
-        // Byte k, sign-extended by a left then an arithmetic right shift. The
-        // left shift is done unsigned: Halide assumes signed shifts never
-        // overflow and would fold (w << 24) >> 24 into w.
-        Expr up = reinterpret(UInt(32), word) << uint32_t(24 - 8 * k);
-        return cast<float>(reinterpret(Int(32), up) >> 24);
-    }
-    default:
+    default:  // f32, and int8 elements (vpmovsxbd + vcvtdq2ps on x86)
         return cast<float>(word);
     }
 }

@@ -55,9 +55,9 @@ private:
 };
 
 // How a stage of a compiled model takes its weight matrices: the buffer's
-// element type and how many matrix elements each element holds. Packed
-// words by default (see weight_storage: bf16 pairs in uint32, int8 quads in
-// int32); elements in the stages whose math is a dot-product mode.
+// element type and how many matrix elements each element holds: as
+// weight_storage says by default (bf16 pairs packed in uint32); elements in
+// the stages whose math is a dot-product mode.
 struct MatrixLayout {
     halide_type_t type;
     int pack;
