@@ -23,9 +23,9 @@ size_t dtype_size(DType t);
 // and one shift widen a vector of them to f32, where unpacking single
 // uint16 elements costs a shuffle each. int8 travels as it is: a vector of
 // its elements widens to f32 in two instructions (vpmovsxbd from memory,
-// vcvtdq2ps; as int32 quads unpacked by shifts it took four, and int8
-// prefill ran at two thirds of bf16's: bench/HISTORY.md). f16 travels as its uint16 bits, which
-// the pipelines widen with integer and f32 arithmetic (Halide 14 widens a
+// vcvtdq2ps), half what int32 quads unpacked by shifts took
+// (bench/HISTORY.md). f16 travels as its uint16 bits, which the pipelines
+// widen with integer and f32 arithmetic (Halide 14 widens a
 // float16 with a dozen integer compares and blends per vector, not F16C's
 // vcvtph2ps: an f16 lm_head then streamed at 7 GB/s); f32 as it is.
 struct WeightStorage {

@@ -12,8 +12,8 @@ IsaFamily x86_avx2_family() {
     t.rows = 2;
     t.tokens = 4;
     // int8 weights (f32 activations) in the same tiles: widened from int8
-    // elements they take one register a row, and qwenc tune measured 2 x 4
-    // 1.13x the shared 2 x 3 (bench/HISTORY.md).
+    // elements they take one register a row, and qwenc tune found 2 x 4
+    // fastest (bench/HISTORY.md).
     t.int8_tokens = 4;
     IsaFamily f{"x86-avx2", t};
     f.lowering_passes = add_maddubs_pass;  // vpmaddubsw: bench/HISTORY.md
