@@ -25,9 +25,9 @@ size_t dtype_size(DType t);
 // its elements widens to f32 in two instructions (vpmovsxbd from memory,
 // vcvtdq2ps), half what int32 quads unpacked by shifts took
 // (bench/HISTORY.md). f16 travels as its uint16 bits, which the pipelines
-// widen with integer and f32 arithmetic (Halide 14 widens a
-// float16 with a dozen integer compares and blends per vector, not F16C's
-// vcvtph2ps: an f16 lm_head then streamed at 7 GB/s); f32 as it is.
+// widen with integer and f32 arithmetic (Halide 14 widens a float16 with a
+// dozen integer compares and blends per vector, not F16C's vcvtph2ps: an
+// f16 lm_head then streamed at 7 GB/s); f32 as it is.
 struct WeightStorage {
     enum Code { Int, UInt, Float } code;
     int bits;

@@ -56,9 +56,10 @@ struct CpuTiles {
     // in a C model of the loop and in qwenc: bench/HISTORY.md).
     bool decode_halves = true;
     int tokens = 3;        // tokens per register tile (prefill)
-    // ...for int8 weights with f32 activations, whose widening to f32 takes
-    // registers of its own, so a tile of fewer tokens fits (qwenc tune's
-    // choice on Zen 4: bench/HISTORY.md).
+    // ...for int8 weights with f32 activations: chosen by qwenc tune on Zen 4
+    // when int8 rows were unpacked from int32 quads, which took registers of
+    // their own (bench/HISTORY.md); now a row widens into one register, as
+    // bf16's does, and AVX2 measured the same tiles as bf16's fastest.
     int int8_tokens = 3;
     int parallel_rows = 64;  // output rows per parallel task
     // 4-bit projections (schedules/cpu_quant4.cpp): vectors of outputs per
