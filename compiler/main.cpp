@@ -33,12 +33,14 @@ options:
                            bf16, f16, f32 or int8 (default: int8 for a
                            `qwenc quantize` directory, else torch_dtype)
   --prefill-chunk N        most tokens per prefill call (default 512)
-  --prefill-math M         how prefill multiplies matrices: f32 (default:
-                           activations stay f32, logits match the reference),
-                           bf16-dot (bf16 weights, targets with
-                           avx512_sapphirerapids: activations rounded to bf16,
-                           on vdpbf16ps, as llama.cpp's bf16 path) or int8-dot
-                           (int8 weights; see --decode-math)
+  --prefill-math M         how prefill multiplies matrices: f32 (activations
+                           stay f32, logits match the reference), bf16-dot
+                           (bf16 weights, targets with avx512_sapphirerapids:
+                           activations rounded to bf16, on vdpbf16ps, as
+                           llama.cpp's bf16 path) or int8-dot (int8 weights;
+                           see --decode-math). Default: bf16-dot / int8-dot
+                           where every target has avx512_sapphirerapids,
+                           else f32. Batched steps compute as decode does.
   --decode-math M          how decode multiplies matrices: f32; bf16x2-dot
                            (bf16 weights, avx512_sapphirerapids targets: each
                            activation split into two bf16s, as accurate as
@@ -143,6 +145,20 @@ static MatMath default_decode_math(const EmitOptions &opts, const ModelConfig &c
     bool arm_dot = !opts.targets.empty() && opts.targets[0].arch == Halide::Target::ARM;
     for (const Halide::Target &t : opts.targets) arm_dot = arm_dot && t.has_feature(Halide::Target::ARMDotProd);
     if (opts.weight_dtype == DType::I8 && (x86 || arm_dot) && fits(MatMath::Int16Dot)) return MatMath::Int16Dot;
+    return MatMath::F32;
+}
+
+// Prefill's math when --prefill-math is not given: on targets that all
+// have AVX512-BF16 and VNNI (avx512_sapphirerapids), the dot-product units,
+// as llama.cpp and vLLM compute there: bf16-dot for bf16 weights, int8-dot
+// (Q8_0's numerics) for int8, about 2x and 1.4x f32's prefill speed
+// (docs/performance.md). Decode keeps its own math, and batched steps
+// decode's numerics (Manifest::batch_math). Else f32, which matches the
+// reference; --prefill-math f32 asks for it anywhere.
+static MatMath default_prefill_math(const EmitOptions &opts, const ModelConfig &config) {
+    if (config.quant4.active() || opts.targets.empty() || target_without_bf16(opts)) return MatMath::F32;
+    for (MatMath m : {MatMath::Bf16Dot, MatMath::Int8Dot})
+        if (mat_math_weight_dtype(m) == opts.weight_dtype && !dim_off_multiple(config, m)) return m;
     return MatMath::F32;
 }
 
@@ -311,8 +327,8 @@ int main(int argc, char **argv) {
         const ModelConfig config = load_model_config(config_path);
         opts.weight_dtype = weight_dtype(args, config);
         opts.prefill_max_tokens = args.get_int("prefill-chunk", 512, 1, 8192);
-        opts.prefill_math =
-            parse_math(args, "prefill-math", {MatMath::F32, MatMath::Bf16Dot, MatMath::Int8Dot}, opts, config, config_path);
+        opts.prefill_math = parse_math(args, "prefill-math", {MatMath::F32, MatMath::Bf16Dot, MatMath::Int8Dot}, opts, config,
+                                       config_path, default_prefill_math(opts, config));
         opts.decode_math = parse_math(args, "decode-math", {MatMath::F32, MatMath::Bf16Dot, MatMath::Int8Dot, MatMath::Bf16x2Dot, MatMath::Int16Dot},
                                       opts, config, config_path, default_decode_math(opts, config));
         const std::string kv = args.get("kv-cache-dtype", "f32");

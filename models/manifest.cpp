@@ -16,16 +16,26 @@ const char *stage_name(Stage s) {
     case Stage::AttnPrefill: return "attn_prefill";
     case Stage::AttnDecode: return "attn_decode";
     case Stage::OutMlp: return "out_mlp";
+    case Stage::QkvBatch: return "qkv_batch";
+    case Stage::HeadBatch: return "head_batch";
     }
     return "?";
+}
+
+Stage graph_stage(Stage s) {
+    if (s == Stage::QkvBatch) return Stage::QkvPrefill;
+    if (s == Stage::HeadBatch) return Stage::HeadPrefill;
+    return s;
 }
 
 MatMath Manifest::math(Stage s) const {
     switch (s) {
     case Stage::QkvPrefill:
     case Stage::AttnMlpPrefill:
-    case Stage::OutMlp:  // a batched step's products run on prefill's schedules
     case Stage::HeadPrefill: return prefill_math;
+    case Stage::QkvBatch:
+    case Stage::OutMlp:
+    case Stage::HeadBatch: return batch_math;
     case Stage::QkvDecode:
     case Stage::AttnMlpDecode:
     case Stage::HeadDecode: return decode_math;
@@ -34,6 +44,12 @@ MatMath Manifest::math(Stage s) const {
     case Stage::AttnDecode: break;  // no matrices
     }
     return MatMath::F32;
+}
+
+std::set<std::string> Manifest::entry_symbols() const {
+    std::set<std::string> s;
+    for (const auto &[stage, fn] : entry_points) s.insert(fn);
+    return s;
 }
 
 json Manifest::to_json() const {
@@ -57,6 +73,7 @@ json Manifest::to_json() const {
                 {"prefill_max_tokens", prefill_max_tokens},
                 {"prefill_math", mat_math_name(prefill_math)},
                 {"decode_math", mat_math_name(decode_math)},
+                {"batch_math", mat_math_name(batch_math)},
                 {"entry_points", entry_points},
                 {"tensors", t}};
 }
@@ -98,7 +115,8 @@ Manifest Manifest::from_json(const json &j, const std::string &source) {
         m.kv_cache_dtype = *kvd;
         m.prefill_max_tokens = j.at("prefill_max_tokens").get<int64_t>();
         if (m.prefill_max_tokens < 1) throw bad("prefill_max_tokens must be positive");
-        for (auto [key, field] : {std::pair{"prefill_math", &m.prefill_math}, std::pair{"decode_math", &m.decode_math}}) {
+        for (auto [key, field] : {std::pair{"prefill_math", &m.prefill_math}, std::pair{"decode_math", &m.decode_math},
+                                  std::pair{"batch_math", &m.batch_math}}) {
             const std::string name = j.at(key).get<std::string>();
             auto math = mat_math_from_name(name);
             if (!math) throw bad(std::string("unknown ") + key + " '" + name + "'");
@@ -107,7 +125,7 @@ Manifest Manifest::from_json(const json &j, const std::string &source) {
                 if (!quant4_math_allowed(m.config.quant4, *math, field == &m.decode_math))
                     throw bad(std::string(key) + " '" + name + "' does not go with " + quant4_describe(m.config.quant4));
             } else if (needs && *needs != m.weight_dtype) throw bad(std::string(key) + " '" + name + "' does not go with " + dtype_flag_name(m.weight_dtype) + " weights");
-            if (mat_math_decode_only(*math) && field == &m.prefill_math) throw bad("prefill_math '" + name + "' is a decode math");
+            if (mat_math_decode_only(*math) && field != &m.decode_math) throw bad(std::string(key) + " '" + name + "' is a decode math");
             *field = *math;
         }
         m.entry_points = j.at("entry_points").get<std::map<std::string, std::string>>();

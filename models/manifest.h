@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,8 +23,9 @@ namespace qwenc {
 // 2: bf16 matrices as packed uint32 pairs; 3: decode_math; 4: the batched
 // step's stages, and qkv_prefill's positions per token. (4-bit layers add
 // argument types but change nothing for the other objects.) 5: int8
-// matrices always as int8 elements (f32 activations took int32 quads).
-constexpr int kManifestAbiVersion = 5;
+// matrices always as int8 elements (f32 activations took int32 quads); 6:
+// batched steps on stages of their own (qkv_batch, head_batch) and math.
+constexpr int kManifestAbiVersion = 6;
 constexpr const char *kManifestFormat = "qwenc-model";
 
 // The stages every object provides; each is an exported Halide pipeline
@@ -32,6 +34,9 @@ constexpr const char *kManifestFormat = "qwenc-model";
 // at its own position) runs qkv_prefill over all its tokens, attention per
 // sequence (attn_prefill for a prompt chunk, attn_decode for one token),
 // then out_mlp over all its tokens: the weights are read once per step.
+// qkv_batch and head_batch are qkv_prefill and head_prefill in the batch
+// math (Manifest::batch_math); where the two maths agree they are the same
+// pipeline, under both names.
 enum class Stage {
     Embed,
     QkvPrefill,
@@ -43,11 +48,17 @@ enum class Stage {
     AttnPrefill,
     AttnDecode,
     OutMlp,
+    QkvBatch,
+    HeadBatch,
 };
-constexpr Stage kAllStages[] = {Stage::Embed,       Stage::QkvPrefill, Stage::QkvDecode,   Stage::AttnMlpPrefill,
+constexpr Stage kAllStages[] = {Stage::Embed,         Stage::QkvPrefill,  Stage::QkvDecode,  Stage::AttnMlpPrefill,
                                 Stage::AttnMlpDecode, Stage::HeadPrefill, Stage::HeadDecode, Stage::AttnPrefill,
-                                Stage::AttnDecode,  Stage::OutMlp};
+                                Stage::AttnDecode,    Stage::OutMlp,      Stage::QkvBatch,   Stage::HeadBatch};
 const char *stage_name(Stage s);
+// The prefill stage a batch stage is built as (its graph and schedule), in
+// the batch math: qkv_batch -> qkv_prefill, head_batch -> head_prefill;
+// any other stage is its own.
+Stage graph_stage(Stage s);
 
 struct Manifest {
     int abi_version = kManifestAbiVersion;
@@ -64,11 +75,18 @@ struct Manifest {
     DType kv_cache_dtype = DType::F32;
     std::vector<TensorSpec> tensors;
     std::map<std::string, std::string> entry_points;  // stage name -> symbol
+    std::set<std::string> entry_symbols() const;      // each symbol once (stages may share one)
     int64_t prefill_max_tokens = 0;          // largest T one prefill call accepts
     // How the prefill and decode stages multiply by matrices (see MatMath):
     // a dot-product mode takes its matrices element by element.
     MatMath prefill_math = MatMath::F32;
     MatMath decode_math = MatMath::F32;
+    // Batched steps' products (qkv_batch, out_mlp, head_batch): prefill's
+    // multi-token schedules in the math whose numerics are decode's (see
+    // mat_math_for_batches), so a sequence's tokens come out the same in a
+    // batch as alone. Where it is not prefill_math, a batched step reads a
+    // prompt chunk on the prefill stages, apart from the generated tokens.
+    MatMath batch_math = MatMath::F32;
     MatMath math(Stage s) const;
 
     nlohmann::json to_json() const;

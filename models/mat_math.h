@@ -48,6 +48,13 @@ constexpr int kIntDotBlock = 32;
 // would not.
 bool mat_math_decode_only(MatMath m);
 
+// The math of batched steps (Manifest::batch_math) for an object whose
+// decode runs on `decode`: one that runs on prefill's multi-token schedules
+// and computes as decode does, so that a sequence's generated tokens come
+// out of a batch as they would alone. f32 for the maths as close to the
+// reference as f32 (f32, bf16x2-dot, int16-dot), else decode's own.
+MatMath mat_math_for_batches(MatMath decode);
+
 // What every matrix's input dimension must be a multiple of: int8-dot's
 // and int16-dot's block; for the bf16 modes, one step of their AVX-512 schedules (16 lanes
 // of pairs; they only go with AVX-512 targets); 1 for f32.

@@ -37,7 +37,7 @@ std::vector<StageArg> stage_signature(Stage stage, const ModelConfig &c, DType w
         matrix("w_up", ArgSource::LayerMatrix, kUp);
         matrix("w_down", ArgSource::LayerMatrix, kDown);
     };
-    switch (stage) {
+    switch (graph_stage(stage)) {  // a batch stage takes its prefill twin's arguments
     case Stage::Embed:  // x_out(h, t) = table row of tokens(t)
         session_in("tokens", ArgType::I32, 1);
         matrix("table", ArgSource::ModelMatrix, kEmbedding);
@@ -59,7 +59,7 @@ std::vector<StageArg> stage_signature(Stage stage, const ModelConfig &c, DType w
         }
         // Prefill: each token's own position (a batched step's tokens
         // belong to several sequences); decode: its one position.
-        if (stage == Stage::QkvPrefill) session_in("positions", ArgType::I32, 1);
+        if (graph_stage(stage) == Stage::QkvPrefill) session_in("positions", ArgType::I32, 1);
         else pos0();
         out("q_out", 3), out("k_out", 3, ArgType::KvCache), out("v_out", 3, ArgType::KvCache);
         break;

@@ -80,13 +80,13 @@ std::string static_table_c_source(const Manifest &m, const std::string &name) {
                     helpers_c_source("static ") +
                     "typedef struct qwenrt_symbol { const char *name; const void *address; } qwenrt_symbol;\n"
                     "static const char manifest[] =\n    " + c_string_literal(m.to_json().dump()) + ";\n";
-    for (const auto &[stage, fn] : m.entry_points)
+    for (const std::string &fn : m.entry_symbols())
         s += "extern int " + fn + "_argv(void **);\nextern const void *" + fn + "_metadata(void);\n";
     s += "const qwenrt_symbol " + name + "_symbols[] = {\n"
          "    {\"" + std::string(kManifestSymbol) + "\", manifest},\n";
     for (const char *helper : kHelperSymbols)
         s += "    {\"" + std::string(helper) + "\", (const void *)" + helper + "},\n";
-    for (const auto &[stage, fn] : m.entry_points)
+    for (const std::string &fn : m.entry_symbols())
         s += "    {\"" + fn + "_argv\", (const void *)" + fn + "_argv},\n    {\"" + fn + "_metadata\", (const void *)" + fn +
              "_metadata},\n";
     return s + "    {NULL, NULL}};\n";
@@ -195,6 +195,8 @@ void emit_model_object(const ModelConfig &config, const std::string &config_path
     m.prefill_max_tokens = opts.prefill_max_tokens;
     m.prefill_math = opts.prefill_math;
     m.decode_math = opts.decode_math;
+    // 4-bit layers have no int8-dot prefill schedules: their batches stay f32.
+    m.batch_math = config.quant4.active() ? MatMath::F32 : mat_math_for_batches(opts.decode_math);
     m.kv_cache_dtype = opts.kv_cache_dtype;
     check_buffer_sizes(m, config_path);
 
@@ -230,6 +232,12 @@ void emit_model_object(const ModelConfig &config, const std::string &config_path
     for (Stage stage : kAllStages) {
         const std::string fn = (opts.emit_static ? opts.name + "_" : std::string("qwen_")) + stage_name(stage);
         progress.update(step++, n_steps, fn);
+        // A batch stage in its prefill twin's math is that pipeline (built
+        // before it: kAllStages lists the batch stages last).
+        if (const Stage twin = graph_stage(stage); twin != stage && m.math(twin) == m.math(stage)) {
+            m.entry_points[stage_name(stage)] = m.entry_points.at(stage_name(twin));
+            continue;
+        }
         // Each variant gets its own target's schedule; the lowering is shared.
         std::vector<std::pair<std::string, Halide::Target>> variants;  // as compile_multitarget asked for them
         auto make_module = [&](const std::string &name, const Halide::Target &t) {
@@ -301,7 +309,7 @@ void emit_model_object(const ModelConfig &config, const std::string &config_path
     {
         std::string vs = std::string("{ global: ") + kManifestSymbol + ";";
         for (const char *helper : kHelperSymbols) vs += std::string(" ") + helper + ";";
-        for (const auto &[stage, fn] : m.entry_points) vs += " " + fn + "; " + fn + "_argv; " + fn + "_metadata;";
+        for (const std::string &fn : m.entry_symbols()) vs += " " + fn + "; " + fn + "_argv; " + fn + "_metadata;";
         write_file_atomic(version_script, vs + " local: *; };\n");
     }
 

@@ -327,11 +327,13 @@ StagePipeline build_head(Stage stage, const ModelConfig &c, DType wd, Phase phas
 StagePipeline build_stage_graph(Stage stage, const ModelConfig &c, DType wd, Schedule &s, MatMath math, DType kv) {
     switch (stage) {
     case Stage::Embed: return build_embed(c, wd, s);
-    case Stage::QkvPrefill: return build_qkv(stage, c, wd, Phase::Prefill, s, math, kv);
+    case Stage::QkvPrefill:
+    case Stage::QkvBatch: return build_qkv(stage, c, wd, Phase::Prefill, s, math, kv);
     case Stage::QkvDecode: return build_qkv(stage, c, wd, Phase::Decode, s, math, kv);
     case Stage::AttnMlpPrefill: return build_attn_mlp(stage, c, wd, Phase::Prefill, s, math, kv);
     case Stage::AttnMlpDecode: return build_attn_mlp(stage, c, wd, Phase::Decode, s, math, kv);
-    case Stage::HeadPrefill: return build_head(stage, c, wd, Phase::Prefill, s, math);
+    case Stage::HeadPrefill:
+    case Stage::HeadBatch: return build_head(stage, c, wd, Phase::Prefill, s, math);
     case Stage::HeadDecode: return build_head(stage, c, wd, Phase::Decode, s, math);
     case Stage::AttnPrefill: return build_attention(stage, c, wd, Phase::Prefill, s, kv);
     case Stage::AttnDecode: return build_attention(stage, c, wd, Phase::Decode, s, kv);

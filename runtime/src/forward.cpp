@@ -11,10 +11,10 @@ void ForwardScratch::reserve(const ModelConfig &c, int64_t tokens) {
 }
 
 void forward_chunk(const Model &model, const CacheView &cache, int64_t pos, const int32_t *tokens, int64_t T,
-                   ForwardScratch &scratch, float *logits, int64_t logit_rows) {
+                   ForwardScratch &scratch, float *logits, int64_t logit_rows, bool in_prompt) {
     const ModelConfig &c = model.config();
     const int64_t H = c.hidden_size, hd = c.head_dim();
-    const bool decode = T == 1;
+    const bool decode = T == 1 && !in_prompt;
     int32_t pos0 = int32_t(pos);
     std::vector<float> &x_a = scratch.x_a, &x_b = scratch.x_b;
 
@@ -50,13 +50,13 @@ void forward_chunk(const Model &model, const CacheView &cache, int64_t pos, cons
     if (logits) forward_head(model, x_a.data() + (T - logit_rows) * H, logit_rows, logits);
 }
 
-void forward_head(const Model &model, float *x, int64_t rows, float *logits) {
+void forward_head(const Model &model, float *x, int64_t rows, float *logits, Stage rows_stage) {
     const ModelConfig &c = model.config();
     const int64_t H = c.hidden_size, V = c.vocab_size;
     HalideBuffer x_rows, out;
     x_rows.reset(x, kF32, {{H, 1}, {rows, H}});
     out.reset(logits, kF32, {{V, 1}, {rows, V}});
-    model.run(rows == 1 ? Stage::HeadDecode : Stage::HeadPrefill, -1, {{"x", x_rows.get()}, {"logits", out.get()}});
+    model.run(rows == 1 ? Stage::HeadDecode : rows_stage, -1, {{"x", x_rows.get()}, {"logits", out.get()}});
 }
 
 }  // namespace qwenc

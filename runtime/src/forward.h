@@ -40,11 +40,17 @@ private:
 
 // Evaluates tokens[0..T) at positions pos..pos+T (T at most the object's
 // prefill chunk), writing their K and V into `cache`; with `logits`, the
-// last `logit_rows` rows' logits ([rows, vocab]).
+// last `logit_rows` rows' logits ([rows, vocab]). The tokens of a prompt
+// (of more than one token) go through the prefill stages, in every chunk,
+// even a last chunk of one token: where prefill's math is not decode's,
+// each prompt token then computes the same however the prompt was cut.
+// One token otherwise (a generated one) goes through the decode stages.
 void forward_chunk(const Model &model, const CacheView &cache, int64_t pos, const int32_t *tokens, int64_t T,
-                   ForwardScratch &scratch, float *logits, int64_t logit_rows);
+                   ForwardScratch &scratch, float *logits, int64_t logit_rows, bool in_prompt);
 
-// The head over `rows` rows of final hidden states x ([rows, hidden]).
-void forward_head(const Model &model, float *x, int64_t rows, float *logits);
+// The head over `rows` rows of final hidden states x ([rows, hidden]): one
+// row on head_decode, several on `rows_stage` (head_prefill for one
+// sequence's, head_batch for a batched step's).
+void forward_head(const Model &model, float *x, int64_t rows, float *logits, Stage rows_stage = Stage::HeadPrefill);
 
 }  // namespace qwenc

@@ -136,7 +136,7 @@ void Session::eval(const int32_t *tokens, int64_t n, float *logits_out, bool all
             int64_t rows = 0;
             if (logits_out && all_logits) out = logits_out + off * c.vocab_size, rows = T;
             else if (logits_out && last) out = logits_out, rows = 1;
-            run_chunk(tokens + off, T, out, rows);
+            run_chunk(tokens + off, T, out, rows, n > 1);
         }
         model_.weights().check();  // and one cut short during this call, this call's
     } catch (...) {
@@ -145,8 +145,8 @@ void Session::eval(const int32_t *tokens, int64_t n, float *logits_out, bool all
     }
 }
 
-void Session::run_chunk(const int32_t *tokens, int64_t T, float *logits, int64_t logit_rows) {
-    forward_chunk(model_, kv_->view(0), pos_, tokens, T, scratch_, logits, logit_rows);
+void Session::run_chunk(const int32_t *tokens, int64_t T, float *logits, int64_t logit_rows, bool in_prompt) {
+    forward_chunk(model_, kv_->view(0), pos_, tokens, T, scratch_, logits, logit_rows, in_prompt);
     pos_ += T;
 }
 

@@ -64,7 +64,7 @@ public:
     void eval(const int32_t *tokens, int64_t n, float *logits_out, bool all_logits);
 
 private:
-    void run_chunk(const int32_t *tokens, int64_t T, float *logits, int64_t logit_rows);
+    void run_chunk(const int32_t *tokens, int64_t T, float *logits, int64_t logit_rows, bool in_prompt);
     // Held while a call runs: a second thread's call on the same session
     // fails instead of racing on its cache and position.
     struct Use {

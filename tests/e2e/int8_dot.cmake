@@ -74,7 +74,7 @@ foreach(case tied untied wide long)
     set(model_fixture int16_dot_long_model)
   endif()
   add_test(NAME e2e.int16_dot.${case}.compile
-           COMMAND bash -c "mkdir -p '${i8d}' && '${BIN}/qwenc' '${weights}/config.json' -o '${i8d}/${case}-int16-dot.so' --decode-math int16-dot --quiet")
+           COMMAND bash -c "mkdir -p '${i8d}' && '${BIN}/qwenc' '${weights}/config.json' -o '${i8d}/${case}-int16-dot.so' --decode-math int16-dot --prefill-math f32 --quiet")
   set_tests_properties(e2e.int16_dot.${case}.compile PROPERTIES FIXTURES_REQUIRED ${model_fixture} FIXTURES_SETUP int16_dot_${case})
   add_test(NAME e2e.int16_dot.${case}.decode_matches_prefill COMMAND ${BIN}/test-session)
   set_tests_properties(e2e.int16_dot.${case}.decode_matches_prefill PROPERTIES

@@ -125,11 +125,12 @@ TEST_CASE("a sequence's logits and tokens in any batch are its single stream's a
     for (size_t i = 0; i < lengths.size(); i++) prompts.push_back(prompt_of(V, lengths[i], int(i)));
     std::vector<Trace> alone;
     for (size_t i = 0; i < prompts.size(); i++) alone.push_back(single_stream(model, prompts[i], max_tokens[i]));
-    // A bf16 cache keeps 8 bits of each key and value: where a batch splits
-    // a prompt at other chunk borders, a last-bit difference of f32 K can
-    // round to a neighbouring bf16 (2^-8 apart), which the logits show at
-    // ~1.5e-4 x std; f32 and f16 caches stay within 1e-4.
-    const double invariance = model.object().manifest().kv_cache_dtype == DType::BF16 ? 1e-3 : 1e-4;
+    // A bf16 or f16 cache keeps 8 or 11 bits of each key and value: where a
+    // batch sums in another order (other chunk borders, AVX-512's 16-lane
+    // tiles), a last-bit difference of f32 K can round to a neighbouring
+    // bf16 or f16, which the logits show at ~1.5e-4 x std (f16 seen on
+    // AVX-512 only); an f32 cache stays within 1e-4.
+    const double invariance = model.object().manifest().kv_cache_dtype == DType::F32 ? 1e-4 : 1e-3;
 
     for (const Plan &plan : {Plan{1}, Plan{3}, Plan{8, 4, 3}}) {
         INFO("max_batch " << plan.max_batch << ", a sequence joins at step " << plan.join_at_step << ", one leaves at "
@@ -173,7 +174,10 @@ TEST_CASE("a sequence's logits and tokens in any batch are its single stream's a
         for (size_t k = 0; k + 1 < got[i].logits.size(); k++) {
             const size_t row = prompts[i].size() - 1 + k;
             std::vector<float> r(ref.begin() + int64_t(row) * vocab, ref.begin() + int64_t(row + 1) * vocab);
-            const double tol = 1e-3 * std_of(r);
+            // Prompts read in bf16-dot / int8-dot (the default prefill on
+            // AVX512-BF16 hosts) are as close as those maths are (~3% of
+            // the std here); f32 prefill, 1e-3.
+            const double tol = (model.object().manifest().prefill_math == MatMath::F32 ? 1e-3 : 0.1) * std_of(r);
             double worst = 0;
             for (size_t v = 0; v < size_t(vocab); v++) worst = std::max(worst, std::fabs(double(r[v]) - got[i].logits[k][v]));
             INFO("sequence " << i << " token " << k << ": max |diff| from the reference " << worst << ", tolerance " << tol);

@@ -146,13 +146,23 @@ std::vector<StepEvent> BatchEngine::step() {
     const int64_t V = model_.config().vocab_size;
     float *logits = sampled.empty() ? nullptr : logits_.data();
 
-    if (rows.size() == 1) {  // one sequence's tokens: the single-sequence stages, as a session runs them
-        const Row &r = rows[0];
-        forward_chunk(model_, pool_.view(r.seq->start), r.first, r.seq->tokens.data() + r.first, r.n, scratch_, logits,
-                      logits ? 1 : 0);
+    // A prompt chunk beside generated tokens shares their products when the
+    // batch math is prefill's; else it runs on the prefill stages apart (as
+    // in a session: one more pass over the weights in such a step) and the
+    // generated tokens on the batch stages, each computed as it would be
+    // alone. Its row is the last (decodes first), as is its logits' row.
+    const Manifest &m = model_.object().manifest();
+    const bool chunk_apart = rows.size() > 1 && rows.back().seq->prefilling() && m.prefill_math != m.batch_math;
+    const size_t together = chunk_apart ? rows.size() - 1 : rows.size();
+    if (together == 1) {
+        run_alone(rows[0], logits);
     } else {
-        run_mixed(rows, logit_rows, logits);
+        const std::vector<Row> mixed(rows.begin(), rows.begin() + int64_t(together));
+        // Every decode's row is sampled, so the mixed rows' are the first.
+        const size_t their_logits = std::min(logit_rows.size(), together);
+        run_mixed(mixed, std::vector<int64_t>(logit_rows.begin(), logit_rows.begin() + int64_t(their_logits)), logits);
     }
+    if (chunk_apart) run_alone(rows.back(), logits ? logits + (sampled.size() - 1) * V : nullptr);
     for (const Row &r : rows) r.seq->evaluated += r.n;
 
     std::vector<StepEvent> events;
@@ -174,6 +184,14 @@ std::vector<StepEvent> BatchEngine::step() {
     }
     for (Sequence *s : done) finish(*s);
     return events;
+}
+
+// One sequence's tokens through the single-sequence stages, as a session
+// runs them; `logits` (if its last token is sampled) takes its one row.
+void BatchEngine::run_alone(const Row &r, float *logits) {
+    const bool sampled = r.first + r.n >= r.seq->prompt_len;
+    forward_chunk(model_, pool_.view(r.seq->start), r.first, r.seq->tokens.data() + r.first, r.n, scratch_,
+                  sampled ? logits : nullptr, sampled && logits ? 1 : 0, r.seq->prefilling() && r.seq->prompt_len > 1);
 }
 
 void BatchEngine::finish(Sequence &s) {
@@ -207,7 +225,7 @@ void BatchEngine::run_mixed(const std::vector<Row> &rows, const std::vector<int6
     v_new.reset(v_new_.data(), kv_type, {{hd, 1}, {N, hd}, {kvh, N * hd}});
     model_.run(Stage::Embed, -1, {{"tokens", tok.get()}, {"x_out", xa.get()}});
     for (int64_t l = 0; l < c.num_hidden_layers; l++) {
-        model_.run(Stage::QkvPrefill, l,
+        model_.run(Stage::QkvBatch, l,
                    {{"x", xa.get()}, {"positions", pos.get()}, {"q_out", q.get()}, {"k_out", k_new.get()}, {"v_out", v_new.get()}});
         for (const Row &r : rows) {
             // Its new keys and values into its own range, then its attention.
@@ -237,7 +255,7 @@ void BatchEngine::run_mixed(const std::vector<Row> &rows, const std::vector<int6
     if (!logits) return;
     for (size_t i = 0; i < logit_rows.size(); i++)
         std::memcpy(head_x_.data() + int64_t(i) * H, x_a.data() + logit_rows[i] * H, size_t(H) * sizeof(float));
-    forward_head(model_, head_x_.data(), int64_t(logit_rows.size()), logits);
+    forward_head(model_, head_x_.data(), int64_t(logit_rows.size()), logits, Stage::HeadBatch);
 }
 
 }  // namespace qwenc

@@ -77,6 +77,7 @@ private:
     struct Row;  // a token of the step
     void admit();
     void finish(Sequence &s);
+    void run_alone(const Row &r, float *logits);
     void run_mixed(const std::vector<Row> &rows, const std::vector<int64_t> &logit_rows, float *logits);
 
     const Model &model_;
