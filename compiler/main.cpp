@@ -151,8 +151,8 @@ static MatMath default_decode_math(const EmitOptions &opts, const ModelConfig &c
 // Prefill's math when --prefill-math is not given: on targets that all
 // have AVX512-BF16 and VNNI (avx512_sapphirerapids), the dot-product units,
 // as llama.cpp and vLLM compute there: bf16-dot for bf16 weights, int8-dot
-// (Q8_0's numerics) for int8, about 2x and 1.4x f32's prefill speed
-// (docs/performance.md). Decode keeps its own math, and batched steps
+// (Q8_0's numerics) for int8, both faster than f32 activations
+// (bench/HISTORY.md). Decode keeps its own math, and batched steps
 // decode's numerics (Manifest::batch_math). Else f32, which matches the
 // reference; --prefill-math f32 asks for it anywhere.
 static MatMath default_prefill_math(const EmitOptions &opts, const ModelConfig &config) {
