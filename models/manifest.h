@@ -31,7 +31,7 @@ constexpr const char *kManifestFormat = "qwenc-model";
 // The stages every object provides; each is an exported Halide pipeline
 // whose symbol is entry_points[stage]. One sequence's tokens run embed, per
 // layer qkv and attn_mlp, then head. A batched step (several sequences, each
-// at its own position) runs qkv_prefill over all its tokens, attention per
+// at its own position) runs qkv_batch over all its tokens, attention per
 // sequence (attn_prefill for a prompt chunk, attn_decode for one token),
 // then out_mlp over all its tokens: the weights are read once per step.
 // qkv_batch and head_batch are qkv_prefill and head_prefill in the batch
