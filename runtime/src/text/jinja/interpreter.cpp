@@ -66,6 +66,17 @@ Value repeat(const Value &seq, int64_t n) {
     return Value::of(std::move(out), seq.tuple);
 }
 
+// x followed by y, sized before anything is copied: a doubling loop's last
+// step fails having built nothing, and each step copies its operands once
+// (fresh pages cost most of such a loop's time on some VMs).
+Value joined(const std::string &x, const std::string &y) {
+    check_string_size(x.size() + y.size());
+    std::string out;
+    out.reserve(x.size() + y.size());
+    out.append(x).append(y);
+    return Value::of(std::move(out));
+}
+
 Value arithmetic(const std::string &op, const Value &a, const Value &b) {
     require_defined(a);
     require_defined(b);
@@ -76,10 +87,10 @@ Value arithmetic(const std::string &op, const Value &a, const Value &b) {
         if (numbers) return Value::of(real_of(a) + real_of(b));
         if (a.is(Value::Kind::String) && b.is(Value::Kind::String)) {
             const bool markup = a.markup || b.markup;
-            const std::string x = markup && !a.markup ? html_escape(a.str()) : a.str();
-            const std::string y = markup && !b.markup ? html_escape(b.str()) : b.str();
-            check_string_size(x.size() + y.size());
-            Value r = Value::of(x + y);
+            std::string x_escaped, y_escaped;
+            const std::string &x = markup && !a.markup ? (x_escaped = html_escape(a.str())) : a.str();
+            const std::string &y = markup && !b.markup ? (y_escaped = html_escape(b.str())) : b.str();
+            Value r = joined(x, y);
             r.markup = markup;
             return r;
         }
@@ -507,18 +518,9 @@ private:
             const Value a = eval(*e.children[0], scope);
             const Value b = eval(*e.children[1], scope);
             if (e.name == "~") {
-                // Strings are taken as they are and sized before anything is
-                // copied: a doubling loop's last step fails having built
-                // nothing, and each step copies its operands once (fresh
-                // pages cost most of such a loop's time on some VMs).
-                std::string x_text, y_text;
-                const std::string &x = a.is(Value::Kind::String) ? a.str() : (x_text = to_str(a));
-                const std::string &y = b.is(Value::Kind::String) ? b.str() : (y_text = to_str(b));
-                check_string_size(x.size() + y.size());
-                std::string out;
-                out.reserve(x.size() + y.size());
-                out.append(x).append(y);
-                return Value::of(std::move(out));
+                std::string x_text, y_text;  // strings are joined as they are
+                return joined(a.is(Value::Kind::String) ? a.str() : (x_text = to_str(a)),
+                              b.is(Value::Kind::String) ? b.str() : (y_text = to_str(b)));
             }
             return arithmetic(e.name, a, b);
         }
