@@ -16,6 +16,7 @@ IsaFamily arm64_neon_family() {
     // count, and `qwenc tune` on the device finds better ones.
     t.tokens = 6;
     t.int8_tokens = 4;
+    t.attention_accumulators = 24;
     return {"arm64-neon", t, Int8DotSigns::SignedBySigned};
 }
 

@@ -460,17 +460,45 @@ void CpuGenericSchedule::attention_scores(Attention &a) {
         .unroll(h);
 }
 
+// Prefill's weighted sums of values: all query heads of a kv head at once,
+// over a slice of head_dim (sum_v_slice vectors) small enough that the
+// heads' sums stay in registers. Each value row is then read once per
+// token and kv head, not once per pair of heads: at depth, prefill's value
+// reads came from beyond L2 three times over (1.5B's groups of 6 heads).
+// Returns 0 where head_dim is not whole vectors.
+int CpuGenericSchedule::sum_v_slice(const Attention &a) const {
+    const int64_t *head_dim = Halide::Internal::as_const_int(a.r_dim.x.extent());
+    if (!head_dim || *head_dim % t_.vector) return 0;
+    const int vectors = int(*head_dim / t_.vector);
+    int best = 0;
+    for (int s = 1; s <= vectors; ++s)
+        if (vectors % s == 0 && a.group_size * s <= t_.attention_accumulators) best = s;
+    return best;
+}
+
 void CpuGenericSchedule::attention(Attention &a, Phase phase) {
-    // Prefill: pairs of query heads of one token at a time (when the heads
-    // pair up inside their kv groups), so each value row loaded serves two
-    // heads; decode: one head at a time, in parallel. Their scores, softmax
-    // and weighted sums of values stay in cache.
-    const int heads = phase == Phase::Prefill && a.group_size % 2 == 0 ? 2 : 1;
-    Var hh("hh"), hx("hx"), dv("dv"), dl("dl");
-    a.out.compute_root().vectorize(d, t_.vector, kGuard).split(h, hh, hx, heads).reorder(d, hx, hh, t);
-    if (phase == Phase::Prefill) a.out.parallel(t);
-    else a.out.parallel(hh);
-    a.sum_v.compute_at(a.out, hh).vectorize(d, t_.vector, kGuard).unroll(h);
+    Var hh("hh"), hx("hx"), dv("dv"), dl("dl"), dx("dx"), ds("ds");
+    const int slice = phase == Phase::Prefill ? sum_v_slice(a) : 0;
+    if (slice > 0) {
+        // Prefill: one token's kv group at a time (see sum_v_slice); its
+        // scores, softmax and sums stay in cache.
+        a.out.compute_root()
+            .split(h, hh, hx, a.group_size)
+            .split(d, ds, dx, slice * t_.vector)
+            .reorder(dx, hx, ds, hh, t)
+            .vectorize(dx, t_.vector)
+            .parallel(t);
+        a.sum_v.compute_at(a.out, ds).vectorize(d, t_.vector).unroll(d).unroll(h);
+    } else {
+        // Decode (and heads that are not whole vectors): one head at a
+        // time, in parallel (prefill: in parallel by tokens).
+        // Prefill pairs the heads where they pair up inside their groups.
+        const int heads = phase == Phase::Prefill && a.group_size % 2 == 0 ? 2 : 1;
+        a.out.compute_root().vectorize(d, t_.vector, kGuard).split(h, hh, hx, heads).reorder(d, hx, hh, t);
+        if (phase == Phase::Prefill) a.out.parallel(t);
+        else a.out.parallel(hh);
+        a.sum_v.compute_at(a.out, hh).vectorize(d, t_.vector, kGuard).unroll(h);
+    }
     // All of the heads' vectors of sums advance together, key by key: one
     // vector at a time over all keys was a chain of dependent multiply-adds
     // that dominated prefill's attention time.
