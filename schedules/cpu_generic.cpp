@@ -460,45 +460,55 @@ void CpuGenericSchedule::attention_scores(Attention &a) {
         .unroll(h);
 }
 
-// Prefill's weighted sums of values: all query heads of a kv head at once,
-// over a slice of head_dim (sum_v_slice vectors) small enough that the
-// heads' sums stay in registers. Each value row is then read once per
-// token and kv head, not once per pair of heads: at depth, prefill's value
-// reads came from beyond L2 three times over (1.5B's groups of 6 heads).
+// Weighted sums of values for `heads` query heads of one kv head at once,
+// over a slice of head_dim (this many vectors) small enough that the
+// heads' sums stay in registers, so each value row loaded serves them all.
 // Returns 0 where head_dim is not whole vectors.
-int CpuGenericSchedule::sum_v_slice(const Attention &a) const {
+int CpuGenericSchedule::sum_v_slice(const Attention &a, int heads) const {
     const int64_t *head_dim = Halide::Internal::as_const_int(a.r_dim.x.extent());
     if (!head_dim || *head_dim % t_.vector) return 0;
     const int vectors = int(*head_dim / t_.vector);
     int best = 0;
     for (int s = 1; s <= vectors; ++s)
-        if (vectors % s == 0 && a.group_size * s <= t_.attention_accumulators) best = s;
+        if (vectors % s == 0 && heads * s <= t_.attention_accumulators) best = s;
     return best;
+}
+
+// Query heads per attention task. Prefill: a kv head's whole group, so each
+// key and value row is read once per token and kv head (at depth they came
+// from beyond L2, three times over for 1.5B's groups of 6 heads paired).
+// Decode: the largest part of a group that still leaves each group two
+// tasks (1.5B: 3 heads, 4 tasks), so the cache is read fewer times while
+// two threads per kv head share the work.
+static int attention_task_heads(int group_size, Phase phase) {
+    if (phase == Phase::Prefill) return group_size;
+    for (int heads = group_size / 2; heads > 1; --heads)
+        if (group_size % heads == 0) return heads;
+    return 1;
 }
 
 void CpuGenericSchedule::attention(Attention &a, Phase phase) {
     Var hh("hh"), hx("hx"), dv("dv"), dl("dl"), dx("dx"), ds("ds");
-    const int slice = phase == Phase::Prefill ? sum_v_slice(a) : 0;
+    const int heads = attention_task_heads(a.group_size, phase);
+    const int slice = sum_v_slice(a, heads);
     if (slice > 0) {
-        // Prefill: one token's kv group at a time (see sum_v_slice); its
-        // scores, softmax and sums stay in cache.
+        // A task's heads, a slice of head_dim at a time (see sum_v_slice);
+        // their scores, softmax and sums stay in cache.
         a.out.compute_root()
-            .split(h, hh, hx, a.group_size)
+            .split(h, hh, hx, heads)
             .split(d, ds, dx, slice * t_.vector)
             .reorder(dx, hx, ds, hh, t)
-            .vectorize(dx, t_.vector)
-            .parallel(t);
+            .vectorize(dx, t_.vector);
         a.sum_v.compute_at(a.out, ds).vectorize(d, t_.vector).unroll(d).unroll(h);
     } else {
-        // Decode (and heads that are not whole vectors): one head at a
-        // time, in parallel (prefill: in parallel by tokens).
-        // Prefill pairs the heads where they pair up inside their groups.
-        const int heads = phase == Phase::Prefill && a.group_size % 2 == 0 ? 2 : 1;
-        a.out.compute_root().vectorize(d, t_.vector, kGuard).split(h, hh, hx, heads).reorder(d, hx, hh, t);
-        if (phase == Phase::Prefill) a.out.parallel(t);
-        else a.out.parallel(hh);
+        // Heads that are not whole vectors: one head at a time, or pairs
+        // in prefill where they pair up inside their groups.
+        const int pair = phase == Phase::Prefill && a.group_size % 2 == 0 ? 2 : 1;
+        a.out.compute_root().vectorize(d, t_.vector, kGuard).split(h, hh, hx, pair).reorder(d, hx, hh, t);
         a.sum_v.compute_at(a.out, hh).vectorize(d, t_.vector, kGuard).unroll(h);
     }
+    if (phase == Phase::Prefill) a.out.parallel(t);
+    else a.out.parallel(hh);
     // All of the heads' vectors of sums advance together, key by key: one
     // vector at a time over all keys was a chain of dependent multiply-adds
     // that dominated prefill's attention time.
@@ -511,8 +521,14 @@ void CpuGenericSchedule::attention(Attention &a, Phase phase) {
     a.denom.compute_at(a.out, hh);
     a.max_score.compute_at(a.out, hh);
     a.weights.compute_at(a.out, hh).vectorize(p, t_.vector, kGuard);
-    if (phase == Phase::Prefill) attention_scores(a);
-    else a.scores.compute_at(a.out, hh);
+    if (phase == Phase::Prefill) {
+        attention_scores(a);
+    } else {
+        // Each key row is loaded once for the task's heads (their dot
+        // products with it follow each other).
+        a.scores.compute_at(a.out, hh);
+        a.scores.update().reorder(a.r_dim.x, h, p).unroll(h);
+    }
 }
 
 void CpuGenericSchedule::attn_mlp(AttnMlpGraph &g, Phase phase) {
