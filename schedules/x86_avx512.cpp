@@ -7,8 +7,8 @@ IsaFamily x86_avx512_family() {
     CpuTiles t;  // see CpuTiles for the defaults
     t.vector = 16;
     t.tokens = 6;       // 4 x 6 tiles: 24 of the 32 zmm registers accumulate, each weight load feeds 6 tokens
-    t.int8_tokens = 4;
-    t.attention_accumulators = 24;  // int8 weights: tuned when their widening took registers too; not re-measured since (bench/HISTORY.md)
+    t.int8_tokens = 4;  // int8 weights: tuned when their widening took registers too; not re-measured since (bench/HISTORY.md)
+    t.attention_accumulators = 24;  // of the 32 zmm registers
     // Decode keeps the default one row x 4 vectors: it beat 16 x 1, 8 x 2 and
     // 4 x 4 tiles on Zen 4 (bench/HISTORY.md).
     return {"x86-avx512", t};
