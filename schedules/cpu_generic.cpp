@@ -464,13 +464,13 @@ void CpuGenericSchedule::attention_scores(Attention &a) {
 // over a slice of head_dim (this many vectors) small enough that the
 // heads' sums stay in registers, so each value row loaded serves them all.
 // Returns 0 where head_dim is not whole vectors.
-int CpuGenericSchedule::sum_v_slice(const Attention &a, int heads) const {
+static int sum_v_slice(const CpuTiles &tiles, const Attention &a, int heads) {
     const int64_t *head_dim = Halide::Internal::as_const_int(a.r_dim.x.extent());
-    if (!head_dim || *head_dim % t_.vector) return 0;
-    const int vectors = int(*head_dim / t_.vector);
+    if (!head_dim || *head_dim % tiles.vector) return 0;
+    const int vectors = int(*head_dim / tiles.vector);
     int best = 0;
     for (int s = 1; s <= vectors; ++s)
-        if (vectors % s == 0 && heads * s <= t_.attention_accumulators) best = s;
+        if (vectors % s == 0 && heads * s <= tiles.attention_accumulators) best = s;
     return best;
 }
 
@@ -490,7 +490,7 @@ static int attention_task_heads(int group_size, Phase phase) {
 void CpuGenericSchedule::attention(Attention &a, Phase phase) {
     Var hh("hh"), hx("hx"), dv("dv"), dl("dl"), dx("dx"), ds("ds");
     const int heads = attention_task_heads(a.group_size, phase);
-    const int slice = sum_v_slice(a, heads);
+    const int slice = sum_v_slice(t_, a, heads);
     if (slice > 0) {
         // A task's heads, a slice of head_dim at a time (see sum_v_slice);
         // their scores, softmax and sums stay in cache.

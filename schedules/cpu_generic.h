@@ -63,7 +63,7 @@ struct CpuTiles {
     int int8_tokens = 3;
     int parallel_rows = 64;  // output rows per parallel task
     // Attention: most vectors of value sums in registers at once
-    // (a task's query heads x a slice of head_dim; see sum_v_slice).
+    // (a task's query heads x a slice of head_dim; see sum_v_slice in cpu_generic.cpp).
     // 12 of AVX2's 16 registers; AVX-512 and NEON have 32.
     int attention_accumulators = 12;
     // 4-bit projections (schedules/cpu_quant4.cpp): vectors of outputs per
@@ -97,7 +97,6 @@ public:
     void attn_mlp(AttnMlpGraph &g, Phase phase) override;
     void attention(Attention &a, Phase phase) override;
     int attention_key_block(Phase phase) const override;
-    int sum_v_slice(const Attention &a, int heads) const;
     void out_mlp(AttnMlpGraph &g, Phase phase) override;
     void head(HeadGraph &g, Phase phase) override;
 
