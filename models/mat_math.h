@@ -42,17 +42,18 @@ enum class Int8DotSigns { UnsignedBySigned, SignedBySigned };
 // many inputs.
 constexpr int kIntDotBlock = 32;
 
-// The maths that run only in decode (a manifest refuses them for prefill):
+// The maths that never run prefill (a manifest refuses them there):
 // bf16x2-dot and int16-dot do twice the work per weight of their one-part
 // counterparts, which memory-bound decode hides and compute-bound prefill
 // would not.
 bool mat_math_decode_only(MatMath m);
 
 // The math of batched steps (Manifest::batch_math) for an object whose
-// decode runs on `decode`: one that runs on prefill's multi-token schedules
-// and computes as decode does, so that a sequence's generated tokens come
-// out of a batch as they would alone. f32 for the maths as close to the
-// reference as f32 (f32, bf16x2-dot, int16-dot), else decode's own.
+// decode runs on `decode`: one that computes as decode does, so that a
+// sequence's generated tokens come out of a batch as they would alone.
+// Decode's own, but f32 for int16-dot, which has no multi-token schedules
+// (f32 is as close to the reference). A math is a batch math exactly when
+// this maps it to itself.
 MatMath mat_math_for_batches(MatMath decode);
 
 // What every matrix's input dimension must be a multiple of: int8-dot's

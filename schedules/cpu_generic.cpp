@@ -127,6 +127,12 @@ void CpuGenericSchedule::stage_bf16_inputs(std::initializer_list<const Linear *>
             x.compute_root().bound(j, 0, 2).bound(tl, 0, 1).unroll(j);
             continue;
         }
+        if (phase == Phase::Batch) {
+            // Each token's pairs contiguous, as decode's, for bf16_dot_batch's
+            // lanes along the inputs.
+            x.compute_root().bound(j, 0, 2).bound(tl, 0, kBf16DotTokens).reorder_storage(j, p, tl, tb).unroll(j);
+            continue;
+        }
         x.compute_root().bound(j, 0, 2).bound(tl, 0, kBf16DotTokens).vectorize(tl).unroll(j).reorder(tl, j, p, tb).parallel(tb);
     }
 }
@@ -147,6 +153,50 @@ void CpuGenericSchedule::bf16_dot_decode(Linear &l, Func root) {
     sum_lanes(l, ri);
     partial.compute_at(y, row).vectorize(u, t_.vector);
     partial.update().split(u, uo, ui, t_.vector).reorder(pair, ui, uo, t, ro).atomic().vectorize(pair).vectorize(ui).unroll(uo);
+}
+
+// A batched step's products on bf16 or bf16x2 dot products: decode's lanes
+// along the inputs (one vector of pairs per row and token; bf16x2 adds x's
+// lo part to the same sums), in parallel tasks of rows, each task's rows in
+// tiles of batch_rows that make every token tile of batch_tokens tokens
+// while the rows are in cache, so each weight row is streamed from memory
+// once per step. The tiles' lanes are summed at the end, as decode's are.
+// Prefill's tiles (32 tokens in the lanes) left 3/4 of them idle at 8
+// sequences and read 8 rows 4 bytes at a time.
+void CpuGenericSchedule::bf16_dot_batch(Linear &l) {
+    Func y = l.out;
+    Var u("u"), oo("oo"), oi("oi"), ot("ot"), ox("ox"), to("to"), ti("ti");
+    RVar ro("ro"), ri("ri");
+    const bool x2 = l.bf16x2_dot();
+    if (t_.vector != kBf16DotTokens)
+        throw std::logic_error(std::string(name_) + ": bf16 dot products need vectors of " + std::to_string(kBf16DotTokens) + " lanes");
+    const RVar pair = l.r.x, step = x2 ? l.r.z : l.r.y;
+    Func partial = y.update().split(step, ro, ri, t_.vector).rfactor(ri, u);
+    partial.reorder_storage(u, o, t);
+    const int task = int(std::min<int64_t>(t_.parallel_rows, l.out_dim));
+    const int rows = tile_rows(t_.batch_rows, l.out_dim, task);
+    const int tokens = t_.batch_tokens;
+    // What consumers read, made task by task; each task's sums (y) are its
+    // own, so their lanes add up without atomics. Every task exactly `task`
+    // rows (the last shifted back, as decode_tasks does), so the tiles
+    // inside have constant sizes.
+    Func out = y.in();
+    out.compute_root().split(o, oo, oi, task, TailStrategy::ShiftInwards).reorder(oi, t, oo).parallel(oo).vectorize(oi, t_.vector, kGuard);
+    y.compute_at(out, oo).vectorize(o, t_.vector, kGuard);
+    y.update()
+        .split(o, ot, ox, rows, kGuard)
+        .split(t, to, ti, tokens, kGuard)
+        .reorder(ox, ti, to, ot)
+        .atomic()
+        .vectorize(ri);
+    // Clamped tokens (layers.cpp's token()) allow whole token tiles:
+    // fixed-size partials, on the stack rather than malloc'ed per tile.
+    partial.compute_at(y, to).bound_extent(t, tokens).vectorize(u);
+    Stage inner = partial.update();
+    if (x2) inner.reorder(pair, u, l.r.y, o, t, ro).unroll(l.r.y);
+    else inner.reorder(pair, u, o, t, ro);
+    inner.atomic().vectorize(pair).vectorize(u).unroll(o).unroll(t);
+    if (t_.batch_prefetch > 0) inner.prefetch(l.weights, ro, ro, t_.batch_prefetch);
 }
 
 // Decode on bf16x2 dot products: as bf16_dot_decode, with two vdpbf16ps
@@ -332,6 +382,7 @@ void CpuGenericSchedule::init_prefill(Func y) {
 }
 
 void CpuGenericSchedule::linear(Linear &l, Phase phase, Func root) {
+    if (l.x_bf16.defined() && phase == Phase::Batch) return bf16_dot_batch(l);
     if (l.bf16x2_dot()) return bf16x2_dot_decode(l, root);
     if (l.x_bf16.defined()) return phase == Phase::Decode ? bf16_dot_decode(l, root) : bf16_dot_linear(l);
     if (l.int_dot_product()) return int_dot_linear(l, phase, root);
@@ -363,7 +414,7 @@ void CpuGenericSchedule::linear(Linear &l, Phase phase, Func root) {
     // The de-interleaved inputs of packed storage: small, made once.
     for (Func x : l.x_parts) {
         x.compute_root().vectorize(x.args()[0], t_.vector, kGuard);
-        if (phase == Phase::Prefill) x.parallel(x.args().back());
+        if (phase != Phase::Decode) x.parallel(x.args().back());
     }
     const Var row = decode ? decode_tasks(l, task, root) : Var();
     if (!decode) {
@@ -397,12 +448,12 @@ void CpuGenericSchedule::linear(Linear &l, Phase phase, Func root) {
 
 void CpuGenericSchedule::elementwise(Func f, Var inner, Phase phase) {
     f.vectorize(inner, t_.vector, kGuard);
-    if (phase == Phase::Prefill) f.parallel(t);
+    if (phase != Phase::Decode) f.parallel(t);
 }
 
 void CpuGenericSchedule::norm(RmsNorm &n, Phase phase) {
     n.out.compute_root().vectorize(h, t_.vector, kGuard);
-    if (phase == Phase::Prefill) n.out.parallel(t);
+    if (phase != Phase::Decode) n.out.parallel(t);
     n.sum_sq.compute_at(n.out, t);
 }
 
@@ -417,7 +468,7 @@ void CpuGenericSchedule::qkv(QkvGraph &g, Phase phase) {
     // The RoPE tables (double-precision angles): one parallel task per token.
     for (Func f : {g.rope.cos, g.rope.sin}) {
         f.compute_root();
-        if (phase == Phase::Prefill) f.parallel(t);
+        if (phase != Phase::Decode) f.parallel(t);
     }
     elementwise(g.q_out, d, phase);
     elementwise(g.k_out, d, phase);

@@ -42,6 +42,17 @@ struct CpuTiles {
     // `vector` tokens.
     int dot_rows = 8;
     int dot_token_vectors = 2;
+    // Batched steps on bf16 / bf16x2 dot products (Phase::Batch): a few
+    // tokens, one per sequence, so the lanes run along the inputs as in
+    // decode, in register tiles of batch_rows rows x batch_tokens tokens,
+    // each task's row tile making all the step's tokens while it is in
+    // cache, so every weight is streamed from memory once per step; the
+    // software prefetch runs batch_prefetch vectors ahead in the tile's
+    // first row (0: none). Measured on Zen 4 at 8 sequences, 8 x 2 beat
+    // 2 x 8, 4 x 4, 3 x 8 and 16 x 1 (bench/HISTORY.md).
+    int batch_rows = 8;
+    int batch_tokens = 2;
+    int batch_prefetch = 16;
     // ...in parallel tasks of up to this many rows (but at least 4 tasks per
     // product), and up to dot_task_rows_long for rows longer than
     // long_row_inputs. Sized when each task copied its tokens' inputs (fewer
@@ -107,6 +118,7 @@ protected:
     // tokens_inner: the product stored with the tokens contiguous.
     void bf16_dot_linear(Linear &l, bool tokens_inner = false);
     void bf16_dot_decode(Linear &l, Halide::Func root);
+    void bf16_dot_batch(Linear &l);
     void bf16x2_dot_decode(Linear &l, Halide::Func root);
     int dot_task_rows(int64_t out_dim, int64_t in_dim) const;
     void stage_bf16_inputs(std::initializer_list<const Linear *> linears, Phase phase);

@@ -232,12 +232,6 @@ void emit_model_object(const ModelConfig &config, const std::string &config_path
     for (Stage stage : kAllStages) {
         const std::string fn = (opts.emit_static ? opts.name + "_" : std::string("qwen_")) + stage_name(stage);
         progress.update(step++, n_steps, fn);
-        // A batch stage in its prefill twin's math is that pipeline (built
-        // before it: kAllStages lists the batch stages last).
-        if (const Stage twin = graph_stage(stage); twin != stage && m.math(twin) == m.math(stage)) {
-            m.entry_points[stage_name(stage)] = m.entry_points.at(stage_name(twin));
-            continue;
-        }
         // Each variant gets its own target's schedule; the lowering is shared.
         std::vector<std::pair<std::string, Halide::Target>> variants;  // as compile_multitarget asked for them
         auto make_module = [&](const std::string &name, const Halide::Target &t) {

@@ -150,10 +150,11 @@ int bf16_block(const Expr &n_tokens) { return n_tokens.defined() ? kBf16DotToken
 
 Func staged_input(const std::string &name, Func x, MatMath math, Expr n_tokens) {
     if (math == MatMath::Bf16x2Dot) {
-        if (n_tokens.defined()) throw std::logic_error("bf16x2-dot is a decode math");
+        // Decode's one token, or a batched step's few (tokens clamped, so
+        // that tiles of tokens past the last read the last one).
         Func f(name + "_xsplit");
         Var pi("pi"), k("k"), po("po");
-        const Expr v = x(2 * (po * kBf16x2Pairs + pi) + j, t);
+        const Expr v = x(2 * (po * kBf16x2Pairs + pi) + j, token(n_tokens));
         const Expr hi = cast(BFloat(16), v);
         f(j, pi, k, po, t) = select(k == 0, hi, cast(BFloat(16), v - cast<float>(hi)));
         return f;
@@ -278,6 +279,7 @@ Linear linear(const std::string &name, const WeightMatrix &w, Func x, Func bias,
     if (w.math() == MatMath::Bf16x2Dot) {
         Linear l{Func(name), RDom(0, 2, 0, 2, 0, int(w.in_dim() / 2), name + "_r"), w.out_dim(), {}};
         l.x_bf16 = staged.defined() ? staged : staged_input(name, x, w.math(), n_tokens);
+        l.weights = w.param();
         l.out(o, t) = bias.defined() ? Expr(bias(o)) : Expr(0.0f);
         const Expr step = l.r.z;
         l.out(o, t) += cast<float>(w.raw(2 * step + l.r.x, o)) *
@@ -288,6 +290,7 @@ Linear linear(const std::string &name, const WeightMatrix &w, Func x, Func bias,
     if (w.math() == MatMath::Bf16Dot) {
         Linear l{Func(name), RDom(0, 2, 0, int(w.in_dim() / 2), name + "_r"), w.out_dim(), {}};
         l.x_bf16 = staged.defined() ? staged : staged_input(name, x, w.math(), n_tokens);
+        l.weights = w.param();
         l.out(o, t) = bias.defined() ? Expr(bias(o)) : Expr(0.0f);
         const int B = bf16_block(n_tokens);
         l.out(o, t) += cast<float>(w.raw(2 * l.r.y + l.r.x, o)) * cast<float>(l.x_bf16(l.r.x, t % B, l.r.y, t / B));

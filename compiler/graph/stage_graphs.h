@@ -8,7 +8,11 @@
 
 namespace qwenc {
 
-enum class Phase { Prefill, Decode };
+// Batch: a batched step's stages (qkv_batch, out_mlp, head_batch). Their
+// graphs are prefill's (any number of tokens, each at its own position);
+// only schedules see Batch, and tile them for the few tokens a step holds,
+// one per sequence in flight.
+enum class Phase { Prefill, Decode, Batch };
 
 struct EmbedGraph {
     Halide::Func out;  // x(h, t)

@@ -234,7 +234,7 @@ StagePipeline build_qkv(Stage stage, const ModelConfig &c, DType wd, Phase phase
         gr.k_out.output_buffer().dim(1).set_bounds(0, 1);
         gr.v_out.output_buffer().dim(1).set_bounds(0, 1);
     }
-    s.qkv(gr, phase);
+    s.qkv(gr, stage == Stage::QkvBatch ? Phase::Batch : phase);
     return make_stage(Pipeline({gr.q_out, gr.k_out, gr.v_out}), stage, c, wd, params);
 }
 
@@ -280,7 +280,7 @@ StagePipeline build_out_mlp(const ModelConfig &c, DType wd, Schedule &s, MatMath
     MlpWeights w(c, wd, math, s.int8_dot_signs());
     AttnMlpGraph gr;
     mlp_after_attention(gr, c, x, attn, w, Phase::Prefill);
-    s.out_mlp(gr, Phase::Prefill);
+    s.out_mlp(gr, Phase::Batch);
     Params params;
     params << x << attn << w;
     return make_stage(Pipeline(gr.out), Stage::OutMlp, c, wd, params);
@@ -320,7 +320,7 @@ StagePipeline build_head(Stage stage, const ModelConfig &c, DType wd, Phase phas
     gr.out = Func("logits");
     gr.out(o, t) = gr.logits.result(o, t);
     constrain_rows(gr.out, c.vocab_size, phase);
-    s.head(gr, phase);
+    s.head(gr, stage == Stage::HeadBatch ? Phase::Batch : phase);
     return make_stage(Pipeline(gr.out), stage, c, wd, Params() << x << norm_w << lm_head);
 }
 

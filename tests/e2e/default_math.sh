@@ -6,7 +6,7 @@
 # int16-dot for int8 weights on x86 and arm_dot_prod targets; f32 when the
 # config's dimensions are not multiples of 32. Prefill: bf16-dot / int8-dot
 # where every target has avx512_sapphirerapids, else f32. Batched steps:
-# f32 under decode's f32-accurate maths, else decode's own. And what a flag
+# decode's own math, but f32 under int16-dot (no batched schedules). And what a flag
 # says when it is given.
 set -eu
 qwenc=$1 model=$2 out=$3
@@ -22,11 +22,11 @@ expect() {  # expect DECODE/PREFILL/BATCH OBJECT ARGS...
   [ "$got" = "$want" ] || { echo "error: $* -> decode/prefill/batch math '$got', expected '$want'"; exit 1; }
   echo "ok: ${*:-(no flags)} -> $got"
 }
-expect bf16x2-dot/bf16-dot/f32 bf16.so --target "$bf16_target"
+expect bf16x2-dot/bf16-dot/bf16x2-dot bf16.so --target "$bf16_target"
 expect f32/f32/f32 avx2.so --target "$avx2_target"
 expect f32/f32/f32 list.so --target "$bf16_target,$avx2_target"
 expect bf16-dot/bf16-dot/bf16-dot asked.so --target "$bf16_target" --decode-math bf16-dot
-expect bf16x2-dot/f32/f32 exact.so --target "$bf16_target" --prefill-math f32
+expect bf16x2-dot/f32/bf16x2-dot exact.so --target "$bf16_target" --prefill-math f32
 expect f32/f32/f32 f16.so --target "$bf16_target" --weight-dtype f16
 expect int16-dot/int8-dot/f32 int8.so --target "$bf16_target" --weight-dtype int8
 expect int16-dot/f32/f32 int8-avx2.so --target "$avx2_target" --weight-dtype int8

@@ -51,11 +51,12 @@ TEST_CASE("each phase's matrix math survives the round trip and picks the stages
     // Batched steps compute as decode does, on prefill's schedules.
     b.batch_math = mat_math_for_batches(b.decode_math);
     const Manifest back_batch = Manifest::from_json(b.to_json(), "m.so");
-    CHECK(back_batch.batch_math == MatMath::F32);
-    for (Stage s : {Stage::QkvBatch, Stage::OutMlp, Stage::HeadBatch}) CHECK(back_batch.math(s) == MatMath::F32);
+    CHECK(back_batch.batch_math == MatMath::Bf16x2Dot);
+    for (Stage s : {Stage::QkvBatch, Stage::OutMlp, Stage::HeadBatch}) CHECK(back_batch.math(s) == MatMath::Bf16x2Dot);
     CHECK(back_batch.math(Stage::QkvPrefill) == MatMath::Bf16Dot);
     CHECK(mat_math_for_batches(MatMath::Bf16Dot) == MatMath::Bf16Dot);
     CHECK(mat_math_for_batches(MatMath::Int8Dot) == MatMath::Int8Dot);
+    CHECK(mat_math_for_batches(MatMath::Bf16x2Dot) == MatMath::Bf16x2Dot);
     CHECK(mat_math_for_batches(MatMath::Int16Dot) == MatMath::F32);
 
     Manifest c = small_manifest(DType::I8);
@@ -81,9 +82,9 @@ TEST_CASE("a manifest naming an unknown math, or one its weights cannot take, is
     j = small_manifest(DType::I8).to_json();
     j["prefill_math"] = "int16-dot";
     CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"), Catch::Contains("m.so: bad manifest: prefill_math 'int16-dot' is a decode math"));
-    j = small_manifest(DType::BF16).to_json();
-    j["batch_math"] = "bf16x2-dot";
-    CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"), Catch::Contains("m.so: bad manifest: batch_math 'bf16x2-dot' is a decode math"));
+    j = small_manifest(DType::I8).to_json();
+    j["batch_math"] = "int16-dot";
+    CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"), Catch::Contains("m.so: bad manifest: batch_math 'int16-dot' has no batched schedules"));
     j.erase("batch_math");
     CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"), Catch::Contains("m.so: bad manifest:"));
     j = small_manifest(DType::BF16).to_json();
