@@ -46,10 +46,10 @@ struct CpuTiles {
     // tokens, one per sequence, so the lanes run along the inputs as in
     // decode, in register tiles of batch_rows rows x batch_tokens tokens,
     // each task's row tile making all the step's tokens while it is in
-    // cache, so every weight is streamed from memory once per step; the
-    // software prefetch runs batch_prefetch vectors ahead in the tile's
-    // first row (0: none). Measured on Zen 4 at 8 sequences, 8 x 2 beat
-    // 2 x 8, 4 x 4, 3 x 8 and 16 x 1 (bench/HISTORY.md).
+    // cache, so every weight is streamed from memory once per step; a
+    // software prefetch runs batch_prefetch vectors ahead in each of the
+    // tile's rows (0: none). On Zen 4 at 8 and 16 sequences 8 x 2 and 8 x 3
+    // measured alike, 4 x 4, 2 x 8 and 8 x 1 slower (bench/HISTORY.md).
     int batch_rows = 8;
     int batch_tokens = 2;
     int batch_prefetch = 16;
