@@ -28,6 +28,8 @@ Stage graph_stage(Stage s) {
     return s;
 }
 
+bool is_batch_stage(Stage s) { return s == Stage::QkvBatch || s == Stage::OutMlp || s == Stage::HeadBatch; }
+
 MatMath Manifest::math(Stage s) const {
     switch (s) {
     case Stage::QkvPrefill:

@@ -59,6 +59,8 @@ const char *stage_name(Stage s);
 // the batch math: qkv_batch -> qkv_prefill, head_batch -> head_prefill;
 // any other stage is its own.
 Stage graph_stage(Stage s);
+// A batched step's stages: qkv_batch, out_mlp, head_batch (in batch_math).
+bool is_batch_stage(Stage s);
 
 struct Manifest {
     int abi_version = kManifestAbiVersion;

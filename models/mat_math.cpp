@@ -44,4 +44,6 @@ bool mat_math_decode_only(MatMath m) { return m == MatMath::Bf16x2Dot || m == Ma
 
 MatMath mat_math_for_batches(MatMath decode) { return decode == MatMath::Int16Dot ? MatMath::F32 : decode; }
 
+bool mat_math_has_batch_tiles(MatMath m) { return m == MatMath::Bf16Dot || m == MatMath::Bf16x2Dot; }
+
 }  // namespace qwenc

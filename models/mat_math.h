@@ -56,6 +56,12 @@ bool mat_math_decode_only(MatMath m);
 // this maps it to itself.
 MatMath mat_math_for_batches(MatMath decode);
 
+// Whether batched steps in math `m` have tiles of their own (bf16-dot and
+// bf16x2-dot: lanes along the inputs for the few tokens of a step). Every
+// other batch math runs on prefill's tiles, so a batch stage whose prefill
+// twin has its math is that very pipeline, and is compiled once.
+bool mat_math_has_batch_tiles(MatMath m);
+
 // What every matrix's input dimension must be a multiple of: int8-dot's
 // and int16-dot's block; for the bf16 modes, one step of their AVX-512 schedules (16 lanes
 // of pairs; they only go with AVX-512 targets); 1 for f32.

@@ -37,6 +37,14 @@ int dividing_vectors(int wanted, int64_t steps, int width) {
     while (vectors > 1 && steps % (int64_t(vectors) * width) != 0) vectors--;
     return vectors;
 }
+
+// The bf16 schedules read each vector of the staged input as one whole
+// block of it (`block` lanes; layers.h), or its loads become gathers: they
+// compile only for targets with vectors that wide (AVX-512).
+void require_block_vectors(const char *schedule, int vector, int block, const char *what) {
+    if (vector != block)
+        throw std::logic_error(std::string(schedule) + ": " + what + " need vectors of " + std::to_string(block) + " lanes");
+}
 }  // namespace
 
 // Rows per parallel task of a bf16-dot product: at most dot_task_rows, and
@@ -68,10 +76,7 @@ void CpuGenericSchedule::bf16_dot_linear(Linear &l, bool tokens_inner) {
     Var oo("oo"), oi("oi"), ot("ot"), ox("ox"), to("to"), ti("ti"), tv("tv"), tl("tl");
     const RVar pair = l.r.x, step = l.r.y;
     const int lanes = t_.vector;
-    // Each vector of tokens must be one block of the staged input, or its
-    // loads become gathers (bf16-dot compiles only for AVX-512 targets).
-    if (lanes != kBf16DotTokens)
-        throw std::logic_error(std::string(name_) + ": bf16-dot tiles need vectors of " + std::to_string(kBf16DotTokens) + " lanes");
+    require_block_vectors(name_, lanes, kBf16DotTokens, "bf16-dot tiles");
     const int tokens = lanes * t_.dot_token_vectors;
     const int task = dot_task_rows(l.out_dim, 2 * *as_const_int(l.r.y.extent()));
     const int rows = tile_rows(t_.dot_rows, l.out_dim, task);
@@ -168,8 +173,7 @@ void CpuGenericSchedule::bf16_dot_batch(Linear &l) {
     Var u("u"), oo("oo"), oi("oi"), ot("ot"), ox("ox"), to("to"), ti("ti");
     RVar ro("ro"), ri("ri");
     const bool x2 = l.bf16x2_dot();
-    if (t_.vector != kBf16DotTokens)
-        throw std::logic_error(std::string(name_) + ": bf16 dot products need vectors of " + std::to_string(kBf16DotTokens) + " lanes");
+    require_block_vectors(name_, t_.vector, kBf16DotTokens, "bf16 dot products");
     const RVar pair = l.r.x, step = x2 ? l.r.z : l.r.y;
     Func partial = y.update().split(step, ro, ri, t_.vector).rfactor(ri, u);
     partial.reorder_storage(u, o, t);
@@ -207,8 +211,7 @@ void CpuGenericSchedule::bf16_dot_batch(Linear &l) {
 // longer in L1 beside the weight stream, down_proj took 1.6-1.8x the time
 // of f32 decode's.
 void CpuGenericSchedule::bf16x2_dot_decode(Linear &l, Func root) {
-    if (t_.vector != kBf16x2Pairs)
-        throw std::logic_error(std::string(name_) + ": bf16x2-dot needs vectors of " + std::to_string(kBf16x2Pairs) + " lanes");
+    require_block_vectors(name_, t_.vector, kBf16x2Pairs, "bf16x2 dot products");
     Func y = l.out;
     Var u("u"), uo("uo"), ui("ui");
     RVar ro("ro"), ri("ri");

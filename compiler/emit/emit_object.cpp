@@ -232,6 +232,11 @@ void emit_model_object(const ModelConfig &config, const std::string &config_path
     for (Stage stage : kAllStages) {
         const std::string fn = (opts.emit_static ? opts.name + "_" : std::string("qwen_")) + stage_name(stage);
         progress.update(step++, n_steps, fn);
+        // Built before it: kAllStages lists the batch stages last.
+        if (const Stage twin = graph_stage(stage); builds_as_prefill_twin(stage, m.math(stage), m.math(twin))) {
+            m.entry_points[stage_name(stage)] = m.entry_points.at(stage_name(twin));
+            continue;
+        }
         // Each variant gets its own target's schedule; the lowering is shared.
         std::vector<std::pair<std::string, Halide::Target>> variants;  // as compile_multitarget asked for them
         auto make_module = [&](const std::string &name, const Halide::Target &t) {

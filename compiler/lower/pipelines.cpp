@@ -157,6 +157,12 @@ StagePipeline build_embed(const ModelConfig &c, DType wd, Schedule &s) {
     return make_stage(Pipeline(gr.out), Stage::Embed, c, wd, Params() << tokens << table);
 }
 
+// The phase a stage's schedule sees: its graph's, but Batch for a batch
+// stage whose math has batch tiles of its own (see builds_as_prefill_twin).
+Phase schedule_phase(Stage stage, Phase graph_phase, MatMath math) {
+    return is_batch_stage(stage) && mat_math_has_batch_tiles(math) ? Phase::Batch : graph_phase;
+}
+
 StagePipeline build_qkv(Stage stage, const ModelConfig &c, DType wd, Phase phase, Schedule &s, MatMath math, DType kv) {
     const int64_t H = c.hidden_size, hd = c.head_dim();
     ImageParam x = activations("x", H, phase);
@@ -234,7 +240,7 @@ StagePipeline build_qkv(Stage stage, const ModelConfig &c, DType wd, Phase phase
         gr.k_out.output_buffer().dim(1).set_bounds(0, 1);
         gr.v_out.output_buffer().dim(1).set_bounds(0, 1);
     }
-    s.qkv(gr, stage == Stage::QkvBatch ? Phase::Batch : phase);
+    s.qkv(gr, schedule_phase(stage, phase, math));
     return make_stage(Pipeline({gr.q_out, gr.k_out, gr.v_out}), stage, c, wd, params);
 }
 
@@ -280,7 +286,7 @@ StagePipeline build_out_mlp(const ModelConfig &c, DType wd, Schedule &s, MatMath
     MlpWeights w(c, wd, math, s.int8_dot_signs());
     AttnMlpGraph gr;
     mlp_after_attention(gr, c, x, attn, w, Phase::Prefill);
-    s.out_mlp(gr, Phase::Batch);
+    s.out_mlp(gr, schedule_phase(Stage::OutMlp, Phase::Prefill, math));
     Params params;
     params << x << attn << w;
     return make_stage(Pipeline(gr.out), Stage::OutMlp, c, wd, params);
@@ -320,7 +326,7 @@ StagePipeline build_head(Stage stage, const ModelConfig &c, DType wd, Phase phas
     gr.out = Func("logits");
     gr.out(o, t) = gr.logits.result(o, t);
     constrain_rows(gr.out, c.vocab_size, phase);
-    s.head(gr, stage == Stage::HeadBatch ? Phase::Batch : phase);
+    s.head(gr, schedule_phase(stage, phase, math));
     return make_stage(Pipeline(gr.out), stage, c, wd, Params() << x << norm_w << lm_head);
 }
 
@@ -343,6 +349,10 @@ StagePipeline build_stage_graph(Stage stage, const ModelConfig &c, DType wd, Sch
 }
 
 }  // namespace
+
+bool builds_as_prefill_twin(Stage stage, MatMath stage_math, MatMath twin_math) {
+    return graph_stage(stage) != stage && stage_math == twin_math && !mat_math_has_batch_tiles(stage_math);
+}
 
 StagePipeline build_stage(Stage stage, const ModelConfig &c, DType wd, Schedule &s, MatMath math, DType kv_cache) {
     StagePipeline sp = build_stage_graph(stage, c, wd, s, math, kv_cache);

@@ -27,4 +27,10 @@ struct StagePipeline {
 StagePipeline build_stage(Stage stage, const ModelConfig &c, DType weight_dtype, Schedule &schedule,
                           MatMath math = MatMath::F32, DType kv_cache = DType::F32);
 
+// Whether `stage` in `stage_math` builds exactly the pipeline of its
+// prefill twin (graph_stage) in `twin_math`: a batch stage's schedule sees
+// prefill unless its math has batch tiles of its own. The object then
+// carries that pipeline once, under both entry points.
+bool builds_as_prefill_twin(Stage stage, MatMath stage_math, MatMath twin_math);
+
 }  // namespace qwenc

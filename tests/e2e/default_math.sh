@@ -31,6 +31,19 @@ expect f32/f32/f32 f16.so --target "$bf16_target" --weight-dtype f16
 expect int16-dot/int8-dot/f32 int8.so --target "$bf16_target" --weight-dtype int8
 expect int16-dot/f32/f32 int8-avx2.so --target "$avx2_target" --weight-dtype int8
 expect int8-dot/int8-dot/int8-dot int8-asked.so --target "$bf16_target" --weight-dtype int8 --decode-math int8-dot
+# A batch stage whose math has no batch tiles of its own (f32) is its
+# prefill twin's pipeline, compiled once under both names; the bf16 dot
+# products batch on tiles of their own.
+entry_of() { grep -ao "\"$2\":\"qwen_[a-z_]*\"" "$out/$1" | head -1 | cut -d'"' -f4; }
+entries() {  # entries OBJECT QKV_BATCH_FN HEAD_BATCH_FN
+  local got; got="$(entry_of "$1" qkv_batch) $(entry_of "$1" head_batch)"
+  [ "$got" = "$2 $3" ] || { echo "error: $1: qkv_batch/head_batch run '$got', expected '$2 $3'"; exit 1; }
+  echo "ok: $1: qkv_batch/head_batch run $got"
+}
+entries avx2.so qwen_qkv_prefill qwen_head_prefill
+entries int8-avx2.so qwen_qkv_prefill qwen_head_prefill
+entries int8.so qwen_qkv_batch qwen_head_batch
+entries bf16.so qwen_qkv_batch qwen_head_batch
 # ARM (a static library: no cross linker needed): int16-dot as two sdots
 # per group; prefill f32.
 expect int16-dot/f32/f32 libint8_arm.a --target arm-64-linux-arm_dot_prod --weight-dtype int8 --emit static
