@@ -163,23 +163,32 @@ void CpuGenericSchedule::bf16_dot_decode(Linear &l, Func root) {
 // A batched step's products on bf16 or bf16x2 dot products: decode's lanes
 // along the inputs (one vector of pairs per row and token; bf16x2 adds x's
 // lo part to the same sums), in parallel tasks of rows, each task's rows in
-// tiles of batch_rows that make every token tile of batch_tokens tokens
-// while the rows are in cache, so each weight row is streamed from memory
-// once per step. The tiles' lanes are summed at the end, as decode's are.
-// Prefill's tiles (32 tokens in the lanes) left 3/4 of them idle at 8
-// sequences and read 8 rows 4 bytes at a time.
+// tiles of batch_rows. A tile goes through its rows a chunk of inputs at a
+// time, making every token of the step (batch_tokens at a time, the sums of
+// rows x tokens in registers) while the chunk is in cache, so each weight is
+// streamed from memory once per step, without the pauses that reusing whole
+// rows made. The lanes wait in memory between chunks and are summed at the
+// end of the task, as decode's are. Prefill's tiles (32 tokens in the
+// lanes) left 3/4 of them idle at 8 sequences and read 8 rows 4 bytes at a
+// time.
 void CpuGenericSchedule::bf16_dot_batch(Linear &l) {
     Func y = l.out;
-    Var u("u"), oo("oo"), oi("oi"), ot("ot"), ox("ox"), to("to"), ti("ti");
-    RVar ro("ro"), ri("ri");
+    Var u("u"), c("c"), oo("oo"), oi("oi"), ot("ot"), ox("ox"), to("to"), ti("ti");
+    RVar ro("ro"), ri("ri"), rc("rc"), rr("rr");
     const bool x2 = l.bf16x2_dot();
     require_block_vectors(name_, t_.vector, kBf16DotTokens, "bf16 dot products");
     const RVar pair = l.r.x, step = x2 ? l.r.z : l.r.y;
+    // partial(u, o, t): the lanes, over every chunk; tile(u, o, t, c): one
+    // chunk's, for one tile of rows x tokens.
     Func partial = y.update().split(step, ro, ri, t_.vector).rfactor(ri, u);
     partial.reorder_storage(u, o, t);
+    const int64_t vector_steps = *as_const_int(step.extent()) / t_.vector;
+    const int chunk = t_.batch_chunk > 0 ? dividing_vectors(std::max(1, t_.batch_chunk / (2 * t_.vector)), vector_steps, 1)
+                                         : int(vector_steps);
+    Stage over_chunks = partial.update();
+    Func tile = over_chunks.split(ro, rc, rr, chunk).rfactor(rc, c);
     const int task = int(std::min<int64_t>(t_.parallel_rows, l.out_dim));
     const int rows = tile_rows(t_.batch_rows, l.out_dim, task);
-    const int tokens = t_.batch_tokens;
     // What consumers read, made task by task; each task's sums (y) are its
     // own, so their lanes add up without atomics. Every task exactly `task`
     // rows (the last shifted back, as decode_tasks does), so the tiles
@@ -187,20 +196,22 @@ void CpuGenericSchedule::bf16_dot_batch(Linear &l) {
     Func out = y.in();
     out.compute_root().split(o, oo, oi, task, TailStrategy::ShiftInwards).reorder(oi, t, oo).parallel(oo).vectorize(oi, t_.vector, kGuard);
     y.compute_at(out, oo).vectorize(o, t_.vector, kGuard);
-    y.update()
-        .split(o, ot, ox, rows, kGuard)
-        .split(t, to, ti, tokens, kGuard)
-        .reorder(ox, ti, to, ot)
-        .atomic()
-        .vectorize(ri);
-    // Clamped tokens (layers.cpp's token()) allow whole token tiles:
-    // fixed-size partials, on the stack rather than malloc'ed per tile.
-    partial.compute_at(y, to).bound_extent(t, tokens).vectorize(u);
-    Stage inner = partial.update();
-    if (x2) inner.reorder(pair, u, l.r.y, o, t, ro).unroll(l.r.y);
-    else inner.reorder(pair, u, o, t, ro);
+    y.update().atomic().vectorize(ri);
+    // Token tiles rounded up: the inputs are clamped (layers.cpp's token()),
+    // and each tile's sums get a constant size, on the stack (in registers).
+    partial.compute_at(out, oo).vectorize(u);
+    over_chunks.split(o, ot, ox, rows, kGuard)
+        .split(t, to, ti, t_.batch_tokens, TailStrategy::RoundUp)
+        .reorder(u, ox, ti, to, rc, ot)
+        .vectorize(u)
+        .unroll(ox)
+        .unroll(ti);
+    tile.compute_at(partial, to).vectorize(u);
+    Stage inner = tile.update();
+    if (x2) inner.reorder(pair, u, l.r.y, o, t, rr).unroll(l.r.y);
+    else inner.reorder(pair, u, o, t, rr);
     inner.atomic().vectorize(pair).vectorize(u).unroll(o).unroll(t);
-    if (t_.batch_prefetch > 0) inner.prefetch(l.weights, ro, ro, t_.batch_prefetch);
+    if (t_.batch_prefetch > 0) inner.prefetch(l.weights, rr, rr, t_.batch_prefetch);
 }
 
 // Decode on bf16x2 dot products: as bf16_dot_decode, with two vdpbf16ps

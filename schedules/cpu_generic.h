@@ -44,15 +44,19 @@ struct CpuTiles {
     int dot_token_vectors = 2;
     // Batched steps on bf16 / bf16x2 dot products (Phase::Batch): a few
     // tokens, one per sequence, so the lanes run along the inputs as in
-    // decode, in register tiles of batch_rows rows x batch_tokens tokens,
-    // each task's row tile making all the step's tokens while it is in
-    // cache, so every weight is streamed from memory once per step; a
-    // software prefetch runs batch_prefetch vectors ahead in each of the
-    // tile's rows (0: none). On Zen 4 at 8 and 16 sequences 8 x 2 and 8 x 3
-    // measured alike, 4 x 4, 2 x 8 and 8 x 1 slower (bench/HISTORY.md).
-    int batch_rows = 8;
-    int batch_tokens = 2;
+    // decode, in register tiles of batch_rows rows x batch_tokens tokens.
+    // Each row tile goes through its rows in chunks of batch_chunk inputs,
+    // making all the step's tokens chunk by chunk (the tile's sums wait in
+    // memory between chunks), so every weight is streamed from memory once
+    // per step and the stream runs on through the token passes instead of
+    // pausing while a whole row tile is reused (0: whole rows). A software
+    // prefetch runs batch_prefetch vectors ahead in each of the tile's rows
+    // (0: none). On Zen 4, 16 x 1 tiles in chunks of 512 beat 8 x 2 over
+    // whole rows by 1.16-1.28x at 8 sequences (bench/HISTORY.md).
+    int batch_rows = 16;
+    int batch_tokens = 1;
     int batch_prefetch = 16;
+    int batch_chunk = 512;
     // ...in parallel tasks of up to this many rows (but at least 4 tasks per
     // product), and up to dot_task_rows_long for rows longer than
     // long_row_inputs. Sized when each task copied its tokens' inputs (fewer
