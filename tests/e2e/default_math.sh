@@ -13,7 +13,7 @@ qwenc=$1 model=$2 out=$3
 mkdir -p "$out"
 bf16_target=x86-64-linux-avx-avx2-avx512-avx512_cannonlake-avx512_sapphirerapids-avx512_skylake-f16c-fma-sse41
 avx2_target=x86-64-linux-avx-avx2-f16c-fma-sse41
-field_of() { grep -ao "\"$2\":\"[a-z0-9-]*\"" "$1" | head -1 | cut -d'"' -f4; }
+field_of() { grep -ao "\"$2\":\"[a-z0-9_-]*\"" "$1" | head -1 | cut -d'"' -f4; }
 math_of() { field_of "$1" decode_math; }
 expect() {  # expect DECODE/PREFILL/BATCH OBJECT ARGS...
   local want=$1 obj=$out/$2; shift 2
@@ -34,9 +34,8 @@ expect int8-dot/int8-dot/int8-dot int8-asked.so --target "$bf16_target" --weight
 # A batch stage whose math has no batch tiles of its own (f32) is its
 # prefill twin's pipeline, compiled once under both names; the bf16 dot
 # products batch on tiles of their own.
-entry_of() { grep -ao "\"$2\":\"qwen_[a-z_]*\"" "$out/$1" | head -1 | cut -d'"' -f4; }
 entries() {  # entries OBJECT QKV_BATCH_FN HEAD_BATCH_FN
-  local got; got="$(entry_of "$1" qkv_batch) $(entry_of "$1" head_batch)"
+  local got; got="$(field_of "$out/$1" qkv_batch) $(field_of "$out/$1" head_batch)"
   [ "$got" = "$2 $3" ] || { echo "error: $1: qkv_batch/head_batch run '$got', expected '$2 $3'"; exit 1; }
   echo "ok: $1: qkv_batch/head_batch run $got"
 }
