@@ -53,7 +53,7 @@ options:
                            llama.cpp's Q8_0, logits ~0.1 off; also 4-bit
                            GPTQ / qwenc-int4 weights with groups of a multiple
                            of 32, as llama.cpp's Q4_0 x Q8_0: the default for
-                           them on x86 targets with AVX2 and no AVX-512).
+                           them on x86 targets with AVX2 or AVX-512).
                            Default elsewhere: f32. Measured speed:
                            docs/performance.md
   --kv-cache-dtype D       element type of the KV cache: f32 (default: logits
@@ -132,7 +132,7 @@ static MatMath default_decode_math(const EmitOptions &opts, const ModelConfig &c
     if (config.quant4.active()) {
         // 4-bit GPTQ-layout weights: int8 activations, as llama.cpp's Q4_0 x
         // Q8_0, where every target's schedule has fast sums for them
-        // (pmaddubsw on x86 with AVX2 and no AVX-512); else f32.
+        // (pmaddubsw on x86 with AVX2 or AVX-512); else f32.
         bool fast = !opts.targets.empty();
         for (const Halide::Target &t : opts.targets) fast = fast && fast_quant4_int8_dot(t);
         const bool int8_dot = fast && quant4_int8_dot(config.quant4, MatMath::Int8Dot) &&

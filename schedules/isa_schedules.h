@@ -17,7 +17,7 @@ struct IsaFamily {
     bool quant4_int8_dot = false;
 };
 
-// x86_maddubs.cpp: 4-bit x int8 sums on pmaddubsw (AVX2).
+// x86_maddubs.cpp: 4-bit x int8 sums on pmaddubsw (x86 with AVX2, AVX-512 too).
 void add_maddubs_pass(Halide::Pipeline &p);
 
 IsaFamily x86_avx512_family();

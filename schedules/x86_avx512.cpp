@@ -11,7 +11,14 @@ IsaFamily x86_avx512_family() {
     t.attention_accumulators = 24;  // of the 32 zmm registers
     // Decode keeps the default one row x 4 vectors: it beat 16 x 1, 8 x 2 and
     // 4 x 4 tiles on Zen 4 (bench/HISTORY.md).
-    return {"x86-avx512", t};
+    IsaFamily f{"x86-avx512", t};
+    // 4-bit x int8 sums on pmaddubsw, as with AVX2 (ymm halves; Halide 14
+    // has no 512-bit form of the pattern): on Zen 4 decode of qwenc-int4
+    // ran 1.1-1.8x faster so than on f32 activations, the default before
+    // (bench/RESULTS.md).
+    f.lowering_passes = add_maddubs_pass;
+    f.quant4_int8_dot = true;
+    return f;
 }
 
 }  // namespace qwenc
