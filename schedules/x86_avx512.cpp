@@ -14,7 +14,7 @@ IsaFamily x86_avx512_family() {
     IsaFamily f{"x86-avx512", t};
     // 4-bit x int8 sums on pmaddubsw, as with AVX2 (ymm halves; Halide 14
     // has no 512-bit form of the pattern): on Zen 4 decode of qwenc-int4
-    // ran 1.1-1.8x faster so than on f32 activations, the default before
+    // ran 1.3-1.8x faster so than on f32 activations, the default before
     // (bench/RESULTS.md).
     f.lowering_passes = add_maddubs_pass;
     f.quant4_int8_dot = true;

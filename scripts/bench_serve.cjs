@@ -1,7 +1,8 @@
 // Load benchmark of a running qwenserve: for each concurrency level, that
 // many streaming clients each send `requests` chat requests (a prompt of
-// about `prompt` tokens, `tokens` tokens generated, ignore_eos) and the
-// run reports aggregate generated tokens/s, time to first token p50/p99
+// `prompt_words` words, `tokens` tokens generated, ignore_eos) and the
+// run reports the prompts' mean length in tokens (from the streams' usage),
+// aggregate generated tokens/s, time to first token p50/p99
 // and inter-token latency p50/p99, as one JSON line per level.
 // Usage: node bench_serve.cjs URL MODEL LEVELS(1,4,8,16) [requests] [tokens] [prompt_words]
 'use strict';
@@ -21,12 +22,12 @@ async function one(i) {
   const r = await fetch(url + '/v1/chat/completions', {
     method: 'POST', headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ model, messages: [{ role: 'user', content: prompt }], max_tokens: tokens, ignore_eos: true,
-                           temperature: 0, stream: true }),
+                           temperature: 0, stream: true, stream_options: { include_usage: true } }),
   });
   if (!r.ok) throw new Error(`HTTP ${r.status}: ${await r.text()}`);
   const reader = r.body.getReader();
   const decoder = new TextDecoder();
-  let buffer = '', first = 0, last = 0, chunks = 0;
+  let buffer = '', first = 0, last = 0, chunks = 0, promptTokens = null;
   const gaps = [];
   for (;;) {
     const { value, done } = await reader.read();
@@ -38,6 +39,7 @@ async function one(i) {
       buffer = buffer.slice(end + 2);
       if (!event.startsWith('data: {')) continue;
       const chunk = JSON.parse(event.slice(6));
+      if (chunk.usage) promptTokens = chunk.usage.prompt_tokens;
       if (!chunk.choices.some((c) => c.delta && c.delta.content)) continue;
       const now = performance.now();
       if (!first) first = now; else gaps.push((now - last) / 1000);
@@ -45,7 +47,7 @@ async function one(i) {
       chunks++;
     }
   }
-  return { ttft: (first - t0) / 1000, gaps, end: last };
+  return { ttft: (first - t0) / 1000, gaps, end: last, promptTokens };
 }
 
 (async () => {
@@ -59,6 +61,7 @@ async function one(i) {
     const ttfts = results.map((r) => r.ttft), gaps = results.flatMap((r) => r.gaps);
     console.log(JSON.stringify({
       clients: n, requests: results.length, tokens_each: tokens,
+      prompt_tokens_mean: results.reduce((a, r) => a + r.promptTokens, 0) / results.length,
       aggregate_tok_s: results.length * tokens / seconds, wall_s: seconds,
       ttft_p50_s: pct(ttfts, 50), ttft_p99_s: pct(ttfts, 99), itl_p50_s: pct(gaps, 50), itl_p99_s: pct(gaps, 99),
     }));
