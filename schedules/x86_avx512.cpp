@@ -12,10 +12,9 @@ IsaFamily x86_avx512_family() {
     // Decode keeps the default one row x 4 vectors: it beat 16 x 1, 8 x 2 and
     // 4 x 4 tiles on Zen 4 (bench/HISTORY.md).
     IsaFamily f{"x86-avx512", t};
-    // 4-bit x int8 sums on pmaddubsw, as with AVX2 (ymm halves; Halide 14
-    // has no 512-bit form of the pattern): on Zen 4 decode of qwenc-int4
-    // ran 1.3-1.8x faster so than on f32 activations, the default before
-    // (bench/RESULTS.md).
+    // 4-bit x int8 sums on pmaddubsw, as with AVX2 (in ymm halves): on
+    // Zen 4, 4-bit decode so ran 1.3-1.8x faster than on f32 activations,
+    // the default before (bench/RESULTS.md).
     f.lowering_passes = add_maddubs_pass;
     f.quant4_int8_dot = true;
     return f;

@@ -1,7 +1,8 @@
 // pmaddubsw for 4-bit weights on int8 activations (x86 with AVX2; AVX-512
 // targets take it in 256-bit halves). Halide 14 selects pmaddubsw only for
-// a saturating pairwise sum of uint8 x int8 products, which the front end cannot express (it cannot
-// prove saturating_add associative, so no atomic vectorization). This pass
+// a saturating pairwise sum of uint8 x int8 products, which the front end
+// cannot express (it cannot prove saturating_add associative, so no atomic
+// vectorization). This pass
 // rewrites the sum that quant4_int8_linear's blocks lower to, a 4-to-1
 // vector_reduce of widening_add(widening_mul(a, x), widening_mul(b, y))
 // with a, b uint8 and x, y int8, into two pmaddubsw pairs whose int16 sum
