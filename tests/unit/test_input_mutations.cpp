@@ -231,6 +231,34 @@ TEST_CASE("generation_config.json: every field of a real one given every wrong v
     CHECK(n.refused > 30);
 }
 
+TEST_CASE("generation_config.json: its sampling fields in the sampler's ranges, refused in its words") {
+    const std::string dir = fresh_dir("generation_ranges");
+    const std::string gen = dir + "/generation_config.json";
+    const std::vector<std::pair<json, std::string>> refused = {
+        {{{"top_p", 1.5}}, "field 'top_p' must be in (0, 1]"},
+        {{{"top_p", 0}}, "field 'top_p' must be in (0, 1]"},
+        {{{"min_p", -0.25}}, "field 'min_p' must be in [0, 1]"},
+        {{{"temperature", -1}}, "field 'temperature' must be >= 0"},
+        {{{"repetition_penalty", 0}}, "field 'repetition_penalty' must be > 0"},
+        {{{"temperature", 1e300}}, "field 'temperature' = 1e+300 is beyond a float's range"},
+    };
+    for (const auto &[j, message] : refused) {
+        write_file(gen, j.dump());
+        INFO(j.dump());
+        try {
+            read_generation_defaults(dir);
+            FAIL("loaded");
+        } catch (const InputError &e) {
+            CHECK(std::string(e.what()) == gen + ": " + message);
+        }
+    }
+    // What qwenrun --temperature and the C API take, this file takes too.
+    write_file(gen, json{{"temperature", 1e7}, {"repetition_penalty", 2e6}}.dump());
+    const GenerationDefaults d = read_generation_defaults(dir);
+    CHECK(d.sampling.temperature == 1e7f);
+    CHECK(d.sampling.repetition_penalty == 2e6f);
+}
+
 TEST_CASE("tokenizer.json: every field of the real one given every wrong value") {
     // The real file cut down to its byte-level tokens, the merges among them
     // and two added tokens: the same structure, loaded in a millisecond.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
 #include <filesystem>
 
 #include "json_input.h"
@@ -28,27 +29,31 @@ GenerationDefaults read_generation_defaults(const std::string &dir) {
     if (std::filesystem::exists(gen)) {
         const auto j = read_json_file(gen);
         if (!j.is_object()) throw InputError(gen + ": expected a JSON object");
-        // A number within the range the sampler (and the matching qwenrun
-        // flag) accepts: `lo_open` excludes lo itself.
-        auto number = [&](const char *field, float &dst, double lo, bool lo_open, double hi) {
+        // Numbers here; their ranges are the sampler's (check_sampling_params,
+        // as for qwenrun's flags and the C API), checked below.
+        auto number = [&](const char *field, float &dst) {
             if (!j.contains(field) || j[field].is_null()) return;
             if (!j[field].is_number()) throw InputError(gen + ": field '" + field + "' must be a number");
-            const double x = j[field].get<double>();
-            if (x < lo || (lo_open && x == lo) || x > hi)
-                throw InputError(gen + ": field '" + field + "' = " + json_excerpt(j[field]) + " is out of range " + (lo_open ? "(" : "[") +
-                                 nlohmann::json(lo).dump() + ", " + nlohmann::json(hi).dump() + "]");
-            dst = float(x);
+            const float x = float(j[field].get<double>());
+            if (!std::isfinite(x))
+                throw InputError(gen + ": field '" + field + "' = " + json_excerpt(j[field]) + " is beyond a float's range");
+            dst = x;
         };
         if (j.contains("do_sample") && j["do_sample"].is_boolean()) d.sampling.do_sample = j["do_sample"].get<bool>();
-        number("temperature", d.sampling.temperature, 0, false, 1e6);
-        number("top_p", d.sampling.top_p, 0, true, 1);
-        number("min_p", d.sampling.min_p, 0, false, 1);
-        number("repetition_penalty", d.sampling.repetition_penalty, 0, true, 1e6);
+        number("temperature", d.sampling.temperature);
+        number("top_p", d.sampling.top_p);
+        number("min_p", d.sampling.min_p);
+        number("repetition_penalty", d.sampling.repetition_penalty);
         if (j.contains("top_k") && !j["top_k"].is_null()) {
             const auto &k = j["top_k"];
             if (!json_int_in(k, 0, INT32_MAX))
                 throw InputError(gen + ": field 'top_k' = " + json_excerpt(k) + " must be an integer from 0 (off) to " + std::to_string(INT32_MAX));
             d.sampling.top_k = k.get<int64_t>();
+        }
+        try {
+            check_sampling_params(d.sampling, [](const std::string &field) { return "field '" + field + "'"; });
+        } catch (const std::invalid_argument &e) {
+            throw InputError(gen + ": " + e.what());
         }
         add_eos_ids(j, gen, d.eos_ids);
     }
