@@ -13,7 +13,7 @@ qwenc=$1 model=$2 out=$3
 mkdir -p "$out"
 bf16_target=x86-64-linux-avx-avx2-avx512-avx512_cannonlake-avx512_sapphirerapids-avx512_skylake-f16c-fma-sse41
 avx2_target=x86-64-linux-avx-avx2-f16c-fma-sse41
-field_of() { grep -ao "\"$2\":\"[a-z0-9_-]*\"" "$1" | head -1 | cut -d'"' -f4; }
+field_of() { "$(dirname "$0")/manifest_field.sh" "$1" "$2"; }
 math_of() { field_of "$1" decode_math; }
 expect() {  # expect DECODE/PREFILL/BATCH OBJECT ARGS...
   local want=$1 obj=$out/$2; shift 2

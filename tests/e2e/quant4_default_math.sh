@@ -10,7 +10,7 @@ qwenc=$1 e2e=$2 out=$3
 mkdir -p "$out"
 avx2=x86-64-linux-avx-avx2-f16c-fma-sse41
 avx512=x86-64-linux-avx-avx2-avx512-avx512_skylake-f16c-fma-sse41
-math_of() { grep -ao '"decode_math":"[a-z0-9-]*"' "$1" | head -1 | cut -d'"' -f4; }
+math_of() { "$(dirname "$0")/manifest_field.sh" "$1" decode_math; }
 expect() {  # expect MATH CASE TARGET
   local want=$1 obj=$out/$2-$3.so target
   [ "$3" = avx2 ] && target=$avx2 || target=$avx512

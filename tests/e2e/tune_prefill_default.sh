@@ -8,7 +8,7 @@ qwenc=$1 config=$2 out=$3
 "$qwenc" tune "$config" -o "$out.json" --rounds 1 --prefill-tokens 16 --quiet
 "$qwenc" "$config" -o "$out.so" --quiet
 tuned=$(grep -o '"prefill_math": *"[a-z0-9-]*"' "$out.json" | head -1 | sed 's/.*"\([a-z0-9-]*\)"$/\1/')
-compiled=$(grep -ao '"prefill_math":"[a-z0-9-]*"' "$out.so" | head -1 | cut -d'"' -f4)
+compiled=$("$(dirname "$0")/manifest_field.sh" "$out.so" prefill_math)
 [ -n "$compiled" ] || { echo "error: no prefill_math in $out.so's manifest"; exit 1; }
 [ "$tuned" = "$compiled" ] || { echo "error: tune timed prefill on '$tuned', a default object computes it on '$compiled'"; exit 1; }
 echo "ok: tune and the default object both prefill on $compiled"
