@@ -61,7 +61,9 @@ async function one(i) {
     const ttfts = results.map((r) => r.ttft), gaps = results.flatMap((r) => r.gaps);
     console.log(JSON.stringify({
       clients: n, requests: results.length, tokens_each: tokens,
-      prompt_tokens_mean: results.reduce((a, r) => a + r.promptTokens, 0) / results.length,
+      // null unless every stream reported its usage (a sum with null would count it as 0)
+      prompt_tokens_mean: results.every((r) => r.promptTokens !== null)
+        ? results.reduce((a, r) => a + r.promptTokens, 0) / results.length : null,
       aggregate_tok_s: results.length * tokens / seconds, wall_s: seconds,
       ttft_p50_s: pct(ttfts, 50), ttft_p99_s: pct(ttfts, 99), itl_p50_s: pct(gaps, 50), itl_p99_s: pct(gaps, 99),
     }));
