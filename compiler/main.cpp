@@ -157,6 +157,8 @@ static MatMath default_decode_math(const EmitOptions &opts, const ModelConfig &c
 // decode's numerics (Manifest::batch_math). Else f32, which matches the
 // reference; --prefill-math f32 asks for it anywhere.
 static MatMath default_prefill_math(const EmitOptions &opts, const ModelConfig &config) {
+    // qwenc-int4's rows prefill on decode's int8-dot too (int_dot's tiles).
+    if (config.quant4.format == Quant4Format::Rows) return default_decode_math(opts, config);
     if (config.quant4.active() || opts.targets.empty() || target_without_bf16(opts)) return MatMath::F32;
     for (MatMath m : {MatMath::Bf16Dot, MatMath::Int8Dot})
         if (mat_math_weight_dtype(m) == opts.weight_dtype && !dim_off_multiple(config, m)) return m;
@@ -182,7 +184,8 @@ static MatMath parse_math(const CliArgs &args, const std::string &flag, std::ini
     if (config.quant4.active()) {
         if (!quant4_math_allowed(config.quant4, *math, flag == "decode-math"))
             throw UsageError("--" + flag + " " + name + " does not apply to " + quant4_describe(config.quant4) +
-                             (config.quant4.format == Quant4Format::Gptq ? ": they take f32, or int8-dot in decode"
+                             (config.quant4.format == Quant4Format::Gptq   ? ": they take f32, or int8-dot in decode"
+                              : config.quant4.format == Quant4Format::Rows ? ": they take f32 or int8-dot"
                                                                            : ": they take f32"));
         if (quant4_int8_dot(config.quant4, *math) && !quant4_groups_fit_int8_dot(config.quant4))
             throw InputError(config_path + ": --" + flag + " " + name + " needs a group_size divisible by " +
@@ -230,6 +233,7 @@ static int quantize_main(int argc, char **argv) {
         const std::string method = format == "int4" ? kQwencInt4Method : format;
         nlohmann::json q{{"quant_method", method}, {"bits", 4},
                          {"group_size", args.get_int(group_flag, format == "int4" ? 32 : 128, -1, 1 << 20)}};
+        if (format == "int4") q["layout"] = kQwencInt4Layout;
         if (format == "gptq") {
             q["sym"] = !args.has("asym");
             q["checkpoint_format"] = args.get("checkpoint-format", "gptq");

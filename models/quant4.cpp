@@ -34,6 +34,7 @@ const char *quant4_method(const Quant4 &q) {
     switch (q.format) {
     case Quant4Format::Gptq: return "gptq";
     case Quant4Format::Awq: return "awq";
+    case Quant4Format::Rows:
     case Quant4Format::None: break;
     }
     return "none";
@@ -43,7 +44,10 @@ Quant4 parse_quant4(const json &q, const std::string &source) {
     Quant4 r;
     const std::string method = q.at("quant_method").get<std::string>();
     r.whole_model = method == kQwencInt4Method;
-    r.format = method == "gptq" || r.whole_model ? Quant4Format::Gptq : method == "awq" ? Quant4Format::Awq : Quant4Format::None;
+    r.format = r.whole_model       ? Quant4Format::Rows
+               : method == "gptq" ? Quant4Format::Gptq
+               : method == "awq"  ? Quant4Format::Awq
+                                  : Quant4Format::None;
     if (!r.active()) fail(source, "quant_method '" + method + "' is not a 4-bit format");
     const json *bits = field(q, "bits");
     if (!bits || !bits->is_number_integer() || bits->get<int64_t>() != 4)
@@ -51,13 +55,17 @@ Quant4 parse_quant4(const json &q, const std::string &source) {
                          " checkpoints only");
     const json *group = field(q, "group_size");
     if (!group || !group->is_number_integer() || !json_int_in(*group, -1, 1 << 20) || group->get<int64_t>() == 0 ||
-        (r.format == Quant4Format::Awq && group->get<int64_t>() < 0))
+        (r.format != Quant4Format::Gptq && group->get<int64_t>() < 0))
         fail(source, "field 'group_size' = " + (group ? json_excerpt(*group) : std::string("(missing)")) +
                          " must be a positive integer" + (r.format == Quant4Format::Gptq ? " or -1" : ""));
     r.group_size = group->get<int64_t>();
     if (r.group_size > 0 && r.group_size % kQuant4Pack != 0)
         fail(source, "field 'group_size' = " + std::to_string(r.group_size) + " must be a multiple of 8");
     if (r.whole_model) {
+        const json *layout = field(q, "layout");
+        if (!layout || *layout != kQwencInt4Layout)
+            fail(source, "field 'layout' = " + (layout ? json_excerpt(*layout) : std::string("(missing)")) +
+                             ": an earlier qwenc's int4 (GPTQ's layout); quantize the model again with `qwenc quantize --bits 4`");
         r.sym = true;
         r.zero_offset = 0;
     } else if (r.format == Quant4Format::Gptq) {
@@ -97,8 +105,7 @@ std::string quant4_describe(const Quant4 &q) {
 json quant4_config_json(const Quant4 &q) {
     json j{{"quant_method", quant4_method(q)}, {"bits", 4}, {"group_size", q.group_size}};
     if (q.whole_model) {
-        j["layout"] = "GPTQ's, zeros stored as they are (gptq_v2), symmetric; embedding and lm_head 4-bit too";
-        j["checkpoint_format"] = "gptq_v2";
+        j["layout"] = kQwencInt4Layout;
     } else if (q.format == Quant4Format::Gptq) {
         j["desc_act"] = false;
         j["sym"] = q.sym;
@@ -110,9 +117,13 @@ json quant4_config_json(const Quant4 &q) {
     return j;
 }
 
-bool quant4_int8_dot(const Quant4 &q, MatMath m) { return q.format == Quant4Format::Gptq && m == MatMath::Int8Dot; }
+bool quant4_int8_dot(const Quant4 &q, MatMath m) {
+    return (q.format == Quant4Format::Gptq || q.format == Quant4Format::Rows) && m == MatMath::Int8Dot;
+}
 
-bool quant4_math_allowed(const Quant4 &q, MatMath m, bool decode) { return m == MatMath::F32 || (decode && quant4_int8_dot(q, m)); }
+bool quant4_math_allowed(const Quant4 &q, MatMath m, bool decode) {
+    return m == MatMath::F32 || (quant4_int8_dot(q, m) && (decode || q.format == Quant4Format::Rows));
+}
 
 MatMath quant4_dense_math(const Quant4 &q, MatMath m) { return q.active() && m == MatMath::Int8Dot ? MatMath::F32 : m; }
 
@@ -124,14 +135,18 @@ std::string quant4_g_idx_name(const std::string &w) { return replace_suffix(w, "
 Quant4Shapes quant4_shapes(const Quant4 &q, int64_t in, int64_t out) {
     const int64_t groups = in / q.group(in);
     Quant4Shapes s;
+    s.qzeros = {groups, out / kQuant4Pack};
+    s.scales = {groups, out};
     if (q.format == Quant4Format::Gptq) {
         s.qweight = {in / kQuant4Pack, out};
         s.g_idx = {in};
+    } else if (q.format == Quant4Format::Rows) {
+        s.qweight = {out, in / kQuant4Pack};
+        s.qzeros = {};
+        s.scales = {out, groups};
     } else {
         s.qweight = {in, out / kQuant4Pack};
     }
-    s.qzeros = {groups, out / kQuant4Pack};
-    s.scales = {groups, out};
     return s;
 }
 

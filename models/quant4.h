@@ -17,11 +17,17 @@
 // - AWQ (AutoAWQ's GEMM packing): qweight int32 [in, out / 8], word
 //   (i, o / 8) holds q(i, o) in nibble kAwqNibble[o % 8]; qzeros int32
 //   [groups, out / 8], the same order; zeros stored as they are.
-// - qwenc's own int4 (`qwenc quantize --bits 4`, quant_method "qwenc-int4"):
-//   GPTQ's layout with zeros stored as they are (gptq_v2), symmetric, for
-//   every matrix, the embedding and lm_head included (as llama.cpp's Q4_0
-//   files quantize theirs): in a decode every byte read is a 4-bit weight or
-//   its group's scale and zero.
+// - qwenc's own int4 (`qwenc quantize --bits 4`, quant_method "qwenc-int4",
+//   "layout" "rows"): symmetric, for every matrix, the embedding and lm_head
+//   included (as llama.cpp's Q4_0 files quantize theirs), stored by output
+//   row as the dense formats are: qweight int32 [out, in / 8], word (o, i / 8)
+//   holds q(i, o) in bits 4 * (i % 8); scales f16 [out, groups]; no qzeros,
+//   every zero is kQuant4RowsZero (GPTQ's symmetric grid, as Q4_0's). A
+//   decode task then reads one sequential run
+//   of whole rows, as int8's do; GPTQ's [in / 8, out] words made it read
+//   every group's rows side by side, a row apart, and it stalled on them
+//   (bench/HISTORY.md). Files of the earlier qwenc-int4 (GPTQ's layout,
+//   "checkpoint_format" "gptq_v2") are refused: quantize them again.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -33,14 +39,14 @@
 
 namespace qwenc {
 
-enum class Quant4Format { None, Gptq, Awq };
+enum class Quant4Format { None, Gptq, Awq, Rows };
 
 struct Quant4 {
     Quant4Format format = Quant4Format::None;
     int64_t group_size = 128;  // inputs per group; -1 (GPTQ): one group per column
     bool sym = true;           // GPTQ: informational (the zeros are stored either way)
     int zero_offset = 0;       // added to each stored zero: 1 for classic GPTQ, else 0
-    bool whole_model = false;  // qwenc-int4: the embedding and lm_head are 4-bit too
+    bool whole_model = false;  // qwenc-int4 (Rows): the embedding and lm_head are 4-bit too
     bool active() const { return format != Quant4Format::None; }
     // Inputs per group of a projection with `in` inputs.
     int64_t group(int64_t in) const { return group_size < 0 ? in : group_size; }
@@ -51,6 +57,8 @@ struct Quant4 {
 };
 
 constexpr const char *kQwencInt4Method = "qwenc-int4";
+constexpr const char *kQwencInt4Layout = "rows";  // its quantization_config's "layout"
+constexpr int kQuant4RowsZero = 8;                 // the zero of every group of qwenc-int4's rows
 
 // config.json's quantization_config for quant_method "gptq", "awq" or "qwenc-int4":
 // refuses (InputError naming `source` and the field) what qwenc cannot run.
@@ -70,7 +78,7 @@ std::string quant4_g_idx_name(const std::string &weight_name);    // X.g_idx (GP
 // Shapes as safetensors stores them, for a projection of `in` inputs and
 // `out` outputs.
 struct Quant4Shapes {
-    std::vector<int64_t> qweight, qzeros, scales, g_idx;  // g_idx empty for AWQ
+    std::vector<int64_t> qweight, qzeros, scales, g_idx;  // g_idx empty but for GPTQ, qzeros for rows
 };
 Quant4Shapes quant4_shapes(const Quant4 &q, int64_t in, int64_t out);
 
@@ -80,18 +88,18 @@ constexpr int kQuant4Pack = 8;
 // in the order 0, 2, 4, 6, 1, 3, 5, 7).
 constexpr int kAwqNibble[kQuant4Pack] = {0, 4, 1, 5, 2, 6, 3, 7};
 
-// int8-dot with 4-bit weights (decode; GPTQ's layout, qwenc-int4 included):
-// the activations quantized to int8 per block of kIntDotBlock inputs, as
-// llama.cpp's Q4_0 x Q8_0; each byte of a qweight word (two inputs' 4-bit
-// values) meets two int8 activations on one lane of pmaddubsw. Such a stage
-// takes its 4-bit matrices' qweight as bytes, uint8 [4 * out, in / 8]
-// (quant4_qweight_bytes), and its dense matrices (GPTQ's f16 embedding and
-// lm_head) in f32 (quant4_dense_math).
+// int8-dot with 4-bit weights (GPTQ's layout in decode, qwenc-int4's rows in
+// decode and prefill): the activations quantized to int8 per block of
+// kIntDotBlock inputs, as llama.cpp's Q4_0 x Q8_0; each byte of a qweight
+// word (two inputs' 4-bit values) meets two int8 activations. Such a stage
+// takes its 4-bit matrices' qweight as bytes, uint8 [4 * out, in / 8] (GPTQ)
+// or [out, in / 2] (rows) (quant4_qweight_bytes), and its dense matrices
+// (GPTQ's f16 embedding and lm_head) in f32 (quant4_dense_math).
 bool quant4_int8_dot(const Quant4 &q, MatMath m);
 constexpr int kQuant4WordBytes = 4;
 // Whether a stage of math `m` takes qweight as bytes rather than int32 words.
 inline bool quant4_qweight_bytes(const Quant4 &q, MatMath m) { return quant4_int8_dot(q, m); }
-// The maths a 4-bit model's stages take: f32, and in decode int8-dot (GPTQ's layout).
+// The maths a 4-bit model's stages take: f32, and int8-dot (GPTQ's layout: in decode only).
 bool quant4_math_allowed(const Quant4 &q, MatMath m, bool decode);
 // Whether int8-dot's blocks of kIntDotBlock inputs tile q's groups (whole
 // columns: the dimensions' own multiples, checked with the dense maths').

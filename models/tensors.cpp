@@ -21,7 +21,7 @@ std::vector<TensorSpec> model_tensor_specs(const ModelConfig &c, DType matrix_dt
         if (!quant4) return t.push_back({w, {out, in}, TensorKind::Matrix});
         const Quant4Shapes q = quant4_shapes(c.quant4, in, out);
         t.push_back({quant4_qweight_name(w), q.qweight, TensorKind::Packed, DType::I32});
-        t.push_back({quant4_qzeros_name(w), q.qzeros, TensorKind::Packed, DType::I32});
+        if (!q.qzeros.empty()) t.push_back({quant4_qzeros_name(w), q.qzeros, TensorKind::Packed, DType::I32});
         t.push_back({quant4_scales_name(w), q.scales, TensorKind::Packed, DType::F16});
         if (!q.g_idx.empty()) t.push_back({quant4_g_idx_name(w), q.g_idx, TensorKind::GroupIndex, DType::I32});
     };

@@ -38,7 +38,7 @@ GroupParams group_params(const TensorView &w, const Quant4 &q) {
             }
             float scale;
             int32_t zero;
-            if (q.format == Quant4Format::Gptq) {
+            if (q.format != Quant4Format::Awq) {  // GPTQ's rule, qwenc-int4's too
                 // AutoGPTQ's Quantizer.find_params, 4 bits (maxq 15).
                 lo = std::min(0.0f, wmin), hi = std::max(0.0f, wmax);
                 if (q.sym) {
@@ -47,7 +47,7 @@ GroupParams group_params(const TensorView &w, const Quant4 &q) {
                 }
                 if (lo == 0 && hi == 0) lo = -1, hi = 1;
                 scale = f16_to_float(float_to_f16((hi - lo) / 15.0f));
-                zero = q.sym ? 8 : int32_t(std::nearbyint(-lo / scale));
+                zero = q.sym ? kQuant4RowsZero : int32_t(std::nearbyint(-lo / scale));  // 8: GPTQ's symmetric zero
             } else {
                 // AutoAWQ's pseudo_quantize_tensor with zero_point.
                 scale = f16_to_float(float_to_f16(std::max(wmax - wmin, 1e-5f) / 15.0f));
@@ -64,7 +64,7 @@ GroupParams group_params(const TensorView &w, const Quant4 &q) {
 void add_projection(std::vector<TensorToWrite> &out, const TensorView *w, const GroupParams *p, const Quant4 &q) {
     const int64_t n_out = w->shape[0], in = w->shape[1], G = q.group(in);
     const Quant4Shapes shapes = quant4_shapes(q, in, n_out);
-    const bool gptq = q.format == Quant4Format::Gptq;
+    const bool gptq = q.format == Quant4Format::Gptq, rows = q.format == Quant4Format::Rows;
     // q(i, o) on the group's grid.
     auto value = [w, p, n_out, in, G](int64_t i, int64_t o) {
         const size_t at = size_t((i / G) * n_out + o);
@@ -87,20 +87,25 @@ void add_projection(std::vector<TensorToWrite> &out, const TensorView *w, const 
         };
         return t;
     };
-    auto nibble = [gptq](int k) { return gptq ? k : kAwqNibble[k]; };  // where output col * 8 + k sits (AWQ)
-    // GPTQ: 8 inputs of output col; AWQ: 8 outputs of input row.
+    const bool awq = !gptq && !rows;
+    auto nibble = [awq](int k) { return awq ? kAwqNibble[k] : k; };  // where output col * 8 + k sits (AWQ)
+    // GPTQ: 8 inputs of output col; rows: 8 inputs of output row; AWQ: 8 outputs of input row.
     TensorToWrite qweight = packed(quant4_qweight_name(name), shapes.qweight, [=](int64_t row, int64_t col, int k) {
-        return gptq ? value(row * kQuant4Pack + k, col) : value(row, col * kQuant4Pack + k);
+        return gptq ? value(row * kQuant4Pack + k, col) : rows ? value(col * kQuant4Pack + k, row) : value(row, col * kQuant4Pack + k);
     }, nibble);
+    out.push_back(std::move(qweight));
     const int offset = q.zero_offset;
     // Classic GPTQ stores zero - 1 (which wraps to 15 for a zero of 0, as AutoGPTQ's packing does).
-    TensorToWrite qzeros = packed(quant4_qzeros_name(name), shapes.qzeros, [=](int64_t g, int64_t col, int k) {
-        return uint32_t(p->zero[size_t(g * n_out + col * kQuant4Pack + k)] - offset) & 15u;
-    }, nibble);
-    TensorToWrite scales{quant4_scales_name(name), DType::F16, shapes.scales,
-                         [p](float *dst, int64_t at, int64_t count) { std::copy_n(p->scale.begin() + at, count, dst); }};
-    out.push_back(std::move(qweight));
-    out.push_back(std::move(qzeros));
+    if (!rows)
+        out.push_back(packed(quant4_qzeros_name(name), shapes.qzeros, [=](int64_t g, int64_t col, int k) {
+            return uint32_t(p->zero[size_t(g * n_out + col * kQuant4Pack + k)] - offset) & 15u;
+        }, nibble));
+    // Stored [groups, out] (GPTQ, AWQ) or [out, groups] (rows).
+    const int64_t groups = in / G;
+    TensorToWrite scales{quant4_scales_name(name), DType::F16, shapes.scales, [p, rows, groups, n_out](float *dst, int64_t at, int64_t count) {
+        for (int64_t e = 0; e < count; e++)
+            dst[e] = rows ? p->scale[size_t(((at + e) % groups) * n_out + (at + e) / groups)] : p->scale[size_t(at + e)];
+    }};
     out.push_back(std::move(scales));
     if (gptq) {
         TensorToWrite g_idx{quant4_g_idx_name(name), DType::I32, shapes.g_idx, nullptr};

@@ -257,7 +257,7 @@ void CpuGenericSchedule::int_dot_linear(Linear &l, Phase phase, Func root) {
     int width = t_.vector;
     while (width > 1 && n_groups % width != 0) width /= 2;
     // The input's quantization: small, once per call.
-    for (Func f : {q.amax, q.block_scale, q.x_q, q.offset, q.x_hi, q.x_lo}) {
+    for (Func f : {q.amax, q.block_scale, q.x_q, q.offset, q.x_hi, q.x_lo, q.zero_sum}) {
         if (!f.defined()) continue;  // int16-dot has no offset, only its split form x_hi and x_lo
         f.compute_root();
         if (!decode) f.parallel(t);
@@ -271,6 +271,11 @@ void CpuGenericSchedule::int_dot_linear(Linear &l, Phase phase, Func root) {
     q.x_q.vectorize(j, 4 * t_.vector, kGuard);
     for (Func f : {q.x_hi, q.x_lo})
         if (f.defined()) f.vectorize(j, 4 * t_.vector, kGuard);
+    if (q.zero_sum.defined()) {  // qwenc-int4's rows: a word's zero share, summed in place
+        q.zero_sum.vectorize(j, t_.vector, kGuard);
+        q.zero_sum.update().vectorize(j, t_.vector, kGuard);
+        if (!decode) q.zero_sum.update().parallel(t);
+    }
     q.block_scale.vectorize(j, t_.vector, kGuard);
     const int group = int(*as_const_int(q.k.x.extent()));
     // int16-dot: pairs, or int8 quads of two parts (split); 2 bytes an input either way.
@@ -296,11 +301,11 @@ void CpuGenericSchedule::int_dot_linear(Linear &l, Phase phase, Func root) {
         for (Func g : {q.group, q.group_lo}) {
             if (!g.defined()) continue;
             g.compute_at(partial, ro).vectorize(j, width).unroll(j);
-            g.update().atomic().vectorize(q.k.x).vectorize(j, width).unroll(j);
-            if (long_rows) {
-                g.unroll(o);
-                g.update().unroll(o);
+            for (int u = 0; u < g.num_update_definitions(); u++) {  // rows: low nibbles, then high
+                g.update(u).atomic().vectorize(q.k.x).vectorize(j, width).unroll(j);
+                if (long_rows) g.update(u).unroll(o);
             }
+            if (long_rows) g.unroll(o);
         }
         return;
     }
@@ -313,7 +318,7 @@ void CpuGenericSchedule::int_dot_linear(Linear &l, Phase phase, Func root) {
     for (Func g : {q.group, q.group_lo}) {
         if (!g.defined()) continue;
         g.compute_at(partial, ro).vectorize(j).unroll(o).unroll(t);
-        g.update().atomic().vectorize(q.k.x).vectorize(j).unroll(o).unroll(t);
+        for (int u = 0; u < g.num_update_definitions(); u++) g.update(u).atomic().vectorize(q.k.x).vectorize(j).unroll(o).unroll(t);
     }
 }
 

@@ -272,7 +272,64 @@ Linear quant4_int8_linear(const std::string &name, const WeightMatrix &w, Func x
     return l;
 }
 
+namespace {
+// qwenc-int4's rows in f32: a packed matrix of 8 inputs a word (x_parts;
+// lane() is q - zero), each word's sum by its group's scale.
+Linear quant4_rows_linear(const std::string &name, const WeightMatrix &w, Func x, Func bias, const Expr &n_tokens) {
+    const int P = kQuant4Pack, G = int(w.quant4_group());
+    Linear l{Func(name), RDom(0, int(w.in_dim() / P), name + "_r"), w.out_dim(), input_parts(name, x, P, false, n_tokens)};
+    l.out(o, t) = bias.defined() ? Expr(bias(o)) : Expr(0.0f);
+    Expr sum = 0.0f;
+    for (int k = 0; k < P; k++) sum += w.lane(k, l.r.x, o) * l.x_parts[size_t(k)](l.r.x, t);
+    l.out(o, t) += w.quant4_scale(l.r.x / (G / P), o) * sum;
+    l.result = l.out;
+    return l;
+}
+
+// qwenc-int4's rows on int8 activations, as llama.cpp's Q4_0 x Q8_0: x
+// quantized per block of kIntDotBlock inputs; group(w, o, t) is word w's 8
+// products with q - zero, exact in int32: from zero_sum (the zero's
+// share), its 4 bytes' low nibbles by the even inputs (x_lo), then their
+// high nibbles by the odd ones (x_hi), each a 4-byte dot product of
+// unsigned 4-bit values by int8 (one vpdpbusd lane). A word's sum then
+// takes its block's scale and its group's.
+Linear quant4_rows_int8_linear(const std::string &name, const WeightMatrix &w, Func x, Func bias, const Expr &n_tokens) {
+    const int G = int(w.quant4_group()), B = kIntDotBlock, P = kQuant4Pack, W = kQuant4WordBytes;
+    if (G % B != 0)
+        throw std::invalid_argument("int8-dot needs 4-bit groups of a multiple of " + std::to_string(B) + " inputs (" + name +
+                                    " has " + std::to_string(G) + ")");
+    Linear l{Func(name), RDom(0, int(w.in_dim() / P), name + "_r"), w.out_dim(), {}};
+    Linear::IntDot &q = l.int_dot;
+    const BlockQuantized xq = quantize_blocks(name, x, token(n_tokens), 127.0f, Int(8));
+    q.amax = xq.amax;
+    q.block_scale = xq.scale;
+    q.x_q = xq.x_q;
+    q.x_lo = Func(name + "_xlo");
+    q.x_hi = Func(name + "_xhi");
+    q.x_lo(j, t) = q.x_q(2 * j, t);
+    q.x_hi(j, t) = q.x_q(2 * j + 1, t);
+    q.zero_sum = Func(name + "_zsum");
+    RDom in_word(0, P, name + "_rw");
+    q.zero_sum(j, t) = 0;
+    q.zero_sum(j, t) -= kQuant4RowsZero * cast<int32_t>(q.x_q(P * j + in_word, t));
+    l.out(o, t) = bias.defined() ? Expr(bias(o)) : Expr(0.0f);
+    q.k = RDom(0, W, name + "_k");
+    const Expr b = W * j + q.k;
+    const Expr byte = w.quant4_row_byte(b, o);
+    q.group = Func(name + "_group");
+    q.group(j, o, t) = q.zero_sum(j, t);
+    q.group(j, o, t) += cast<int32_t>(byte & cast<uint8_t>(15)) * cast<int32_t>(q.x_lo(b, t));
+    q.group(j, o, t) += cast<int32_t>(byte >> cast<uint8_t>(4)) * cast<int32_t>(q.x_hi(b, t));
+    l.out(o, t) += cast<float>(q.group(l.r.x, o, t)) * q.block_scale(l.r.x / (B / P), t) * w.quant4_scale(l.r.x / (G / P), o);
+    l.result = l.out;
+    return l;
+}
+}  // namespace
+
 Linear linear(const std::string &name, const WeightMatrix &w, Func x, Func bias, Expr n_tokens, Func staged) {
+    if (w.quant4_rows())
+        return w.math() == MatMath::Int8Dot ? quant4_rows_int8_linear(name, w, x, bias, n_tokens)
+                                            : quant4_rows_linear(name, w, x, bias, n_tokens);
     if (w.quant4() && w.math() == MatMath::Int8Dot) return quant4_int8_linear(name, w, x, bias, n_tokens);
     if (w.quant4()) return quant4_linear(name, w, x, bias, n_tokens);
     if (w.math() == MatMath::Int8Dot || w.math() == MatMath::Int16Dot) return int_dot_linear(name, w, x, bias, n_tokens);

@@ -57,6 +57,10 @@ struct Linear {
         // int16-dot on signed int8 dot products (sdot): x_q = 256 x_hi + x_lo,
         // both int8; group sums the products with x_hi, group_lo with x_lo.
         Halide::Func x_hi, x_lo, group_lo;
+        // qwenc-int4's rows (see quant4_rows_int8_linear): group starts at
+        // zero_sum(j, t) = -zero * (word j's inputs' x_q summed), so that the
+        // 4-bit values' zero leaves each word's sum exactly.
+        Halide::Func zero_sum;
     } int_dot;
     bool int_dot_product() const { return int_dot.group.defined(); }
     // 4-bit projections (WeightMatrix::quant4; defined only then): the

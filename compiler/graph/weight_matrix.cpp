@@ -85,12 +85,14 @@ static_assert(awq_nibble_matches_table(), "awq_nibble_of_output() must compute k
 
 WeightMatrix::WeightMatrix(const std::string &name, const Quant4 &q, int64_t in_dim, int64_t out_dim, MatMath math)
     : q4_(q), dtype_(DType::I32), in_(in_dim), out_(out_dim), pack_(1), math_(quant4_int8_dot(q, math) ? math : MatMath::F32) {
+    // Rows in f32: words of 8 inputs of one row, as the dense packed formats' (lane()).
+    if (q.format == Quant4Format::Rows && math_ == MatMath::F32) pack_ = kQuant4Pack;
     const Quant4Shapes shapes = quant4_shapes(q, in_dim, out_dim);
     if (quant4_qweight_bytes(q, math))
         param_ = stored_matrix(UInt(8), name, {shapes.qweight[0], shapes.qweight[1] * kQuant4WordBytes});
     else
         param_ = stored_matrix(Int(32), name, shapes.qweight);
-    q4_zeros_ = stored_matrix(Int(32), qzeros_arg_name(name), shapes.qzeros);
+    if (!shapes.qzeros.empty()) q4_zeros_ = stored_matrix(Int(32), qzeros_arg_name(name), shapes.qzeros);
     q4_scales_ = stored_matrix(UInt(16), qscales_arg_name(name), shapes.scales);  // f16 bits, see f16_bits_to_f32
 }
 
@@ -103,13 +105,16 @@ Expr WeightMatrix::quant4_nibble(const Expr &word, const Expr &n) {
 Expr WeightMatrix::awq_nibble_of_output(const Expr &o) { return (o % 2) * 4 + (o % 8) / 2; }
 
 Expr WeightMatrix::quant4_zero(const Expr &g, const Expr &o) const {
-    const Expr at = q4_.format == Quant4Format::Gptq ? o % kQuant4Pack : awq_nibble_of_output(o);
+    const Expr at = q4_.format == Quant4Format::Awq ? awq_nibble_of_output(o) : o % kQuant4Pack;
     return cast<float>(quant4_nibble(q4_zeros_(o / kQuant4Pack, g), at) + cast<uint32_t>(q4_.zero_offset));
 }
 
-Expr WeightMatrix::quant4_scale(const Expr &g, const Expr &o) const { return f16_bits_to_f32(q4_scales_(o, g)); }
+Expr WeightMatrix::quant4_scale(const Expr &g, const Expr &o) const {
+    return f16_bits_to_f32(quant4_rows() ? q4_scales_(g, o) : q4_scales_(o, g));
+}
 
 std::vector<ImageParam> WeightMatrix::params() const {
+    if (quant4_rows()) return {param_, q4_scales_};
     if (quant4()) return {param_, q4_zeros_, q4_scales_};
     if (has_scale()) return {param_, scale_};
     return {param_};
@@ -117,6 +122,7 @@ std::vector<ImageParam> WeightMatrix::params() const {
 
 Expr WeightMatrix::lane(int k, const Expr &iw, const Expr &o) const {
     Expr word = param_(iw, o);
+    if (quant4_rows()) return cast<float>(cast<int32_t>(quant4_nibble(word, k)) - kQuant4RowsZero);  // before the group's scale
     if (math_ != MatMath::F32) return cast<float>(word);
     switch (dtype_) {
     case DType::BF16:  // the f32 whose upper 16 bits are the bf16 in the low or high half
@@ -128,12 +134,11 @@ Expr WeightMatrix::lane(int k, const Expr &iw, const Expr &o) const {
 }
 
 Expr WeightMatrix::operator()(const Expr &i, const Expr &o) const {
-    if (quant4()) {  // a gather (the embedding lookup): element (i, o) on its own
-        const bool gptq = q4_.format == Quant4Format::Gptq;
-        const Expr q = gptq ? quant4_nibble(param_(o, i / kQuant4Pack), i % kQuant4Pack)
-                            : quant4_nibble(param_(o / kQuant4Pack, i), awq_nibble_of_output(o));
-        const Expr g = i / int(quant4_group());
-        return quant4_scale(g, o) * (cast<float>(q) - quant4_zero(g, o));
+    if (quant4()) {  // a gather (the embedding lookup, only qwenc-int4's is 4-bit): element (i, o) on its own
+        if (!quant4_rows()) throw std::logic_error("a 4-bit gather reads qwenc-int4's rows");
+        const Expr q = math_ == MatMath::F32 ? quant4_nibble(param_(i / kQuant4Pack, o), i % kQuant4Pack)
+                                             : (param_(i / 2, o) >> cast<uint8_t>(4 * (i % 2))) & cast<uint8_t>(15);
+        return quant4_scale(i / int(quant4_group()), o) * cast<float>(cast<int32_t>(q) - kQuant4RowsZero);
     }
     // Packed storage (a gather of single elements, the embedding lookup):
     // pick element i's lane of its word.

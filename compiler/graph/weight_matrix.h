@@ -25,10 +25,17 @@ public:
     WeightMatrix(const std::string &name, DType dtype, int64_t in_dim, int64_t out_dim, MatMath math = MatMath::F32,
                  Int8DotSigns int8_signs = Int8DotSigns::UnsignedBySigned);
     // A 4-bit projection in its checkpoint's own layout (models/quant4.h):
-    // the qweight, then qzeros_arg_name(name) and qscales_arg_name(name).
+    // the qweight, then qzeros_arg_name(name) (but rows') and qscales_arg_name(name).
     // With int8-dot (quant4_int8_dot) the qweight comes as bytes: quant4_byte.
     WeightMatrix(const std::string &name, const Quant4 &q, int64_t in_dim, int64_t out_dim, MatMath math = MatMath::F32);
     bool quant4() const { return q4_.active(); }
+    // qwenc-int4's rows: in f32 a packed matrix of pack() == 8 (lane() is a
+    // 4-bit value less kQuant4RowsZero, before its group's scale); with int8-dot
+    // quant4_row_byte.
+    bool quant4_rows() const { return q4_.format == Quant4Format::Rows; }
+    // Rows with int8-dot: byte b of output o's row (uint8), which holds
+    // inputs 2 b (low nibble) and 2 b + 1 (high).
+    Halide::Expr quant4_row_byte(const Halide::Expr &b, const Halide::Expr &o) const { return param_(b, o); }
     const Quant4 &quant4_format() const { return q4_; }
     int64_t quant4_group() const { return q4_.group(in_); }
     // 4-bit: the qweight word at (col, row) of its stored [rows, cols]

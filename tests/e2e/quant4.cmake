@@ -64,8 +64,8 @@ add_test(NAME e2e.quant4_refuses_group_larger_than_input
          COMMAND ${EXPECT_ERROR} "group_size 128 does not divide hidden_size 64"
                  ${BIN}/qwenc ${CMAKE_SOURCE_DIR}/tests/data/gptq/config.json -o ${E2E_DIR}/never.so)
 
-# qwenc's own int4 (`qwenc quantize --bits 4`): GPTQ's layout for every
-# matrix, the embedding (a gather from 4-bit words) and lm_head included.
+# qwenc's own int4 (`qwenc quantize --bits 4`): rows of 4-bit words for
+# every matrix, the embedding (a gather from them) and lm_head included.
 qwenc_e2e_case(int4_tied FROM tied_bf16 GEN --bits 4 COMPILE --decode-math f32 TOKENS ${Q4_TIED_TOKENS})
 qwenc_e2e_case(int4_qwen3_untied FROM qwen3 GEN --bits 4 --group 16 --shards 2
   COMPILE --prefill-chunk 8 TOKENS ${qwen3_tokens})
@@ -73,6 +73,11 @@ add_test(NAME e2e.int4_refuses_vocab_not_multiple_of_8
          COMMAND ${EXPECT_ERROR} "qwenc-int4 needs vocab_size divisible by 8 \\(its lm_head is 4-bit\\), not 1003"
                  ${BIN}/qwenc quantize ${E2E_DIR}/untied_sharded ${E2E_DIR}/int4_never --bits 4 --group 8)
 set_tests_properties(e2e.int4_refuses_vocab_not_multiple_of_8 PROPERTIES FIXTURES_REQUIRED untied_sharded_model)
+# A qwenc-int4 directory of an earlier qwenc (GPTQ's layout, no "layout"
+# field) is named as such, not misread.
+add_test(NAME e2e.int4_refuses_earlier_layout
+         COMMAND bash -c "mkdir -p '${E2E_DIR}/int4_earlier' && jq '.quantization_config |= (del(.layout) + {checkpoint_format: \"gptq_v2\"})' '${E2E_DIR}/int4_tied/config.json' > '${E2E_DIR}/int4_earlier/config.json' && '${EXPECT_ERROR}' \"field 'layout' = \\(missing\\): an earlier qwenc's int4 \\(GPTQ's layout\\); quantize the model again\" '${BIN}/qwenc' '${E2E_DIR}/int4_earlier/config.json' -o '${E2E_DIR}/int4_earlier/never.so'")
+set_tests_properties(e2e.int4_refuses_earlier_layout PROPERTIES FIXTURES_REQUIRED int4_tied_model)
 add_test(NAME e2e.int4_refuses_bits_with_other_format
          COMMAND ${EXPECT_ERROR} "--bits 4 does not go with --format awq"
                  ${BIN}/qwenc quantize ${E2E_DIR}/tied_bf16 ${E2E_DIR}/int4_never --bits 4 --format awq)
@@ -83,7 +88,7 @@ add_test(NAME e2e.int4_refuses_bits_with_other_format
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
   set(Q4_CHUNK_SCHEDULE ${E2E_DIR}/quant4_chunk24.json)
   file(WRITE ${Q4_CHUNK_SCHEDULE} "{\"qwenc_schedule\": 1, \"schedule\": \"x86-avx2\", \"tiles\": {\"quant4_chunk\": 24}}\n")
-  foreach(case int4_tied awq_tied)
+  foreach(case awq_tied)
     set(d ${E2E_DIR}/${case})
     add_test(NAME e2e.${case}.chunked_sums_match_reference
              COMMAND bash -c "'${BIN}/qwenc' '${d}/config.json' -o '${d}/model-chunk24.so' --target x86-64-linux-avx-avx2-f16c-fma-sse41 --schedule '${Q4_CHUNK_SCHEDULE}' --quiet && '${BIN}/qwenrun' --model '${d}/model-chunk24.so' --weights '${d}' --tokens ${Q4_TIED_TOKENS} --max-tokens 0 --dump-logits '${d}/logits-chunk24.bin' && '${BIN}/check-logits' '${d}' ${Q4_TIED_TOKENS} '${d}/logits-chunk24.bin'")
@@ -91,17 +96,20 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
   endforeach()
 endif()
 
-# int8-dot decode of 4-bit GPTQ-layout weights (the default on AVX2 targets
-# without AVX-512; asked for here, so that any host runs it): activations
-# quantized to int8 per block of 32 inputs, as llama.cpp's Q4_0 x Q8_0.
-# Prefill stays f32. Each token decoded one at a time (--eval-decode) is
-# held to the f32 path's logits, which match the reference, within the
+# int8-dot decode of 4-bit weights, GPTQ's layout and qwenc-int4's rows
+# (the default on x86 targets with AVX2; asked for here, so that any host
+# runs it): activations quantized to int8 per block of 32 inputs, as
+# llama.cpp's Q4_0 x Q8_0. GPTQ's prefill stays f32; the rows' takes
+# int8-dot too. Each token decoded one at a time (--eval-decode) is held to
+# the f32 path's logits, which match the reference, within the
 # quantization noise (5-10% of the logits' std on these tiny random models),
 # and a session's decode to its prefill within the same noise.
+set(Q4_INT8_DOT_gptq_tied --decode-math int8-dot --prefill-math f32)
+set(Q4_INT8_DOT_int4_tied --decode-math int8-dot --prefill-math int8-dot)
 foreach(case gptq_tied int4_tied)
   set(d ${E2E_DIR}/${case})
   add_test(NAME e2e.${case}.int8_dot.compile
-           COMMAND ${BIN}/qwenc ${d}/config.json -o ${d}/model-int8-dot.so --decode-math int8-dot --quiet)
+           COMMAND ${BIN}/qwenc ${d}/config.json -o ${d}/model-int8-dot.so ${Q4_INT8_DOT_${case}} --quiet)
   set_tests_properties(e2e.${case}.int8_dot.compile PROPERTIES FIXTURES_REQUIRED ${case}_model FIXTURES_SETUP ${case}_int8_dot)
   add_test(NAME e2e.${case}.int8_dot.decode_close_to_f32
            COMMAND bash -c "'${BIN}/qwenrun' --model '${d}/model-int8-dot.so' --weights '${d}' --tokens ${Q4_TIED_TOKENS} --max-tokens 0 --eval-decode --quiet --dump-logits '${d}/logits-int8-dot.bin' && '${BIN}/qwenc-compare-logits' '${d}/logits.bin' '${d}/logits-int8-dot.bin' --vocab 512 --max-diff-std 0.15 --min-top1 0.9")
@@ -111,6 +119,10 @@ foreach(case gptq_tied int4_tied)
                        FIXTURES_REQUIRED "${case}_model;${case}_int8_dot"
                        ENVIRONMENT "QWENC_TEST_MODEL=${d}/model-int8-dot.so;QWENC_TEST_WEIGHTS=${d};QWENC_TEST_TOLERANCE=0.15")
 endforeach()
+# The rows' int8-dot prefill (all 20 positions in one call) within the same noise of f32's.
+add_test(NAME e2e.int4_tied.int8_dot.prefill_close_to_f32
+         COMMAND bash -c "'${BIN}/qwenrun' --model '${E2E_DIR}/int4_tied/model-int8-dot.so' --weights '${E2E_DIR}/int4_tied' --tokens ${Q4_TIED_TOKENS} --max-tokens 0 --quiet --dump-logits '${E2E_DIR}/int4_tied/logits-int8-dot-prefill.bin' && '${BIN}/qwenc-compare-logits' '${E2E_DIR}/int4_tied/logits.bin' '${E2E_DIR}/int4_tied/logits-int8-dot-prefill.bin' --vocab 512 --max-diff-std 0.15 --min-top1 0.9")
+set_tests_properties(e2e.int4_tied.int8_dot.prefill_close_to_f32 PROPERTIES FIXTURES_REQUIRED "int4_tied_model;int4_tied_logits;int4_tied_int8_dot")
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
   # The default decode math of 4-bit weights per target and layout (read
   # from the manifest), and the AVX2 object's sums on vpmaddubsw.

@@ -1,29 +1,32 @@
 #!/usr/bin/env bash
-# quant4_default_math.sh QWENC E2E_DIR OUT_DIR: the decode math qwenc picks
-# for 4-bit weights when --decode-math is not given, read from each
-# object's manifest: int8-dot for GPTQ-layout groups of 32 (gptq_tied,
-# int4_tied) on AVX2 and AVX-512 targets (Skylake's, without VNNI); f32
-# for AWQ's layout and for groups of 8. The int8-dot objects sum on
-# vpmaddubsw; the f32 one has none.
+# quant4_default_math.sh QWENC E2E_DIR OUT_DIR: the decode and prefill
+# maths qwenc picks for 4-bit weights when --decode-math / --prefill-math
+# are not given, read from each object's manifest: int8-dot decode for
+# groups of 32 of GPTQ's layout (gptq_tied) and of qwenc-int4's rows
+# (int4_tied) on AVX2 and AVX-512 targets (Skylake's, without VNNI), and
+# int8-dot prefill for the rows; f32 for AWQ's layout, for groups of 8 and
+# for GPTQ's prefill. GPTQ's int8-dot objects sum on vpmaddubsw; the f32
+# one has none.
 set -eu
 qwenc=$1 e2e=$2 out=$3
 mkdir -p "$out"
 avx2=x86-64-linux-avx-avx2-f16c-fma-sse41
 avx512=x86-64-linux-avx-avx2-avx512-avx512_skylake-f16c-fma-sse41
-math_of() { "$(dirname "$0")/manifest_field.sh" "$1" decode_math; }
-expect() {  # expect MATH CASE TARGET
-  local want=$1 obj=$out/$2-$3.so target
-  [ "$3" = avx2 ] && target=$avx2 || target=$avx512
-  "$qwenc" "$e2e/$2/config.json" -o "$obj" --target "$target" --quiet
-  local got; got=$(math_of "$obj")
-  [ "$got" = "$want" ] || { echo "error: $2 for $3 -> decode_math '$got', expected '$want'"; exit 1; }
-  echo "ok: $2 for $3 -> $got"
+field() { "$(dirname "$0")/manifest_field.sh" "$1" "$2"; }
+expect() {  # expect DECODE_MATH PREFILL_MATH CASE TARGET
+  local obj=$out/$3-$4.so target
+  [ "$4" = avx2 ] && target=$avx2 || target=$avx512
+  "$qwenc" "$e2e/$3/config.json" -o "$obj" --target "$target" --quiet
+  local decode prefill; decode=$(field "$obj" decode_math) prefill=$(field "$obj" prefill_math)
+  [ "$decode $prefill" = "$1 $2" ] || { echo "error: $3 for $4 -> decode $decode, prefill $prefill; expected $1, $2"; exit 1; }
+  echo "ok: $3 for $4 -> decode $decode, prefill $prefill"
 }
-expect int8-dot gptq_tied avx2
-expect int8-dot int4_tied avx2
-expect int8-dot gptq_tied avx512
-expect f32 awq_tied avx2
-expect f32 gptq_v2_asym_untied avx2
+expect int8-dot f32 gptq_tied avx2
+expect int8-dot int8-dot int4_tied avx2
+expect int8-dot f32 gptq_tied avx512
+expect int8-dot int8-dot int4_tied avx512
+expect f32 f32 awq_tied avx2
+expect f32 f32 gptq_v2_asym_untied avx2
 count() { objdump -d "$1" | grep -c vpmaddubsw || true; }
 n=$(count "$out/gptq_tied-avx2.so")
 [ "$n" -gt 0 ] || { echo "error: no vpmaddubsw in the AVX2 int8-dot object"; exit 1; }

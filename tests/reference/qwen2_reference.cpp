@@ -35,10 +35,13 @@ double from_half(uint16_t h) {
 // - AWQ: qweight [in][out/8] and qzeros [groups][out/8]; the 8 values of a
 //   word are outputs 0, 2, 4, 6, 1, 3, 5, 7 of its 8 (AutoAWQ's order_map),
 //   in bits 0, 4, ..., 28.
+// - qwenc-int4 ("layout" "rows"): qweight [out][in/8], input i of output o
+//   in bits 4*(i%8) of word [o][i/8]; scales [out][groups]; no qzeros: every
+//   zero is 8.
 void dequantize_4bit(std::map<std::string, Tensor> &w, std::map<std::string, std::vector<int64_t>> &shapes,
                      const nlohmann::json &qc) {
     const std::string method = qc["quant_method"];
-    const bool gptq = method != "awq";  // qwenc-int4 keeps GPTQ's layout
+    const bool rows = method == "qwenc-int4", gptq = method == "gptq";
     const int zero_plus = gptq && qc.value("checkpoint_format", std::string("gptq")) == "gptq" ? 1 : 0;
     const int64_t group_size = qc["group_size"];
     static const int order_map[8] = {0, 2, 4, 6, 1, 3, 5, 7};
@@ -46,9 +49,11 @@ void dequantize_4bit(std::map<std::string, Tensor> &w, std::map<std::string, std
     for (auto &[name, t] : w)
         if (name.size() > 8 && name.compare(name.size() - 8, 8, ".qweight") == 0) names.push_back(name.substr(0, name.size() - 7));
     for (const std::string &base : names) {
-        const Tensor &qw = w.at(base + "qweight"), &qz = w.at(base + "qzeros"), &sc = w.at(base + "scales");
+        const Tensor &qw = w.at(base + "qweight"), &sc = w.at(base + "scales");
+        const Tensor *qz = rows ? nullptr : &w.at(base + "qzeros");
         const std::vector<int64_t> &qs = shapes.at(base + "qweight");
-        const int64_t in = gptq ? qs[0] * 8 : qs[0], out = gptq ? qs[1] : qs[1] * 8;
+        const int64_t in = gptq ? qs[0] * 8 : rows ? qs[1] * 8 : qs[0], out = gptq ? qs[1] : rows ? qs[0] : qs[1] * 8;
+        const int64_t groups = in / (group_size < 0 ? in : group_size);
         const int64_t group = group_size < 0 ? in : group_size;
         auto bits = [](double word, int shift) { return int((uint32_t(int32_t(word)) >> shift) & 15u); };
         Tensor dense(size_t(in * out));
@@ -56,16 +61,16 @@ void dequantize_4bit(std::map<std::string, Tensor> &w, std::map<std::string, std
             for (int64_t o = 0; o < out; o++) {
                 const int64_t g = i / group;
                 int q, z;
-                if (gptq) {
-                    q = bits(qw[size_t((i / 8) * out + o)], 4 * int(i % 8));
-                    z = bits(qz[size_t(g * (out / 8) + o / 8)], 4 * int(o % 8)) + zero_plus;
+                if (gptq || rows) {
+                    q = rows ? bits(qw[size_t(o * (in / 8) + i / 8)], 4 * int(i % 8)) : bits(qw[size_t((i / 8) * out + o)], 4 * int(i % 8));
+                    z = rows ? 8 : bits((*qz)[size_t(g * (out / 8) + o / 8)], 4 * int(o % 8)) + zero_plus;
                 } else {
                     int pos = 0;
                     while (order_map[pos] != o % 8) pos++;
                     q = bits(qw[size_t(i * (out / 8) + o / 8)], 4 * pos);
-                    z = bits(qz[size_t(g * (out / 8) + o / 8)], 4 * pos);
+                    z = bits((*qz)[size_t(g * (out / 8) + o / 8)], 4 * pos);
                 }
-                dense[size_t(o * in + i)] = sc[size_t(g * out + o)] * double(q - z);
+                dense[size_t(o * in + i)] = sc[size_t(rows ? o * groups + g : g * out + o)] * double(q - z);
             }
         w[base + "weight"] = std::move(dense);
     }
