@@ -53,7 +53,8 @@ options:
                            llama.cpp's Q8_0, logits ~0.1 off; also 4-bit
                            GPTQ / qwenc-int4 weights with groups of a multiple
                            of 32, as llama.cpp's Q4_0 x Q8_0: the default for
-                           them on x86 targets with AVX2 or AVX-512).
+                           them on x86 targets with AVX2 or AVX-512, and for
+                           qwenc-int4's prefill there too).
                            Default elsewhere: f32. Measured speed:
                            docs/performance.md
   --kv-cache-dtype D       element type of the KV cache: f32 (default: logits
@@ -74,8 +75,8 @@ options:
 
 qwenc quantize --bits 4 [--group 32|64|128] writes qwenc's own int4 instead:
 every matrix, embedding and lm_head included, 4-bit in groups of --group
-inputs (default 32) with an f16 scale and a 4-bit zero each, in GPTQ's
-layout (docs/usage.md).
+inputs (default 32) with an f16 scale each and the zero at 8, stored by
+output row (docs/usage.md).
 
 qwenc quantize writes OUT_DIR: a copy of MODEL_DIR whose weight matrices are
 int8 with one f32 scale per output row ("X.weight" I8 and "X.weight_scale"

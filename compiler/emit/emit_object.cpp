@@ -195,8 +195,10 @@ void emit_model_object(const ModelConfig &config, const std::string &config_path
     m.prefill_max_tokens = opts.prefill_max_tokens;
     m.prefill_math = opts.prefill_math;
     m.decode_math = opts.decode_math;
-    // 4-bit layers have no int8-dot prefill schedules: their batches stay f32.
-    m.batch_math = config.quant4.active() ? MatMath::F32 : mat_math_for_batches(opts.decode_math);
+    // GPTQ's and AWQ's layouts have no int8-dot prefill schedules: their
+    // batches stay f32. qwenc-int4's rows compute as decode does.
+    const bool batch_f32 = config.quant4.active() && config.quant4.format != Quant4Format::Rows;
+    m.batch_math = batch_f32 ? MatMath::F32 : mat_math_for_batches(opts.decode_math);
     m.kv_cache_dtype = opts.kv_cache_dtype;
     check_buffer_sizes(m, config_path);
 

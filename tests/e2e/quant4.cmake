@@ -123,6 +123,10 @@ endforeach()
 add_test(NAME e2e.int4_tied.int8_dot.prefill_close_to_f32
          COMMAND bash -c "'${BIN}/qwenrun' --model '${E2E_DIR}/int4_tied/model-int8-dot.so' --weights '${E2E_DIR}/int4_tied' --tokens ${Q4_TIED_TOKENS} --max-tokens 0 --quiet --dump-logits '${E2E_DIR}/int4_tied/logits-int8-dot-prefill.bin' && '${BIN}/qwenc-compare-logits' '${E2E_DIR}/int4_tied/logits.bin' '${E2E_DIR}/int4_tied/logits-int8-dot-prefill.bin' --vocab 512 --max-diff-std 0.15 --min-top1 0.9")
 set_tests_properties(e2e.int4_tied.int8_dot.prefill_close_to_f32 PROPERTIES FIXTURES_REQUIRED "int4_tied_model;int4_tied_logits;int4_tied_int8_dot")
+# ... and its batched steps (int8-dot as its decode) give each sequence its decode's logits.
+add_test(NAME e2e.int4_tied.int8_dot.batch_invariance COMMAND ${BIN}/test-batch)
+set_tests_properties(e2e.int4_tied.int8_dot.batch_invariance PROPERTIES FIXTURES_REQUIRED "int4_tied_model;int4_tied_int8_dot"
+                     ENVIRONMENT "QWENC_TEST_MODEL=${E2E_DIR}/int4_tied/model-int8-dot.so;QWENC_TEST_WEIGHTS=${E2E_DIR}/int4_tied")
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
   # The default decode math of 4-bit weights per target and layout (read
   # from the manifest), and the AVX2 object's sums on vpmaddubsw.
