@@ -286,6 +286,14 @@ void CpuGenericSchedule::int_dot_linear(Linear &l, Phase phase, Func root) {
     Func partial = y.update().split(l.r.x, ro, ri, lanes).rfactor(ri, u);
     partial.reorder_storage(u, o, t);
     const int task = int(std::min<int64_t>(t_.parallel_rows, l.out_dim));
+    // qwenc-int4's rows: the group scales of one step of partial's lanes,
+    // widened as one vector (not one per word vector).
+    auto weight_scales = [&](int step_lanes) {
+        if (!q.weight_scale.defined()) return;
+        q.weight_scale.compute_at(partial, ro);
+        const int scales = step_lanes / q.group_words;
+        if (scales > 1 && step_lanes % q.group_words == 0) q.weight_scale.vectorize(q.weight_scale.args()[0], std::min(scales, t_.vector));
+    };
     if (decode) {
         // One weight row at a time, as for f32 decode; int16-dot's long rows
         // (down_proj) in tiles of rows that share each load of the input, as
@@ -294,6 +302,7 @@ void CpuGenericSchedule::int_dot_linear(Linear &l, Phase phase, Func root) {
         // per byte than gate (bench/HISTORY.md).
         const Var at = decode_rows(l, ri, task, root, long_rows);
         partial.compute_at(y, at).vectorize(u, width);
+        weight_scales(lanes);
         Stage inner = partial.update().split(u, uo, ui, width);
         if (long_rows) inner.reorder(ui, uo, o, t, ro).unroll(o);
         else inner.reorder(ui, uo, t, ro);
@@ -315,6 +324,7 @@ void CpuGenericSchedule::int_dot_linear(Linear &l, Phase phase, Func root) {
     tile_prefill(y, task, rows, t_.tokens);
     partial.compute_at(y, ot).bound_extent(t, t_.tokens).vectorize(u);
     partial.update().reorder(u, o, t, ro).vectorize(u).unroll(o).unroll(t);
+    weight_scales(lanes);
     for (Func g : {q.group, q.group_lo}) {
         if (!g.defined()) continue;
         g.compute_at(partial, ro).vectorize(j).unroll(o).unroll(t);

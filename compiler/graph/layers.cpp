@@ -320,7 +320,10 @@ Linear quant4_rows_int8_linear(const std::string &name, const WeightMatrix &w, F
     q.group(j, o, t) = q.zero_sum(j, t);
     q.group(j, o, t) += cast<int32_t>(byte & cast<uint8_t>(15)) * cast<int32_t>(q.x_lo(b, t));
     q.group(j, o, t) += cast<int32_t>(byte >> cast<uint8_t>(4)) * cast<int32_t>(q.x_hi(b, t));
-    l.out(o, t) += cast<float>(q.group(l.r.x, o, t)) * q.block_scale(l.r.x / (B / P), t) * w.quant4_scale(l.r.x / (G / P), o);
+    q.weight_scale = Func(name + "_wscale");
+    q.weight_scale(g, o) = w.quant4_scale(g, o);
+    q.group_words = G / P;
+    l.out(o, t) += cast<float>(q.group(l.r.x, o, t)) * q.block_scale(l.r.x / (B / P), t) * q.weight_scale(l.r.x / (G / P), o);
     l.result = l.out;
     return l;
 }

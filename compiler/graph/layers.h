@@ -61,6 +61,10 @@ struct Linear {
         // zero_sum(j, t) = -zero * (word j's inputs' x_q summed), so that the
         // 4-bit values' zero leaves each word's sum exactly.
         Halide::Func zero_sum;
+        // ... and weight_scale(g, o), its groups' scales widened to f32, made
+        // for a vector of groups at a time rather than once per word.
+        Halide::Func weight_scale;
+        int group_words = 0;  // words (r.x) per group of weight_scale
     } int_dot;
     bool int_dot_product() const { return int_dot.group.defined(); }
     // 4-bit projections (WeightMatrix::quant4; defined only then): the
