@@ -143,7 +143,7 @@ ModelConfig parse_model_config(const json &j, const std::string &source) {
                 fail(source, std::string("quantization_config: group_size ") + std::to_string(c.quant4.group_size) +
                                  " does not divide " + name + " " + std::to_string(in) + " into whole groups of 8-value words");
         }
-        if (c.quant4.whole_model && c.vocab_size % kQuant4Pack != 0)
+        if (c.quant4.whole_model() && c.vocab_size % kQuant4Pack != 0)
             fail(source, "qwenc-int4 needs vocab_size divisible by 8 (its lm_head is 4-bit), not " + std::to_string(c.vocab_size));
         if (c.kv_dim() % kQuant4Pack != 0)
             fail(source, "4-bit weights need num_key_value_heads x head_dim divisible by 8, not " + std::to_string(c.kv_dim()));

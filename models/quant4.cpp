@@ -30,7 +30,7 @@ std::string replace_suffix(const std::string &weight_name, const char *suffix) {
 }  // namespace
 
 const char *quant4_method(const Quant4 &q) {
-    if (q.whole_model) return kQwencInt4Method;
+    if (q.whole_model()) return kQwencInt4Method;
     switch (q.format) {
     case Quant4Format::Gptq: return "gptq";
     case Quant4Format::Awq: return "awq";
@@ -43,8 +43,7 @@ const char *quant4_method(const Quant4 &q) {
 Quant4 parse_quant4(const json &q, const std::string &source) {
     Quant4 r;
     const std::string method = q.at("quant_method").get<std::string>();
-    r.whole_model = method == kQwencInt4Method;
-    r.format = r.whole_model       ? Quant4Format::Rows
+    r.format = method == kQwencInt4Method ? Quant4Format::Rows
                : method == "gptq" ? Quant4Format::Gptq
                : method == "awq"  ? Quant4Format::Awq
                                   : Quant4Format::None;
@@ -61,7 +60,7 @@ Quant4 parse_quant4(const json &q, const std::string &source) {
     r.group_size = group->get<int64_t>();
     if (r.group_size > 0 && r.group_size % kQuant4Pack != 0)
         fail(source, "field 'group_size' = " + std::to_string(r.group_size) + " must be a multiple of 8");
-    if (r.whole_model) {
+    if (r.whole_model()) {
         const json *layout = field(q, "layout");
         if (!layout || *layout != kQwencInt4Layout)
             fail(source, "field 'layout' = " + (layout ? json_excerpt(*layout) : std::string("(missing)")) +
@@ -96,15 +95,15 @@ Quant4 parse_quant4(const json &q, const std::string &source) {
 
 std::string quant4_describe(const Quant4 &q) {
     if (!q.active()) return "layers without 4-bit quantization";
-    std::string s = std::string("4-bit ") + quant4_method(q) + (q.whole_model ? " matrices" : " layers") + " (group_size " +
+    std::string s = std::string("4-bit ") + quant4_method(q) + (q.whole_model() ? " matrices" : " layers") + " (group_size " +
                     std::to_string(q.group_size);
-    if (q.format == Quant4Format::Gptq && !q.whole_model) s += q.zero_offset == 1 ? ", checkpoint_format gptq" : ", checkpoint_format gptq_v2";
+    if (q.format == Quant4Format::Gptq && !q.whole_model()) s += q.zero_offset == 1 ? ", checkpoint_format gptq" : ", checkpoint_format gptq_v2";
     return s + ")";
 }
 
 json quant4_config_json(const Quant4 &q) {
     json j{{"quant_method", quant4_method(q)}, {"bits", 4}, {"group_size", q.group_size}};
-    if (q.whole_model) {
+    if (q.whole_model()) {
         j["layout"] = kQwencInt4Layout;
     } else if (q.format == Quant4Format::Gptq) {
         j["desc_act"] = false;

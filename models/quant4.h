@@ -46,13 +46,13 @@ struct Quant4 {
     int64_t group_size = 128;  // inputs per group; -1 (GPTQ): one group per column
     bool sym = true;           // GPTQ: informational (the zeros are stored either way)
     int zero_offset = 0;       // added to each stored zero: 1 for classic GPTQ, else 0
-    bool whole_model = false;  // qwenc-int4 (Rows): the embedding and lm_head are 4-bit too
     bool active() const { return format != Quant4Format::None; }
+    // qwenc-int4 (its rows): the embedding and lm_head are 4-bit too.
+    bool whole_model() const { return format == Quant4Format::Rows; }
     // Inputs per group of a projection with `in` inputs.
     int64_t group(int64_t in) const { return group_size < 0 ? in : group_size; }
     bool operator==(const Quant4 &o) const {
-        return format == o.format && group_size == o.group_size && sym == o.sym && zero_offset == o.zero_offset &&
-               whole_model == o.whole_model;
+        return format == o.format && group_size == o.group_size && sym == o.sym && zero_offset == o.zero_offset;
     }
 };
 

@@ -20,7 +20,7 @@ std::vector<StageArg> stage_signature(Stage stage, const ModelConfig &c, DType w
         sig.push_back({name, ArgKind::InputBuffer, ArgType::F32, 1, source, tensor});
     };
     auto matrix = [&](const char *name, ArgSource source, const char *tensor) {
-        if (c.quant4.active() && (source == ArgSource::LayerMatrix || c.quant4.whole_model)) {
+        if (c.quant4.active() && (source == ArgSource::LayerMatrix || c.quant4.whole_model())) {
             sig.push_back({name, ArgKind::InputBuffer, ArgType::Quant4Weight, 2, source, tensor});
             if (c.quant4.format != Quant4Format::Rows)  // rows have no zeros stored (kQuant4RowsZero)
                 sig.push_back({qzeros_arg_name(name), ArgKind::InputBuffer, ArgType::Quant4Zeros, 2, source, tensor});

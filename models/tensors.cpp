@@ -25,7 +25,7 @@ std::vector<TensorSpec> model_tensor_specs(const ModelConfig &c, DType matrix_dt
         t.push_back({quant4_scales_name(w), q.scales, TensorKind::Packed, DType::F16});
         if (!q.g_idx.empty()) t.push_back({quant4_g_idx_name(w), q.g_idx, TensorKind::GroupIndex, DType::I32});
     };
-    matrix(kEmbedding, c.vocab_size, H, c.quant4.whole_model);
+    matrix(kEmbedding, c.vocab_size, H, c.quant4.whole_model());
     for (int64_t l = 0; l < c.num_hidden_layers; l++) {
         auto add = [&](const std::string &s, std::vector<int64_t> shape, TensorKind k) {
             t.push_back({layer_tensor_name(l, s), std::move(shape), k});
@@ -51,7 +51,7 @@ std::vector<TensorSpec> model_tensor_specs(const ModelConfig &c, DType matrix_dt
         projection(kDown, H, I);
     }
     t.push_back({kFinalNorm, {H}, TensorKind::Vector});
-    if (!c.tie_word_embeddings) matrix(kLmHead, c.vocab_size, H, c.quant4.whole_model);
+    if (!c.tie_word_embeddings) matrix(kLmHead, c.vocab_size, H, c.quant4.whole_model());
     if (matrix_dtype == DType::I8) {
         std::vector<TensorSpec> with_scales;
         for (const TensorSpec &s : t) {

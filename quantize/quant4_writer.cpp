@@ -132,7 +132,7 @@ void quantize_model_dir_4bit(const std::string &in_dir, const std::string &out_d
         const TensorView &t = src.tensor(spec);
         const TensorView *view = &t;
         const bool model_level = spec.name == tensor_names::kEmbedding || spec.name == tensor_names::kLmHead;
-        const bool quantized = spec.kind == TensorKind::Matrix && (!model_level || opts.quant4.whole_model);
+        const bool quantized = spec.kind == TensorKind::Matrix && (!model_level || opts.quant4.whole_model());
         if (!quantized) {
             out.push_back(src.copy(spec, DType::F16));
             continue;

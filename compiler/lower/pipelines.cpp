@@ -120,7 +120,7 @@ WeightMatrix projection(const std::string &name, const ModelConfig &c, DType wd,
 // The embedding or lm_head: dense, or 4-bit in a qwenc-int4 checkpoint.
 WeightMatrix model_matrix(const std::string &name, const ModelConfig &c, DType wd, int64_t in, int64_t out, MatMath m,
                           Int8DotSigns signs) {
-    if (c.quant4.whole_model) return WeightMatrix(name, c.quant4, in, out, m);
+    if (c.quant4.whole_model()) return WeightMatrix(name, c.quant4, in, out, m);
     return WeightMatrix(name, wd, in, out, quant4_dense_math(c.quant4, m), signs);
 }
 
