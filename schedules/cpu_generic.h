@@ -100,13 +100,14 @@ class CpuGenericSchedule : public Schedule {
 public:
     explicit CpuGenericSchedule(CpuTiles tiles, const char *name = "cpu-generic",
                                 Int8DotSigns int8_signs = Int8DotSigns::UnsignedBySigned,
-                                void (*lowering_passes)(Halide::Pipeline &) = nullptr)
-        : t_(tiles), name_(name), int8_signs_(int8_signs), lowering_passes_(lowering_passes) {}
+                                void (*lowering_passes)(Halide::Pipeline &) = nullptr, bool int8_quad_dot = false)
+        : t_(tiles), name_(name), int8_signs_(int8_signs), lowering_passes_(lowering_passes), int8_quad_dot_(int8_quad_dot) {}
     const char *name() const override { return name_; }
     void add_lowering_passes(Halide::Pipeline &p) const override {
         if (lowering_passes_) lowering_passes_(p);
     }
     Int8DotSigns int8_dot_signs() const override { return int8_signs_; }
+    bool int8_quad_dot() const override { return int8_quad_dot_; }
     void embed(EmbedGraph &g, Phase phase) override;
     void qkv(QkvGraph &g, Phase phase) override;
     void attn_mlp(AttnMlpGraph &g, Phase phase) override;
@@ -142,6 +143,7 @@ protected:
     const char *name_;
     Int8DotSigns int8_signs_;
     void (*lowering_passes_)(Halide::Pipeline &);
+    bool int8_quad_dot_;
 };
 
 }  // namespace qwenc

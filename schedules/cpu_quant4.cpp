@@ -140,7 +140,8 @@ void CpuGenericSchedule::quant4_linear(Linear &l, Phase phase, Func root) {
             q.part.compute_at(parts, ov).vectorize(o);
             q.part.update().reorder(o, q.blocks).vectorize(o);
             q.block.compute_at(q.part, q.blocks).vectorize(o);
-            q.block.update().atomic().reorder(q.k.x, o, q.k.y).vectorize(q.k.x).vectorize(o).unroll(q.k.y);
+            for (int u = 0; u < q.block.num_update_definitions(); u++)
+                q.block.update(u).atomic().reorder(q.k.x, o, q.k.y).vectorize(q.k.x).vectorize(o).unroll(q.k.y);
             return;
         }
         q.part.compute_at(parts, gi);

@@ -36,7 +36,9 @@ CpuTiles tiles_for_target(const Halide::Target &target, const ScheduleFile *file
 
 std::unique_ptr<Schedule> schedule_with_tiles(const Halide::Target &target, const CpuTiles &tiles) {
     const IsaFamily family = family_for_target(target);
-    return std::make_unique<CpuGenericSchedule>(tiles, family.name, family.int8_signs, family.lowering_passes);
+    // vpdpbusd: Halide selects it for avx512_sapphirerapids targets (Zen 4 included).
+    const bool quad_dot = target.arch == Halide::Target::X86 && target.has_feature(Halide::Target::AVX512_SapphireRapids);
+    return std::make_unique<CpuGenericSchedule>(tiles, family.name, family.int8_signs, family.lowering_passes, quad_dot);
 }
 
 std::unique_ptr<Schedule> schedule_for_target(const Halide::Target &target, const ScheduleFile *file) {

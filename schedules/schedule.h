@@ -18,6 +18,12 @@ public:
     // What the target's int8 dot product multiplies; the lowering enters
     // int8-dot's weights to match (see Int8DotSigns).
     virtual Int8DotSigns int8_dot_signs() const = 0;
+    // Whether the target sums four byte products into each int32 lane in
+    // one instruction that Halide selects (vpdpbusd: avx512_sapphirerapids).
+    // 4-bit weights on int8 activations are then lowered as two such sums a
+    // byte (its low nibble's, its high nibble's); else as one sum of both,
+    // which x86's pmaddubsw pass (x86_maddubs.cpp) takes in pairs.
+    virtual bool int8_quad_dot() const { return false; }
     virtual void embed(EmbedGraph &g, Phase phase) = 0;
     virtual void qkv(QkvGraph &g, Phase phase) = 0;
     virtual void attn_mlp(AttnMlpGraph &g, Phase phase) = 0;

@@ -227,7 +227,8 @@ Linear quant4_linear(const std::string &name, const WeightMatrix &w, Func x, Fun
 // so out takes part and x_sum as quant4_linear's do. A qweight byte holds
 // inputs 8 row + 2 b and 8 row + 2 b + 1, its low and high nibble: the
 // activations are staged the same way, x_lo(b, row) and x_hi(b, row), so
-// that a word's four bytes meet four of each (pmaddubsw pairs, see
+// that a word's four bytes meet four of each: as two 4-byte dot products
+// (vpdpbusd) where the target has one, else as pmaddubsw pairs (see
 // schedules/x86_maddubs.cpp).
 Linear quant4_int8_linear(const std::string &name, const WeightMatrix &w, Func x, Func bias, const Expr &n_tokens) {
     const int G = int(w.quant4_group()), B = kIntDotBlock, P = kQuant4Pack;
@@ -259,8 +260,14 @@ Linear quant4_int8_linear(const std::string &name, const WeightMatrix &w, Func x
     const Expr byte = w.quant4_byte(o, q.k.x, wrow);
     q.block = Func(name + "_block");
     q.block(o, j, t) = 0;
-    q.block(o, j, t) += cast<int32_t>(byte & cast<uint8_t>(15)) * cast<int32_t>(q.x_lo(q.k.x, wrow, t)) +
-                        cast<int32_t>(byte >> cast<uint8_t>(4)) * cast<int32_t>(q.x_hi(q.k.x, wrow, t));
+    const Expr lo = cast<int32_t>(byte & cast<uint8_t>(15)) * cast<int32_t>(q.x_lo(q.k.x, wrow, t));
+    const Expr hi = cast<int32_t>(byte >> cast<uint8_t>(4)) * cast<int32_t>(q.x_hi(q.k.x, wrow, t));
+    if (w.int8_quad_dot()) {  // two vpdpbusd a vector of words: low nibbles, then high
+        q.block(o, j, t) += lo;
+        q.block(o, j, t) += hi;
+    } else {  // one sum of both, for the pmaddubsw pass
+        q.block(o, j, t) += lo + hi;
+    }
     q.blocks = RDom(0, G / B, name + "_rbk");
     const Expr k = g * (G / B) + q.blocks;
     q.part = Func(name + "_part");

@@ -83,8 +83,10 @@ constexpr bool awq_nibble_matches_table() {
 static_assert(awq_nibble_matches_table(), "awq_nibble_of_output() must compute kAwqNibble");
 }  // namespace
 
-WeightMatrix::WeightMatrix(const std::string &name, const Quant4 &q, int64_t in_dim, int64_t out_dim, MatMath math)
-    : q4_(q), dtype_(DType::I32), in_(in_dim), out_(out_dim), pack_(1), math_(quant4_int8_dot(q, math) ? math : MatMath::F32) {
+WeightMatrix::WeightMatrix(const std::string &name, const Quant4 &q, int64_t in_dim, int64_t out_dim, MatMath math,
+                           bool int8_quad_dot)
+    : q4_(q), dtype_(DType::I32), in_(in_dim), out_(out_dim), pack_(1), math_(quant4_int8_dot(q, math) ? math : MatMath::F32),
+      int8_quad_dot_(int8_quad_dot) {
     // Rows in f32: words of 8 inputs of one row, as the dense packed formats' (lane()).
     if (q.format == Quant4Format::Rows && math_ == MatMath::F32) pack_ = kQuant4Pack;
     const Quant4Shapes shapes = quant4_shapes(q, in_dim, out_dim);

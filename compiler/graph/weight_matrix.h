@@ -27,7 +27,11 @@ public:
     // A 4-bit projection in its checkpoint's own layout (models/quant4.h):
     // the qweight, then qzeros_arg_name(name) (but rows') and qscales_arg_name(name).
     // With int8-dot (quant4_int8_dot) the qweight comes as bytes: quant4_byte.
-    WeightMatrix(const std::string &name, const Quant4 &q, int64_t in_dim, int64_t out_dim, MatMath math = MatMath::F32);
+    // int8_quad_dot: the target's (Schedule::int8_quad_dot), which decides how
+    // GPTQ's int8-dot sums are written (quant4_int8_linear).
+    WeightMatrix(const std::string &name, const Quant4 &q, int64_t in_dim, int64_t out_dim, MatMath math = MatMath::F32,
+                 bool int8_quad_dot = false);
+    bool int8_quad_dot() const { return int8_quad_dot_; }
     bool quant4() const { return q4_.active(); }
     // qwenc-int4's rows: in f32 a packed matrix of pack() == 8 (lane() is a
     // 4-bit value less kQuant4RowsZero, before its group's scale); with int8-dot
@@ -82,6 +86,7 @@ private:
     int pack_;
     MatMath math_ = MatMath::F32;
     Int8DotSigns int8_signs_ = Int8DotSigns::UnsignedBySigned;
+    bool int8_quad_dot_ = false;
 };
 
 // A 1-D f32 input (norm weights, biases) of known length.

@@ -111,17 +111,18 @@ Params &operator<<(Params &p, const AttentionInputs &in) { return p << in.q << i
 
 // A layer's projection: dense in the object's weight dtype, or the
 // checkpoint's 4-bit layout.
+// The schedule says how its target's integer dot products take their operands.
 WeightMatrix projection(const std::string &name, const ModelConfig &c, DType wd, int64_t in, int64_t out, MatMath m,
-                        Int8DotSigns signs) {
-    if (c.quant4.active()) return WeightMatrix(name, c.quant4, in, out, m);
-    return WeightMatrix(name, wd, in, out, quant4_dense_math(c.quant4, m), signs);
+                        const Schedule &s) {
+    if (c.quant4.active()) return WeightMatrix(name, c.quant4, in, out, m, s.int8_quad_dot());
+    return WeightMatrix(name, wd, in, out, quant4_dense_math(c.quant4, m), s.int8_dot_signs());
 }
 
 // The embedding or lm_head: dense, or 4-bit in a qwenc-int4 checkpoint.
 WeightMatrix model_matrix(const std::string &name, const ModelConfig &c, DType wd, int64_t in, int64_t out, MatMath m,
-                          Int8DotSigns signs) {
-    if (c.quant4.whole_model()) return WeightMatrix(name, c.quant4, in, out, m);
-    return WeightMatrix(name, wd, in, out, quant4_dense_math(c.quant4, m), signs);
+                          const Schedule &s) {
+    if (c.quant4.whole_model()) return WeightMatrix(name, c.quant4, in, out, m, s.int8_quad_dot());
+    return WeightMatrix(name, wd, in, out, quant4_dense_math(c.quant4, m), s.int8_dot_signs());
 }
 
 // The weights after attention: o_proj, the post-attention norm, the MLP.
@@ -129,11 +130,11 @@ struct MlpWeights {
     WeightMatrix wo, w_gate, w_up, w_down;
     ImageParam post_norm_w;
     MatMath math;
-    MlpWeights(const ModelConfig &c, DType wd, MatMath m, Int8DotSigns signs)
-        : wo(projection("wo", c, wd, c.q_dim(), c.hidden_size, m, signs)),
-          w_gate(projection("w_gate", c, wd, c.hidden_size, c.intermediate_size, m, signs)),
-          w_up(projection("w_up", c, wd, c.hidden_size, c.intermediate_size, m, signs)),
-          w_down(projection("w_down", c, wd, c.intermediate_size, c.hidden_size, m, signs)),
+    MlpWeights(const ModelConfig &c, DType wd, MatMath m, const Schedule &s)
+        : wo(projection("wo", c, wd, c.q_dim(), c.hidden_size, m, s)),
+          w_gate(projection("w_gate", c, wd, c.hidden_size, c.intermediate_size, m, s)),
+          w_up(projection("w_up", c, wd, c.hidden_size, c.intermediate_size, m, s)),
+          w_down(projection("w_down", c, wd, c.intermediate_size, c.hidden_size, m, s)),
           post_norm_w(vector_input("post_norm_w", c.hidden_size)), math(m) {}
 };
 Params &operator<<(Params &p, const MlpWeights &w) { return p << w.wo << w.post_norm_w << w.w_gate << w.w_up << w.w_down; }
@@ -149,7 +150,7 @@ void constrain_rows(Func f, int64_t dim, Phase phase) {
 
 StagePipeline build_embed(const ModelConfig &c, DType wd, Schedule &s) {
     ImageParam tokens(Int(32), 1, "tokens");
-    const WeightMatrix table = model_matrix("table", c, wd, c.hidden_size, c.vocab_size, MatMath::F32, s.int8_dot_signs());
+    const WeightMatrix table = model_matrix("table", c, wd, c.hidden_size, c.vocab_size, MatMath::F32, s);
     EmbedGraph gr{Func("x_out")};
     gr.out(h, t) = table(h, clamp(tokens(t), 0, int(c.vocab_size) - 1));
     constrain_rows(gr.out, c.hidden_size, Phase::Prefill);
@@ -167,9 +168,8 @@ StagePipeline build_qkv(Stage stage, const ModelConfig &c, DType wd, Phase phase
     const int64_t H = c.hidden_size, hd = c.head_dim();
     ImageParam x = activations("x", H, phase);
     ImageParam norm_w = vector_input("norm_w", H);
-    const Int8DotSigns signs = s.int8_dot_signs();
-    WeightMatrix wq = projection("wq", c, wd, H, c.q_dim(), math, signs), wk = projection("wk", c, wd, H, c.kv_dim(), math, signs),
-                 wv = projection("wv", c, wd, H, c.kv_dim(), math, signs);
+    WeightMatrix wq = projection("wq", c, wd, H, c.q_dim(), math, s), wk = projection("wk", c, wd, H, c.kv_dim(), math, s),
+                 wv = projection("wv", c, wd, H, c.kv_dim(), math, s);
     Params params;
     params << x << norm_w << wq << wk << wv;
     // Each prefill token's own position (a batched step's tokens belong to
@@ -248,7 +248,7 @@ StagePipeline build_attn_mlp(Stage stage, const ModelConfig &c, DType wd, Phase 
     const int64_t H = c.hidden_size, hd = c.head_dim();
     ImageParam x = activations("x", H, phase);
     AttentionInputs in(c, kv);
-    MlpWeights w(c, wd, math, s.int8_dot_signs());
+    MlpWeights w(c, wd, math, s);
     AttnMlpGraph gr;
     gr.attn = attention(in.q, in.k, in.v, hd, c.group_size(), in.pos0, n_tokens(x, phase), s.attention_key_block(phase));
     mlp_after_attention(gr, c, x, gr.attn.out, w, phase);
@@ -283,7 +283,7 @@ StagePipeline build_out_mlp(const ModelConfig &c, DType wd, Schedule &s, MatMath
     attn.dim(0).set_bounds(0, int(hd)).set_stride(1);
     attn.dim(1).set_bounds(0, int(c.num_attention_heads)).set_stride(int(hd));
     attn.dim(2).set_min(0).set_stride(int(c.q_dim()));
-    MlpWeights w(c, wd, math, s.int8_dot_signs());
+    MlpWeights w(c, wd, math, s);
     AttnMlpGraph gr;
     mlp_after_attention(gr, c, x, attn, w, Phase::Prefill);
     s.out_mlp(gr, schedule_phase(Stage::OutMlp, Phase::Prefill, math));
@@ -319,7 +319,7 @@ StagePipeline build_head(Stage stage, const ModelConfig &c, DType wd, Phase phas
     const int64_t H = c.hidden_size;
     ImageParam x = activations("x", H, phase);
     ImageParam norm_w = vector_input("norm_w", H);
-    const WeightMatrix lm_head = model_matrix("lm_head", c, wd, H, c.vocab_size, math, s.int8_dot_signs());
+    const WeightMatrix lm_head = model_matrix("lm_head", c, wd, H, c.vocab_size, math, s);
     HeadGraph gr;
     gr.norm = rms_norm("final_norm", x, norm_w, H, c.rms_norm_eps);
     gr.logits = linear("lm_head_lin", lm_head, gr.norm.out, Func(), clamp_tokens(x, phase));

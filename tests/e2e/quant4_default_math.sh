@@ -5,17 +5,19 @@
 # groups of 32 of GPTQ's layout (gptq_tied) and of qwenc-int4's rows
 # (int4_tied) on AVX2 and AVX-512 targets (Skylake's, without VNNI), and
 # int8-dot prefill for the rows; f32 for AWQ's layout, for groups of 8 and
-# for GPTQ's prefill. GPTQ's int8-dot objects sum on vpmaddubsw; the f32
-# one has none.
+# for GPTQ's prefill. GPTQ's int8-dot objects sum on vpmaddubsw, but on
+# avx512_sapphirerapids targets (VNNI: Zen 4, Sapphire Rapids) on vpdpbusd,
+# two a vector of words; the f32 one has neither.
 set -eu
 qwenc=$1 e2e=$2 out=$3
 mkdir -p "$out"
 avx2=x86-64-linux-avx-avx2-f16c-fma-sse41
 avx512=x86-64-linux-avx-avx2-avx512-avx512_skylake-f16c-fma-sse41
+vnni=x86-64-linux-avx-avx2-avx512-avx512_cannonlake-avx512_sapphirerapids-avx512_skylake-f16c-fma-sse41
 field() { "$(dirname "$0")/manifest_field.sh" "$1" "$2"; }
 expect() {  # expect DECODE_MATH PREFILL_MATH CASE TARGET
   local obj=$out/$3-$4.so target
-  [ "$4" = avx2 ] && target=$avx2 || target=$avx512
+  case $4 in avx2) target=$avx2 ;; vnni) target=$vnni ;; *) target=$avx512 ;; esac
   "$qwenc" "$e2e/$3/config.json" -o "$obj" --target "$target" --quiet
   local decode prefill; decode=$(field "$obj" decode_math) prefill=$(field "$obj" prefill_math)
   [ "$decode $prefill" = "$1 $2" ] || { echo "error: $3 for $4 -> decode $decode, prefill $prefill; expected $1, $2"; exit 1; }
@@ -25,6 +27,7 @@ expect int8-dot f32 gptq_tied avx2
 expect int8-dot int8-dot int4_tied avx2
 expect int8-dot f32 gptq_tied avx512
 expect int8-dot int8-dot int4_tied avx512
+expect int8-dot f32 gptq_tied vnni
 expect f32 f32 awq_tied avx2
 expect f32 f32 gptq_v2_asym_untied avx2
 count() { objdump -d "$1" | grep -c vpmaddubsw || true; }
@@ -35,3 +38,6 @@ n512=$(count "$out/gptq_tied-avx512.so")
 f=$(count "$out/awq_tied-avx2.so")
 [ "$f" -eq 0 ] || { echo "error: $f vpmaddubsw in the f32 (AWQ) object"; exit 1; }
 echo "ok: vpmaddubsw $n in gptq_tied's AVX2 object, $n512 in its AVX-512 one, $f in awq_tied's"
+dots=$(objdump -d "$out/gptq_tied-vnni.so" | grep -c vpdpbusd || true)
+[ "$dots" -gt 0 ] || { echo "error: no vpdpbusd in the avx512_sapphirerapids int8-dot object"; exit 1; }
+echo "ok: vpdpbusd $dots in gptq_tied's avx512_sapphirerapids object"
