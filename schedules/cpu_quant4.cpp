@@ -135,8 +135,9 @@ void CpuGenericSchedule::quant4_linear(Linear &l, Phase phase, Func root) {
             // block's word rows (4 runs side by side, a row apart), each
             // vector one byte-lane per input pair of `lanes` outputs' words
             // (4 x lanes bytes), whose products with the row's staged
-            // activations sum in pairs (pmaddubsw) and again to one int32
-            // per output; then the group's scale and zero, and the next vector.
+            // activations sum to one int32 per output (two vpdpbusd where the
+            // target has VNNI, else pmaddubsw pairs summed again); then
+            // the group's scale and zero, and the next vector.
             q.part.compute_at(parts, ov).vectorize(o);
             q.part.update().reorder(o, q.blocks).vectorize(o);
             q.block.compute_at(q.part, q.blocks).vectorize(o);

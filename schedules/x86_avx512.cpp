@@ -12,7 +12,8 @@ IsaFamily x86_avx512_family() {
     // Decode keeps the default one row x 4 vectors: it beat 16 x 1, 8 x 2 and
     // 4 x 4 tiles on Zen 4 (bench/HISTORY.md).
     IsaFamily f{"x86-avx512", t};
-    // 4-bit x int8 sums on pmaddubsw, as with AVX2 (in ymm halves): on
+    // 4-bit x int8 sums on pmaddubsw, as with AVX2 (in ymm halves), where
+    // the target has no VNNI (else on vpdpbusd: Schedule::int8_quad_dot): on
     // Zen 4, 4-bit decode so ran 1.3-1.8x faster than on f32 activations,
     // the default before (bench/RESULTS.md).
     f.lowering_passes = add_maddubs_pass;

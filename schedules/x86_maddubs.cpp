@@ -1,5 +1,6 @@
-// pmaddubsw for 4-bit weights on int8 activations (x86 with AVX2; AVX-512
-// targets take it in 256-bit halves). Halide 14 selects pmaddubsw only for
+// pmaddubsw for 4-bit weights on int8 activations (x86 with AVX2, and
+// AVX-512 without VNNI in 256-bit halves; with VNNI the lowering writes the
+// sums for vpdpbusd instead: Schedule::int8_quad_dot). Halide 14 selects pmaddubsw only for
 // a saturating pairwise sum of uint8 x int8 products, which the front end
 // cannot express (it cannot prove saturating_add associative, so no atomic
 // vectorization). This pass
