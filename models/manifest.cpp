@@ -34,6 +34,7 @@ MatMath Manifest::math(Stage s) const {
     switch (s) {
     case Stage::QkvPrefill:
     case Stage::AttnMlpPrefill:
+    case Stage::AttnPrefill:  // a prompt chunk's attention, as attn_mlp_prefill's
     case Stage::HeadPrefill: return prefill_math;
     case Stage::QkvBatch:
     case Stage::OutMlp:
@@ -42,8 +43,7 @@ MatMath Manifest::math(Stage s) const {
     case Stage::AttnMlpDecode:
     case Stage::HeadDecode: return decode_math;
     case Stage::Embed: break;  // a gather: packed storage, no products
-    case Stage::AttnPrefill:
-    case Stage::AttnDecode: break;  // no matrices
+    case Stage::AttnDecode: break;  // no matrices; scores in f32
     }
     return MatMath::F32;
 }

@@ -521,8 +521,16 @@ void CpuGenericSchedule::attention_scores(Attention &a) {
     Var po("po"), pi("pi"), pv("pv"), pl("pl"), hg("hg"), hi("hi");
     const int keys = a.key_block;
     if (keys != attention_key_block(Phase::Prefill)) throw std::logic_error("prefill attention's keys are not in this schedule's blocks");
-    const Var kl = a.keys.args()[0], kv_head = a.keys.args()[3];
-    a.keys.compute_root().bound(kl, 0, keys).vectorize(kl, t_.vector).parallel(kv_head);
+    const std::vector<Var> kargs = a.keys.args();
+    if (a.bf16_pairs) {
+        // keys(j, kl, dp, kb, g): each key's pair next to the next key's.
+        const Var kl = kargs[1], kv_head = kargs[4];
+        a.keys.compute_root().bound(j, 0, 2).bound(kl, 0, keys).unroll(j).vectorize(kl, t_.vector).parallel(kv_head);
+        a.q_pairs.compute_root().bound(j, 0, 2).unroll(j).parallel(t);
+    } else {
+        const Var kl = kargs[0], kv_head = kargs[3];
+        a.keys.compute_root().bound(kl, 0, keys).vectorize(kl, t_.vector).parallel(kv_head);
+    }
     Func sc = a.scores.in();
     sc.compute_at(a.out, t)
         .split(h, hg, hi, a.group_size)
@@ -532,6 +540,19 @@ void CpuGenericSchedule::attention_scores(Attention &a) {
     // Tiles start at whole blocks: p % keys and p / keys fold into the loads.
     a.scores.compute_at(sc, po).bound_extent(p, keys).align_bounds(p, keys);
     a.scores.split(p, pv, pl, t_.vector).vectorize(pl).unroll(pv).unroll(h);
+    if (a.bf16_pairs) {
+        // Each lane one key, a pair of head_dim per step (vdpbf16ps): the
+        // query's pair broadcast, the key's pair from the staged block.
+        a.scores.update()
+            .split(p, pv, pl, t_.vector)
+            .reorder(a.r_dim.x, pl, pv, h, a.r_dim.y)
+            .atomic()
+            .vectorize(a.r_dim.x)
+            .vectorize(pl)
+            .unroll(pv)
+            .unroll(h);
+        return;
+    }
     a.scores.update()
         .split(p, pv, pl, t_.vector)
         .reorder(pl, pv, h, a.r_dim.x)
@@ -545,9 +566,8 @@ void CpuGenericSchedule::attention_scores(Attention &a) {
 // heads' sums stay in registers, so each value row loaded serves them all.
 // Returns 0 where head_dim is not whole vectors.
 static int sum_v_slice(const CpuTiles &tiles, const Attention &a, int heads) {
-    const int64_t *head_dim = Halide::Internal::as_const_int(a.r_dim.x.extent());
-    if (!head_dim || *head_dim % tiles.vector) return 0;
-    const int vectors = int(*head_dim / tiles.vector);
+    if (a.head_dim % tiles.vector) return 0;
+    const int vectors = a.head_dim / tiles.vector;
     int best = 0;
     for (int s = 1; s <= vectors; ++s)
         if (vectors % s == 0 && heads * s <= tiles.attention_accumulators) best = s;
@@ -592,12 +612,28 @@ void CpuGenericSchedule::attention(Attention &a, Phase phase) {
     // All of the heads' vectors of sums advance together, key by key: one
     // vector at a time over all keys was a chain of dependent multiply-adds
     // that dominated prefill's attention time.
-    a.sum_v.update()
-        .split(d, dv, dl, t_.vector, kGuard)
-        .reorder(dl, dv, h, a.r_key.x)
-        .vectorize(dl)
-        .unroll(dv)
-        .unroll(h);
+    if (a.bf16_pairs) {
+        // A pair of keys per step (vdpbf16ps): each lane one d, the
+        // weights' pair broadcast, the values' pair from the staged copy.
+        a.sum_v.update()
+            .split(d, dv, dl, t_.vector, kGuard)
+            .reorder(a.r_pair.x, dl, dv, h, a.r_pair.y)
+            .atomic()
+            .vectorize(a.r_pair.x)
+            .vectorize(dl)
+            .unroll(dv)
+            .unroll(h);
+        const Var kp = a.weight_pairs.args()[1], kv_head = a.values.args()[3];
+        a.weight_pairs.compute_at(a.out, hh).bound(j, 0, 2).unroll(j).vectorize(kp, t_.vector, kGuard);
+        a.values.compute_root().bound(j, 0, 2).unroll(j).vectorize(d, t_.vector, kGuard).parallel(kv_head);
+    } else {
+        a.sum_v.update()
+            .split(d, dv, dl, t_.vector, kGuard)
+            .reorder(dl, dv, h, a.r_key.x)
+            .vectorize(dl)
+            .unroll(dv)
+            .unroll(h);
+    }
     a.denom.compute_at(a.out, hh);
     a.max_score.compute_at(a.out, hh);
     a.weights.compute_at(a.out, hh).vectorize(p, t_.vector, kGuard);

@@ -444,25 +444,42 @@ Func apply_rope(const std::string &name, Func x, const RopeTables &tables, int64
     return f;
 }
 
-Attention attention(Func q, Func k, Func v, int64_t head_dim, int64_t group_size, Expr pos0, Expr n_tokens, int key_block) {
+Attention attention(Func q, Func k, Func v, int64_t head_dim, int64_t group_size, Expr pos0, Expr n_tokens, int key_block,
+                     MatMath math) {
     Attention a{Func("scores"),  Func("max_score"), Func("attn_weights"),         Func("denom"),
-                Func("sum_v"),   Func("attn"),      Func("keys"),                 1,
-                RDom(0, int(head_dim), "r_dim"), RDom(0, pos0 + n_tokens, "r_key")};
+                Func("sum_v"),   Func("attn"),      Func("keys"),                 Func("q_pairs"),
+                Func("weight_pairs"), Func("values")};
+    a.r_key = RDom(0, pos0 + n_tokens, "r_key");
+    a.head_dim = int(head_dim);
     const float scale = float(1.0 / std::sqrt(double(head_dim)));
     Expr kv_head = h / int(group_size);
+    const Expr last = pos0 + n_tokens - 1;
     // Clamped to the last key, so that schedules may compute whole tiles of
     // scores past it (those scores are never used).
     a.key_block = key_block;
+    a.bf16_pairs = key_block > 1 && math == MatMath::Bf16Dot && head_dim % 2 == 0;
     a.scores(p, h, t) = 0.0f;
     if (key_block == 1) {
-        a.keys(d, p, g) = k(d, min(p, pos0 + n_tokens - 1), g);
+        a.r_dim = RDom(0, int(head_dim), "r_dim");
+        a.keys(d, p, g) = k(d, min(p, last), g);
         a.scores(p, h, t) += q(a.r_dim, h, t) * a.keys(a.r_dim, p, kv_head);
+    } else if (a.bf16_pairs) {
+        // As bf16-dot prefill's products: on vdpbf16ps, half of f32's
+        // instructions for the same scores; at 8192 tokens f32 scores took
+        // a third of prefill (bench/HISTORY.md).
+        Var kl("kl"), kb("kb"), dp("dp");
+        a.r_dim = RDom(0, 2, 0, int(head_dim / 2), "r_dim");
+        a.keys(j, kl, dp, kb, g) = cast(BFloat(16), k(2 * dp + j, min(kb * key_block + kl, last), g));
+        a.q_pairs(j, dp, h, t) = cast(BFloat(16), q(2 * dp + j, h, t));
+        a.scores(p, h, t) += cast<float>(a.q_pairs(a.r_dim.x, a.r_dim.y, h, t)) *
+                             cast<float>(a.keys(a.r_dim.x, p % key_block, a.r_dim.y, p / key_block, kv_head));
     } else {
         // A staged tile of keys with positions alone contiguous took one
         // cache line from each of head_dim rows as long as the cache; at
         // 8192 positions prefill waited on those loads most of its time.
         Var kl("kl"), kb("kb");
-        a.keys(kl, d, kb, g) = k(d, min(kb * key_block + kl, pos0 + n_tokens - 1), g);
+        a.r_dim = RDom(0, int(head_dim), "r_dim");
+        a.keys(kl, d, kb, g) = k(d, min(kb * key_block + kl, last), g);
         a.scores(p, h, t) += q(a.r_dim, h, t) * a.keys(p % key_block, a.r_dim, p / key_block, kv_head);
     }
     // Causal: query t sits at absolute position pos0 + t and sees keys p <= it.
@@ -474,7 +491,20 @@ Attention attention(Func q, Func k, Func v, int64_t head_dim, int64_t group_size
     a.denom(h, t) = 0.0f;
     a.denom(h, t) += a.weights(rk, h, t);
     a.sum_v(d, h, t) = 0.0f;
-    a.sum_v(d, h, t) += a.weights(rk, h, t) * v(d, rk, kv_head);
+    if (a.bf16_pairs) {
+        // Weights and values rounded to bf16 in pairs of keys, for
+        // vdpbf16ps: lane d takes keys 2 kp and 2 kp + 1 in one step. A
+        // pair whose second key is past the query's last has weight 0 there.
+        Var kp("kp");
+        RDom rp(0, 2, 0, (pos0 + n_tokens + 1) / 2, "r_pair");
+        rp.where(2 * rp.y <= pos0 + t);
+        a.weight_pairs(j, kp, h, t) = cast(BFloat(16), select(2 * kp + j <= pos0 + t, a.weights(2 * kp + j, h, t), 0.0f));
+        a.values(j, d, kp, g) = cast(BFloat(16), v(d, min(2 * kp + j, last), g));
+        a.sum_v(d, h, t) += cast<float>(a.weight_pairs(rp.x, rp.y, h, t)) * cast<float>(a.values(rp.x, d, rp.y, kv_head));
+        a.r_pair = rp;
+    } else {
+        a.sum_v(d, h, t) += a.weights(rk, h, t) * v(d, rk, kv_head);
+    }
     a.out(d, h, t) = a.sum_v(d, h, t) / a.denom(h, t);
     a.r_key = rk;
     a.group_size = int(group_size);

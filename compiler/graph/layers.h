@@ -153,12 +153,26 @@ struct Attention {
     // keys(d, p, g) = k(d, p, g); with key_block B > 1, in blocks of B
     // positions, keys(p % B, d, p / B, g) = k(d, p, g), so that a staged
     // copy holds a tile of B keys as one contiguous run (see attention()).
+    //
+    // With bf16_pairs (prefill under bf16-dot), both products run on
+    // vdpbf16ps, in pairs: keys and queries rounded to bf16 in pairs of
+    // head_dim, keys(j, kl, dp, kb, g) = bf16(k(2 dp + j, kb * B + kl, g)),
+    // q_pairs(j, dp, h, t) likewise, r_dim over (j, dp); weights and values
+    // in pairs of keys, weight_pairs(j, kp, h, t) = bf16(weights(2 kp + j,
+    // h, t)), values(j, d, kp, g) = bf16(v(d, 2 kp + j, g)), r_pair over
+    // (j, kp).
     Halide::Func keys;
+    Halide::Func q_pairs, weight_pairs, values;
     int key_block = 1;
+    bool bf16_pairs = false;
+    int head_dim = 0;
+    Halide::RDom r_pair;
     Halide::RDom r_dim, r_key;
     int group_size = 1;  // query heads per kv head
 };
+// `math` is the stage's: prefill's products take bf16-dot's rounding with it
+// (see bf16_pairs) where the keys come in blocks (key_block > 1).
 Attention attention(Halide::Func q, Halide::Func k, Halide::Func v, int64_t head_dim, int64_t group_size,
-                    Halide::Expr pos0, Halide::Expr n_tokens, int key_block = 1);
+                    Halide::Expr pos0, Halide::Expr n_tokens, int key_block = 1, MatMath math = MatMath::F32);
 
 }  // namespace qwenc

@@ -250,7 +250,7 @@ StagePipeline build_attn_mlp(Stage stage, const ModelConfig &c, DType wd, Phase 
     AttentionInputs in(c, kv);
     MlpWeights w(c, wd, math, s);
     AttnMlpGraph gr;
-    gr.attn = attention(in.q, in.k, in.v, hd, c.group_size(), in.pos0, n_tokens(x, phase), s.attention_key_block(phase));
+    gr.attn = attention(in.q, in.k, in.v, hd, c.group_size(), in.pos0, n_tokens(x, phase), s.attention_key_block(phase), math);
     mlp_after_attention(gr, c, x, gr.attn.out, w, phase);
     s.attn_mlp(gr, phase);
     Params params;
@@ -259,11 +259,11 @@ StagePipeline build_attn_mlp(Stage stage, const ModelConfig &c, DType wd, Phase 
 }
 
 // One sequence's attention (a batched step's): q of its tokens over its cache.
-StagePipeline build_attention(Stage stage, const ModelConfig &c, DType wd, Phase phase, Schedule &s, DType kv) {
+StagePipeline build_attention(Stage stage, const ModelConfig &c, DType wd, Phase phase, Schedule &s, MatMath math, DType kv) {
     AttentionInputs in(c, kv);
     if (phase == Phase::Decode) in.q.dim(2).set_bounds(0, 1);
     const Expr nt = phase == Phase::Decode ? Expr(1) : in.q.dim(2).extent();
-    Attention a = attention(in.q, in.k, in.v, c.head_dim(), c.group_size(), in.pos0, nt, s.attention_key_block(phase));
+    Attention a = attention(in.q, in.k, in.v, c.head_dim(), c.group_size(), in.pos0, nt, s.attention_key_block(phase), math);
     a.out.output_buffer().dim(0).set_bounds(0, int(c.head_dim())).set_stride(1);
     a.out.output_buffer().dim(1).set_bounds(0, int(c.num_attention_heads)).set_stride(int(c.head_dim()));
     a.out.output_buffer().dim(2).set_min(0).set_stride(int(c.q_dim()));
@@ -341,8 +341,8 @@ StagePipeline build_stage_graph(Stage stage, const ModelConfig &c, DType wd, Sch
     case Stage::HeadPrefill:
     case Stage::HeadBatch: return build_head(stage, c, wd, Phase::Prefill, s, math);
     case Stage::HeadDecode: return build_head(stage, c, wd, Phase::Decode, s, math);
-    case Stage::AttnPrefill: return build_attention(stage, c, wd, Phase::Prefill, s, kv);
-    case Stage::AttnDecode: return build_attention(stage, c, wd, Phase::Decode, s, kv);
+    case Stage::AttnPrefill: return build_attention(stage, c, wd, Phase::Prefill, s, math, kv);
+    case Stage::AttnDecode: return build_attention(stage, c, wd, Phase::Decode, s, math, kv);
     case Stage::OutMlp: return build_out_mlp(c, wd, s, math);
     }
     throw std::logic_error("unknown stage");
