@@ -510,6 +510,21 @@ void CpuGenericSchedule::qkv(QkvGraph &g, Phase phase) {
 
 int CpuGenericSchedule::attention_key_block(Phase phase) const { return phase == Phase::Prefill ? 2 * t_.vector : 1; }
 
+// An attention product on vdpbf16ps: the update of f(v, h, t) over
+// pairs (pair element, step) with lanes along v, a vector of v per
+// accumulator, every head's accumulators advancing together step by step.
+static void bf16_pair_update(Func f, const Var &v, const RDom &pairs, int lanes, TailStrategy tail) {
+    Var vo(v.name() + "_o"), vl(v.name() + "_l");
+    f.update()
+        .split(v, vo, vl, lanes, tail)
+        .reorder(pairs.x, vl, vo, h, pairs.y)
+        .atomic()
+        .vectorize(pairs.x)
+        .vectorize(vl)
+        .unroll(vo)
+        .unroll(h);
+}
+
 // Prefill: one token's scores as a product of its query heads with the
 // keys, in tiles of 2 vectors of keys x the query heads of one kv head. The
 // keys are staged once per call in blocks of a tile's keys (see
@@ -541,16 +556,9 @@ void CpuGenericSchedule::attention_scores(Attention &a) {
     a.scores.compute_at(sc, po).bound_extent(p, keys).align_bounds(p, keys);
     a.scores.split(p, pv, pl, t_.vector).vectorize(pl).unroll(pv).unroll(h);
     if (a.bf16_pairs) {
-        // Each lane one key, a pair of head_dim per step (vdpbf16ps): the
-        // query's pair broadcast, the key's pair from the staged block.
-        a.scores.update()
-            .split(p, pv, pl, t_.vector)
-            .reorder(a.r_dim.x, pl, pv, h, a.r_dim.y)
-            .atomic()
-            .vectorize(a.r_dim.x)
-            .vectorize(pl)
-            .unroll(pv)
-            .unroll(h);
+        // Each lane one key, a pair of head_dim per step: the query's pair
+        // broadcast, the key's pair from the staged block.
+        bf16_pair_update(a.scores, p, a.r_dim, t_.vector, TailStrategy::Auto);
         return;
     }
     a.scores.update()
@@ -615,14 +623,7 @@ void CpuGenericSchedule::attention(Attention &a, Phase phase) {
     if (a.bf16_pairs) {
         // A pair of keys per step (vdpbf16ps): each lane one d, the
         // weights' pair broadcast, the values' pair from the staged copy.
-        a.sum_v.update()
-            .split(d, dv, dl, t_.vector, kGuard)
-            .reorder(a.r_pair.x, dl, dv, h, a.r_pair.y)
-            .atomic()
-            .vectorize(a.r_pair.x)
-            .vectorize(dl)
-            .unroll(dv)
-            .unroll(h);
+        bf16_pair_update(a.sum_v, d, a.r_pair, t_.vector, kGuard);
         const Var kp = a.weight_pairs.args()[1], kv_head = a.values.args()[3];
         a.weight_pairs.compute_at(a.out, hh).bound(j, 0, 2).unroll(j).vectorize(kp, t_.vector, kGuard);
         a.values.compute_root().bound(j, 0, 2).unroll(j).vectorize(d, t_.vector, kGuard).parallel(kv_head);
