@@ -465,8 +465,8 @@ Attention attention(Func q, Func k, Func v, int64_t head_dim, int64_t group_size
         a.scores(p, h, t) += q(a.r_dim, h, t) * a.keys(a.r_dim, p, kv_head);
     } else if (a.bf16_pairs) {
         // As bf16-dot prefill's products: on vdpbf16ps, half of f32's
-        // instructions for the same scores; at 8192 tokens f32 scores took
-        // a third of prefill (bench/HISTORY.md).
+        // instructions for the same scores, where long prompts spend their
+        // time (bench/HISTORY.md, prefill attention on vdpbf16ps).
         Var kl("kl"), kb("kb"), dp("dp");
         a.r_dim = RDom(0, 2, 0, int(head_dim / 2), "r_dim");
         a.keys(j, kl, dp, kb, g) = cast(BFloat(16), k(2 * dp + j, min(kb * key_block + kl, last), g));
