@@ -128,7 +128,6 @@ Manifest Manifest::from_json(const json &j, const std::string &source) {
                     throw bad(std::string(key) + " '" + name + "' does not go with " + quant4_describe(m.config.quant4));
             } else if (needs && *needs != m.weight_dtype) throw bad(std::string(key) + " '" + name + "' does not go with " + dtype_flag_name(m.weight_dtype) + " weights");
             if (mat_math_decode_only(*math) && field == &m.prefill_math) throw bad(std::string(key) + " '" + name + "' is a decode math");
-            if (field == &m.batch_math && mat_math_for_batches(*math) != *math) throw bad(std::string(key) + " '" + name + "' has no batched schedules");
             *field = *math;
         }
         m.entry_points = j.at("entry_points").get<std::map<std::string, std::string>>();

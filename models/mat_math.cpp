@@ -42,8 +42,6 @@ int mat_math_input_multiple(MatMath m) {
 
 bool mat_math_decode_only(MatMath m) { return m == MatMath::Bf16x2Dot || m == MatMath::Int16Dot; }
 
-MatMath mat_math_for_batches(MatMath decode) { return decode == MatMath::Int16Dot ? MatMath::F32 : decode; }
-
-bool mat_math_has_batch_tiles(MatMath m) { return m == MatMath::Bf16Dot || m == MatMath::Bf16x2Dot; }
+bool mat_math_has_batch_tiles(MatMath m) { return m == MatMath::Bf16Dot || m == MatMath::Bf16x2Dot || m == MatMath::Int16Dot; }
 
 }  // namespace qwenc

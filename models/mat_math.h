@@ -48,16 +48,9 @@ constexpr int kIntDotBlock = 32;
 // would not.
 bool mat_math_decode_only(MatMath m);
 
-// The math of batched steps (Manifest::batch_math) for an object whose
-// decode runs on `decode`: one that computes as decode does, so that a
-// sequence's generated tokens come out of a batch as they would alone.
-// Decode's own, but f32 for int16-dot, which has no multi-token schedules
-// (f32 is as close to the reference). A math is a batch math exactly when
-// this maps it to itself.
-MatMath mat_math_for_batches(MatMath decode);
-
-// Whether batched steps in math `m` have tiles of their own (bf16-dot and
-// bf16x2-dot: lanes along the inputs for the few tokens of a step). Every
+// Whether batched steps in math `m` have tiles of their own (bf16-dot,
+// bf16x2-dot and int16-dot: lanes along the inputs for the few tokens of a
+// step). Every
 // other batch math runs on prefill's tiles, so a batch stage whose prefill
 // twin has its math is that very pipeline, and is compiled once.
 bool mat_math_has_batch_tiles(MatMath m);

@@ -160,40 +160,43 @@ void CpuGenericSchedule::bf16_dot_decode(Linear &l, Func root) {
     partial.update().split(u, uo, ui, t_.vector).reorder(pair, ui, uo, t, ro).atomic().vectorize(pair).vectorize(ui).unroll(uo);
 }
 
-// A batched step's products on bf16 or bf16x2 dot products: decode's lanes
-// along the inputs (one vector of pairs per row and token; bf16x2 adds x's
-// lo part to the same sums), in parallel tasks of rows, each task's rows in
-// tiles of batch_rows. A tile goes through its rows a chunk of inputs at a
-// time, making every token of the step (batch_tokens at a time, the sums of
-// rows x tokens in registers) while the chunk is in cache, so each weight is
-// streamed from memory once per step, without the pauses that reusing whole
-// rows made. The lanes wait in memory between chunks and are summed at the
-// end of the task, as decode's are. Prefill's tiles (32 tokens in the
-// lanes) left 3/4 of them idle at 8 sequences and read 8 rows 4 bytes at a
-// time.
-void CpuGenericSchedule::bf16_dot_batch(Linear &l) {
+// A batched step's products on dot products (bf16, bf16x2, int16): decode's
+// lanes along the inputs (one vector per row and token), in parallel tasks
+// of rows, each task's rows in tiles of batch_rows. A tile goes through its
+// rows a chunk of inputs at a time, making every token of the step
+// (batch_tokens at a time, the sums of rows x tokens in registers) while the
+// chunk is in cache, so each weight is streamed from memory once per step,
+// without the pauses that reusing whole rows made. The lanes wait in memory
+// between chunks and are summed at the end of the task, as decode's are.
+// Prefill's tiles (32 tokens in the lanes under bf16-dot) left 3/4 of them
+// idle at 8 sequences and read 8 rows 4 bytes at a time.
+// `step` walks the reduction a lane at a time, `lane_inputs` inputs a lane;
+// tiles of (at most) `rows` rows x `tokens` tokens.
+// Returns the Func that makes one chunk of a tile, whose update's loops over
+// the lanes (u), rows (o), tokens (t) and the chunk's vectors (rr) are left
+// to the caller's math.
+CpuGenericSchedule::BatchTile CpuGenericSchedule::batch_tiles(Linear &l, RVar step, int lane_inputs, int tile_rows_wanted,
+                                                              int tokens) {
     Func y = l.out;
     Var u("u"), c("c"), oo("oo"), oi("oi"), ot("ot"), ox("ox"), to("to"), ti("ti");
     RVar ro("ro"), ri("ri"), rc("rc"), rr("rr");
-    const bool x2 = l.bf16x2_dot();
-    require_block_vectors(name_, t_.vector, kBf16DotTokens, "bf16 dot products");
-    const RVar pair = l.r.x, step = x2 ? l.r.z : l.r.y;
     // partial(u, o, t): the lanes, over every chunk; tile(u, o, t, c): one
     // chunk's, for one tile of rows x tokens.
     Func partial = y.update().split(step, ro, ri, t_.vector).rfactor(ri, u);
     partial.reorder_storage(u, o, t);
     const int64_t vector_steps = *as_const_int(step.extent()) / t_.vector;
-    const int chunk = t_.batch_chunk > 0 ? dividing_vectors(std::max(1, t_.batch_chunk / (2 * t_.vector)), vector_steps, 1)
-                                         : int(vector_steps);
+    const int chunk = t_.batch_chunk > 0
+                          ? dividing_vectors(std::max(1, t_.batch_chunk / (lane_inputs * t_.vector)), vector_steps, 1)
+                          : int(vector_steps);
     Stage over_chunks = partial.update();
     Func tile = over_chunks.split(ro, rc, rr, chunk).rfactor(rc, c);
     const int task = int(std::min<int64_t>(t_.parallel_rows, l.out_dim));
-    const int rows = tile_rows(t_.batch_rows, l.out_dim, task);
-    // What consumers read, made task by task; each task's sums (y) are its
-    // own, so their lanes add up without atomics. Every task exactly `task`
-    // rows (the last shifted back, as decode_tasks does), so the tiles
-    // inside have constant sizes.
-    Func out = y.in();
+    const int rows = tile_rows(tile_rows_wanted, l.out_dim, task);
+    // What consumers read (the sums, or int8's scaled sums), made task by
+    // task; each task's sums (y) are its own, so their lanes add up without
+    // atomics. Every task exactly `task` rows (the last shifted back, as
+    // decode_tasks does), so the tiles inside have constant sizes.
+    Func out = l.scaled ? l.result : y.in();
     out.compute_root().split(o, oo, oi, task, TailStrategy::ShiftInwards).reorder(oi, t, oo).parallel(oo).vectorize(oi, t_.vector, kGuard);
     y.compute_at(out, oo).vectorize(o, t_.vector, kGuard);
     y.update().atomic().vectorize(ri);
@@ -201,17 +204,47 @@ void CpuGenericSchedule::bf16_dot_batch(Linear &l) {
     // and each tile's sums get a constant size, on the stack (in registers).
     partial.compute_at(out, oo).vectorize(u);
     over_chunks.split(o, ot, ox, rows, kGuard)
-        .split(t, to, ti, t_.batch_tokens, TailStrategy::RoundUp)
+        .split(t, to, ti, tokens, TailStrategy::RoundUp)
         .reorder(u, ox, ti, to, rc, ot)
         .vectorize(u)
         .unroll(ox)
         .unroll(ti);
     tile.compute_at(partial, to).vectorize(u);
-    Stage inner = tile.update();
-    if (x2) inner.reorder(pair, u, l.r.y, o, t, rr).unroll(l.r.y);
-    else inner.reorder(pair, u, o, t, rr);
-    inner.atomic().vectorize(pair).vectorize(u).unroll(o).unroll(t);
-    if (t_.batch_prefetch > 0) inner.prefetch(l.weights, rr, rr, t_.batch_prefetch);
+    return {tile, u, rr};
+}
+
+// bf16 / bf16x2 dot products: one vector of pairs per row and token; bf16x2
+// adds x's lo part to the same sums. A software prefetch runs
+// batch_prefetch vectors ahead in each row of the tile.
+void CpuGenericSchedule::bf16_dot_batch(Linear &l) {
+    const bool x2 = l.bf16x2_dot();
+    require_block_vectors(name_, t_.vector, kBf16DotTokens, "bf16 dot products");
+    const RVar pair = l.r.x, step = x2 ? l.r.z : l.r.y;
+    BatchTile b = batch_tiles(l, step, 2, t_.batch_rows, t_.batch_tokens);
+    Stage inner = b.tile.update();
+    if (x2) inner.reorder(pair, b.u, l.r.y, o, t, b.rr).unroll(l.r.y);
+    else inner.reorder(pair, b.u, o, t, b.rr);
+    inner.atomic().vectorize(pair).vectorize(b.u).unroll(o).unroll(t);
+    if (t_.batch_prefetch > 0) inner.prefetch(l.weights, b.rr, b.rr, t_.batch_prefetch);
+}
+
+// int16-dot (int8 weights): each lane one group of inputs (vpmaddwd's pair
+// of int8 weights widened to int16, by the int16 input), a vector of lanes
+// one block of the input's scale; the groups of one chunk vector are made
+// for the whole tile, then scaled into its sums.
+void CpuGenericSchedule::int_dot_batch(Linear &l) {
+    Linear::IntDot &q = l.int_dot;
+    const int group = int(*as_const_int(q.k.x.extent()));
+    BatchTile b = batch_tiles(l, l.r.x, group, t_.int_batch_rows, t_.int_batch_tokens);
+    Stage inner = b.tile.update();
+    inner.reorder(b.u, o, t, b.rr).vectorize(b.u).unroll(o).unroll(t);
+    for (Func g : {q.group, q.group_lo}) {
+        if (!g.defined()) continue;
+        g.compute_at(b.tile, b.rr).vectorize(j).unroll(o).unroll(t);
+        for (int s = 0; s < g.num_update_definitions(); s++)
+            g.update(s).atomic().vectorize(q.k.x).vectorize(j).unroll(o).unroll(t);
+    }
+    if (t_.batch_prefetch > 0) inner.prefetch(l.weights, b.rr, b.rr, t_.batch_prefetch);
 }
 
 // Decode on bf16x2 dot products: as bf16_dot_decode, with two vdpbf16ps
@@ -280,6 +313,7 @@ void CpuGenericSchedule::int_dot_linear(Linear &l, Phase phase, Func root) {
     const int group = int(*as_const_int(q.k.x.extent()));
     // int16-dot: pairs, or int8 quads of two parts (split); 2 bytes an input either way.
     const bool int16 = group == 2 || q.group_lo.defined();
+    if (phase == Phase::Batch && int16) return int_dot_batch(l);
     const bool long_rows = decode && int16 && n_groups * group > t_.long_row_inputs;
     const int vectors = !decode ? 1 : long_rows ? t_.long_row_vectors : t_.int_dot_decode_vectors;
     const int lanes = width * dividing_vectors(vectors, n_groups, width);

@@ -57,6 +57,11 @@ struct CpuTiles {
     int batch_tokens = 1;
     int batch_prefetch = 16;
     int batch_chunk = 512;
+    // ...and int16-dot's (int8 weights), whose tiles widen each vector of
+    // weights once for their tokens: on Zen 5, 8 x 2 beat 16 x 1 and 4 x 4
+    // at 8 sequences (bench/HISTORY.md).
+    int int_batch_rows = 8;
+    int int_batch_tokens = 2;
     // ...in parallel tasks of up to this many rows (but at least 4 tasks per
     // product), and up to dot_task_rows_long for rows longer than
     // long_row_inputs. Sized when each task copied its tokens' inputs (fewer
@@ -123,7 +128,14 @@ protected:
     // tokens_inner: the product stored with the tokens contiguous.
     void bf16_dot_linear(Linear &l, bool tokens_inner = false);
     void bf16_dot_decode(Linear &l, Halide::Func root);
+    struct BatchTile {
+        Halide::Func tile;  // one chunk of a tile of rows x tokens
+        Halide::Var u;      // its lanes
+        Halide::RVar rr;    // its update's loop over the chunk's vectors
+    };
+    BatchTile batch_tiles(Linear &l, Halide::RVar step, int lane_inputs, int rows, int tokens);
     void bf16_dot_batch(Linear &l);
+    void int_dot_batch(Linear &l);
     void bf16x2_dot_decode(Linear &l, Halide::Func root);
     int dot_task_rows(int64_t out_dim, int64_t in_dim) const;
     void stage_bf16_inputs(std::initializer_list<const Linear *> linears, Phase phase);

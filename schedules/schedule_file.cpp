@@ -33,6 +33,8 @@ const std::vector<FieldRef> &field_refs() {
         {{"batch_tokens", 1, 16}, &CpuTiles::batch_tokens},
         {{"batch_prefetch", 0, 256}, &CpuTiles::batch_prefetch},
         {{"batch_chunk", 0, 1 << 20}, &CpuTiles::batch_chunk},
+        {{"int_batch_rows", 1, 16}, &CpuTiles::int_batch_rows},
+        {{"int_batch_tokens", 1, 16}, &CpuTiles::int_batch_tokens},
         {{"dot_task_rows", 16, 1 << 16}, &CpuTiles::dot_task_rows},
         {{"dot_task_rows_long", 16, 1 << 16}, &CpuTiles::dot_task_rows_long},
         {{"parallel_rows", 4, 1 << 16}, &CpuTiles::parallel_rows},

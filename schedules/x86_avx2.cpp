@@ -15,6 +15,10 @@ IsaFamily x86_avx2_family() {
     // elements they take one register a row, and qwenc tune found 2 x 4
     // fastest (bench/HISTORY.md).
     t.int8_tokens = 4;
+    // int16-dot's batched steps in the same 2 x 4 tiles: 8 sums and 8
+    // groups fill the 16 registers.
+    t.int_batch_rows = 2;
+    t.int_batch_tokens = 4;
     IsaFamily f{"x86-avx2", t};
     f.lowering_passes = add_maddubs_pass;  // vpmaddubsw: bench/HISTORY.md
     f.quant4_int8_dot = true;

@@ -195,10 +195,11 @@ void emit_model_object(const ModelConfig &config, const std::string &config_path
     m.prefill_max_tokens = opts.prefill_max_tokens;
     m.prefill_math = opts.prefill_math;
     m.decode_math = opts.decode_math;
-    // GPTQ's and AWQ's layouts have no int8-dot prefill schedules: their
-    // batches stay f32. qwenc-int4's rows compute as decode does.
+    // Batched steps compute as decode does, so that a sequence's generated
+    // tokens come out of a batch as they would alone; but GPTQ's and AWQ's
+    // layouts have no int8-dot prefill schedules: their batches stay f32.
     const bool batch_f32 = config.quant4.active() && config.quant4.format != Quant4Format::Rows;
-    m.batch_math = batch_f32 ? MatMath::F32 : mat_math_for_batches(opts.decode_math);
+    m.batch_math = batch_f32 ? MatMath::F32 : opts.decode_math;
     m.kv_cache_dtype = opts.kv_cache_dtype;
     check_buffer_sizes(m, config_path);
 

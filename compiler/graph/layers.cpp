@@ -99,6 +99,7 @@ Linear int_dot_linear(const std::string &name, const WeightMatrix &w, Func x, Fu
                                     " has " + std::to_string(n_in) + ")");
     Linear l{Func(sum_name(name, w)), RDom(0, n_in / group, name + "_r"), w.out_dim(), {}};
     Linear::IntDot &q = l.int_dot;
+    l.weights = w.param();
     const BlockQuantized xq = quantize_blocks(name, x, token(n_tokens), levels, int16 ? Int(16) : Int(8));
     q.amax = xq.amax;
     q.block_scale = xq.scale;

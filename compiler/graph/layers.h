@@ -38,8 +38,8 @@ struct Linear {
     // its lo pairs the next; the reduction runs over r.x = j, r.y = k and
     // r.z = p.
     Halide::Func x_bf16;
-    // The weight matrix itself (bf16 dot products), for schedules that
-    // prefetch its rows.
+    // The weight matrix itself (bf16 and integer dot products), for
+    // schedules that prefetch its rows.
     Halide::ImageParam weights;
     // Integer dot products of int8 weights, int8-dot and int16-dot (defined
     // only then): the input quantized per block of kIntDotBlock inputs; the

@@ -80,6 +80,12 @@ foreach(case tied untied wide long)
   set_tests_properties(e2e.int16_dot.${case}.decode_matches_prefill PROPERTIES
                        FIXTURES_REQUIRED "${model_fixture};int16_dot_${case}"
                        ENVIRONMENT "QWENC_TEST_MODEL=${i8d}/${case}-int16-dot.so;QWENC_TEST_WEIGHTS=${weights};QWENC_TEST_TOLERANCE=1e-3")
+  # Batched steps on int16-dot's own batch tiles: a sequence's logits in a
+  # batch are its single stream's (int16-dot decode) within 1e-4 x std.
+  add_test(NAME e2e.int16_dot.${case}.batch_invariance COMMAND ${BIN}/test-batch)
+  set_tests_properties(e2e.int16_dot.${case}.batch_invariance PROPERTIES
+                       FIXTURES_REQUIRED "${model_fixture};int16_dot_${case}"
+                       ENVIRONMENT "QWENC_TEST_MODEL=${i8d}/${case}-int16-dot.so;QWENC_TEST_WEIGHTS=${weights}")
 endforeach()
 # qwenrun --eval-decode: the same tokens one at a time, through the decode
 # stages: int16-dot's logits against the independent reference.
@@ -106,6 +112,17 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
            COMMAND bash -c "'${BIN}/qwenc' '${E2E_DIR}/int8_tied/config.json' -o '${i8d}/tied-spr-int16.so' --target ${SPR_TARGET} --quiet && objdump -d '${i8d}/tied-spr-int16.so' > '${i8d}/tied-spr-int16.dis' && echo \"vpdpwssd $(grep -c vpdpwssd '${i8d}/tied-spr-int16.dis') vex $(grep -c '{vex}' '${i8d}/tied-spr-int16.dis')\"")
   set_tests_properties(e2e.int16_dot.emits_evex_vpdpwssd PROPERTIES FIXTURES_REQUIRED int8_tied_model
                        PASS_REGULAR_EXPRESSION "vpdpwssd [1-9][0-9]* vex 0")
+  # AVX2's int16-dot batches (vpmaddwd, 2 x 4 tiles in 16 registers), run
+  # on this host: batched logits within int16-dot's bound of the single stream's.
+  add_test(NAME e2e.int16_dot.tied_avx2.compile
+           COMMAND ${BIN}/qwenc ${E2E_DIR}/int8_tied/config.json -o ${i8d}/tied-int16-avx2.so
+                   --target x86-64-linux-avx-avx2-f16c-fma-sse41 --quiet)
+  set_tests_properties(e2e.int16_dot.tied_avx2.compile PROPERTIES FIXTURES_REQUIRED int8_tied_model
+                       FIXTURES_SETUP int16_dot_tied_avx2)
+  add_test(NAME e2e.int16_dot.tied_avx2.batch_invariance COMMAND ${BIN}/test-batch)
+  set_tests_properties(e2e.int16_dot.tied_avx2.batch_invariance PROPERTIES
+                       FIXTURES_REQUIRED "int8_tied_model;int16_dot_tied_avx2"
+                       ENVIRONMENT "QWENC_TEST_MODEL=${i8d}/tied-int16-avx2.so;QWENC_TEST_WEIGHTS=${E2E_DIR}/int8_tied")
 endif()
 
 # Refusals: the integer maths need int8 weights and inputs in whole

@@ -1,6 +1,6 @@
 // Batch invariance of the batched engine (runtime/src/batch/): a sequence's
 // logits inside any batch equal its single-stream logits (a session's)
-// within 1e-4 x their std, and the independent reference's within 1e-3 x
+// within 1e-4 x their std (5e-4 under int16-dot: see below), and the independent reference's within 1e-3 x
 // std, at batch sizes 1, 3 and 8, with mixed prompt lengths (some longer
 // than the step, so prefill spans steps beside other sequences' decodes),
 // a sequence joining mid-way and one cancelled mid-way; greedy tokens are
@@ -130,7 +130,13 @@ TEST_CASE("a sequence's logits and tokens in any batch are its single stream's a
     // tiles), a last-bit difference of f32 K can round to a neighbouring
     // bf16 or f16, which the logits show at ~1.5e-4 x std (f16 seen on
     // AVX-512 only); an f32 cache stays within 1e-4.
-    const double invariance = model.object().manifest().kv_cache_dtype == DType::F32 ? 1e-4 : 1e-3;
+    // int16-dot (int8 weights' decode on x86) quantizes each token's
+    // activations per block of 32: where a batch's sums leave an activation
+    // a last bit off, its int16 can round to the neighbouring level, which
+    // the logits show at up to ~2.2e-4 x std (int16-dot itself is 1.6-3.3e-4
+    // off f32's); 5e-4 for it.
+    const Manifest &manifest = model.object().manifest();
+    const double invariance = manifest.kv_cache_dtype != DType::F32 ? 1e-3 : manifest.batch_math == MatMath::Int16Dot ? 5e-4 : 1e-4;
 
     for (const Plan &plan : {Plan{1}, Plan{3}, Plan{8, 4, 3}}) {
         INFO("max_batch " << plan.max_batch << ", a sequence joins at step " << plan.join_at_step << ", one leaves at "

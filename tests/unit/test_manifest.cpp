@@ -48,22 +48,21 @@ TEST_CASE("each phase's matrix math survives the round trip and picks the stages
     const Manifest back_b = Manifest::from_json(b.to_json(), "m.so");
     CHECK(back_b.math(Stage::AttnMlpPrefill) == MatMath::Bf16Dot);
     CHECK(back_b.math(Stage::AttnMlpDecode) == MatMath::Bf16x2Dot);
-    // Batched steps compute as decode does, on prefill's schedules.
-    b.batch_math = mat_math_for_batches(b.decode_math);
+    // Batched steps compute as decode does.
+    b.batch_math = b.decode_math;
     const Manifest back_batch = Manifest::from_json(b.to_json(), "m.so");
     CHECK(back_batch.batch_math == MatMath::Bf16x2Dot);
     for (Stage s : {Stage::QkvBatch, Stage::OutMlp, Stage::HeadBatch}) CHECK(back_batch.math(s) == MatMath::Bf16x2Dot);
     CHECK(back_batch.math(Stage::QkvPrefill) == MatMath::Bf16Dot);
-    CHECK(mat_math_for_batches(MatMath::Bf16Dot) == MatMath::Bf16Dot);
-    CHECK(mat_math_for_batches(MatMath::Int8Dot) == MatMath::Int8Dot);
-    CHECK(mat_math_for_batches(MatMath::Bf16x2Dot) == MatMath::Bf16x2Dot);
-    CHECK(mat_math_for_batches(MatMath::Int16Dot) == MatMath::F32);
 
     Manifest c = small_manifest(DType::I8);
     c.decode_math = MatMath::Int16Dot;
     const Manifest back_c = Manifest::from_json(c.to_json(), "m.so");
     CHECK(back_c.math(Stage::AttnMlpDecode) == MatMath::Int16Dot);
     CHECK(back_c.math(Stage::AttnMlpPrefill) == MatMath::F32);
+    // int16-dot, decode's math only, batches too (Phase::Batch schedules).
+    c.batch_math = MatMath::Int16Dot;
+    CHECK(Manifest::from_json(c.to_json(), "m.so").math(Stage::OutMlp) == MatMath::Int16Dot);
 }
 
 TEST_CASE("a manifest naming an unknown math, or one its weights cannot take, is refused by name") {
@@ -83,8 +82,6 @@ TEST_CASE("a manifest naming an unknown math, or one its weights cannot take, is
     j["prefill_math"] = "int16-dot";
     CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"), Catch::Contains("m.so: bad manifest: prefill_math 'int16-dot' is a decode math"));
     j = small_manifest(DType::I8).to_json();
-    j["batch_math"] = "int16-dot";
-    CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"), Catch::Contains("m.so: bad manifest: batch_math 'int16-dot' has no batched schedules"));
     j.erase("batch_math");
     CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"), Catch::Contains("m.so: bad manifest:"));
     j = small_manifest(DType::BF16).to_json();
