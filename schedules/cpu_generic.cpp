@@ -162,16 +162,16 @@ void CpuGenericSchedule::bf16_dot_decode(Linear &l, Func root) {
 
 // A batched step's products on dot products (bf16, bf16x2, int16): decode's
 // lanes along the inputs (one vector per row and token), in parallel tasks
-// of rows, each task's rows in tiles of batch_rows. A tile goes through its
-// rows a chunk of inputs at a time, making every token of the step
-// (batch_tokens at a time, the sums of rows x tokens in registers) while the
+// of rows, each task's rows in tiles of `rows`. A tile goes through its
+// rows a chunk of batch_chunk inputs at a time, making every token of the
+// step (`tokens` at a time, the sums of rows x tokens in registers) while the
 // chunk is in cache, so each weight is streamed from memory once per step,
 // without the pauses that reusing whole rows made. The lanes wait in memory
 // between chunks and are summed at the end of the task, as decode's are.
 // Prefill's tiles (32 tokens in the lanes under bf16-dot) left 3/4 of them
 // idle at 8 sequences and read 8 rows 4 bytes at a time.
 // `step` walks the reduction a lane at a time, `lane_inputs` inputs a lane;
-// tiles of (at most) `rows` rows x `tokens` tokens.
+// `rows` is at most tile_rows_wanted (see tile_rows).
 // Returns the Func that makes one chunk of a tile, whose update's loops over
 // the lanes (u), rows (o), tokens (t) and the chunk's vectors (rr) are left
 // to the caller's math.
