@@ -85,8 +85,9 @@ struct Manifest {
     MatMath decode_math = MatMath::F32;
     // Batched steps' products (qkv_batch, out_mlp, head_batch): multi-token
     // schedules in decode's math (f32 for GPTQ / AWQ, see emit_object.cpp),
-    // so a sequence's tokens come out the same in a batch as alone. Where it is not prefill_math, a batched step reads a
-    // prompt chunk on the prefill stages, apart from the generated tokens.
+    // so a sequence's tokens come out the same in a batch as alone. Where
+    // it is not prefill_math, a batched step reads a prompt chunk on the
+    // prefill stages, apart from the generated tokens.
     MatMath batch_math = MatMath::F32;
     MatMath math(Stage s) const;
 
