@@ -210,12 +210,14 @@ CpuGenericSchedule::BatchTile CpuGenericSchedule::batch_tiles(Linear &l, RVar st
         .unroll(ox)
         .unroll(ti);
     tile.compute_at(partial, to).vectorize(u);
+    // A software prefetch runs batch_prefetch vectors ahead in each of the
+    // tile's rows.
+    if (t_.batch_prefetch > 0) tile.update().prefetch(l.weights, rr, rr, t_.batch_prefetch);
     return {tile, u, rr};
 }
 
 // bf16 / bf16x2 dot products: one vector of pairs per row and token; bf16x2
-// adds x's lo part to the same sums. A software prefetch runs
-// batch_prefetch vectors ahead in each row of the tile.
+// adds x's lo part to the same sums.
 void CpuGenericSchedule::bf16_dot_batch(Linear &l) {
     const bool x2 = l.bf16x2_dot();
     require_block_vectors(name_, t_.vector, kBf16DotTokens, "bf16 dot products");
@@ -225,7 +227,6 @@ void CpuGenericSchedule::bf16_dot_batch(Linear &l) {
     if (x2) inner.reorder(pair, b.u, l.r.y, o, t, b.rr).unroll(l.r.y);
     else inner.reorder(pair, b.u, o, t, b.rr);
     inner.atomic().vectorize(pair).vectorize(b.u).unroll(o).unroll(t);
-    if (t_.batch_prefetch > 0) inner.prefetch(l.weights, b.rr, b.rr, t_.batch_prefetch);
 }
 
 // int16-dot (int8 weights): each lane one group of inputs (vpmaddwd's pair
@@ -244,7 +245,6 @@ void CpuGenericSchedule::int_dot_batch(Linear &l) {
         for (int s = 0; s < g.num_update_definitions(); s++)
             g.update(s).atomic().vectorize(q.k.x).vectorize(j).unroll(o).unroll(t);
     }
-    if (t_.batch_prefetch > 0) inner.prefetch(l.weights, b.rr, b.rr, t_.batch_prefetch);
 }
 
 // Decode on bf16x2 dot products: as bf16_dot_decode, with two vdpbf16ps
