@@ -81,7 +81,8 @@ foreach(case tied untied wide long)
                        FIXTURES_REQUIRED "${model_fixture};int16_dot_${case}"
                        ENVIRONMENT "QWENC_TEST_MODEL=${i8d}/${case}-int16-dot.so;QWENC_TEST_WEIGHTS=${weights};QWENC_TEST_TOLERANCE=1e-3")
   # Batched steps on int16-dot's own batch tiles: a sequence's logits in a
-  # batch are its single stream's (int16-dot decode) within 1e-4 x std.
+  # batch are its single stream's (int16-dot decode) within 5e-4 x std
+  # (test_batch.cpp says why not 1e-4).
   add_test(NAME e2e.int16_dot.${case}.batch_invariance COMMAND ${BIN}/test-batch)
   set_tests_properties(e2e.int16_dot.${case}.batch_invariance PROPERTIES
                        FIXTURES_REQUIRED "${model_fixture};int16_dot_${case}"
