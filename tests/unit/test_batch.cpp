@@ -1,11 +1,12 @@
 // Batch invariance of the batched engine (runtime/src/batch/): a sequence's
 // logits inside any batch equal its single-stream logits (a session's)
 // within 1e-4 x their std (5e-4 under int16-dot: see below), and the
-// independent reference's within 1e-3 x std, at batch sizes 1, 3 and 8, with mixed prompt lengths (some longer
-// than the step, so prefill spans steps beside other sequences' decodes),
-// a sequence joining mid-way and one cancelled mid-way; greedy tokens are
-// identical to a single stream's. Runs against a compiled model named by
-// QWENC_TEST_MODEL / QWENC_TEST_WEIGHTS.
+// independent reference's within 1e-3 x std, at batch sizes 1, 3 and 8,
+// with mixed prompt lengths (some longer than the step, so prefill spans
+// steps beside other sequences' decodes), a sequence joining mid-way and
+// one cancelled mid-way; greedy tokens are identical to a single stream's.
+// Runs against a compiled model named by QWENC_TEST_MODEL /
+// QWENC_TEST_WEIGHTS.
 #include <catch2/catch.hpp>
 
 #include <cmath>
