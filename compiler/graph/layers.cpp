@@ -173,6 +173,24 @@ Func staged_input(const std::string &name, Func x, MatMath math, Expr n_tokens) 
 }
 
 namespace {
+// A 4-bit weight byte's products with int8 activations (its low nibble by
+// x_lo, its high nibble by x_hi) added to f(args), in the form the target
+// has an instruction for: where it has VNNI (int8_quad_dot), two updates,
+// each one vpdpbusd a vector of words; elsewhere one sum of both, the only
+// form the pmaddubsw pass (schedules/x86_maddubs.cpp) rewrites (written as
+// two updates, the AVX2 objects had no pmaddubsw: bench/HISTORY.md).
+void add_nibble_products(Func f, const std::vector<Var> &args, const Expr &byte, const Expr &x_lo, const Expr &x_hi,
+                         bool quad_dot) {
+    const Expr lo = cast<int32_t>(byte & cast<uint8_t>(15)) * cast<int32_t>(x_lo);
+    const Expr hi = cast<int32_t>(byte >> cast<uint8_t>(4)) * cast<int32_t>(x_hi);
+    if (quad_dot) {
+        f(args) += lo;
+        f(args) += hi;
+    } else {
+        f(args) += lo + hi;
+    }
+}
+
 // 4-bit group-quantized weights (see Linear::Quant4Parts): the zero point
 // comes out of the inner loop as one product per group and output.
 Linear quant4_linear(const std::string &name, const WeightMatrix &w, Func x, Func bias, const Expr &n_tokens) {
@@ -261,14 +279,7 @@ Linear quant4_int8_linear(const std::string &name, const WeightMatrix &w, Func x
     const Expr byte = w.quant4_byte(o, q.k.x, wrow);
     q.block = Func(name + "_block");
     q.block(o, j, t) = 0;
-    const Expr lo = cast<int32_t>(byte & cast<uint8_t>(15)) * cast<int32_t>(q.x_lo(q.k.x, wrow, t));
-    const Expr hi = cast<int32_t>(byte >> cast<uint8_t>(4)) * cast<int32_t>(q.x_hi(q.k.x, wrow, t));
-    if (w.int8_quad_dot()) {  // two vpdpbusd a vector of words: low nibbles, then high
-        q.block(o, j, t) += lo;
-        q.block(o, j, t) += hi;
-    } else {  // one sum of both, for the pmaddubsw pass
-        q.block(o, j, t) += lo + hi;
-    }
+    add_nibble_products(q.block, {o, j, t}, byte, q.x_lo(q.k.x, wrow, t), q.x_hi(q.k.x, wrow, t), w.int8_quad_dot());
     q.blocks = RDom(0, G / B, name + "_rbk");
     const Expr k = g * (G / B) + q.blocks;
     q.part = Func(name + "_part");
@@ -299,8 +310,9 @@ Linear quant4_rows_linear(const std::string &name, const WeightMatrix &w, Func x
 // products with q - zero, exact in int32: from zero_sum (the zero's
 // share), its 4 bytes' low nibbles by the even inputs (x_lo), then their
 // high nibbles by the odd ones (x_hi), each a 4-byte dot product of
-// unsigned 4-bit values by int8 (one vpdpbusd lane). A word's sum then
-// takes its block's scale and its group's.
+// unsigned 4-bit values by int8 (one vpdpbusd lane; see
+// add_nibble_products). A word's sum then takes its block's scale and its
+// group's.
 Linear quant4_rows_int8_linear(const std::string &name, const WeightMatrix &w, Func x, Func bias, const Expr &n_tokens) {
     const int G = int(w.quant4_group()), B = kIntDotBlock, P = kQuant4Pack, W = kQuant4WordBytes;
     if (G % B != 0)
@@ -326,14 +338,7 @@ Linear quant4_rows_int8_linear(const std::string &name, const WeightMatrix &w, F
     const Expr byte = w.quant4_row_byte(b, o);
     q.group = Func(name + "_group");
     q.group(j, o, t) = q.zero_sum(j, t);
-    const Expr lo = cast<int32_t>(byte & cast<uint8_t>(15)) * cast<int32_t>(q.x_lo(b, t));
-    const Expr hi = cast<int32_t>(byte >> cast<uint8_t>(4)) * cast<int32_t>(q.x_hi(b, t));
-    if (w.int8_quad_dot()) {  // two vpdpbusd a vector of words: low nibbles, then high
-        q.group(j, o, t) += lo;
-        q.group(j, o, t) += hi;
-    } else {  // one sum of both, for the pmaddubsw pass (two updates ran at a third of AVX2's bandwidth)
-        q.group(j, o, t) += lo + hi;
-    }
+    add_nibble_products(q.group, {j, o, t}, byte, q.x_lo(b, t), q.x_hi(b, t), w.int8_quad_dot());
     q.weight_scale = Func(name + "_wscale");
     q.weight_scale(g, o) = w.quant4_scale(g, o);
     q.group_words = G / P;

@@ -8,8 +8,8 @@
 # for GPTQ's prefill. The int8-dot objects of both layouts sum on
 # vpmaddubsw, but on avx512_sapphirerapids targets (VNNI: Zen 4, Sapphire
 # Rapids) on vpdpbusd, two a vector of words; the f32 one has neither.
-# (The rows' sums written for vpdpbusd alone took no vpmaddubsw on AVX2 and
-# decoded at a third of the read bandwidth: bench/HISTORY.md.)
+# (Written for vpdpbusd alone, the rows' AVX2 object once had no
+# vpmaddubsw at all: bench/HISTORY.md.)
 set -eu
 qwenc=$1 e2e=$2 out=$3
 mkdir -p "$out"
