@@ -51,7 +51,7 @@ options:
                            for int8 weights on x86 and arm_dot_prod); int8-dot (int8 weights:
                            activations quantized to int8 per block of 32, as
                            llama.cpp's Q8_0, logits ~0.1 off; also 4-bit
-                           GPTQ / qwenc-int4 weights with groups of a multiple
+                           GPTQ / AWQ / qwenc-int4 weights with groups of a multiple
                            of 32, as llama.cpp's Q4_0 x Q8_0: the default for
                            them on x86 targets with AVX2 or AVX-512, and for
                            qwenc-int4's prefill there too).
@@ -132,7 +132,7 @@ static std::optional<std::pair<const char *, int64_t>> dim_off_multiple(const Mo
 static MatMath default_decode_math(const EmitOptions &opts, const ModelConfig &config) {
     auto fits = [&](MatMath m) { return !dim_off_multiple(config, m); };
     if (config.quant4.active()) {
-        // 4-bit GPTQ-layout weights: int8 activations, as llama.cpp's Q4_0 x
+        // 4-bit weights (every layout): int8 activations, as llama.cpp's Q4_0 x
         // Q8_0, where every target's schedule has fast sums for them
         // (pmaddubsw on x86 with AVX2 or AVX-512); else f32.
         bool fast = !opts.targets.empty();
@@ -185,9 +185,8 @@ static MatMath parse_math(const CliArgs &args, const std::string &flag, std::ini
     if (config.quant4.active()) {
         if (!quant4_math_allowed(config.quant4, *math, flag == "decode-math"))
             throw UsageError("--" + flag + " " + name + " does not apply to " + quant4_describe(config.quant4) +
-                             (config.quant4.format == Quant4Format::Gptq   ? ": they take f32, or int8-dot in decode"
-                              : config.quant4.format == Quant4Format::Rows ? ": they take f32 or int8-dot"
-                                                                           : ": they take f32"));
+                             (config.quant4.format == Quant4Format::Rows ? ": they take f32 or int8-dot"
+                                                                         : ": they take f32, or int8-dot in decode"));
         if (quant4_int8_dot(config.quant4, *math) && !quant4_groups_fit_int8_dot(config.quant4))
             throw InputError(config_path + ": --" + flag + " " + name + " needs a group_size divisible by " +
                              std::to_string(kIntDotBlock) + " (it is " + std::to_string(config.quant4.group_size) + ")");

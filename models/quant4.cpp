@@ -117,7 +117,7 @@ json quant4_config_json(const Quant4 &q) {
 }
 
 bool quant4_int8_dot(const Quant4 &q, MatMath m) {
-    return (q.format == Quant4Format::Gptq || q.format == Quant4Format::Rows) && m == MatMath::Int8Dot;
+    return q.active() && m == MatMath::Int8Dot;
 }
 
 bool quant4_math_allowed(const Quant4 &q, MatMath m, bool decode) {

@@ -88,13 +88,14 @@ constexpr int kQuant4Pack = 8;
 // in the order 0, 2, 4, 6, 1, 3, 5, 7).
 constexpr int kAwqNibble[kQuant4Pack] = {0, 4, 1, 5, 2, 6, 3, 7};
 
-// int8-dot with 4-bit weights (GPTQ's layout in decode, qwenc-int4's rows in
-// decode and prefill): the activations quantized to int8 per block of
-// kIntDotBlock inputs, as llama.cpp's Q4_0 x Q8_0; each byte of a qweight
-// word (two inputs' 4-bit values) meets two int8 activations. Such a stage
-// takes its 4-bit matrices' qweight as bytes, uint8 [4 * out, in / 8] (GPTQ)
-// or [out, in / 2] (rows) (quant4_qweight_bytes), and its dense matrices
-// (GPTQ's f16 embedding and lm_head) in f32 (quant4_dense_math).
+// int8-dot with 4-bit weights (GPTQ's and AWQ's layouts in decode,
+// qwenc-int4's rows in decode and prefill): the activations quantized to
+// int8 per block of kIntDotBlock inputs, as llama.cpp's Q4_0 x Q8_0; each
+// 4-bit value meets one int8 activation in a byte-wise dot product. Such a
+// stage takes its 4-bit matrices' qweight as bytes, uint8 [4 * out, in / 8]
+// (GPTQ), [out / 2, in] (AWQ) or [out, in / 2] (rows)
+// (quant4_qweight_bytes), and its dense matrices (GPTQ's and AWQ's f16
+// embedding and lm_head) in f32 (quant4_dense_math).
 bool quant4_int8_dot(const Quant4 &q, MatMath m);
 constexpr int kQuant4WordBytes = 4;
 // Whether a stage of math `m` takes qweight as bytes rather than int32 words.

@@ -99,6 +99,9 @@ struct CpuTiles {
     int quant4_rows = 1;
     // Decode: most outputs whose sums one task keeps (in L2) per group.
     int quant4_chunk = 4096;
+    // Decode of AWQ with int8-dot: qweight byte columns (two outputs each)
+    // whose block sums one pass keeps in registers.
+    int quant4_awq_columns = 32;
 };
 
 class CpuGenericSchedule : public Schedule {

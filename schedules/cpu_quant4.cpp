@@ -62,6 +62,14 @@ int64_t quant4_chunk(int most, int64_t out_dim) {
         if (out_dim % c == 0) return c;
     return out_dim;
 }
+// AWQ with int8-dot: byte columns per tile, the most, a multiple of 16 (a
+// 128-bit lane of bytes, what the pmaddubsw pass pairs) up to `most`,
+// that divide a chunk's `columns`; else 16 (guarded at the end).
+int quant4_awq_columns(int most, int64_t columns) {
+    for (int c = most / 16 * 16; c >= 16; c -= 16)
+        if (columns % c == 0) return c;
+    return 16;
+}
 }  // namespace
 
 void CpuGenericSchedule::quant4_linear(Linear &l, Phase phase, Func root) {
@@ -77,8 +85,10 @@ void CpuGenericSchedule::quant4_linear(Linear &l, Phase phase, Func root) {
         q.amax.compute_root();
         q.x_scale.compute_root();
         q.x_q.compute_root().vectorize(j, t_.vector, kGuard);
-        q.x_lo.compute_root();
-        q.x_hi.compute_root();
+        if (q.x_lo.defined()) {  // GPTQ's
+            q.x_lo.compute_root();
+            q.x_hi.compute_root();
+        }
     }
     q.x_sum.compute_root();
     if (q.x_by_nibble.defined()) {
@@ -130,6 +140,31 @@ void CpuGenericSchedule::quant4_linear(Linear &l, Phase phase, Func root) {
             .vectorize(ol)
             .fuse(oc, u, task_var)
             .parallel(task_var);
+        if (q.int8_dot() && !q.gptq) {
+            // AWQ: each group's sums for the task's byte columns (the
+            // chunk's outputs), block by block: a block's rows eight at a
+            // time (two runs of four side by side, see
+            // quant4_awq_int8_linear), each across the chunk's columns a
+            // tile at a time, its sums added to the block's in L1. Eight
+            // runs, each read sequentially, as the f32 sums' four: with a
+            // block's 32 rows side by side in 32-byte tiles instead, 1.5B
+            // decoded at half the f32 sums' speed (bench/HISTORY.md).
+            const Var c = q.part.args()[0], nb = q.part.args()[1];
+            const Var bc = q.block.args()[0], bn = q.block.args()[1];
+            const int cols = quant4_awq_columns(t_.quant4_awq_columns, chunk / 2);
+            Var co("co"), ci("ci");
+            q.part.compute_at(parts, gi).bound(nb, 0, 2).vectorize(c, t_.vector).unroll(nb);
+            q.part.update().reorder(c, nb, q.blocks).vectorize(c, t_.vector).unroll(nb);
+            q.block.compute_at(q.part, q.blocks).bound(bn, 0, 2).vectorize(bc, t_.vector).unroll(bn);
+            q.block.update()
+                .atomic()
+                .split(bc, co, ci, cols, kGuard)
+                .reorder(ci, q.k.x, bn, co, q.k.y)
+                .vectorize(ci)
+                .vectorize(q.k.x)
+                .unroll(bn);
+            return;
+        }
         if (q.int8_dot()) {
             // One vector of outputs at a time, its sums in registers: a
             // block's word rows (4 runs side by side, a row apart), each

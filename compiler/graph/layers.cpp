@@ -173,16 +173,17 @@ Func staged_input(const std::string &name, Func x, MatMath math, Expr n_tokens) 
 }
 
 namespace {
-// A 4-bit weight byte's products with int8 activations (its low nibble by
-// x_lo, its high nibble by x_hi) added to f(args), in the form the target
-// has an instruction for: where it has VNNI (int8_quad_dot), two updates,
-// each one vpdpbusd a vector of words; elsewhere one sum of both, the only
-// form the pmaddubsw pass (schedules/x86_maddubs.cpp) rewrites (written as
-// two updates, the AVX2 objects had no pmaddubsw: bench/HISTORY.md).
-void add_nibble_products(Func f, const std::vector<Var> &args, const Expr &byte, const Expr &x_lo, const Expr &x_hi,
+// Two 4-bit values' products with int8 activations (a by x_a, b by x_b)
+// added to f(args), in the form the target has an instruction for: where it
+// has VNNI (int8_quad_dot), two updates, each one vpdpbusd a vector of
+// words; elsewhere one sum of both, the only form the pmaddubsw pass
+// (schedules/x86_maddubs.cpp) rewrites (written as two updates, the AVX2
+// objects had no pmaddubsw: bench/HISTORY.md). a and b are uint8 nibbles
+// as the pass knows them: v & 15 or v >> 4.
+void add_nibble_products(Func f, const std::vector<Var> &args, const Expr &a, const Expr &x_a, const Expr &b, const Expr &x_b,
                          bool quad_dot) {
-    const Expr lo = cast<int32_t>(byte & cast<uint8_t>(15)) * cast<int32_t>(x_lo);
-    const Expr hi = cast<int32_t>(byte >> cast<uint8_t>(4)) * cast<int32_t>(x_hi);
+    const Expr lo = cast<int32_t>(a) * cast<int32_t>(x_a);
+    const Expr hi = cast<int32_t>(b) * cast<int32_t>(x_b);
     if (quad_dot) {
         f(args) += lo;
         f(args) += hi;
@@ -190,6 +191,8 @@ void add_nibble_products(Func f, const std::vector<Var> &args, const Expr &byte,
         f(args) += lo + hi;
     }
 }
+Expr low_nibble(const Expr &byte) { return byte & cast<uint8_t>(15); }
+Expr high_nibble(const Expr &byte) { return byte >> cast<uint8_t>(4); }
 
 // 4-bit group-quantized weights (see Linear::Quant4Parts): the zero point
 // comes out of the inner loop as one product per group and output.
@@ -279,7 +282,8 @@ Linear quant4_int8_linear(const std::string &name, const WeightMatrix &w, Func x
     const Expr byte = w.quant4_byte(o, q.k.x, wrow);
     q.block = Func(name + "_block");
     q.block(o, j, t) = 0;
-    add_nibble_products(q.block, {o, j, t}, byte, q.x_lo(q.k.x, wrow, t), q.x_hi(q.k.x, wrow, t), w.int8_quad_dot());
+    add_nibble_products(q.block, {o, j, t}, low_nibble(byte), q.x_lo(q.k.x, wrow, t), high_nibble(byte), q.x_hi(q.k.x, wrow, t),
+                        w.int8_quad_dot());
     q.blocks = RDom(0, G / B, name + "_rbk");
     const Expr k = g * (G / B) + q.blocks;
     q.part = Func(name + "_part");
@@ -287,6 +291,60 @@ Linear quant4_int8_linear(const std::string &name, const WeightMatrix &w, Func x
     q.part(o, g, t) += q.x_scale(k, t) * cast<float>(q.block(o, k, t));
     l.out(o, t) = bias.defined() ? Expr(bias(o)) : Expr(0.0f);
     l.out(o, t) += w.quant4_scale(l.r.x, o) * (q.part(o, l.r.x, t) - w.quant4_zero(l.r.x, o) * q.x_sum(l.r.x, t));
+    l.result = l.out;
+    return l;
+}
+
+// 4-bit AWQ-layout weights on int8 activations (quant4_int8_dot), x
+// quantized per block as for GPTQ's (quant4_int8_linear). AWQ packs a word
+// along the outputs: a qweight byte holds two outputs of one input, so the
+// blocks' sums run over the qweight's bytes as stored, and each output
+// picks its own at the end:
+//   block(c, n, j, t): byte column c's nibble n (0 low, 1 high) by block
+//   j's inputs, exact in int32; each step two inputs four apart, a lane
+//   each output's two products (pmaddubsw pairs on x86: see
+//   schedules/x86_maddubs.cpp), four inputs side by side;
+//   part(c, n, g, t): the blocks' sums by their scales, over group g;
+// and output o is nibble awq_nibble_of_output(o) of its word (o / 8),
+// byte column 4 (o / 8) + nibble / 2, nibble % 2 of that byte.
+Linear quant4_awq_int8_linear(const std::string &name, const WeightMatrix &w, Func x, Func bias, const Expr &n_tokens) {
+    const int G = int(w.quant4_group()), B = kIntDotBlock, P = kQuant4Pack, W = kQuant4WordBytes;
+    if (G % B != 0)
+        throw std::invalid_argument("int8-dot needs 4-bit groups of a multiple of " + std::to_string(B) + " inputs (" + name +
+                                    " has " + std::to_string(G) + ")");
+    Linear l{Func(name), RDom(0, int(w.in_dim() / G), name + "_rg"), w.out_dim(), {}};
+    Linear::Quant4Parts &q = l.quant4;
+    q.x = Func(name + "_x4");
+    q.x(j, t) = x(j, token(n_tokens));
+    const BlockQuantized xq = quantize_blocks(name, q.x, t, 127.0f, Int(8));
+    q.amax = xq.amax;
+    q.x_scale = xq.scale;
+    q.x_q = xq.x_q;
+    q.x_sum = Func(name + "_xsum");
+    RDom in_group(0, G, name + "_rs");
+    const Expr i = g * G + in_group;
+    q.x_sum(g, t) = 0.0f;
+    q.x_sum(g, t) += cast<float>(q.x_q(i, t)) * q.x_scale(i / B, t);
+    Var c("c"), n("n");
+    q.k = RDom(0, 4, 0, B / 8, name + "_rk");  // an input of four (k.x), by 8-input steps (k.y)
+    const Expr row = j * B + 8 * q.k.y + q.k.x;
+    const Expr shift = cast<uint8_t>(4 * n);  // a constant once the schedule unrolls n
+    const Expr a = (w.quant4_awq_byte(c, row) >> shift) & cast<uint8_t>(15);
+    const Expr b = (w.quant4_awq_byte(c, row + 4) >> shift) & cast<uint8_t>(15);
+    q.block = Func(name + "_block");
+    q.block(c, n, j, t) = 0;
+    // One sum of both on every target: its lanes are outputs, which
+    // vpdpbusd's 4-input words are not; x86 takes them on pmaddubsw.
+    add_nibble_products(q.block, {c, n, j, t}, a, q.x_q(row, t), b, q.x_q(row + 4, t), false);
+    q.blocks = RDom(0, G / B, name + "_rbk");
+    const Expr k = g * (G / B) + q.blocks;
+    q.part = Func(name + "_part");
+    q.part(c, n, g, t) = 0.0f;
+    q.part(c, n, g, t) += q.x_scale(k, t) * cast<float>(q.block(c, n, k, t));
+    const Expr nib = WeightMatrix::awq_nibble_of_output(o);
+    const Expr part = q.part(W * (o / P) + nib / 2, nib % 2, l.r.x, t);
+    l.out(o, t) = bias.defined() ? Expr(bias(o)) : Expr(0.0f);
+    l.out(o, t) += w.quant4_scale(l.r.x, o) * (part - w.quant4_zero(l.r.x, o) * q.x_sum(l.r.x, t));
     l.result = l.out;
     return l;
 }
@@ -338,7 +396,7 @@ Linear quant4_rows_int8_linear(const std::string &name, const WeightMatrix &w, F
     const Expr byte = w.quant4_row_byte(b, o);
     q.group = Func(name + "_group");
     q.group(j, o, t) = q.zero_sum(j, t);
-    add_nibble_products(q.group, {j, o, t}, byte, q.x_lo(b, t), q.x_hi(b, t), w.int8_quad_dot());
+    add_nibble_products(q.group, {j, o, t}, low_nibble(byte), q.x_lo(b, t), high_nibble(byte), q.x_hi(b, t), w.int8_quad_dot());
     q.weight_scale = Func(name + "_wscale");
     q.weight_scale(g, o) = w.quant4_scale(g, o);
     q.group_words = G / P;
@@ -352,7 +410,9 @@ Linear linear(const std::string &name, const WeightMatrix &w, Func x, Func bias,
     if (w.quant4_rows())
         return w.math() == MatMath::Int8Dot ? quant4_rows_int8_linear(name, w, x, bias, n_tokens)
                                             : quant4_rows_linear(name, w, x, bias, n_tokens);
-    if (w.quant4() && w.math() == MatMath::Int8Dot) return quant4_int8_linear(name, w, x, bias, n_tokens);
+    if (w.quant4() && w.math() == MatMath::Int8Dot)
+        return w.quant4_format().format == Quant4Format::Awq ? quant4_awq_int8_linear(name, w, x, bias, n_tokens)
+                                                             : quant4_int8_linear(name, w, x, bias, n_tokens);
     if (w.quant4()) return quant4_linear(name, w, x, bias, n_tokens);
     if (w.math() == MatMath::Int8Dot || w.math() == MatMath::Int16Dot) return int_dot_linear(name, w, x, bias, n_tokens);
     if (w.math() == MatMath::Bf16x2Dot) {

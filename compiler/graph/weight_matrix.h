@@ -48,11 +48,14 @@ public:
     // that holds output o (AWQ), and group g's zero (with the format's
     // offset) and scale of output o as f32: w = scale * (q - zero).
     Halide::Expr quant4_word(const Halide::Expr &col, const Halide::Expr &row) const { return param_(col, row); }
-    // int8-dot: byte b of output o's word in word row `row` (uint8), which
+    // GPTQ with int8-dot: byte b of output o's word in word row `row` (uint8), which
     // holds inputs 8 row + 2 b (low nibble) and 8 row + 2 b + 1 (high).
     Halide::Expr quant4_byte(const Halide::Expr &o, const Halide::Expr &b, const Halide::Expr &row) const {
         return param_(kQuant4WordBytes * o + b, row);
     }
+    // AWQ with int8-dot: byte c of input row `row` (uint8), byte c % 4 of
+    // word c / 4: its nibbles 2 (c % 4) and 2 (c % 4) + 1.
+    Halide::Expr quant4_awq_byte(const Halide::Expr &c, const Halide::Expr &row) const { return param_(c, row); }
     static Halide::Expr quant4_nibble(const Halide::Expr &word, const Halide::Expr &n);
     static Halide::Expr awq_nibble_of_output(const Halide::Expr &o);
     Halide::Expr quant4_zero(const Halide::Expr &g, const Halide::Expr &o) const;

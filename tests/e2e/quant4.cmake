@@ -13,7 +13,7 @@ qwenc_e2e_case(gptq_v2_asym_untied FROM untied_sharded GEN --format gptq --group
   COMPILE --prefill-chunk 16 TOKENS ${Q4_UNTIED_TOKENS})
 qwenc_e2e_case(gptq_per_column FROM tied_bf16 GEN --format gptq --group-size -1 --asym --shards 3
   COMPILE --decode-math f32 TOKENS ${Q4_TIED_TOKENS})
-qwenc_e2e_case(awq_tied FROM tied_bf16 GEN --format awq --group-size 32 TOKENS ${Q4_TIED_TOKENS})
+qwenc_e2e_case(awq_tied FROM tied_bf16 GEN --format awq --group-size 32 COMPILE --decode-math f32 TOKENS ${Q4_TIED_TOKENS})
 qwenc_e2e_case(awq_untied FROM untied_sharded GEN --format awq --group-size 8
   COMPILE --prefill-chunk 16 TOKENS ${Q4_UNTIED_TOKENS})
 # Close to the bf16 model they came from: a sanity check on the writer's
@@ -91,22 +91,29 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
   foreach(case awq_tied)
     set(d ${E2E_DIR}/${case})
     add_test(NAME e2e.${case}.chunked_sums_match_reference
-             COMMAND bash -c "'${BIN}/qwenc' '${d}/config.json' -o '${d}/model-chunk24.so' --target x86-64-linux-avx-avx2-f16c-fma-sse41 --schedule '${Q4_CHUNK_SCHEDULE}' --quiet && '${BIN}/qwenrun' --model '${d}/model-chunk24.so' --weights '${d}' --tokens ${Q4_TIED_TOKENS} --max-tokens 0 --dump-logits '${d}/logits-chunk24.bin' && '${BIN}/check-logits' '${d}' ${Q4_TIED_TOKENS} '${d}/logits-chunk24.bin'")
+             COMMAND bash -c "'${BIN}/qwenc' '${d}/config.json' -o '${d}/model-chunk24.so' --target x86-64-linux-avx-avx2-f16c-fma-sse41 --schedule '${Q4_CHUNK_SCHEDULE}' --decode-math f32 --quiet && '${BIN}/qwenrun' --model '${d}/model-chunk24.so' --weights '${d}' --tokens ${Q4_TIED_TOKENS} --max-tokens 0 --dump-logits '${d}/logits-chunk24.bin' && '${BIN}/check-logits' '${d}' ${Q4_TIED_TOKENS} '${d}/logits-chunk24.bin'")
     set_tests_properties(e2e.${case}.chunked_sums_match_reference PROPERTIES FIXTURES_REQUIRED ${case}_model)
   endforeach()
+  # ... and AWQ's int8-dot sums in such chunks (12 byte columns, less than
+  # one tile of 16: guarded), within int8-dot's noise of the f32 logits.
+  set(d ${E2E_DIR}/awq_tied)
+  add_test(NAME e2e.awq_tied.int8_dot.chunked_close_to_f32
+           COMMAND bash -c "'${BIN}/qwenc' '${d}/config.json' -o '${d}/model-int8-chunk24.so' --target x86-64-linux-avx-avx2-f16c-fma-sse41 --schedule '${Q4_CHUNK_SCHEDULE}' --decode-math int8-dot --prefill-math f32 --quiet && '${BIN}/qwenrun' --model '${d}/model-int8-chunk24.so' --weights '${d}' --tokens ${Q4_TIED_TOKENS} --max-tokens 0 --eval-decode --quiet --dump-logits '${d}/logits-int8-chunk24.bin' && '${BIN}/qwenc-compare-logits' '${d}/logits.bin' '${d}/logits-int8-chunk24.bin' --vocab 512 --max-diff-std 0.15 --min-top1 0.9")
+  set_tests_properties(e2e.awq_tied.int8_dot.chunked_close_to_f32 PROPERTIES FIXTURES_REQUIRED "awq_tied_model;awq_tied_logits")
 endif()
 
-# int8-dot decode of 4-bit weights, GPTQ's layout and qwenc-int4's rows
-# (the default on x86 targets with AVX2; asked for here, so that any host
-# runs it): activations quantized to int8 per block of 32 inputs, as
-# llama.cpp's Q4_0 x Q8_0. GPTQ's prefill stays f32; the rows' takes
-# int8-dot too. Each token decoded one at a time (--eval-decode) is held to
+# int8-dot decode of 4-bit weights, GPTQ's and AWQ's layouts and
+# qwenc-int4's rows (the default on x86 targets with AVX2; asked for here,
+# so that any host runs it): activations quantized to int8 per block of 32
+# inputs, as llama.cpp's Q4_0 x Q8_0. GPTQ's and AWQ's prefill stays f32;
+# the rows' takes int8-dot too. Each token decoded one at a time (--eval-decode) is held to
 # the f32 path's logits, which match the reference, within the
 # quantization noise (5-10% of the logits' std on these tiny random models),
 # and a session's decode to its prefill within the same noise.
 set(Q4_INT8_DOT_gptq_tied --decode-math int8-dot --prefill-math f32)
+set(Q4_INT8_DOT_awq_tied --decode-math int8-dot --prefill-math f32)
 set(Q4_INT8_DOT_int4_tied --decode-math int8-dot --prefill-math int8-dot)
-foreach(case gptq_tied int4_tied)
+foreach(case gptq_tied awq_tied int4_tied)
   set(d ${E2E_DIR}/${case})
   add_test(NAME e2e.${case}.int8_dot.compile
            COMMAND ${BIN}/qwenc ${d}/config.json -o ${d}/model-int8-dot.so ${Q4_INT8_DOT_${case}} --quiet)
@@ -135,15 +142,15 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
   set_tests_properties(e2e.quant4.default_decode_math PROPERTIES
                        FIXTURES_REQUIRED "gptq_tied_model;int4_tied_model;awq_tied_model;gptq_v2_asym_untied_model")
 endif()
-# int8-dot refusals with 4-bit weights: prefill, AWQ's layout, groups off the block.
+# int8-dot refusals with 4-bit weights: GPTQ's and AWQ's prefill, groups off the block.
 add_test(NAME e2e.quant4_refuses_int8_dot_prefill
          COMMAND ${EXPECT_ERROR} "--prefill-math int8-dot does not apply to 4-bit gptq layers .*: they take f32, or int8-dot in decode"
                  ${BIN}/qwenc ${Q4}/config.json -o ${E2E_DIR}/never.so --prefill-math int8-dot)
 set_tests_properties(e2e.quant4_refuses_int8_dot_prefill PROPERTIES FIXTURES_REQUIRED gptq_tied_model)
-add_test(NAME e2e.quant4_refuses_int8_dot_awq
-         COMMAND ${EXPECT_ERROR} "--decode-math int8-dot does not apply to 4-bit awq layers .*: they take f32"
-                 ${BIN}/qwenc ${E2E_DIR}/awq_tied/config.json -o ${E2E_DIR}/never.so --decode-math int8-dot)
-set_tests_properties(e2e.quant4_refuses_int8_dot_awq PROPERTIES FIXTURES_REQUIRED awq_tied_model)
+add_test(NAME e2e.quant4_refuses_int8_dot_prefill_awq
+         COMMAND ${EXPECT_ERROR} "--prefill-math int8-dot does not apply to 4-bit awq layers .*: they take f32, or int8-dot in decode"
+                 ${BIN}/qwenc ${E2E_DIR}/awq_tied/config.json -o ${E2E_DIR}/never.so --prefill-math int8-dot)
+set_tests_properties(e2e.quant4_refuses_int8_dot_prefill_awq PROPERTIES FIXTURES_REQUIRED awq_tied_model)
 add_test(NAME e2e.quant4_refuses_int8_dot_group_8
          COMMAND ${EXPECT_ERROR} "--decode-math int8-dot needs a group_size divisible by 32 \\(it is 8\\)"
                  ${BIN}/qwenc ${E2E_DIR}/gptq_v2_asym_untied/config.json -o ${E2E_DIR}/never.so --decode-math int8-dot)
