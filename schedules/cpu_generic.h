@@ -100,8 +100,11 @@ struct CpuTiles {
     // Decode: most outputs whose sums one task keeps (in L2) per group.
     int quant4_chunk = 4096;
     // Decode of AWQ with int8-dot: qweight byte columns (two outputs each)
-    // whose block sums one pass keeps in registers.
+    // whose block sums one pass keeps in registers, and its quant4_chunk
+    // (its block sums take 4 bytes an output: whole rows of 8960 outputs
+    // stay in L2).
     int quant4_awq_columns = 32;
+    int quant4_awq_chunk = 16384;
 };
 
 class CpuGenericSchedule : public Schedule {

@@ -131,7 +131,8 @@ void CpuGenericSchedule::quant4_linear(Linear &l, Phase phase, Func root) {
         y.compute_at(root, Var::outermost()).vectorize(o, lanes, kGuard);
         y.update().vectorize(o, lanes, kGuard);
         parts.compute_root().vectorize(o, lanes, kGuard).parallel(u);
-        const int64_t chunk = quant4_chunk(t_.quant4_chunk, l.out_dim);
+        const bool awq_int8 = q.int8_dot() && !q.gptq;
+        const int64_t chunk = quant4_chunk(awq_int8 ? t_.quant4_awq_chunk : t_.quant4_chunk, l.out_dim);
         Var oc("oc"), oin("oin"), task_var("task");
         parts.update()
             .split(o, oc, oin, int(chunk))
@@ -140,7 +141,7 @@ void CpuGenericSchedule::quant4_linear(Linear &l, Phase phase, Func root) {
             .vectorize(ol)
             .fuse(oc, u, task_var)
             .parallel(task_var);
-        if (q.int8_dot() && !q.gptq) {
+        if (awq_int8) {
             // AWQ: each group's sums for the task's byte columns (the
             // chunk's outputs), block by block: a block's rows eight at a
             // time (two runs of four side by side, see
@@ -148,7 +149,9 @@ void CpuGenericSchedule::quant4_linear(Linear &l, Phase phase, Func root) {
             // tile at a time, its sums added to the block's in L1. Eight
             // runs, each read sequentially, as the f32 sums' four: with a
             // block's 32 rows side by side in 32-byte tiles instead, 1.5B
-            // decoded at half the f32 sums' speed (bench/HISTORY.md).
+            // decoded at half the f32 sums' speed, and with chunks of a
+            // quarter row (quant4_chunk's 2240 of 8960) 0.7-0.8x as fast
+            // as with whole rows (bench/HISTORY.md).
             const Var c = q.part.args()[0], nb = q.part.args()[1];
             const Var bc = q.block.args()[0], bn = q.block.args()[1];
             const int cols = quant4_awq_columns(t_.quant4_awq_columns, chunk / 2);

@@ -46,6 +46,7 @@ const std::vector<FieldRef> &field_refs() {
         {{"quant4_rows", 1, 16}, &CpuTiles::quant4_rows},
         {{"quant4_chunk", 8, 1 << 20}, &CpuTiles::quant4_chunk},
         {{"quant4_awq_columns", 16, 1024}, &CpuTiles::quant4_awq_columns},
+        {{"quant4_awq_chunk", 8, 1 << 20}, &CpuTiles::quant4_awq_chunk},
         {{"decode_halves", 0, 1}, nullptr},
     };
     return refs;

@@ -87,7 +87,7 @@ add_test(NAME e2e.int4_refuses_bits_with_other_format
 # schedule file this is.
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
   set(Q4_CHUNK_SCHEDULE ${E2E_DIR}/quant4_chunk24.json)
-  file(WRITE ${Q4_CHUNK_SCHEDULE} "{\"qwenc_schedule\": 1, \"schedule\": \"x86-avx2\", \"tiles\": {\"quant4_chunk\": 24}}\n")
+  file(WRITE ${Q4_CHUNK_SCHEDULE} "{\"qwenc_schedule\": 1, \"schedule\": \"x86-avx2\", \"tiles\": {\"quant4_chunk\": 24, \"quant4_awq_chunk\": 24}}\n")
   foreach(case awq_tied)
     set(d ${E2E_DIR}/${case})
     add_test(NAME e2e.${case}.chunked_sums_match_reference
