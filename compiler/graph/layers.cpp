@@ -173,6 +173,30 @@ Func staged_input(const std::string &name, Func x, MatMath math, Expr n_tokens) 
 }
 
 namespace {
+// int8-dot's blocks of kIntDotBlock inputs must tile a 4-bit product's groups.
+void check_int8_dot_groups(const std::string &name, int group) {
+    if (group % kIntDotBlock != 0)
+        throw std::invalid_argument("int8-dot needs 4-bit groups of a multiple of " + std::to_string(kIntDotBlock) +
+                                    " inputs (" + name + " has " + std::to_string(group) + ")");
+}
+
+// GPTQ's and AWQ's int8-dot input: x staged, quantized per block (x_q,
+// x_scale), and each group's sum of the dequantized x (x_sum), which the
+// zero point multiplies.
+void quantize_quant4_input(const std::string &name, Linear::Quant4Parts &q, Func x, int group, const Expr &n_tokens) {
+    q.x = Func(name + "_x4");
+    q.x(j, t) = x(j, token(n_tokens));
+    const BlockQuantized xq = quantize_blocks(name, q.x, t, 127.0f, Int(8));
+    q.amax = xq.amax;
+    q.x_scale = xq.scale;
+    q.x_q = xq.x_q;
+    q.x_sum = Func(name + "_xsum");
+    RDom in_group(0, group, name + "_rs");
+    const Expr i = g * group + in_group;
+    q.x_sum(g, t) = 0.0f;
+    q.x_sum(g, t) += cast<float>(q.x_q(i, t)) * q.x_scale(i / kIntDotBlock, t);
+}
+
 // Two 4-bit values' products with int8 activations (a by x_a, b by x_b)
 // added to f(args), in the form the target has an instruction for: where it
 // has VNNI (int8_quad_dot), two updates, each one vpdpbusd a vector of
@@ -254,28 +278,16 @@ Linear quant4_linear(const std::string &name, const WeightMatrix &w, Func x, Fun
 // schedules/x86_maddubs.cpp).
 Linear quant4_int8_linear(const std::string &name, const WeightMatrix &w, Func x, Func bias, const Expr &n_tokens) {
     const int G = int(w.quant4_group()), B = kIntDotBlock, P = kQuant4Pack;
-    if (G % B != 0)
-        throw std::invalid_argument("int8-dot needs 4-bit groups of a multiple of " + std::to_string(B) + " inputs (" + name +
-                                    " has " + std::to_string(G) + ")");
+    check_int8_dot_groups(name, G);
     Linear l{Func(name), RDom(0, int(w.in_dim() / G), name + "_rg"), w.out_dim(), {}};
     Linear::Quant4Parts &q = l.quant4;
     q.gptq = true;
-    q.x = Func(name + "_x4");
-    q.x(j, t) = x(j, token(n_tokens));
-    const BlockQuantized xq = quantize_blocks(name, q.x, t, 127.0f, Int(8));
-    q.amax = xq.amax;
-    q.x_scale = xq.scale;
-    q.x_q = xq.x_q;
+    quantize_quant4_input(name, q, x, G, n_tokens);
     Var b("b"), row("row");
     q.x_lo = Func(name + "_xlo");
     q.x_hi = Func(name + "_xhi");
     q.x_lo(b, row, t) = q.x_q(P * row + 2 * b, t);
     q.x_hi(b, row, t) = q.x_q(P * row + 2 * b + 1, t);
-    q.x_sum = Func(name + "_xsum");
-    RDom in_group(0, G, name + "_rs");
-    const Expr i = g * G + in_group;
-    q.x_sum(g, t) = 0.0f;
-    q.x_sum(g, t) += cast<float>(q.x_q(i, t)) * q.x_scale(i / B, t);
     // block(o, k, t): block k's products, over the bytes of a word (k.x) and its word rows (k.y).
     q.k = RDom(0, kQuant4WordBytes, 0, B / P, name + "_rk");
     const Expr wrow = j * (B / P) + q.k.y;
@@ -309,22 +321,10 @@ Linear quant4_int8_linear(const std::string &name, const WeightMatrix &w, Func x
 // byte column 4 (o / 8) + nibble / 2, nibble % 2 of that byte.
 Linear quant4_awq_int8_linear(const std::string &name, const WeightMatrix &w, Func x, Func bias, const Expr &n_tokens) {
     const int G = int(w.quant4_group()), B = kIntDotBlock, P = kQuant4Pack, W = kQuant4WordBytes;
-    if (G % B != 0)
-        throw std::invalid_argument("int8-dot needs 4-bit groups of a multiple of " + std::to_string(B) + " inputs (" + name +
-                                    " has " + std::to_string(G) + ")");
+    check_int8_dot_groups(name, G);
     Linear l{Func(name), RDom(0, int(w.in_dim() / G), name + "_rg"), w.out_dim(), {}};
     Linear::Quant4Parts &q = l.quant4;
-    q.x = Func(name + "_x4");
-    q.x(j, t) = x(j, token(n_tokens));
-    const BlockQuantized xq = quantize_blocks(name, q.x, t, 127.0f, Int(8));
-    q.amax = xq.amax;
-    q.x_scale = xq.scale;
-    q.x_q = xq.x_q;
-    q.x_sum = Func(name + "_xsum");
-    RDom in_group(0, G, name + "_rs");
-    const Expr i = g * G + in_group;
-    q.x_sum(g, t) = 0.0f;
-    q.x_sum(g, t) += cast<float>(q.x_q(i, t)) * q.x_scale(i / B, t);
+    quantize_quant4_input(name, q, x, G, n_tokens);
     Var c("c"), n("n");
     q.k = RDom(0, 4, 0, B / 8, name + "_rk");  // an input of four (k.x), by 8-input steps (k.y)
     const Expr row = j * B + 8 * q.k.y + q.k.x;
@@ -373,9 +373,7 @@ Linear quant4_rows_linear(const std::string &name, const WeightMatrix &w, Func x
 // group's.
 Linear quant4_rows_int8_linear(const std::string &name, const WeightMatrix &w, Func x, Func bias, const Expr &n_tokens) {
     const int G = int(w.quant4_group()), B = kIntDotBlock, P = kQuant4Pack, W = kQuant4WordBytes;
-    if (G % B != 0)
-        throw std::invalid_argument("int8-dot needs 4-bit groups of a multiple of " + std::to_string(B) + " inputs (" + name +
-                                    " has " + std::to_string(G) + ")");
+    check_int8_dot_groups(name, G);
     Linear l{Func(name), RDom(0, int(w.in_dim() / P), name + "_r"), w.out_dim(), {}};
     Linear::IntDot &q = l.int_dot;
     const BlockQuantized xq = quantize_blocks(name, x, token(n_tokens), 127.0f, Int(8));
