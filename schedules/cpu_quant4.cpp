@@ -146,7 +146,8 @@ void CpuGenericSchedule::quant4_linear(Linear &l, Phase phase, Func root) {
             // chunk's outputs), block by block: a block's rows eight at a
             // time (two runs of four side by side, see
             // quant4_awq_int8_linear), each across the chunk's columns a
-            // tile at a time, its sums added to the block's in L1. Eight
+            // tile at a time, its sums added to the block's (4 bytes an
+            // output: a whole row of 8960 outputs in L2). Eight
             // runs, each read sequentially, as the f32 sums' four: with a
             // block's 32 rows side by side in 32-byte tiles instead, 1.5B
             // decoded at half the f32 sums' speed, and with chunks of a

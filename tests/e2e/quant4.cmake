@@ -94,8 +94,8 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
              COMMAND bash -c "'${BIN}/qwenc' '${d}/config.json' -o '${d}/model-chunk24.so' --target x86-64-linux-avx-avx2-f16c-fma-sse41 --schedule '${Q4_CHUNK_SCHEDULE}' --decode-math f32 --quiet && '${BIN}/qwenrun' --model '${d}/model-chunk24.so' --weights '${d}' --tokens ${Q4_TIED_TOKENS} --max-tokens 0 --dump-logits '${d}/logits-chunk24.bin' && '${BIN}/check-logits' '${d}' ${Q4_TIED_TOKENS} '${d}/logits-chunk24.bin'")
     set_tests_properties(e2e.${case}.chunked_sums_match_reference PROPERTIES FIXTURES_REQUIRED ${case}_model)
   endforeach()
-  # ... and AWQ's int8-dot sums in such chunks (12 byte columns, less than
-  # one tile of 16: guarded), within int8-dot's noise of the f32 logits.
+  # ... and AWQ's int8-dot sums in such chunks (16 outputs: 8 byte columns,
+  # less than one tile of 16, guarded), within int8-dot's noise of f32's.
   set(d ${E2E_DIR}/awq_tied)
   add_test(NAME e2e.awq_tied.int8_dot.chunked_close_to_f32
            COMMAND bash -c "'${BIN}/qwenc' '${d}/config.json' -o '${d}/model-int8-chunk24.so' --target x86-64-linux-avx-avx2-f16c-fma-sse41 --schedule '${Q4_CHUNK_SCHEDULE}' --decode-math int8-dot --prefill-math f32 --quiet && '${BIN}/qwenrun' --model '${d}/model-int8-chunk24.so' --weights '${d}' --tokens ${Q4_TIED_TOKENS} --max-tokens 0 --eval-decode --quiet --dump-logits '${d}/logits-int8-chunk24.bin' && '${BIN}/qwenc-compare-logits' '${d}/logits.bin' '${d}/logits-int8-chunk24.bin' --vocab 512 --max-diff-std 0.15 --min-top1 0.9")
@@ -106,10 +106,11 @@ endif()
 # qwenc-int4's rows (the default on x86 targets with AVX2; asked for here,
 # so that any host runs it): activations quantized to int8 per block of 32
 # inputs, as llama.cpp's Q4_0 x Q8_0. GPTQ's and AWQ's prefill stays f32;
-# the rows' takes int8-dot too. Each token decoded one at a time (--eval-decode) is held to
-# the f32 path's logits, which match the reference, within the
-# quantization noise (5-10% of the logits' std on these tiny random models),
-# and a session's decode to its prefill within the same noise.
+# the rows' takes int8-dot too. Each token decoded one at a time
+# (--eval-decode) is held to the f32 path's logits, which match the
+# reference, within the quantization noise (5-10% of the logits' std on
+# these tiny random models), and a session's decode to its prefill within
+# the same noise.
 set(Q4_INT8_DOT_gptq_tied --decode-math int8-dot --prefill-math f32)
 set(Q4_INT8_DOT_awq_tied --decode-math int8-dot --prefill-math f32)
 set(Q4_INT8_DOT_int4_tied --decode-math int8-dot --prefill-math int8-dot)
