@@ -90,7 +90,7 @@ TEST_CASE("a manifest naming an unknown math, or one its weights cannot take, is
                       Catch::Contains("m.so: bad manifest: decode_math 'int16-dot' does not go with bf16 weights"));
 }
 
-TEST_CASE("a 4-bit manifest takes int8-dot in decode for GPTQ's layout only, and nowhere in prefill") {
+TEST_CASE("a 4-bit manifest takes int8-dot in decode for GPTQ's and AWQ's layouts, and nowhere in prefill") {
     const json gptq{{"quant_method", "gptq"}, {"bits", 4}, {"group_size", 32}, {"desc_act", false}, {"sym", true}};
     const json awq{{"quant_method", "awq"}, {"bits", 4}, {"group_size", 32}, {"version", "gemm"}, {"zero_point", true}};
     Manifest m = small_manifest(DType::F16, gptq);
@@ -106,10 +106,13 @@ TEST_CASE("a 4-bit manifest takes int8-dot in decode for GPTQ's layout only, and
     j["decode_math"] = "int16-dot";
     CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"),
                       Catch::Contains("m.so: bad manifest: decode_math 'int16-dot' does not go with 4-bit gptq layers"));
-    j = small_manifest(DType::F16, awq).to_json();
-    j["decode_math"] = "int8-dot";
+    Manifest a = small_manifest(DType::F16, awq);
+    a.decode_math = MatMath::Int8Dot;
+    CHECK(Manifest::from_json(a.to_json(), "m.so").math(Stage::AttnMlpDecode) == MatMath::Int8Dot);
+    j = a.to_json();
+    j["prefill_math"] = "int8-dot";
     CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"),
-                      Catch::Contains("m.so: bad manifest: decode_math 'int8-dot' does not go with 4-bit awq layers"));
+                      Catch::Contains("m.so: bad manifest: prefill_math 'int8-dot' does not go with 4-bit awq layers"));
 }
 
 TEST_CASE("an object of another runtime ABI is refused with what to do") {
