@@ -616,22 +616,86 @@ static int sum_v_slice(const CpuTiles &tiles, const Attention &a, int heads) {
     return best;
 }
 
-// Query heads per attention task. Prefill: a kv head's whole group, so each
-// key and value row is read once per token and kv head (at depth they came
-// from beyond L2, three times over for 1.5B's groups of 6 heads paired).
-// Decode: the largest part of a group that still leaves each group two
-// tasks (1.5B: 3 heads, 4 tasks), so the cache is read fewer times while
-// two threads per kv head share the work.
-static int attention_task_heads(int group_size, Phase phase) {
-    if (phase == Phase::Prefill) return group_size;
-    for (int heads = group_size / 2; heads > 1; --heads)
-        if (group_size % heads == 0) return heads;
-    return 1;
+// Decode: one query token over a cache that at depth is megabytes a layer,
+// so attention streams the cache, and each key and value row should come
+// from memory once. Tasks take a kv head's whole group of query heads over
+// a range of attention_decode_keys keys (flash-decoding's split of the
+// keys): scores, then the softmax's max and sum over all keys (vectorized
+// along the keys), then each task's weighted sum of its values, the
+// partial sums added at the end. Tasks that took part of a group over all
+// keys read the cache once per task, and one slice of head_dim per pass
+// over it (bench/HISTORY.md, decode attention at depth).
+void CpuGenericSchedule::decode_attention(Attention &a) {
+    const int group = a.group_size, keys = t_.attention_decode_keys;
+    const int block = std::min(t_.attention_key_tile, keys);
+    Var kv("kv"), hx("hx"), pc("pc"), pi("pi"), u("u"), task("task"), dl("dl"), ds("ds"), dx("dx"), dv("dv");
+    RVar rko("rko"), rki("rki"), rkb("rkb"), rkl("rkl");
+
+    // Scores: per key row, the group's dot products one after another (the
+    // row loaded once), each in lanes of head_dim summed at the end (LLVM
+    // vectorizes the sum over head_dim).
+    a.scores.compute_root()
+        .split(h, kv, hx, group)
+        .split(p, pc, pi, keys, TailStrategy::RoundUp)
+        .reorder(pi, hx, pc, kv, t)
+        .vectorize(pi, t_.vector)
+        .fuse(pc, kv, task)
+        .parallel(task);
+    a.scores.update()
+        .split(h, kv, hx, group)
+        .split(p, pc, pi, keys, TailStrategy::RoundUp)
+        .reorder(a.r_dim.x, hx, pi, pc, kv, t)
+        .unroll(hx)
+        .fuse(pc, kv, task)
+        .parallel(task);
+    // The max and the sum of the weights: one pass over all keys, in lanes.
+    for (Func f : {a.max_score, a.denom}) {
+        f.compute_root();
+        Func lanes_of = f.update().split(a.r_key.x, rko, rki, t_.vector).rfactor(rki, u);
+        lanes_of.compute_root().vectorize(u);
+        lanes_of.update().vectorize(u);
+        f.update().atomic().vectorize(rki);
+    }
+    a.weights.compute_root().split(p, pc, pi, keys, TailStrategy::RoundUp).vectorize(pi, t_.vector).parallel(pc);
+
+    // Values: each task's weighted sums over its keys, a block of keys at a
+    // time (in L1) and a slice of head_dim per pass over the block, the
+    // slice's sums of the group's heads in registers.
+    a.sum_v.update().split(a.r_key.x, rko, rki, keys);
+    Func part = a.sum_v.update().rfactor(rko, u);
+    const int slice = sum_v_slice(t_, a, group);
+    part.compute_root().vectorize(d, t_.vector, kGuard).parallel(u);
+    part.update().split(h, kv, hx, group).split(rki, rkb, rkl, block);
+    if (slice > 0) {
+        part.update()
+            .split(d, ds, dx, slice * t_.vector)
+            .split(dx, dv, dl, t_.vector)
+            .reorder(dl, dv, hx, rkl, ds, rkb, kv, u, t)
+            .vectorize(dl)
+            .unroll(dv)
+            .unroll(hx);
+    } else {
+        part.update().reorder(d, hx, rkl, rkb, kv, u, t).vectorize(d, t_.vector, kGuard).unroll(hx);
+    }
+    // A block's values copied first: the copy's loads are independent, so
+    // many of its cache lines come from memory at once; the passes' loads
+    // each feed a chain of sums, and missed one line at a time.
+    Func vblock = a.values_in.in(part);
+    vblock.compute_at(part, rkb).vectorize(vblock.args()[0], t_.vector, kGuard);
+    part.update().fuse(kv, u, task).parallel(task);
+    a.sum_v.compute_root().vectorize(d, t_.vector, kGuard);
+    a.sum_v.update().vectorize(d, t_.vector, kGuard);
+    a.out.compute_root().vectorize(d, t_.vector, kGuard);
 }
 
+// Prefill: tasks of a token each, over a kv head's whole group of query
+// heads, so each key and value row is read once per token and kv head (at
+// depth they came from beyond L2, three times over for 1.5B's groups of 6
+// heads paired).
 void CpuGenericSchedule::attention(Attention &a, Phase phase) {
+    if (phase != Phase::Prefill) return decode_attention(a);
     Var hh("hh"), hx("hx"), dv("dv"), dl("dl"), dx("dx"), ds("ds");
-    const int heads = attention_task_heads(a.group_size, phase);
+    const int heads = a.group_size;
     const int slice = sum_v_slice(t_, a, heads);
     if (slice > 0) {
         // A task's heads, a slice of head_dim at a time (see sum_v_slice);
@@ -644,13 +708,12 @@ void CpuGenericSchedule::attention(Attention &a, Phase phase) {
         a.sum_v.compute_at(a.out, ds).vectorize(d, t_.vector).unroll(d).unroll(h);
     } else {
         // Heads that are not whole vectors: one head at a time, or pairs
-        // in prefill where they pair up inside their groups.
-        const int pair = phase == Phase::Prefill && a.group_size % 2 == 0 ? 2 : 1;
+        // where they pair up inside their groups.
+        const int pair = a.group_size % 2 == 0 ? 2 : 1;
         a.out.compute_root().vectorize(d, t_.vector, kGuard).split(h, hh, hx, pair).reorder(d, hx, hh, t);
         a.sum_v.compute_at(a.out, hh).vectorize(d, t_.vector, kGuard).unroll(h);
     }
-    if (phase == Phase::Prefill) a.out.parallel(t);
-    else a.out.parallel(hh);
+    a.out.parallel(t);
     // All of the heads' vectors of sums advance together, key by key: one
     // vector at a time over all keys was a chain of dependent multiply-adds
     // that dominated prefill's attention time.
@@ -672,14 +735,7 @@ void CpuGenericSchedule::attention(Attention &a, Phase phase) {
     a.denom.compute_at(a.out, hh);
     a.max_score.compute_at(a.out, hh);
     a.weights.compute_at(a.out, hh).vectorize(p, t_.vector, kGuard);
-    if (phase == Phase::Prefill) {
-        attention_scores(a);
-    } else {
-        // Each key row is loaded once for the task's heads (their dot
-        // products with it follow each other).
-        a.scores.compute_at(a.out, hh);
-        a.scores.update().reorder(a.r_dim.x, h, p).unroll(h);
-    }
+    attention_scores(a);
 }
 
 void CpuGenericSchedule::attn_mlp(AttnMlpGraph &g, Phase phase) {

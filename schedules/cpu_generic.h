@@ -86,6 +86,11 @@ struct CpuTiles {
     // (a task's query heads x a slice of head_dim; see sum_v_slice in cpu_generic.cpp).
     // 12 of AVX2's 16 registers; AVX-512 and NEON have 32.
     int attention_accumulators = 12;
+    // Decode attention: keys per parallel task (a kv head's group of query
+    // heads over this many keys), and keys per block whose values a task's
+    // passes over head_dim reuse from L1 (32 keys of 128 f32: 16 KB).
+    int attention_decode_keys = 256;
+    int attention_key_tile = 32;
     // 4-bit projections (schedules/cpu_quant4.cpp): vectors of outputs per
     // register tile in decode and in prefill, tokens per prefill tile, and
     // parallel tasks per product (each streams its share of the outputs'
@@ -155,6 +160,7 @@ protected:
     void tile_prefill(Halide::Func y, int task, int rows, int tokens);
     void norm(RmsNorm &n, Phase phase);
     void attention_scores(Attention &a);
+    void decode_attention(Attention &a);
     // A per-element stage: vectorized along `inner`, parallel over tokens in prefill.
     void elementwise(Halide::Func f, Halide::Var inner, Phase phase);
     CpuTiles t_;

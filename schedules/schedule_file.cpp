@@ -39,6 +39,8 @@ const std::vector<FieldRef> &field_refs() {
         {{"dot_task_rows_long", 16, 1 << 16}, &CpuTiles::dot_task_rows_long},
         {{"parallel_rows", 4, 1 << 16}, &CpuTiles::parallel_rows},
         {{"attention_accumulators", 1, 64}, &CpuTiles::attention_accumulators},
+        {{"attention_decode_keys", 8, 1 << 20}, &CpuTiles::attention_decode_keys},
+        {{"attention_key_tile", 1, 1 << 20}, &CpuTiles::attention_key_tile},
         {{"quant4_decode_vectors", 1, 8}, &CpuTiles::quant4_decode_vectors},
         {{"quant4_vectors", 1, 8}, &CpuTiles::quant4_vectors},
         {{"quant4_tokens", 1, 16}, &CpuTiles::quant4_tokens},

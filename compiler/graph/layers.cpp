@@ -578,6 +578,7 @@ Attention attention(Func q, Func k, Func v, int64_t head_dim, int64_t group_size
     a.out(d, h, t) = a.sum_v(d, h, t) / a.denom(h, t);
     a.r_key = rk;
     a.group_size = int(group_size);
+    a.values_in = v;
     return a;
 }
 

@@ -169,6 +169,8 @@ struct Attention {
     Halide::RDom r_pair;
     Halide::RDom r_dim, r_key;
     int group_size = 1;  // query heads per kv head
+    // The value cache as sum_v reads it (v(d, p, g)), for schedules to stage.
+    Halide::Func values_in;
 };
 // `math` is the stage's: prefill's products take bf16-dot's rounding with it
 // (see bf16_pairs) where the keys come in blocks (key_block > 1).
