@@ -633,21 +633,13 @@ void CpuGenericSchedule::decode_attention(Attention &a) {
 
     // Scores: per key row, the group's dot products one after another (the
     // row loaded once), each in lanes of head_dim summed at the end (LLVM
-    // vectorizes the sum over head_dim).
-    a.scores.compute_root()
-        .split(h, kv, hx, group)
-        .split(p, pc, pi, keys, TailStrategy::RoundUp)
-        .reorder(pi, hx, pc, kv, t)
-        .vectorize(pi, t_.vector)
-        .fuse(pc, kv, task)
-        .parallel(task);
-    a.scores.update()
-        .split(h, kv, hx, group)
-        .split(p, pc, pi, keys, TailStrategy::RoundUp)
-        .reorder(a.r_dim.x, hx, pi, pc, kv, t)
-        .unroll(hx)
-        .fuse(pc, kv, task)
-        .parallel(task);
+    // vectorizes the sum over head_dim). Both stages in the same tasks.
+    const auto key_tasks = [&](Stage s) -> Stage {
+        return s.split(h, kv, hx, group).split(p, pc, pi, keys, TailStrategy::RoundUp);
+    };
+    a.scores.compute_root();
+    key_tasks(a.scores).reorder(pi, hx, pc, kv, t).vectorize(pi, t_.vector).fuse(pc, kv, task).parallel(task);
+    key_tasks(a.scores.update()).reorder(a.r_dim.x, hx, pi, pc, kv, t).unroll(hx).fuse(pc, kv, task).parallel(task);
     // The max and the sum of the weights: one pass over all keys, in lanes.
     for (Func f : {a.max_score, a.denom}) {
         f.compute_root();
