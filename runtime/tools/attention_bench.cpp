@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <exception>
 #include <random>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "model.h"
@@ -26,7 +28,10 @@ int main(int argc, char **argv) try {
     opts.num_threads = 2;
     Model model(argv[1], argv[2], opts);
     const ModelConfig &c = model.config();
-    if (model.object().manifest().kv_cache_dtype != DType::F32) throw std::runtime_error("the bench fills an f32 KV cache");
+    const DType kv = model.object().manifest().kv_cache_dtype;
+    if (kv != DType::F32)
+        throw std::runtime_error(std::string(argv[1]) + " keeps a " + dtype_flag_name(kv) +
+                                 " KV cache; this bench fills f32 caches (compile with --kv-cache-dtype f32)");
     const int64_t hd = c.head_dim(), nh = c.num_attention_heads, kvh = c.num_key_value_heads;
     const int repeats = argc > 3 ? std::max(1, std::atoi(argv[3])) : 40;
     std::mt19937 rng(1);
@@ -59,6 +64,6 @@ int main(int argc, char **argv) try {
     }
     return 0;
 } catch (const std::exception &e) {
-    std::fprintf(stderr, "qwenc-attention-bench: %s\n", e.what());
+    std::fprintf(stderr, "qwenc-attention-bench: error: %s\n", e.what());
     return 1;
 }
