@@ -202,7 +202,11 @@ int qwenrt_generate_text(qwenrt_session *session, const qwenrt_text *text, const
  * positions: a sequence reserves prompt + max_tokens - 1 of them (at most
  * max_context) when it starts, waits (first come, first served) while the
  * pool has no room, and returns them the step it finishes or when it is
- * cancelled.
+ * cancelled. Prefix caching: returned positions keep their keys and values
+ * until a sequence needs the room (the oldest first), and a sequence whose
+ * prompt starts with tokens another (running or returned) has in the pool
+ * takes those instead of computing them, as vLLM's automatic prefix caching
+ * does: a conversation's next turn reads only its new tokens.
  *
  * Threads: one thread at a time owns a batch; qwenrt_batch_add, _cancel and
  * _step called while another thread is inside one of them on the same batch

@@ -53,10 +53,23 @@ std::optional<int64_t> KvPool::reserve(int64_t n) {
 void KvPool::release(int64_t start) {
     auto it = used_.find(start);
     if (it == used_.end()) throw std::logic_error("releasing a KV range that is not reserved");
-    int64_t begin = start, length = it->second;
+    const int64_t length = it->second;
     used_.erase(it);
+    give_back(start, length);
+}
+
+void KvPool::shrink(int64_t start, int64_t n) {
+    auto it = used_.find(start);
+    if (it == used_.end() || n <= 0 || n > it->second) throw std::logic_error("shrinking a KV range that is not reserved, or to no size");
+    const int64_t rest = it->second - n;
+    it->second = n;
+    if (rest > 0) give_back(start + n, rest);
+}
+
+// Positions back to the free ranges, merged with their free neighbours so
+// that long ranges come back.
+void KvPool::give_back(int64_t begin, int64_t length) {
     free_total_ += length;
-    // Merge with the free neighbours, so that long ranges come back.
     auto next = free_.find(begin + length);
     if (next != free_.end()) length += next->second, free_.erase(next);
     auto after = free_.lower_bound(begin);

@@ -26,10 +26,13 @@ public:
     // The start of a range of n positions, or none if no free range is that long.
     std::optional<int64_t> reserve(int64_t n);
     void release(int64_t start);
+    // Keeps the first n positions of a reserved range, the rest back to the pool.
+    void shrink(int64_t start, int64_t n);
     // The range from `start` as one sequence's cache.
     CacheView view(int64_t start) const;
 
 private:
+    void give_back(int64_t begin, int64_t length);
     CacheView whole_;  // the pool from position 0
     int64_t tokens_, bytes_;
     std::unique_ptr<uint8_t[], void (*)(void *)> kv_{nullptr, std::free};

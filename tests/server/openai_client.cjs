@@ -67,6 +67,21 @@ const tests = {
     assert.equal(usage.completion_tokens, 8);
   },
 
+  async repeated_and_continued_chats_reuse_the_cache() {
+    // The same messages as above again: all the prompt but its last token
+    // comes from the prefix cache, and the answer is still qwenrun's.
+    const hits = await metric('qwenc:prefix_cache_hits_total');
+    const a = await client.chat.completions.create({ model, messages: expected.chat.messages, max_tokens: 8, ...greedy });
+    assert.equal(a.choices[0].message.content, expected.chat.text);
+    assert.equal(a.usage.prompt_tokens_details.cached_tokens, a.usage.prompt_tokens - 1);
+    // The conversation's next turn reads only what the first did not.
+    const next = [...expected.chat.messages, { role: 'assistant', content: a.choices[0].message.content }, { role: 'user', content: 'And then?' }];
+    const b = await client.chat.completions.create({ model, messages: next, max_tokens: 4, ...greedy });
+    const cached = b.usage.prompt_tokens_details.cached_tokens;
+    assert.ok(cached >= a.usage.prompt_tokens && cached < b.usage.prompt_tokens, `${cached} of ${b.usage.prompt_tokens} prompt tokens cached`);
+    assert.ok(await metric('qwenc:prefix_cache_hits_total') >= hits + a.usage.prompt_tokens - 1 + cached);
+  },
+
   async completion_matches_qwenrun() {
     const r = await client.completions.create({ model, prompt: expected.completion.prompt, max_tokens: 6, ...greedy });
     assert.equal(r.object, 'text_completion');

@@ -244,3 +244,132 @@ TEST_CASE("a bf16 or f16 KV pool takes half the bytes of an f32 one, and binds i
     CHECK(b.get()->dim[2].stride == 40 * c.head_dim());
     CHECK_THROWS(KvPool(c, DType::I8, 40));
 }
+
+namespace {
+
+struct Run {
+    std::vector<int32_t> tokens;
+    std::vector<std::vector<float>> logits;
+    int64_t cached = -1;    // cached_tokens of its events
+    int64_t computed = 0;   // prompt tokens the engine read for it
+};
+
+// Runs one sequence to its end on `engine` (others may be running); greedy.
+Run run_to_end(BatchEngine &engine, const std::vector<int32_t> &prompt, int64_t max_tokens) {
+    SequenceSettings s;
+    s.sampling.do_sample = false;
+    s.max_tokens = max_tokens;
+    const uint64_t id = engine.add(prompt, s);
+    Run r;
+    for (int step = 0; step < 1000; step++) {
+        const std::vector<StepEvent> events = engine.step();
+        r.computed += engine.last_prefill_tokens();
+        for (const StepEvent &e : events) {
+            if (e.id != id) continue;
+            const std::vector<float> *l = engine.last_logits(id);
+            r.logits.push_back(l ? *l : std::vector<float>());
+            r.tokens.push_back(e.token);
+            r.cached = e.cached_tokens;
+            if (e.finish != Finish::None) return r;
+        }
+    }
+    FAIL("the sequence did not finish");
+    return r;
+}
+
+void check_like_alone(const Model &model, const Run &got, const Trace &alone, double invariance) {
+    REQUIRE(got.tokens == alone.tokens);
+    for (size_t k = 0; k + 1 < got.logits.size(); k++) {
+        const double tol = invariance * std_of(alone.logits[k]);
+        double worst = 0;
+        for (size_t v = 0; v < size_t(model.config().vocab_size); v++)
+            worst = std::max(worst, double(std::fabs(alone.logits[k][v] - got.logits[k][v])));
+        INFO("token " << k << ": max |diff| " << worst << ", tolerance " << tol);
+        CHECK(worst <= tol);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("prefix caching: a prompt that starts with cached tokens reads only the rest, and generates as alone") {
+    Model model(env("QWENC_TEST_MODEL"), env("QWENC_TEST_WEIGHTS"), {});
+    const int64_t V = model.config().vocab_size;
+    const Manifest &manifest = model.object().manifest();
+    const double invariance = manifest.kv_cache_dtype != DType::F32 ? 1e-3 : manifest.batch_math == MatMath::Int16Dot ? 5e-4 : 1e-4;
+    BatchOptions opts;
+    opts.max_batch = 4;
+    opts.max_context = 128;
+    opts.step_tokens = std::min<int64_t>(manifest.prefill_max_tokens, 24);
+    BatchEngine engine(model, opts);
+    engine.keep_logits(true);
+
+    // A conversation's next turn: the first turn's prompt and answer, then new tokens.
+    const std::vector<int32_t> first = prompt_of(V, 20, 5);
+    const Run one = run_to_end(engine, first, 6);
+    CHECK(one.cached == 0);
+    CHECK(one.computed == 20);
+    CHECK(engine.retained() == 1);
+    std::vector<int32_t> second = first;
+    second.insert(second.end(), one.tokens.begin(), one.tokens.end());
+    const std::vector<int32_t> more = prompt_of(V, 7, 9);
+    second.insert(second.end(), more.begin(), more.end());
+    const Run two = run_to_end(engine, second, 5);
+    // Kept: the first prompt and the answer's tokens but its last (never evaluated).
+    CHECK(two.cached == 25);
+    CHECK(two.computed == int64_t(second.size()) - 25);
+    check_like_alone(model, two, single_stream(model, second, 5), invariance);
+
+    // The same 12-token system prompt as a running sequence's: copied from its range.
+    SequenceSettings s;
+    s.sampling.do_sample = false;
+    s.max_tokens = 30;
+    const std::vector<int32_t> system = prompt_of(V, 12, 7);
+    std::vector<int32_t> a = system, b = system;
+    for (int32_t t : prompt_of(V, 4, 11)) a.push_back(t);
+    for (int32_t t : prompt_of(V, 6, 13)) b.push_back(t);
+    const uint64_t running = engine.add(a, s);
+    for (bool read = false; !read;)  // until a has read its prompt (its first token)
+        for (const StepEvent &e : engine.step()) read = read || e.id == running;
+    const Run three = run_to_end(engine, b, 5);
+    CHECK(three.cached == 12);
+    check_like_alone(model, three, single_stream(model, b, 5), invariance);
+    CHECK(engine.cancel(running));
+
+    // Without it, every prompt token is read and nothing is kept.
+    BatchOptions off = opts;
+    off.prefix_caching = false;
+    BatchEngine plain(model, off);
+    run_to_end(plain, first, 6);
+    const Run again = run_to_end(plain, second, 5);
+    CHECK(again.cached == 0);
+    CHECK(again.computed == int64_t(second.size()));
+    CHECK(plain.retained() == 0);
+}
+
+TEST_CASE("prefix caching: kept ranges give way, oldest first, to a sequence that needs the room") {
+    Model model(env("QWENC_TEST_MODEL"), env("QWENC_TEST_WEIGHTS"), {});
+    const int64_t V = model.config().vocab_size;
+    BatchOptions opts;
+    opts.max_batch = 2;
+    opts.max_context = 64;
+    opts.kv_cache_tokens = 40;  // two ranges of 20 positions
+    opts.step_tokens = 8;
+    BatchEngine engine(model, opts);
+    const std::vector<int32_t> p1 = prompt_of(V, 10, 21), p2 = prompt_of(V, 10, 22), p3 = prompt_of(V, 10, 23);
+    run_to_end(engine, p1, 11);
+    run_to_end(engine, p2, 11);
+    CHECK(engine.retained() == 2);  // the pool is all kept ranges
+    // Unrelated: the oldest kept range (p1's) gives way.
+    const Run r3 = run_to_end(engine, p3, 11);
+    CHECK(r3.cached == 0);
+    CHECK(engine.retained() == 2);
+    // p2's range is still kept (p1's went): its prompt again finds it.
+    std::vector<int32_t> p2b = p2;
+    p2b.push_back(5);
+    const Run r2 = run_to_end(engine, p2b, 10);
+    CHECK(r2.cached == 10);
+    // p1's went: read again in full.
+    const Run r1 = run_to_end(engine, p1, 11);
+    CHECK(r1.cached == 0);
+    CHECK(r1.computed == 10);
+}

@@ -12,6 +12,7 @@ struct BatchEngine::Sequence {
     std::vector<int32_t> tokens;  // the prompt, then what was generated
     int64_t prompt_len;
     int64_t evaluated = 0;  // tokens whose K and V are in the cache
+    int64_t cached = 0;     // of those, the prompt's first ones taken from the prefix cache
     int64_t reserved;       // positions of its range: prompt + max_tokens - 1, at most the context
     int64_t start = -1;     // its range in the pool; -1 while waiting
     SequenceSettings settings;
@@ -95,11 +96,81 @@ bool BatchEngine::cancel(uint64_t id) {
         }
     for (auto it = running_.begin(); it != running_.end(); ++it)
         if ((*it)->id == id) {
-            pool_.release((*it)->start);
+            leave(**it);
             running_.erase(it);
             return true;
         }
     return false;
+}
+
+namespace {
+size_t common_prefix(const std::vector<int32_t> &a, const std::vector<int32_t> &b, size_t b_len) {
+    const size_t n = std::min(a.size(), b_len);
+    size_t i = 0;
+    while (i < n && a[i] == b[i]) i++;
+    return i;
+}
+}  // namespace
+
+// A sequence's range back to the pool, or, with prefix caching, kept with
+// the tokens whose keys and values it holds (a failed step wrote none past
+// them: `evaluated` grows only after a step succeeds).
+void BatchEngine::leave(Sequence &s) {
+    if (!opts_.prefix_caching || s.evaluated == 0) return pool_.release(s.start);
+    retained_.push_back({std::vector<int32_t>(s.tokens.begin(), s.tokens.begin() + s.evaluated), s.start, s.reserved});
+}
+
+// A range for `s`, with as much of its prompt as some sequence has in the
+// cache (but its last token, whose logits it needs); false if the pool has
+// no room even with every kept range given back.
+bool BatchEngine::place(Sequence &s) {
+    const size_t most = size_t(s.prompt_len - 1);
+    size_t best = 0;
+    const Sequence *from_running = nullptr;
+    int64_t from_retained = -1;
+    if (opts_.prefix_caching) {
+        for (const auto &r : running_) {
+            const size_t n = std::min(most, common_prefix(s.tokens, r->tokens, size_t(r->evaluated)));
+            if (n > best) best = n, from_running = r.get(), from_retained = -1;
+        }
+        for (size_t i = 0; i < retained_.size(); i++) {
+            const size_t n = std::min(most, common_prefix(s.tokens, retained_[i].tokens, retained_[i].tokens.size()));
+            if (n > best) best = n, from_running = nullptr, from_retained = int64_t(i);
+        }
+    }
+    // A kept range long enough is taken over as it is: nothing to copy.
+    if (from_retained >= 0 && retained_[size_t(from_retained)].reserved >= s.reserved) {
+        const Retained &r = retained_[size_t(from_retained)];
+        pool_.shrink(r.start, s.reserved);
+        s.start = r.start;
+        retained_.erase(retained_.begin() + from_retained);
+        s.evaluated = s.cached = int64_t(best);
+        return true;
+    }
+    // Else a new range, kept ones given back oldest first (the source last).
+    std::optional<int64_t> start = pool_.reserve(s.reserved);
+    while (!start && !retained_.empty()) {
+        const size_t victim = from_retained == 0 && retained_.size() > 1 ? 1 : 0;
+        if (int64_t(victim) == from_retained) from_retained = -1, best = 0;  // the source itself, last
+        else if (from_retained > int64_t(victim)) from_retained--;
+        pool_.release(retained_[victim].start);
+        retained_.erase(retained_.begin() + int64_t(victim));
+        start = pool_.reserve(s.reserved);
+    }
+    if (!start) return false;
+    s.start = *start;
+    if (best > 0) {
+        const CacheView to = pool_.view(s.start);
+        const CacheView from = pool_.view(from_running ? from_running->start : retained_[size_t(from_retained)].start);
+        const size_t bytes = best * size_t(to.head_dim) * to.type.bytes(), head = size_t(to.head_stride) * to.type.bytes();
+        for (int64_t l = 0; l < model_.config().num_hidden_layers; l++)
+            for (int64_t g = 0; g < to.kv_heads; g++) {
+                std::memcpy(to.k(l) + g * head, from.k(l) + g * head, bytes);
+                std::memcpy(to.v(l) + g * head, from.v(l) + g * head, bytes);
+            }
+        s.evaluated = s.cached = int64_t(best);
+    }
+    return true;
 }
 
 const std::vector<float> *BatchEngine::last_logits(uint64_t id) const {
@@ -112,9 +183,7 @@ const std::vector<float> *BatchEngine::last_logits(uint64_t id) const {
 // of the pool fits it; none overtakes it.
 void BatchEngine::admit() {
     while (!waiting_.empty() && int64_t(running_.size()) < opts_.max_batch) {
-        const std::optional<int64_t> start = pool_.reserve(waiting_.front()->reserved);
-        if (!start) break;
-        waiting_.front()->start = *start;
+        if (!place(*waiting_.front())) break;
         running_.push_back(std::move(waiting_.front()));
         waiting_.pop_front();
     }
@@ -179,7 +248,7 @@ std::vector<StepEvent> BatchEngine::step() {
                          std::find(s.settings.eos_ids.begin(), s.settings.eos_ids.end(), token) != s.settings.eos_ids.end();
         if (eos) f = Finish::Stop;
         else if (s.generated >= s.settings.max_tokens || int64_t(s.tokens.size()) - 1 >= s.reserved) f = Finish::Length;
-        events.push_back({s.id, token, f});
+        events.push_back({s.id, token, f, s.cached});
         if (f != Finish::None) done.push_back(&s);
     }
     for (Sequence *s : done) finish(*s);
@@ -195,7 +264,7 @@ void BatchEngine::run_alone(const Row &r, float *logits) {
 }
 
 void BatchEngine::finish(Sequence &s) {
-    pool_.release(s.start);
+    leave(s);
     running_.erase(std::find_if(running_.begin(), running_.end(), [&](const auto &p) { return p.get() == &s; }));
 }
 

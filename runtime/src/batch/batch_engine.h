@@ -6,6 +6,15 @@
 // pool has a range for it and leaves (returning its range) the step it
 // finishes or the moment it is cancelled.
 //
+// Prefix caching (as vLLM's automatic prefix caching and llama.cpp's
+// cache_prompt): a sequence that leaves keeps its keys and values in the
+// pool until the room is wanted (oldest first), and a new sequence whose
+// prompt starts with tokens another sequence (running or left) has in the
+// cache takes those positions' keys and values instead of computing them:
+// a chat's next turn, or the same system prompt again, reads only its new
+// tokens. The keys and values are copied, or the range taken over whole
+// when the left sequence's is long enough for the new one.
+//
 // Not thread-safe: one thread owns an engine (add, cancel, step). The model
 // may be shared with sessions and other engines on other threads.
 #pragma once
@@ -25,6 +34,7 @@ struct BatchOptions {
     int64_t kv_cache_tokens = 0;    // positions in the KV pool; 0: max_context x max_batch
     int64_t max_context = 0;        // per sequence; 0: min(max_position_embeddings, 4096)
     int64_t step_tokens = 0;        // tokens per step at most; 0: the object's prefill chunk
+    bool prefix_caching = true;     // reuse other sequences' cached prompt prefixes (see above)
 };
 
 struct SequenceSettings {
@@ -40,6 +50,7 @@ struct StepEvent {
     uint64_t id;
     int32_t token;  // the token this step generated for the sequence
     Finish finish;  // set on its last token
+    int64_t cached_tokens;  // of its prompt, how many came from the prefix cache (not computed)
 };
 
 class BatchEngine {
@@ -60,6 +71,8 @@ public:
     std::vector<StepEvent> step();
 
     size_t running() const { return running_.size(); }
+    // Ranges kept for prefix caching by sequences that have left.
+    size_t retained() const { return retained_.size(); }
     size_t waiting() const { return waiting_.size(); }
     bool idle() const { return running_.empty() && waiting_.empty(); }
     const BatchOptions &options() const { return opts_; }
@@ -75,7 +88,13 @@ public:
 private:
     struct Sequence;
     struct Row;  // a token of the step
+    struct Retained {  // a range a sequence that left keeps for prefix caching
+        std::vector<int32_t> tokens;  // those whose keys and values it holds, from position 0
+        int64_t start, reserved;
+    };
     void admit();
+    bool place(Sequence &s);
+    void leave(Sequence &s);
     void finish(Sequence &s);
     void run_alone(const Row &r, float *logits);
     void run_mixed(const std::vector<Row> &rows, const std::vector<int64_t> &logit_rows, float *logits);
@@ -86,6 +105,7 @@ private:
     uint64_t next_id_ = 1;
     std::deque<std::unique_ptr<Sequence>> waiting_;
     std::vector<std::unique_ptr<Sequence>> running_;  // in admission order
+    std::deque<Retained> retained_;                   // oldest first
     ForwardScratch scratch_;  // x_a, x_b, q of a step's tokens
     std::vector<uint8_t> k_new_, v_new_;  // a step's new K and V, in the cache's type
     std::vector<float> attn_, head_x_, logits_;

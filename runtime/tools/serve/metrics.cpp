@@ -52,6 +52,8 @@ std::string Metrics::text() const {
         out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " + num(v) + "\n";
     };
     scalar("qwenc:prompt_tokens_total", "counter", "Prompt tokens read.", double(prompt_tokens.load()));
+    scalar("qwenc:prefix_cache_hits_total", "counter", "Prompt tokens taken from the prefix cache, not computed.",
+           double(prefix_cache_hits.load()));
     scalar("qwenc:generation_tokens_total", "counter", "Tokens generated.", double(generation_tokens.load()));
     scalar("qwenc:num_requests_running", "gauge", "Sequences in the batch.", double(running.load()));
     scalar("qwenc:num_requests_waiting", "gauge", "Sequences waiting for room in the batch.", double(waiting.load()));

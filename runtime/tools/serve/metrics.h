@@ -28,6 +28,7 @@ struct Metrics {
     std::mutex m;
     std::map<std::pair<std::string, int>, uint64_t> requests;  // (endpoint, HTTP status) -> count
     std::atomic<uint64_t> prompt_tokens{0}, generation_tokens{0};
+    std::atomic<uint64_t> prefix_cache_hits{0};  // prompt tokens taken from the prefix cache
     std::atomic<int64_t> running{0}, waiting{0};
     Histogram ttft{{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}};
     Histogram per_token{{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}};

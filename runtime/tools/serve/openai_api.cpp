@@ -195,15 +195,16 @@ ParsedRequest parse_request(Endpoint endpoint, const std::string &body, const Se
     return r;
 }
 
-ordered_json usage_json(int64_t prompt_tokens, int64_t completion_tokens) {
-    return {{"prompt_tokens", prompt_tokens},
-            {"completion_tokens", completion_tokens},
-            {"total_tokens", prompt_tokens + completion_tokens}};
+ordered_json usage_json(const Usage &u) {
+    return {{"prompt_tokens", u.prompt_tokens},
+            {"completion_tokens", u.completion_tokens},
+            {"total_tokens", u.prompt_tokens + u.completion_tokens},
+            {"prompt_tokens_details", {{"cached_tokens", u.cached_tokens}}}};
 }
 
 ordered_json completion_response(Endpoint endpoint, const std::string &id, int64_t created, const ServedModel &served,
                                  const ParsedRequest &req, const std::string &text, const std::string &finish_reason,
-                                 int64_t completion_tokens) {
+                                 const Usage &usage) {
     ordered_json choice = {{"index", 0}};
     std::string finish = finish_reason;
     if (endpoint == Endpoint::Chat) {
@@ -227,7 +228,7 @@ ordered_json completion_response(Endpoint endpoint, const std::string &id, int64
             {"created", created},
             {"model", served.name},
             {"choices", ordered_json::array({choice})},
-            {"usage", usage_json(int64_t(req.prompt.size()), completion_tokens)}};
+            {"usage", usage_json(usage)}};
 }
 
 ordered_json stream_chunk(Endpoint endpoint, const std::string &id, int64_t created, const ServedModel &served,

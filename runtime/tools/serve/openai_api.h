@@ -51,14 +51,20 @@ struct ParsedRequest {
 // Throws ApiError. `body` is the raw request text.
 ParsedRequest parse_request(Endpoint endpoint, const std::string &body, const ServedModel &served);
 
+// A finished request's token counts, as OpenAI's usage object reports
+// them (cached: prompt tokens taken from the prefix cache).
+struct Usage {
+    int64_t prompt_tokens = 0, completion_tokens = 0, cached_tokens = 0;
+};
+
 // The response of a finished request.
 nlohmann::ordered_json completion_response(Endpoint endpoint, const std::string &id, int64_t created,
                                            const ServedModel &served, const ParsedRequest &req, const std::string &text,
-                                           const std::string &finish_reason, int64_t completion_tokens);
+                                           const std::string &finish_reason, const Usage &usage);
 // One "data:" chunk of a stream: `delta` text (chat: a delta object with
 // content; completion: text), with finish_reason when not empty.
 nlohmann::ordered_json stream_chunk(Endpoint endpoint, const std::string &id, int64_t created, const ServedModel &served,
                                     const nlohmann::ordered_json &delta, const std::string &finish_reason);
-nlohmann::ordered_json usage_json(int64_t prompt_tokens, int64_t completion_tokens);
+nlohmann::ordered_json usage_json(const Usage &usage);
 
 }  // namespace qwenc

@@ -43,6 +43,13 @@ model through continuous batching.
                            sequence's next token and a chunk of a waiting
                            prompt (default 128; larger reads prompts faster
                            but stalls the others' tokens longer)
+  --no-enable-prefix-caching
+                           compute every prompt in full; by default a
+                           prompt that starts as another request's did (a
+                           chat's next turn, the same system prompt) takes
+                           those tokens' keys and values from the KV cache,
+                           which keeps finished requests' until the room is
+                           wanted (--enable-prefix-caching, vLLM's flags)
   --max-queue N            requests waiting beyond the batch before 429s (default 64)
   --max-body-bytes N       largest request body (default 4194304)
   --shutdown-grace S       on SIGTERM, seconds running requests may take to
@@ -73,13 +80,15 @@ int main(int argc, char **argv) {
         CliArgs args(argc, argv,
                      {"model", "weights", "host", "port", "api-key", "served-model-name", "max-batch", "kv-cache",
                       "max-context", "max-queue", "max-body-bytes", "shutdown-grace", "threads", "max-num-batched-tokens"},
-                     {"help", "quiet"});
+                     {"help", "quiet", "enable-prefix-caching", "no-enable-prefix-caching"});
         if (args.has("help")) {
             std::fputs(kHelp, stdout);
             return 0;
         }
         if (!args.has("model") || !args.has("weights")) throw UsageError("--model and --weights are required (see --help)");
         const bool quiet = args.has("quiet");
+        if (args.has("enable-prefix-caching") && args.has("no-enable-prefix-caching"))
+            throw UsageError("--enable-prefix-caching and --no-enable-prefix-caching contradict each other");
         const std::string host = args.get("host", "127.0.0.1");
         const int port = int(args.get_int("port", 8080, 0, 65535));
         const std::string api_key = args.get("api-key", "");
@@ -106,6 +115,7 @@ int main(int argc, char **argv) {
         bo.max_batch = args.get_int("max-batch", 8, 1, 1024);
         bo.max_context = args.get_int("max-context", 0, 0, INT32_MAX);
         bo.kv_cache_tokens = args.get_int("kv-cache", 0, 0, INT64_MAX);
+        bo.prefix_caching = !args.has("no-enable-prefix-caching");
         // vLLM's name. A step's prompt chunk is what its decodes wait for:
         // 128 tokens keep prefill near its best speed per token while a
         // generating sequence waits at most one such chunk per token.
@@ -192,7 +202,7 @@ int main(int argc, char **argv) {
                     }
                     if (!job->error.empty()) throw ApiError(500, job->error, "", "", "server_error");
                     res.set_content(completion_response(endpoint, id, created, served, *parsed, job->text, job->finish_reason,
-                                                        job->completion_tokens)
+                                                        job->usage())
                                         .dump(),
                                     "application/json");
                     metrics.count_request(endpoint_name, 200);
@@ -227,7 +237,7 @@ int main(int argc, char **argv) {
                         const std::string rest = parsed->parse_tools ? std::string() : job->text.substr(job->taken);
                         job->taken = job->text.size();
                         const std::string full = job->text, finish = job->finish_reason, error = job->error;
-                        const int64_t tokens = job->completion_tokens;
+                        const Usage usage = job->usage();
                         lock.unlock();
                         if (!error.empty()) {
                             const std::string line =
@@ -240,7 +250,7 @@ int main(int argc, char **argv) {
                         std::string reason = finish;
                         if (parsed->parse_tools) {
                             const ordered_json whole =
-                                completion_response(endpoint, id, created, served, *parsed, full, reason, tokens);
+                                completion_response(endpoint, id, created, served, *parsed, full, reason, usage);
                             last = whole["choices"][0]["message"];
                             last.erase("role");
                             reason = whole["choices"][0]["finish_reason"];
@@ -251,10 +261,10 @@ int main(int argc, char **argv) {
                         if (endpoint == Endpoint::Completion && last.is_null()) last = "";
                         if (!send(stream_chunk(endpoint, id, created, served, last, reason))) return false;
                         if (parsed->include_usage) {
-                            ordered_json usage = stream_chunk(endpoint, id, created, served, {}, "");
-                            usage["choices"] = ordered_json::array();
-                            usage["usage"] = usage_json(int64_t(parsed->prompt.size()), tokens);
-                            if (!send(usage)) return false;
+                            ordered_json chunk = stream_chunk(endpoint, id, created, served, {}, "");
+                            chunk["choices"] = ordered_json::array();
+                            chunk["usage"] = usage_json(usage);
+                            if (!send(chunk)) return false;
                         }
                         const std::string done = "data: [DONE]\n\n";
                         sink.write(done.data(), done.size());

@@ -124,7 +124,10 @@ void ServeEngine::loop() {
             Active &a = *it->second;
             Job &job = *a.job;
             metrics_.generation_tokens++;
-            if (a.first) metrics_.ttft.observe(std::chrono::duration<double>(now - job.arrived).count());
+            if (a.first) {
+                metrics_.ttft.observe(std::chrono::duration<double>(now - job.arrived).count());
+                metrics_.prefix_cache_hits += uint64_t(e.cached_tokens);
+            }
             else metrics_.per_token.observe(std::chrono::duration<double>(now - a.last_token).count());
             a.first = false;
             a.last_token = now;
@@ -132,6 +135,7 @@ void ServeEngine::loop() {
             {
                 std::lock_guard<std::mutex> lock(job.m);
                 job.completion_tokens++;
+                job.cached_tokens = e.cached_tokens;
                 if (e.finish != Finish::Stop) {  // an eos token adds no text
                     job.text += a.stops.feed(a.decoder.push(e.token));
                     stopped = a.stops.stopped();

@@ -17,6 +17,7 @@
 
 #include "batch/batch_engine.h"
 #include "serve/metrics.h"
+#include "serve/openai_api.h"
 #include "text/tokenizer.h"
 
 namespace qwenc {
@@ -34,10 +35,13 @@ struct Job {
     std::string text;                  // everything so far
     size_t taken = 0;                  // how much of it the HTTP thread has sent
     int64_t completion_tokens = 0;
+    int64_t cached_tokens = 0;         // of the prompt, from the prefix cache
     bool done = false;
     std::string finish_reason;         // "stop", "length", "abort" (cancelled: the client left, or shutdown), or "" with error
     std::string error;                 // the engine failed this request
     std::atomic<bool> cancelled{false};  // set by the HTTP thread
+
+    Usage usage() const { return {int64_t(prompt.size()), completion_tokens, cached_tokens}; }  // under `m`
 
     // Waits until there is new text or the job is done, at most `timeout`.
     // Returns the new text.
