@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 so=$1 dir=$2 words=${3:-300} turns=${4:-3} tokens=${5:-32} rounds=${6:-1} threads=${7:-2}
+source scripts/start-qwenserve.sh
 log=$(mktemp)
 server=
 trap '[ -n "$server" ] && kill -TERM $server 2>/dev/null; rm -f "$log"' EXIT
@@ -16,17 +17,7 @@ for round in $(seq 1 "$rounds"); do
   for mode in on off; do
     flags=()
     [ "$mode" = off ] && flags=(--no-enable-prefix-caching)
-    build/bin/qwenserve --model "$so" --weights "$dir" --port 0 --threads "$threads" --max-context 4096 --quiet \
-      "${flags[@]}" 2> "$log" &
-    server=$!
-    url=
-    for _ in $(seq 1 600); do
-      url=$(grep -o 'http://127.0.0.1:[0-9]*' "$log" || true)
-      [ -n "$url" ] && curl -sf "$url/health" >/dev/null && break
-      url=
-      sleep 0.1
-    done
-    [ -n "$url" ] || { echo "bench-prefix-cache: the server did not start"; cat "$log"; exit 1; }
+    start_qwenserve "$log" --model "$so" --weights "$dir" --threads "$threads" --max-context 4096 "${flags[@]}"
     timeout 3600 python3 - "$url" "$(basename "$dir")" "$words" "$turns" "$tokens" "$round" "$mode" <<'PY'
 import json, sys, time, urllib.request
 url, model, words, turns, tokens, rnd, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], sys.argv[7]

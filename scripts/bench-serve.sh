@@ -11,18 +11,10 @@ cd "$(dirname "$0")/.."
 so=$1 dir=$2 levels=${3:-1,4,8,16} requests=${4:-1} tokens=${5:-64} threads=${6:-2} words=${7:-40}
 max=$(echo "$levels" | tr ',' '\n' | sort -n | tail -1)
 log=$(mktemp)
-build/bin/qwenserve --model "$so" --weights "$dir" --port 0 --threads "$threads" --max-batch "$max" --max-context 512 --quiet \
-  2> "$log" &
-server=$!
+source scripts/start-qwenserve.sh
+server=
 trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null; rm -f "$log"' EXIT
-url=
-for _ in $(seq 1 600); do
-  url=$(grep -o 'http://127.0.0.1:[0-9]*' "$log" || true)
-  [ -n "$url" ] && curl -sf "$url/health" >/dev/null && break
-  url=
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "bench-serve: the server did not start"; cat "$log"; exit 1; }
+start_qwenserve "$log" --model "$so" --weights "$dir" --threads "$threads" --max-batch "$max" --max-context 512
 model=$(basename "$dir")
 echo "# qwenserve $so, $threads threads, max-batch $max: $levels clients x $requests requests x $tokens tokens, prompts of $words words"
 timeout 3600 node scripts/bench_serve.cjs "$url" "$model" "$levels" "$requests" "$tokens" "$words"
