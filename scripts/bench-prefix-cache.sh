@@ -17,7 +17,7 @@ for round in $(seq 1 "$rounds"); do
   for mode in on off; do
     flags=()
     [ "$mode" = off ] && flags=(--no-enable-prefix-caching)
-    start_qwenserve "$log" --model "$so" --weights "$dir" --threads "$threads" --max-context 4096 "${flags[@]}"
+    start_qwenserve build/bin/qwenserve "$log" --model "$so" --weights "$dir" --threads "$threads" --max-context 4096 "${flags[@]}"
     timeout 3600 python3 - "$url" "$(basename "$dir")" "$words" "$turns" "$tokens" "$round" "$mode" <<'PY'
 import json, sys, time, urllib.request
 url, model, words, turns, tokens, rnd, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], sys.argv[7]

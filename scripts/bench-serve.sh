@@ -14,7 +14,7 @@ log=$(mktemp)
 source scripts/start-qwenserve.sh
 server=
 trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null; rm -f "$log"' EXIT
-start_qwenserve "$log" --model "$so" --weights "$dir" --threads "$threads" --max-batch "$max" --max-context 512
+start_qwenserve build/bin/qwenserve "$log" --model "$so" --weights "$dir" --threads "$threads" --max-batch "$max" --max-context 512
 model=$(basename "$dir")
 echo "# qwenserve $so, $threads threads, max-batch $max: $levels clients x $requests requests x $tokens tokens, prompts of $words words"
 timeout 3600 node scripts/bench_serve.cjs "$url" "$model" "$levels" "$requests" "$tokens" "$words"

@@ -1,10 +1,12 @@
-# Sourced by the benchmark scripts: start_qwenserve LOG [qwenserve flags...]
-# starts build/bin/qwenserve on a free 127.0.0.1 port (--port 0, --quiet),
-# waits (60 s at most) for /health, and sets $server (its pid) and $url.
+# Sourced by the benchmark scripts and the server tests:
+# start_qwenserve QWENSERVE LOG [qwenserve flags...] starts QWENSERVE on a
+# free 127.0.0.1 port (--port 0, --quiet), waits (60 s at most) for
+# /health, and sets $server (its pid) and $url; returns 1 if it never
+# answers (the caller's trap stops it).
 start_qwenserve() {
-  local log=$1
-  shift
-  build/bin/qwenserve --port 0 --quiet "$@" 2> "$log" &
+  local bin=$1 log=$2
+  shift 2
+  "$bin" --port 0 --quiet "$@" 2> "$log" &
   server=$!
   url=
   for _ in $(seq 1 600); do
