@@ -335,6 +335,18 @@ TEST_CASE("prefix caching: a prompt that starts with cached tokens reads only th
     check_like_alone(model, three, single_stream(model, b, 5), invariance);
     CHECK(engine.cancel(running));
 
+    // Two added together with that system prompt: the second reads it from
+    // the first's range, which has read it by then (prompts go one at a time).
+    BatchEngine together(model, opts);
+    together.keep_logits(true);
+    std::vector<int32_t> c = system, d = system;
+    for (int32_t t : prompt_of(V, 3, 15)) c.push_back(t);
+    for (int32_t t : prompt_of(V, 5, 17)) d.push_back(t);
+    together.add(c, s);
+    const Run four = run_to_end(together, d, 5);
+    CHECK(four.cached == 12);
+    check_like_alone(model, four, single_stream(model, d, 5), invariance);
+
     // Without it, every prompt token is read and nothing is kept.
     BatchOptions off = opts;
     off.prefix_caching = false;

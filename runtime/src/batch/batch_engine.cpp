@@ -120,56 +120,64 @@ void BatchEngine::leave(Sequence &s) {
     retained_.push_back({std::vector<int32_t>(s.tokens.begin(), s.tokens.begin() + s.evaluated), s.start, s.reserved});
 }
 
-// A range for `s`, with as much of its prompt as some sequence has in the
-// cache (but its last token, whose logits it needs); false if the pool has
-// no room even with every kept range given back.
-bool BatchEngine::place(Sequence &s) {
+// The longest start of `s`'s prompt (but its last token, whose logits it
+// needs) that another sequence, running or kept, has in the cache.
+BatchEngine::PrefixSource BatchEngine::find_prefix(const Sequence &s) const {
+    PrefixSource best;
+    if (!opts_.prefix_caching) return best;
     const size_t most = size_t(s.prompt_len - 1);
-    size_t best = 0;
-    const Sequence *from_running = nullptr;
-    int64_t from_retained = -1;
-    if (opts_.prefix_caching) {
-        for (const auto &r : running_) {
-            const size_t n = std::min(most, common_prefix(s.tokens, r->tokens, size_t(r->evaluated)));
-            if (n > best) best = n, from_running = r.get(), from_retained = -1;
-        }
-        for (size_t i = 0; i < retained_.size(); i++) {
-            const size_t n = std::min(most, common_prefix(s.tokens, retained_[i].tokens, retained_[i].tokens.size()));
-            if (n > best) best = n, from_running = nullptr, from_retained = int64_t(i);
-        }
+    for (const auto &r : running_) {
+        if (r.get() == &s) continue;
+        const size_t n = std::min(most, common_prefix(s.tokens, r->tokens, size_t(r->evaluated)));
+        if (int64_t(n) > best.length) best = {int64_t(n), r->start, -1};
     }
+    for (size_t i = 0; i < retained_.size(); i++) {
+        const size_t n = std::min(most, common_prefix(s.tokens, retained_[i].tokens, retained_[i].tokens.size()));
+        if (int64_t(n) > best.length) best = {int64_t(n), retained_[i].start, int64_t(i)};
+    }
+    return best;
+}
+
+// Positions [s.evaluated, from.length) of every layer's keys and values,
+// from the source's range into s's, which then has them evaluated.
+void BatchEngine::copy_prefix(Sequence &s, const PrefixSource &from) {
+    if (from.length <= s.evaluated) return;
+    const CacheView to = pool_.view(s.start), src = pool_.view(from.start);
+    const size_t elem = to.type.bytes(), head = size_t(to.head_stride) * elem;
+    const size_t bytes = size_t(from.length - s.evaluated) * size_t(to.head_dim) * elem;
+    for (int64_t l = 0; l < model_.config().num_hidden_layers; l++)
+        for (int64_t g = 0; g < to.kv_heads; g++) {
+            std::memcpy(to.k(l, s.evaluated) + g * head, src.k(l, s.evaluated) + g * head, bytes);
+            std::memcpy(to.v(l, s.evaluated) + g * head, src.v(l, s.evaluated) + g * head, bytes);
+        }
+    s.evaluated = s.cached = from.length;
+}
+
+// A range for `s`, with as much of its prompt as some sequence has in the
+// cache; false if the pool has no room even with every kept range given back.
+bool BatchEngine::place(Sequence &s) {
+    PrefixSource from = find_prefix(s);
     // A kept range long enough is taken over as it is: nothing to copy.
-    if (from_retained >= 0 && retained_[size_t(from_retained)].reserved >= s.reserved) {
-        const Retained &r = retained_[size_t(from_retained)];
-        pool_.shrink(r.start, s.reserved);
-        s.start = r.start;
-        retained_.erase(retained_.begin() + from_retained);
-        s.evaluated = s.cached = int64_t(best);
+    if (from.retained >= 0 && retained_[size_t(from.retained)].reserved >= s.reserved) {
+        pool_.shrink(from.start, s.reserved);
+        s.start = from.start;
+        retained_.erase(retained_.begin() + from.retained);
+        s.evaluated = s.cached = from.length;
         return true;
     }
     // Else a new range, kept ones given back oldest first (the source last).
     std::optional<int64_t> start = pool_.reserve(s.reserved);
     while (!start && !retained_.empty()) {
-        const size_t victim = from_retained == 0 && retained_.size() > 1 ? 1 : 0;
-        if (int64_t(victim) == from_retained) from_retained = -1, best = 0;  // the source itself, last
-        else if (from_retained > int64_t(victim)) from_retained--;
+        const size_t victim = from.retained == 0 && retained_.size() > 1 ? 1 : 0;
+        if (int64_t(victim) == from.retained) from = {};  // the source itself, last
+        else if (from.retained > int64_t(victim)) from.retained--;
         pool_.release(retained_[victim].start);
         retained_.erase(retained_.begin() + int64_t(victim));
         start = pool_.reserve(s.reserved);
     }
     if (!start) return false;
     s.start = *start;
-    if (best > 0) {
-        const CacheView to = pool_.view(s.start);
-        const CacheView from = pool_.view(from_running ? from_running->start : retained_[size_t(from_retained)].start);
-        const size_t bytes = best * size_t(to.head_dim) * to.type.bytes(), head = size_t(to.head_stride) * to.type.bytes();
-        for (int64_t l = 0; l < model_.config().num_hidden_layers; l++)
-            for (int64_t g = 0; g < to.kv_heads; g++) {
-                std::memcpy(to.k(l) + g * head, from.k(l) + g * head, bytes);
-                std::memcpy(to.v(l) + g * head, from.v(l) + g * head, bytes);
-            }
-        s.evaluated = s.cached = int64_t(best);
-    }
+    copy_prefix(s, from);
     return true;
 }
 
@@ -201,6 +209,9 @@ std::vector<StepEvent> BatchEngine::step() {
     last_prefill_ = 0;
     for (const auto &s : running_) {
         if (!s->prefilling()) continue;
+        // Before its first chunk, what sequences admitted with it have read
+        // since (the same system prompt, say) is in the cache too.
+        if (s->evaluated == s->cached) copy_prefix(*s, find_prefix(*s));
         const int64_t n = std::min(s->prompt_len - s->evaluated, opts_.step_tokens - n_tokens);
         if (n > 0) rows.push_back({s.get(), s->evaluated, n, n_tokens}), n_tokens += n, last_prefill_ = n;
         break;

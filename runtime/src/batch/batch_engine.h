@@ -13,7 +13,9 @@
 // cache takes those positions' keys and values instead of computing them:
 // a chat's next turn, or the same system prompt again, reads only its new
 // tokens. The keys and values are copied, or the range taken over whole
-// when the left sequence's is long enough for the new one.
+// when the left sequence's is long enough for the new one. A sequence
+// admitted beside others looks again before reading its first chunk, so
+// of requests that arrive together with one system prompt, one reads it.
 //
 // Not thread-safe: one thread owns an engine (add, cancel, step). The model
 // may be shared with sessions and other engines on other threads.
@@ -92,7 +94,13 @@ private:
         std::vector<int32_t> tokens;  // those whose keys and values it holds, from position 0
         int64_t start, reserved;
     };
+    struct PrefixSource {  // where a prompt's start is in the cache
+        int64_t length = 0, start = -1;  // positions, and the range they are in
+        int64_t retained = -1;           // the kept range's index, or -1 (a running sequence's)
+    };
     void admit();
+    PrefixSource find_prefix(const Sequence &s) const;
+    void copy_prefix(Sequence &s, const PrefixSource &from);
     bool place(Sequence &s);
     void leave(Sequence &s);
     void finish(Sequence &s);
