@@ -1,4 +1,5 @@
 // qwenrun --prompts-file.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 
@@ -43,16 +44,27 @@ int run_prompts_file(const Run &run, qwenrt_session *session, const qwenrt_text 
         check_prompt_fits(*session->session, int64_t(ids.size()), 0, where);  // each runs from an empty cache
         jobs.push_back({prompt_text, std::move(ids)});
     }
+    // Each prompt runs as if from an empty cache, but the start it shares
+    // with what the cache holds (the template's system prompt, a common
+    // instruction) is kept rather than read again, as qwenserve's prefix
+    // caching does; at least its last token is read, for its logits.
+    std::vector<int32_t> in_cache;  // the tokens whose keys and values the session holds
     for (size_t index = 0; index < jobs.size(); index++) {
-        check(qwenrt_session_truncate(session, 0));
+        const std::vector<int32_t> &ids = jobs[index].ids;
+        size_t common = 0;
+        while (common + 1 < ids.size() && common < in_cache.size() && ids[common] == in_cache[common]) common++;
+        check(qwenrt_session_truncate(session, int64_t(common)));
         Streaming silent{false};
         qwenrt_generation r{};
-        check(qwenrt_generate(session, &text, jobs[index].ids.data(), int64_t(jobs[index].ids.size()), &params.c, Streaming::on_text,
+        check(qwenrt_generate(session, &text, ids.data() + common, int64_t(ids.size() - common), &params.c, Streaming::on_text,
                               &silent, &r));
         const GenerationResult g = result_of(r);
+        in_cache.assign(ids.begin(), ids.end());
+        in_cache.insert(in_cache.end(), g.tokens.begin(), g.tokens.end());
+        in_cache.resize(size_t(std::min<int64_t>(qwenrt_session_position(session), int64_t(in_cache.size()))));
         nlohmann::ordered_json out = {{"index", index},          {"prompt", jobs[index].prompt},
                               {"text", g.text},          {"finish_reason", g.finish_reason},
-                              {"prompt_tokens", g.prompt_tokens}, {"completion_tokens", g.tokens.size()}};
+                              {"prompt_tokens", int64_t(ids.size())}, {"completion_tokens", g.tokens.size()}};
         // A reply holding calls in the template's syntax also comes as
         // OpenAI's message: content (the rest of the text) and tool_calls.
         if (tmpl.teaches_tool_calls()) {
