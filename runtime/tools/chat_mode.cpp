@@ -24,7 +24,7 @@ int run_chat(const Run &run, qwenrt_session *session, const qwenrt_text &text, c
     const ChatContext context = run.chat_context();
     std::vector<ChatMessage> msgs;
     if (args.has("system")) msgs.push_back({"system", args.get("system")});
-    std::vector<int32_t> in_cache;
+    CachedTokens in_cache;
     ChatTranscript transcript;
     const bool tty = isatty(0);
     std::string line;
@@ -58,11 +58,7 @@ int run_chat(const Run &run, qwenrt_session *session, const qwenrt_text &text, c
         if (fit.dropped > 0)
             std::fprintf(stderr, "[context full: dropped the oldest %zu message%s]\n", fit.dropped, fit.dropped == 1 ? "" : "s");
         const std::vector<int32_t> all = continue_transcript(transcript, fit, tok, max_context - reserve);
-        size_t common = 0;
-        while (common < all.size() && common < in_cache.size() && all[common] == in_cache[common]) common++;
-        if (common == all.size()) common--;  // always evaluate at least one token
-        check(qwenrt_session_truncate(session, int64_t(common)));
-        in_cache.resize(common);
+        const size_t common = in_cache.keep_shared_start(session, all);
         const std::vector<int32_t> fresh(all.begin() + long(common), all.end());
         qwenrt_generation r{};
         check(qwenrt_generate(session, &text, fresh.data(), int64_t(fresh.size()), &params.c, Streaming::on_text, &printing, &r));
@@ -71,9 +67,7 @@ int run_chat(const Run &run, qwenrt_session *session, const qwenrt_text &text, c
         std::fflush(stdout);
         run.stats(r);
         if (g.finish_reason == "interrupted") take_interrupt();  // this answer stops; the chat goes on
-        in_cache.insert(in_cache.end(), fresh.begin(), fresh.end());
-        // The last generated token was sampled but never evaluated.
-        in_cache.insert(in_cache.end(), g.tokens.begin(), g.tokens.end() - (g.tokens.empty() ? 0 : 1));
+        in_cache.generated(session, all, g.tokens);
         transcript.record(all, std::move(fit.text), g, params.c.ignore_eos ? std::vector<int32_t>{} : text.defaults.eos_ids, tok);
         msgs.push_back({"assistant", g.text});
     }

@@ -1,5 +1,4 @@
 // qwenrun --prompts-file.
-#include <algorithm>
 #include <cstdio>
 #include <fstream>
 
@@ -48,20 +47,16 @@ int run_prompts_file(const Run &run, qwenrt_session *session, const qwenrt_text 
     // with what the cache holds (the template's system prompt, a common
     // instruction) is kept rather than read again, as qwenserve's prefix
     // caching does; at least its last token is read, for its logits.
-    std::vector<int32_t> in_cache;  // the tokens whose keys and values the session holds
+    CachedTokens in_cache;
     for (size_t index = 0; index < jobs.size(); index++) {
         const std::vector<int32_t> &ids = jobs[index].ids;
-        size_t common = 0;
-        while (common + 1 < ids.size() && common < in_cache.size() && ids[common] == in_cache[common]) common++;
-        check(qwenrt_session_truncate(session, int64_t(common)));
+        const size_t common = in_cache.keep_shared_start(session, ids);
         Streaming silent{false};
         qwenrt_generation r{};
         check(qwenrt_generate(session, &text, ids.data() + common, int64_t(ids.size() - common), &params.c, Streaming::on_text,
                               &silent, &r));
         const GenerationResult g = result_of(r);
-        in_cache.assign(ids.begin(), ids.end());
-        in_cache.insert(in_cache.end(), g.tokens.begin(), g.tokens.end());
-        in_cache.resize(size_t(std::min<int64_t>(qwenrt_session_position(session), int64_t(in_cache.size()))));
+        in_cache.generated(session, ids, g.tokens);
         nlohmann::ordered_json out = {{"index", index},          {"prompt", jobs[index].prompt},
                               {"text", g.text},          {"finish_reason", g.finish_reason},
                               {"prompt_tokens", int64_t(ids.size())}, {"completion_tokens", g.tokens.size()}};

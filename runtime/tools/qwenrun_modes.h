@@ -57,6 +57,20 @@ struct Streaming {
 // The C API's result as the chat transcript keeps it.
 GenerationResult result_of(const qwenrt_generation &g);
 
+// The tokens whose keys and values a session holds, from position 0, so
+// that a prompt reads only what follows the start it shares with them
+// (--chat's next turn, --prompts-file's common system prompt).
+struct CachedTokens {
+    std::vector<int32_t> tokens;
+    // Truncates the session to the start `prompt` shares with the tokens,
+    // all of the prompt but its last token at most (whose logits come from
+    // reading it); returns that start's length.
+    size_t keep_shared_start(qwenrt_session *session, const std::vector<int32_t> &prompt);
+    // After generating from `prompt`: it and the generated tokens, as far
+    // as the session has evaluated them (the last one sampled never is).
+    void generated(const qwenrt_session *session, const std::vector<int32_t> &prompt, const std::vector<int32_t> &generated);
+};
+
 // The flags of one run, read as each mode needs them.
 struct Run {
     CliArgs &args;

@@ -118,6 +118,20 @@ GenerationResult result_of(const qwenrt_generation &g) {
     return r;
 }
 
+size_t CachedTokens::keep_shared_start(qwenrt_session *session, const std::vector<int32_t> &prompt) {
+    const size_t most = std::min(tokens.size(), prompt.empty() ? 0 : prompt.size() - 1);
+    const size_t common = size_t(std::mismatch(prompt.begin(), prompt.begin() + long(most), tokens.begin()).first - prompt.begin());
+    check(qwenrt_session_truncate(session, int64_t(common)));
+    tokens.resize(common);
+    return common;
+}
+
+void CachedTokens::generated(const qwenrt_session *session, const std::vector<int32_t> &prompt, const std::vector<int32_t> &out) {
+    tokens = prompt;
+    tokens.insert(tokens.end(), out.begin(), out.end());
+    tokens.resize(size_t(std::min<int64_t>(qwenrt_session_position(session), int64_t(tokens.size()))));
+}
+
 std::vector<ChatMessage> Run::user_turn(const std::string &text) const {
     std::vector<ChatMessage> msgs;
     if (args.has("system")) msgs.push_back({"system", args.get("system")});

@@ -103,15 +103,6 @@ bool BatchEngine::cancel(uint64_t id) {
     return false;
 }
 
-namespace {
-size_t common_prefix(const std::vector<int32_t> &a, const std::vector<int32_t> &b, size_t b_len) {
-    const size_t n = std::min(a.size(), b_len);
-    size_t i = 0;
-    while (i < n && a[i] == b[i]) i++;
-    return i;
-}
-}  // namespace
-
 // A sequence's range back to the pool, or, with prefix caching, kept with
 // the tokens whose keys and values it holds (a failed step wrote none past
 // them: `evaluated` grows only after a step succeeds).
@@ -125,16 +116,16 @@ void BatchEngine::leave(Sequence &s) {
 BatchEngine::PrefixSource BatchEngine::find_prefix(const Sequence &s) const {
     PrefixSource best;
     if (!opts_.prefix_caching) return best;
-    const size_t most = size_t(s.prompt_len - 1);
-    for (const auto &r : running_) {
-        if (r.get() == &s) continue;
-        const size_t n = std::min(most, common_prefix(s.tokens, r->tokens, size_t(r->evaluated)));
-        if (int64_t(n) > best.length) best = {int64_t(n), r->start, -1};
-    }
-    for (size_t i = 0; i < retained_.size(); i++) {
-        const size_t n = std::min(most, common_prefix(s.tokens, retained_[i].tokens, retained_[i].tokens.size()));
-        if (int64_t(n) > best.length) best = {int64_t(n), retained_[i].start, int64_t(i)};
-    }
+    // Tokens [0, n) of another sequence's: as many as begin s's prompt (but its last).
+    const auto consider = [&](const std::vector<int32_t> &tokens, int64_t n, int64_t start, int64_t retained) {
+        const auto end = s.tokens.begin() + std::min(s.prompt_len - 1, n);
+        const int64_t shared = std::mismatch(s.tokens.begin(), end, tokens.begin()).first - s.tokens.begin();
+        if (shared > best.length) best = {shared, start, retained};
+    };
+    for (const auto &r : running_)
+        if (r.get() != &s) consider(r->tokens, r->evaluated, r->start, -1);
+    for (size_t i = 0; i < retained_.size(); i++)
+        consider(retained_[i].tokens, int64_t(retained_[i].tokens.size()), retained_[i].start, int64_t(i));
     return best;
 }
 
