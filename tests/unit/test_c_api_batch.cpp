@@ -124,6 +124,58 @@ TEST_CASE("a batch generates what each sequence generates alone, and ends each a
     qwenrt_model_free(m);
 }
 
+// Runs one sequence to its end; its tokens, and the cached_tokens of its events.
+std::vector<int32_t> run_one(qwenrt_batch *b, const std::vector<int32_t> &prompt, int64_t max_tokens,
+                             std::vector<int64_t> &cached) {
+    qwenrt_sequence_params p = greedy(max_tokens);
+    uint64_t id = 0;
+    REQUIRE(qwenrt_batch_add(b, prompt.data(), int64_t(prompt.size()), &p, &id) == 0);
+    std::vector<int32_t> got;
+    qwenrt_batch_event events[8];
+    for (int step = 0; step < 100 && qwenrt_batch_running(b) + qwenrt_batch_waiting(b) > 0; step++) {
+        const int64_t n = qwenrt_batch_step(b, events, 8);
+        REQUIRE(n >= 0);
+        for (int64_t k = 0; k < n; k++) {
+            REQUIRE(events[k].id == id);
+            got.push_back(events[k].token);
+            cached.push_back(events[k].cached_tokens);
+        }
+    }
+    return got;
+}
+
+TEST_CASE("a batch's events report the prompt tokens its prefix cache gave, and the cache can be turned off") {
+    CHECK(qwenrt_abi_version() == QWENRT_ABI_VERSION);
+    qwenrt_model *m = load();
+    const int64_t V = qwenrt_model_vocab_size(m);
+    // A conversation's next turn: the first turn's prompt, then more.
+    const std::vector<int32_t> first = prompt_of(V, 12, 5);
+    std::vector<int32_t> next = first;
+    for (int32_t t : prompt_of(V, 6, 6)) next.push_back(t);
+    const std::vector<int32_t> expected = alone(m, next, 4);
+    for (const int off : {0, 1}) {
+        INFO("disable_prefix_caching " << off);
+        qwenrt_batch_options o{};
+        o.max_context = 256;
+        o.disable_prefix_caching = off;
+        qwenrt_batch *b = qwenrt_batch_new(m, &o);
+        INFO(qwenrt_last_error());
+        REQUIRE(b != nullptr);
+        std::vector<int64_t> cached_first, cached_next;
+        run_one(b, first, 3, cached_first);
+        CHECK(cached_first == std::vector<int64_t>(3, 0));  // nothing to reuse yet
+        CHECK(run_one(b, next, 4, cached_next) == expected);
+        REQUIRE(cached_next.size() == 4);
+        for (int64_t c : cached_next) {
+            if (off) CHECK(c == 0);
+            // At least the first turn's prompt, and never its last token, which is computed.
+            else CHECK((c >= int64_t(first.size()) && c < int64_t(next.size())));
+        }
+        qwenrt_batch_free(b);
+    }
+    qwenrt_model_free(m);
+}
+
 TEST_CASE("batch misuse is an error with a message, never a crash") {
     qwenrt_model *m = load();
     const int64_t V = qwenrt_model_vocab_size(m);

@@ -42,6 +42,7 @@ qwenrt_batch *qwenrt_batch_new(qwenrt_model *model, const qwenrt_batch_options *
                 o.kv_cache_tokens = opts->kv_cache_tokens;
                 o.max_context = opts->max_context;
                 o.step_tokens = opts->step_tokens;
+                o.prefix_caching = opts->disable_prefix_caching == 0;
             }
             auto b = std::make_unique<qwenrt_batch>();
             b->model = model->model;
@@ -94,7 +95,8 @@ int64_t qwenrt_batch_step(qwenrt_batch *batch, qwenrt_batch_event *events, int64
                 events[i] = {got[i].id, got[i].token,
                              got[i].finish == Finish::Stop     ? QWENRT_FINISH_STOP
                              : got[i].finish == Finish::Length ? QWENRT_FINISH_LENGTH
-                                                               : QWENRT_FINISH_NONE};
+                                                               : QWENRT_FINISH_NONE,
+                             got[i].cached_tokens};
             return int64_t(got.size());
         },
         int64_t(-1));

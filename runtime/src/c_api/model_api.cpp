@@ -18,6 +18,8 @@ extern "C" {
 
 const char *qwenrt_last_error(void) { return qwenc::c_api::g_error.c_str(); }
 
+int qwenrt_abi_version(void) { return QWENRT_ABI_VERSION; }
+
 static qwenc::LoadOptions load_options(const qwenrt_load_options *opts) {
     qwenc::LoadOptions o;
     if (opts) o.num_threads = opts->num_threads, o.show_progress = opts->show_progress != 0;
