@@ -41,6 +41,15 @@ enum class Int8DotSigns { UnsignedBySigned, SignedBySigned };
 // int8-dot and int16-dot: activations share one f32 scale per block of this
 // many inputs.
 constexpr int kIntDotBlock = 32;
+// int16-dot's lanes per block (vpdpwssd's 16 int32 lanes, two vpmaddwd on
+// AVX2), each summing pairs; and its blocks: the most inputs up to 256 (a
+// power of two, at least kIntDotBlock) that divide a row of `in_dim`.
+constexpr int kInt16Lanes = 16;
+constexpr int int16_block(int64_t in_dim) {
+    int b = 256;
+    while (b > kIntDotBlock && in_dim % b != 0) b /= 2;
+    return b;
+}
 
 // The maths that never run prefill (a manifest refuses them there):
 // bf16x2-dot and int16-dot do twice the work per weight of their one-part

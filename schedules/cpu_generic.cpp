@@ -235,16 +235,37 @@ void CpuGenericSchedule::bf16_dot_batch(Linear &l) {
 // for the whole tile, then scaled into its sums.
 void CpuGenericSchedule::int_dot_batch(Linear &l) {
     Linear::IntDot &q = l.int_dot;
-    const int group = int(*as_const_int(q.k.x.extent()));
-    BatchTile b = batch_tiles(l, l.r.x, group, t_.int_batch_rows, t_.int_batch_tokens);
+    BatchTile b = batch_tiles(l, l.r.x, int_dot_lane_inputs(q), t_.int_batch_rows, t_.int_batch_tokens);
     Stage inner = b.tile.update();
     inner.reorder(b.u, o, t, b.rr).vectorize(b.u).unroll(o).unroll(t);
     for (Func g : {q.group, q.group_lo}) {
         if (!g.defined()) continue;
         g.compute_at(b.tile, b.rr).vectorize(j).unroll(o).unroll(t);
-        for (int s = 0; s < g.num_update_definitions(); s++)
+        unroll_blocks(g, q);
+        for (int s = 0; s < g.num_update_definitions(); s++) {
+            // int16-dot's steps through a block outermost: each step's pair
+            // products for the whole tile, added to its int32 lane sums.
+            if (q.k.dimensions() > 1) g.update(s).reorder(q.k.x, j, g.args()[1], o, t, q.k.y);
             g.update(s).atomic().vectorize(q.k.x).vectorize(j).unroll(o).unroll(t);
+        }
     }
+}
+
+// int16-dot's group(j, b, o, t): a vector of lanes j per block b; the
+// blocks a call makes (decode's vectors) unrolled.
+void CpuGenericSchedule::unroll_blocks(Func g, const Linear::IntDot &q) {
+    if (q.k.dimensions() < 2) return;
+    const Var b = g.args()[1];
+    g.unroll(b);
+    for (int s = 0; s < g.num_update_definitions(); s++) g.update(s).unroll(b);
+}
+
+// Inputs one lane of an integer dot product's group sums takes: its group,
+// times int16-dot's steps through a block.
+int CpuGenericSchedule::int_dot_lane_inputs(const Linear::IntDot &q) {
+    int n = int(*as_const_int(q.k.x.extent()));
+    if (q.k.dimensions() > 1) n *= int(*as_const_int(q.k.y.extent()));
+    return n;
 }
 
 // Decode on bf16x2 dot products: as bf16_dot_decode, with two vdpbf16ps
@@ -314,7 +335,7 @@ void CpuGenericSchedule::int_dot_linear(Linear &l, Phase phase, Func root) {
     // int16-dot: pairs, or int8 quads of two parts (split); 2 bytes an input either way.
     const bool int16 = group == 2 || q.group_lo.defined();
     if (phase == Phase::Batch && int16) return int_dot_batch(l);
-    const bool long_rows = decode && int16 && n_groups * group > t_.long_row_inputs;
+    const bool long_rows = decode && int16 && n_groups * int_dot_lane_inputs(q) > t_.long_row_inputs;
     const int vectors = !decode ? 1 : long_rows ? t_.long_row_vectors : t_.int_dot_decode_vectors;
     const int lanes = width * dividing_vectors(vectors, n_groups, width);
     Func partial = y.update().split(l.r.x, ro, ri, lanes).rfactor(ri, u);
@@ -344,7 +365,9 @@ void CpuGenericSchedule::int_dot_linear(Linear &l, Phase phase, Func root) {
         for (Func g : {q.group, q.group_lo}) {
             if (!g.defined()) continue;
             g.compute_at(partial, ro).vectorize(j, width).unroll(j);
+            unroll_blocks(g, q);
             for (int u = 0; u < g.num_update_definitions(); u++) {  // rows: low nibbles, then high
+                if (q.k.dimensions() > 1) g.update(u).reorder(q.k.x, j, g.args()[1], o, q.k.y);  // int16-dot's steps outermost
                 g.update(u).atomic().vectorize(q.k.x).vectorize(j, width).unroll(j);
                 if (long_rows) g.update(u).unroll(o);
             }

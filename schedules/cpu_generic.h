@@ -124,6 +124,7 @@ public:
     }
     Int8DotSigns int8_dot_signs() const override { return int8_signs_; }
     bool int8_quad_dot() const override { return int8_quad_dot_; }
+    int int16_dot_lanes() const override { return t_.vector; }
     void embed(EmbedGraph &g, Phase phase) override;
     void qkv(QkvGraph &g, Phase phase) override;
     void attn_mlp(AttnMlpGraph &g, Phase phase) override;
@@ -147,6 +148,8 @@ protected:
     BatchTile batch_tiles(Linear &l, Halide::RVar step, int lane_inputs, int rows, int tokens);
     void bf16_dot_batch(Linear &l);
     void int_dot_batch(Linear &l);
+    static int int_dot_lane_inputs(const Linear::IntDot &q);
+    static void unroll_blocks(Halide::Func g, const Linear::IntDot &q);
     void bf16x2_dot_decode(Linear &l, Halide::Func root);
     int dot_task_rows(int64_t out_dim, int64_t in_dim) const;
     void stage_bf16_inputs(std::initializer_list<const Linear *> linears, Phase phase);

@@ -24,6 +24,9 @@ public:
     // byte (its low nibble's, its high nibble's); else as one sum of both,
     // which x86's pmaddubsw pass (x86_maddubs.cpp) takes in pairs.
     virtual bool int8_quad_dot() const { return false; }
+    // int16-dot's lanes per activation block (layers.cpp's int_dot_linear):
+    // one vector of int32 sums, so that a block's lanes are one vector.
+    virtual int int16_dot_lanes() const { return kInt16Lanes; }
     virtual void embed(EmbedGraph &g, Phase phase) = 0;
     virtual void qkv(QkvGraph &g, Phase phase) = 0;
     virtual void attn_mlp(AttnMlpGraph &g, Phase phase) = 0;

@@ -15,10 +15,13 @@ IsaFamily x86_avx2_family() {
     // elements they take one register a row, and qwenc tune found 2 x 4
     // fastest (bench/HISTORY.md).
     t.int8_tokens = 4;
-    // int16-dot's batched steps in the same 2 x 4 tiles: 8 sums and 8
-    // groups fill the 16 registers.
-    t.int_batch_rows = 2;
-    t.int_batch_tokens = 4;
+    // int16-dot's batched steps in tiles of 1 row x 8 tokens: with each
+    // block's lanes summed in int32 (layers.cpp), a step is one widened
+    // weight vector, 8 products and 8 adds into 8 int32 sums, and a step of
+    // 8 sequences reads each weight once; faster than 2 x 4 and 4 x 2 at 8
+    // sequences (bench/HISTORY.md).
+    t.int_batch_rows = 1;
+    t.int_batch_tokens = 8;
     IsaFamily f{"x86-avx2", t};
     f.lowering_passes = add_maddubs_pass;  // vpmaddubsw: bench/HISTORY.md
     f.quant4_int8_dot = true;

@@ -55,8 +55,8 @@ void finish(Linear &l, const std::string &name, const WeightMatrix &w, Func bias
 struct BlockQuantized {
     Func amax, scale, x_q;
 };
-BlockQuantized quantize_blocks(const std::string &name, Func x, const Expr &tok, float levels, Type type) {
-    const int B = kIntDotBlock;
+BlockQuantized quantize_blocks(const std::string &name, Func x, const Expr &tok, float levels, Type type,
+                               int B = kIntDotBlock) {
     BlockQuantized q{Func(name + "_amax"), Func(name + "_block_scale"), Func(name + "_xq")};
     RDom rb(0, B, name + "_rb");
     q.amax(j, t) = 0.0f;
@@ -81,8 +81,16 @@ BlockQuantized quantize_blocks(const std::string &name, Func x, const Expr &tok,
 //   takes in L1, and down_proj's (8960 inputs) would then no longer stay
 //   there beside the weight stream.
 // - int16-dot: x to int16, groups of 2 weights widened to int16 (vpdpwssd,
-//   or vpmaddwd without VNNI); signed x signed, so no offset. A vector of 16
-//   lanes is one block, whose scale is a broadcast. Where the int8 dot
+//   or vpmaddwd without VNNI); signed x signed, so no offset. Its blocks are
+//   int16_block() inputs (256 where that divides the row), and each of a
+//   block's lanes (one vector: WeightMatrix::int16_lanes) sums its pairs
+//   over the whole block in int32 (steps of 2 x lanes inputs) before the
+//   one conversion and FMA by the block's scale: a step costs the pair
+//   products and an integer add, where a conversion and an FMA per vector
+//   took as many multiply-pipe slots as the products (bench/HISTORY.md).
+//   group(j, b, o, t) is lane j of block b, two dimensions so that a
+//   vector of lanes indexes the inputs densely. A lane's sum stays far
+//   inside int32: 2 x 127 x 32767 a pair, at most 16 pairs. Where the int8 dot
 //   product is signed x signed (ARM's sdot), x_q splits into two int8
 //   parts instead, x_q = 256 hi + lo, each a group-of-4 sdot.
 Linear int_dot_linear(const std::string &name, const WeightMatrix &w, Func x, Func bias, const Expr &n_tokens) {
@@ -90,17 +98,22 @@ Linear int_dot_linear(const std::string &name, const WeightMatrix &w, Func x, Fu
     const bool signed_bytes = w.int8_dot_signs() == Int8DotSigns::SignedBySigned;
     const bool split16 = int16 && signed_bytes;
     const int B = kIntDotBlock;
-    const int group = int16 && !split16 ? 2 : 4;
+    const bool blocks16 = int16 && !split16;
+    const int group = blocks16 ? 2 : 4;
     // split16's high byte, (x_q + 128) >> 8, must stay within int8.
     const float levels = split16 ? 32639.0f : int16 ? 32767.0f : 127.0f;
     const int n_in = int(w.in_dim());
     if (n_in % B != 0)
         throw std::invalid_argument("integer dot products need input dimensions divisible by " + std::to_string(B) + " (" + name +
                                     " has " + std::to_string(n_in) + ")");
-    Linear l{Func(sum_name(name, w)), RDom(0, n_in / group, name + "_r"), w.out_dim(), {}};
+    // int16-dot's blocks: x's scale blocks, and each lane's int32 sum.
+    const int B16 = blocks16 ? int16_block(n_in) : B;
+    const int L16 = w.int16_lanes(), steps16 = B16 / (group * L16);
+    const int lane_inputs = blocks16 ? group * steps16 : group;
+    Linear l{Func(sum_name(name, w)), RDom(0, n_in / lane_inputs, name + "_r"), w.out_dim(), {}};
     Linear::IntDot &q = l.int_dot;
     l.weights = w.param();
-    const BlockQuantized xq = quantize_blocks(name, x, token(n_tokens), levels, int16 ? Int(16) : Int(8));
+    const BlockQuantized xq = quantize_blocks(name, x, token(n_tokens), levels, int16 ? Int(16) : Int(8), B16);
     q.amax = xq.amax;
     q.block_scale = xq.scale;
     q.x_q = xq.x_q;
@@ -130,13 +143,22 @@ Linear int_dot_linear(const std::string &name, const WeightMatrix &w, Func x, Fu
         q.group_lo(j, o, t) = 0;
         q.group_lo(j, o, t) += cast<int32_t>(weight) * cast<int32_t>(q.x_lo(group * j + q.k, t));
         group_sum = q.group(l.r.x, o, t) * 256 + q.group_lo(l.r.x, o, t);
+    } else if (blocks16) {
+        // Lane j of block b: its pair in each step of the block.
+        const Var b("b");
+        q.k = RDom(0, group, 0, steps16, name + "_k");
+        const Expr i = b * B16 + q.k.y * (group * L16) + j * group + q.k.x;
+        q.group(j, b, o, t) = 0;
+        q.group(j, b, o, t) += cast<int32_t>(cast<int16_t>(w.raw(i, o))) * cast<int32_t>(q.x_q(i, t));
+        group_sum = q.group(l.r.x % L16, l.r.x / L16, o, t);
     } else {
         q.group(j, o, t) = 0;
         q.group(j, o, t) += cast<int32_t>(weight) * cast<int32_t>(q.x_q(group * j + q.k, t));
         group_sum = q.group(l.r.x, o, t);
     }
     l.out(o, t) = 0.0f;
-    l.out(o, t) += cast<float>(group_sum) * q.block_scale(l.r.x / (B / group), t);
+    const int lanes_per_block = blocks16 ? L16 : B / group;
+    l.out(o, t) += cast<float>(group_sum) * q.block_scale(l.r.x / lanes_per_block, t);
     finish(l, name, w, bias);
     return l;
 }

@@ -30,9 +30,10 @@ Type matrix_type(DType dtype, MatMath math) {
 }  // namespace
 
 WeightMatrix::WeightMatrix(const std::string &name, DType dtype, int64_t in_dim, int64_t out_dim, MatMath math,
-                           Int8DotSigns int8_signs)
+                           Int8DotSigns int8_signs, int int16_lanes)
     : param_(matrix_type(dtype, math), 2, name), dtype_(dtype), in_(in_dim), out_(out_dim),
-      pack_(math == MatMath::F32 ? weight_storage(dtype).pack : 1), math_(math), int8_signs_(int8_signs) {
+      pack_(math == MatMath::F32 ? weight_storage(dtype).pack : 1), math_(math), int8_signs_(int8_signs),
+      int16_lanes_(int16_lanes) {
     const auto needs = mat_math_weight_dtype(math);
     if (needs && *needs != dtype)
         throw std::invalid_argument(std::string(mat_math_name(math)) + " products need " + dtype_flag_name(*needs) + " weights");

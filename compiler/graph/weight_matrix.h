@@ -22,8 +22,9 @@ public:
     // A dot-product math (bf16-dot, int8-dot) takes the matrix as elements of
     // its own type (BFloat(16), Int(8)), dims (in, out): see raw().
     // int8_signs: how the target's int8 dot product takes its operands (int8-dot only).
+    // int16_lanes: int16-dot's lanes per activation block (Schedule::int16_dot_lanes).
     WeightMatrix(const std::string &name, DType dtype, int64_t in_dim, int64_t out_dim, MatMath math = MatMath::F32,
-                 Int8DotSigns int8_signs = Int8DotSigns::UnsignedBySigned);
+                 Int8DotSigns int8_signs = Int8DotSigns::UnsignedBySigned, int int16_lanes = kInt16Lanes);
     // A 4-bit projection in its checkpoint's own layout (models/quant4.h):
     // the qweight, then qzeros_arg_name(name) (but rows') and qscales_arg_name(name).
     // With int8-dot (quant4_int8_dot) the qweight comes as bytes: quant4_byte.
@@ -71,6 +72,7 @@ public:
     bool has_scale() const { return dtype_ == DType::I8; }
     MatMath math() const { return math_; }
     Int8DotSigns int8_dot_signs() const { return int8_signs_; }
+    int int16_lanes() const { return int16_lanes_; }
     // Element (i, o) as stored, for the dot-product maths.
     Halide::Expr raw(const Halide::Expr &i, const Halide::Expr &o) const { return param_(i, o); }
     Halide::Expr scale(const Halide::Expr &o) const { return scale_(o); }
@@ -90,6 +92,7 @@ private:
     MatMath math_ = MatMath::F32;
     Int8DotSigns int8_signs_ = Int8DotSigns::UnsignedBySigned;
     bool int8_quad_dot_ = false;
+    int int16_lanes_ = kInt16Lanes;
 };
 
 // A 1-D f32 input (norm weights, biases) of known length.

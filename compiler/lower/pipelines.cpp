@@ -115,14 +115,16 @@ Params &operator<<(Params &p, const AttentionInputs &in) { return p << in.q << i
 WeightMatrix projection(const std::string &name, const ModelConfig &c, DType wd, int64_t in, int64_t out, MatMath m,
                         const Schedule &s) {
     if (c.quant4.active()) return WeightMatrix(name, c.quant4, in, out, m, s.int8_quad_dot());
-    return WeightMatrix(name, wd, in, out, quant4_dense_math(c.quant4, m), s.int8_dot_signs());
+    return WeightMatrix(name, wd, in, out, quant4_dense_math(c.quant4, m), s.int8_dot_signs(),
+                        s.int16_dot_lanes());
 }
 
 // The embedding or lm_head: dense, or 4-bit in a qwenc-int4 checkpoint.
 WeightMatrix model_matrix(const std::string &name, const ModelConfig &c, DType wd, int64_t in, int64_t out, MatMath m,
                           const Schedule &s) {
     if (c.quant4.whole_model()) return WeightMatrix(name, c.quant4, in, out, m, s.int8_quad_dot());
-    return WeightMatrix(name, wd, in, out, quant4_dense_math(c.quant4, m), s.int8_dot_signs());
+    return WeightMatrix(name, wd, in, out, quant4_dense_math(c.quant4, m), s.int8_dot_signs(),
+                        s.int16_dot_lanes());
 }
 
 // The weights after attention: o_proj, the post-attention norm, the MLP.
