@@ -46,10 +46,11 @@ foreach(case tied untied)
 endforeach()
 
 # int16-dot (the default decode for int8 weights on x86): activations
-# quantized to int16 per block of 32 inputs, products on vpdpwssd (VNNI) or
-# vpmaddwd. Tokens decoded one at a time must match the prompt's logits
-# (prefill, f32 activations) within 1e-3: int16 keeps 2^-16 of each block's
-# largest value, 1.6-3.3e-4 off here, where int8-dot is ~0.1 off and f32
+# quantized to int16 per block of up to 256 inputs (the most up to 256 that
+# divide the row: 64 for down_proj's 4160), products on vpdpwssd (VNNI) or vpmaddwd,
+# summed in int32 over each block. Tokens decoded one at a time must match
+# the prompt's logits (prefill, f32 activations) within 1e-3: int16 keeps
+# 2^-16 of each block's largest value, where int8-dot is ~0.1 off and f32
 # within 1e-4. On both models above, on rows of 512 and 1024 inputs, which
 # take 4 vectors of partial sums per row, and on down_proj rows of 4160
 # inputs, past long_row_inputs, which go in tiles of rows.

@@ -132,10 +132,10 @@ TEST_CASE("a sequence's logits and tokens in any batch are its single stream's a
     // bf16 or f16, which the logits show at ~1.5e-4 x std (f16 seen on
     // AVX-512 only); an f32 cache stays within 1e-4.
     // int16-dot (int8 weights' decode on x86) quantizes each token's
-    // activations per block of 32: where a batch's sums leave an activation
-    // a last bit off, its int16 can round to the neighbouring level, which
-    // the logits show at up to ~2.2e-4 x std (int16-dot itself is 1.6-3.3e-4
-    // off f32's); 5e-4 for it.
+    // activations per block (of up to 256 inputs): where a batch's sums
+    // leave an activation a last bit off, its int16 can round to the
+    // neighbouring level, which the logits show at up to ~2.2e-4 x std
+    // (measured with blocks of 32); 5e-4 for it.
     const Manifest &manifest = model.object().manifest();
     const double invariance = manifest.kv_cache_dtype != DType::F32 ? 1e-3 : manifest.batch_math == MatMath::Int16Dot ? 5e-4 : 1e-4;
 
