@@ -132,3 +132,16 @@ TEST_CASE("the KV cache dtype survives the round trip, and a manifest naming ano
     j["kv_cache"]["dtype"] = "int8";
     CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"), Catch::Contains("m.so: bad manifest: kv_cache dtype 'int8' is not f32, bf16 or f16"));
 }
+
+TEST_CASE("int16-dot's activation blocks are the most inputs up to 256 that divide a row") {
+    // Qwen2.5's rows: 1.5B's 1536 and 8960, 0.5B's 896 and 4864, 7B's 3584 and 18944.
+    CHECK(int16_block(1536) == 256);
+    CHECK(int16_block(8960) == 256);
+    CHECK(int16_block(896) == 128);
+    CHECK(int16_block(4864) == 256);
+    CHECK(int16_block(18944) == 256);
+    CHECK(int16_block(4160) == 64);
+    CHECK(int16_block(96) == kIntDotBlock);  // never below int8-dot's block, which every row must divide
+    // A block is whole steps of one vector of lanes, two inputs a lane, on any target.
+    for (int lanes : {4, 8, 16}) CHECK(int16_block(4160) % (2 * lanes) == 0);
+}
