@@ -241,23 +241,21 @@ void CpuGenericSchedule::int_dot_batch(Linear &l) {
     for (Func g : {q.group, q.group_lo}) {
         if (!g.defined()) continue;
         g.compute_at(b.tile, b.rr).vectorize(j).unroll(o).unroll(t);
-        unroll_blocks(g, q);
-        for (int s = 0; s < g.num_update_definitions(); s++) {
-            // int16-dot's steps through a block outermost: each step's pair
-            // products for the whole tile, added to its int32 lane sums.
-            if (q.k.dimensions() > 1) g.update(s).reorder(q.k.x, j, g.args()[1], o, t, q.k.y);
+        block_steps_outermost(g, q);
+        for (int s = 0; s < g.num_update_definitions(); s++)
             g.update(s).atomic().vectorize(q.k.x).vectorize(j).unroll(o).unroll(t);
-        }
     }
 }
 
-// int16-dot's group(j, b, o, t): a vector of lanes j per block b; the
-// blocks a call makes (decode's vectors) unrolled.
-void CpuGenericSchedule::unroll_blocks(Func g, const Linear::IntDot &q) {
+// int16-dot's group(j, b, o, t), a vector of lanes j per block b: the
+// steps through a block outermost, so that each step's pair products for
+// all the lanes, blocks (decode's vectors, unrolled), rows and tokens are
+// added to their int32 sums. Before the updates are vectorized.
+void CpuGenericSchedule::block_steps_outermost(Func g, const Linear::IntDot &q) {
     if (q.k.dimensions() < 2) return;
     const Var b = g.args()[1];
     g.unroll(b);
-    for (int s = 0; s < g.num_update_definitions(); s++) g.update(s).unroll(b);
+    for (int s = 0; s < g.num_update_definitions(); s++) g.update(s).reorder(q.k.x, j, b, o, t, q.k.y).unroll(b);
 }
 
 // Inputs one lane of an integer dot product's group sums takes: its group,
@@ -365,9 +363,8 @@ void CpuGenericSchedule::int_dot_linear(Linear &l, Phase phase, Func root) {
         for (Func g : {q.group, q.group_lo}) {
             if (!g.defined()) continue;
             g.compute_at(partial, ro).vectorize(j, width).unroll(j);
-            unroll_blocks(g, q);
+            block_steps_outermost(g, q);
             for (int u = 0; u < g.num_update_definitions(); u++) {  // rows: low nibbles, then high
-                if (q.k.dimensions() > 1) g.update(u).reorder(q.k.x, j, g.args()[1], o, q.k.y);  // int16-dot's steps outermost
                 g.update(u).atomic().vectorize(q.k.x).vectorize(j, width).unroll(j);
                 if (long_rows) g.update(u).unroll(o);
             }

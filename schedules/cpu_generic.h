@@ -149,7 +149,7 @@ protected:
     void bf16_dot_batch(Linear &l);
     void int_dot_batch(Linear &l);
     static int int_dot_lane_inputs(const Linear::IntDot &q);
-    static void unroll_blocks(Halide::Func g, const Linear::IntDot &q);
+    static void block_steps_outermost(Halide::Func g, const Linear::IntDot &q);
     void bf16x2_dot_decode(Linear &l, Halide::Func root);
     int dot_task_rows(int64_t out_dim, int64_t in_dim) const;
     void stage_bf16_inputs(std::initializer_list<const Linear *> linears, Phase phase);
