@@ -15,18 +15,14 @@
 #include <string>
 #include <vector>
 
-#include "model.h"
+#include "stage_bench_model.h"
 
 using namespace qwenc;
 
 int main(int argc, char **argv) try {
-    if (argc < 3) {
-        std::fprintf(stderr, "usage: qwenc-attention-bench MODEL.so WEIGHTS [REPEATS]\n");
-        return 2;
-    }
-    LoadOptions opts;
-    opts.num_threads = 2;
-    Model model(argv[1], argv[2], opts);
+    const std::unique_ptr<Model> loaded = load_stage_bench_model(argc, argv, "qwenc-attention-bench MODEL.so WEIGHTS [REPEATS]");
+    if (!loaded) return 2;
+    Model &model = *loaded;
     const ModelConfig &c = model.config();
     const DType kv = model.object().manifest().kv_cache_dtype;
     if (kv != DType::F32)

@@ -16,18 +16,15 @@
 #include <string>
 #include <vector>
 
-#include "model.h"
+#include "stage_bench_model.h"
 
 using namespace qwenc;
 
 int main(int argc, char **argv) try {
-    if (argc < 3) {
-        std::fprintf(stderr, "usage: qwenc-batch-stage-bench MODEL.so WEIGHTS [TOKENS] [REPEATS]\n");
-        return 2;
-    }
-    LoadOptions opts;
-    opts.num_threads = 2;
-    Model model(argv[1], argv[2], opts);
+    const std::unique_ptr<Model> loaded =
+        load_stage_bench_model(argc, argv, "qwenc-batch-stage-bench MODEL.so WEIGHTS [TOKENS] [REPEATS]");
+    if (!loaded) return 2;
+    Model &model = *loaded;
     const ModelConfig &c = model.config();
     const int64_t most = model.object().manifest().prefill_max_tokens;
     const int64_t N = argc > 3 ? std::atoll(argv[3]) : 8;
