@@ -37,18 +37,21 @@ options:
                            stay f32, logits match the reference), bf16-dot
                            (bf16 weights, targets with avx512_sapphirerapids:
                            activations rounded to bf16, on vdpbf16ps, as
-                           llama.cpp's bf16 path) or int8-dot (int8 weights;
-                           see --decode-math). Default: bf16-dot / int8-dot
-                           where every target has avx512_sapphirerapids,
-                           else f32. Batched steps compute as decode does.
+                           llama.cpp's bf16 path), int8-dot or int16-dot
+                           (int8 weights; see --decode-math). Default:
+                           bf16-dot / int8-dot where every target has
+                           avx512_sapphirerapids; int16-dot for int8 weights
+                           on other x86 targets; else f32. Batched steps
+                           compute as decode does.
   --decode-math M          how decode multiplies matrices: f32; bf16x2-dot
                            (bf16 weights, avx512_sapphirerapids targets: each
                            activation split into two bf16s, as accurate as
                            f32; the default there); bf16-dot (activations
                            rounded to bf16); int16-dot (int8 weights:
-                           activations quantized to int16 per block of 32
-                           inputs, logits within ~5e-4 of f32's; the default
-                           for int8 weights on x86 and arm_dot_prod); int8-dot (int8 weights:
+                           activations quantized to int16 per block of up
+                           to 256 inputs, logits within ~6e-4 of f32's; the
+                           default for int8 weights on x86 and
+                           arm_dot_prod); int8-dot (int8 weights:
                            activations quantized to int8 per block of 32, as
                            llama.cpp's Q8_0, logits ~0.1 off; also 4-bit
                            GPTQ / AWQ / qwenc-int4 weights with groups of a multiple
@@ -97,10 +100,10 @@ layer), and, given --weights MODEL_DIR, decode's through the runtime:
 each candidate compiled into an object and decoded over the model's own
 weights. Candidates run round-robin, each against the defaults in the same
 round, median of --rounds. It takes --weight-dtype, --prefill-math (f32 or
-bf16-dot; default: the compiler's for the host, f32 where that is int8-dot)
-and --decode-math as above (without --weights decode is not tuned), and
---threads N (default: every core), --prefill-tokens N (default 128),
---rounds N (default 7), --quiet.
+bf16-dot; default: the compiler's for the host, f32 where that is an
+integer dot product) and --decode-math as above (without --weights decode
+is not tuned), and --threads N (default: every core), --prefill-tokens N
+(default 128), --rounds N (default 7), --quiet.
 )";
 
 // The first target without AVX512-BF16 (what the bf16 dot-product maths
@@ -154,13 +157,22 @@ static MatMath default_decode_math(const EmitOptions &opts, const ModelConfig &c
 // have AVX512-BF16 and VNNI (avx512_sapphirerapids), the dot-product units,
 // as llama.cpp and vLLM compute there: bf16-dot for bf16 weights, int8-dot
 // (Q8_0's numerics) for int8, both faster than f32 activations
-// (bench/HISTORY.md). Decode keeps its own math, and batched steps
-// decode's numerics (Manifest::batch_math). Else f32, which matches the
-// reference; --prefill-math f32 asks for it anywhere.
+// (bench/HISTORY.md). int8 weights on other x86 targets prefill on
+// decode's int16-dot: a vpmaddwd does twice an FMA's multiply-adds, and
+// its logits stay within ~6e-4 of f32's, far closer than Q8_0's (AVX2:
+// 1.3-1.5x f32's prefill, bench/RESULTS.md). Decode keeps its own math,
+// and batched steps decode's numerics (Manifest::batch_math). Else f32,
+// which matches the reference; --prefill-math f32 asks for it anywhere.
 static MatMath default_prefill_math(const EmitOptions &opts, const ModelConfig &config) {
     // qwenc-int4's rows prefill on decode's int8-dot too (int_dot's tiles).
     if (config.quant4.format == Quant4Format::Rows) return default_decode_math(opts, config);
-    if (config.quant4.active() || opts.targets.empty() || target_without_bf16(opts)) return MatMath::F32;
+    if (config.quant4.active() || opts.targets.empty()) return MatMath::F32;
+    if (target_without_bf16(opts)) {
+        bool x86 = true;
+        for (const Halide::Target &t : opts.targets) x86 = x86 && t.arch == Halide::Target::X86;
+        const bool int16 = x86 && opts.weight_dtype == DType::I8 && default_decode_math(opts, config) == MatMath::Int16Dot;
+        return int16 ? MatMath::Int16Dot : MatMath::F32;
+    }
     for (MatMath m : {MatMath::Bf16Dot, MatMath::Int8Dot})
         if (mat_math_weight_dtype(m) == opts.weight_dtype && !dim_off_multiple(config, m)) return m;
     return MatMath::F32;
@@ -278,11 +290,12 @@ static int tune_main(int argc, char **argv) {
     opts.output = args.get("output");
     opts.weight_dtype = host.weight_dtype;
     // Prefill's default is the compiler's for the host, so that the tiles
-    // tuned are the ones a default object uses; but f32 where that is
-    // int8-dot, which tune cannot time (see tune_schedule).
+    // tuned are the ones a default object uses; but f32 where that is an
+    // integer dot product, which tune does not time (see tune_schedule).
     const MatMath compiled_prefill = default_prefill_math(host, config);
+    const bool integer_prefill = compiled_prefill == MatMath::Int8Dot || compiled_prefill == MatMath::Int16Dot;
     opts.prefill_math = parse_math(args, "prefill-math", {MatMath::F32, MatMath::Bf16Dot}, host, config, config_path,
-                                   compiled_prefill == MatMath::Int8Dot ? MatMath::F32 : compiled_prefill);
+                                   integer_prefill ? MatMath::F32 : compiled_prefill);
     // Decode is timed only with --weights; without them the default stays f32,
     // which tune_schedule does not ask weights for.
     opts.decode_math = parse_math(args, "decode-math", {MatMath::F32, MatMath::Bf16Dot, MatMath::Int8Dot, MatMath::Bf16x2Dot, MatMath::Int16Dot},
@@ -337,7 +350,7 @@ int main(int argc, char **argv) {
         const ModelConfig config = load_model_config(config_path);
         opts.weight_dtype = weight_dtype(args, config);
         opts.prefill_max_tokens = args.get_int("prefill-chunk", 512, 1, 8192);
-        opts.prefill_math = parse_math(args, "prefill-math", {MatMath::F32, MatMath::Bf16Dot, MatMath::Int8Dot}, opts, config,
+        opts.prefill_math = parse_math(args, "prefill-math", {MatMath::F32, MatMath::Bf16Dot, MatMath::Int8Dot, MatMath::Int16Dot}, opts, config,
                                        config_path, default_prefill_math(opts, config));
         opts.decode_math = parse_math(args, "decode-math", {MatMath::F32, MatMath::Bf16Dot, MatMath::Int8Dot, MatMath::Bf16x2Dot, MatMath::Int16Dot},
                                       opts, config, config_path, default_decode_math(opts, config));

@@ -40,7 +40,7 @@ int mat_math_input_multiple(MatMath m) {
     return 1;
 }
 
-bool mat_math_decode_only(MatMath m) { return m == MatMath::Bf16x2Dot || m == MatMath::Int16Dot; }
+bool mat_math_decode_only(MatMath m) { return m == MatMath::Bf16x2Dot; }
 
 bool mat_math_has_batch_tiles(MatMath m) { return m == MatMath::Bf16Dot || m == MatMath::Bf16x2Dot || m == MatMath::Int16Dot; }
 

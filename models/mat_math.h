@@ -10,12 +10,14 @@
 // exact in f32, so w.x = w.hi + w.lo loses only lo's rounding (2^-17 of x),
 // as f32 as the f32 path in practice, for one load and two vdpbf16ps per
 // 32 weights instead of f32's load, two shifts and two FMAs. int16-dot
-// (decode only, int8 weights) quantizes activations per block of 32 inputs
-// to int16 instead of int8: vpdpwssd (VNNI; vpmaddwd elsewhere) sums pairs
-// of int8-widened-to-int16 weights times int16 activations exactly in
-// int32, and one block is one vector, so its scale is a broadcast. The
-// activations keep 2^-15 of their block's largest value, so the logits stay
-// within ~5e-4 of f32 activations' (int8-dot: ~0.1).
+// (int8 weights) quantizes activations per block of up to 256 inputs
+// (int16_block) to int16 instead of int8: vpdpwssd (VNNI; vpmaddwd
+// elsewhere) sums pairs of int8-widened-to-int16 weights times int16
+// activations exactly in int32, over the whole block, then one conversion
+// and one FMA by the block's scale. The activations keep 2^-15 of their
+// block's largest value, so the logits stay within ~6e-4 of f32
+// activations' (int8-dot: ~0.1); a vpmaddwd does 16 multiply-adds where an
+// AVX2 FMA does 8, so it is AVX2's int8 prefill too.
 #pragma once
 #include <optional>
 #include <string>
@@ -52,9 +54,8 @@ constexpr int int16_block(int64_t in_dim) {
 }
 
 // The maths that never run prefill (a manifest refuses them there):
-// bf16x2-dot and int16-dot do twice the work per weight of their one-part
-// counterparts, which memory-bound decode hides and compute-bound prefill
-// would not.
+// bf16x2-dot does twice the work per weight of bf16-dot, which
+// memory-bound decode hides and compute-bound prefill would not.
 bool mat_math_decode_only(MatMath m);
 
 // Whether batched steps in math `m` have tiles of their own (bf16-dot,

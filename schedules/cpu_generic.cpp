@@ -379,9 +379,14 @@ void CpuGenericSchedule::int_dot_linear(Linear &l, Phase phase, Func root) {
     partial.compute_at(y, ot).bound_extent(t, t_.tokens).vectorize(u);
     partial.update().reorder(u, o, t, ro).vectorize(u).unroll(o).unroll(t);
     weight_scales(lanes);
+    // int16-dot's blocks (its prefill on x86 without AVX512-BF16): each
+    // step's widened weights and inputs serve the whole tile, as in its
+    // batch tiles; in the graph's order each row and token stepped through
+    // its block alone, loading every weight and input once per product.
     for (Func g : {q.group, q.group_lo}) {
         if (!g.defined()) continue;
         g.compute_at(partial, ro).vectorize(j).unroll(o).unroll(t);
+        block_steps_outermost(g, q);
         for (int u = 0; u < g.num_update_definitions(); u++) g.update(u).atomic().vectorize(q.k.x).vectorize(j).unroll(o).unroll(t);
     }
 }

@@ -5,9 +5,9 @@
 # avx512_sapphirerapids (AVX512-BF16), f32 for a target without it;
 # int16-dot for int8 weights on x86 and arm_dot_prod targets; f32 when the
 # config's dimensions are not multiples of 32. Prefill: bf16-dot / int8-dot
-# where every target has avx512_sapphirerapids, else f32. Batched steps:
-# decode's own math. And what a flag
-# says when it is given.
+# where every target has avx512_sapphirerapids, int16-dot for int8 weights
+# on other x86 targets, else f32. Batched steps: decode's own math. And
+# what a flag says when it is given.
 set -eu
 qwenc=$1 model=$2 out=$3
 mkdir -p "$out"
@@ -29,7 +29,9 @@ expect bf16-dot/bf16-dot/bf16-dot asked.so --target "$bf16_target" --decode-math
 expect bf16x2-dot/f32/bf16x2-dot exact.so --target "$bf16_target" --prefill-math f32
 expect f32/f32/f32 f16.so --target "$bf16_target" --weight-dtype f16
 expect int16-dot/int8-dot/int16-dot int8.so --target "$bf16_target" --weight-dtype int8
-expect int16-dot/f32/int16-dot int8-avx2.so --target "$avx2_target" --weight-dtype int8
+expect int16-dot/int16-dot/int16-dot int8-avx2.so --target "$avx2_target" --weight-dtype int8
+expect int16-dot/int16-dot/int16-dot int8-list.so --target "$bf16_target,$avx2_target" --weight-dtype int8
+expect int16-dot/f32/int16-dot int8-exact.so --target "$avx2_target" --weight-dtype int8 --prefill-math f32
 expect int8-dot/int8-dot/int8-dot int8-asked.so --target "$bf16_target" --weight-dtype int8 --decode-math int8-dot
 # A batch stage whose math has no batch tiles of its own (f32) is its
 # prefill twin's pipeline, compiled once under both names; the bf16 and

@@ -74,6 +74,11 @@ foreach(case tied untied wide long)
     set(weights ${i8d}/long)
     set(model_fixture int16_dot_long_model)
   endif()
+  if(case STREQUAL "untied")
+    set(tokens ${i8d_untied_tokens})
+  else()
+    set(tokens ${i8d_tied_tokens})
+  endif()
   add_test(NAME e2e.int16_dot.${case}.compile
            COMMAND bash -c "mkdir -p '${i8d}' && '${BIN}/qwenc' '${weights}/config.json' -o '${i8d}/${case}-int16-dot.so' --decode-math int16-dot --prefill-math f32 --quiet")
   set_tests_properties(e2e.int16_dot.${case}.compile PROPERTIES FIXTURES_REQUIRED ${model_fixture} FIXTURES_SETUP int16_dot_${case})
@@ -88,6 +93,27 @@ foreach(case tied untied wide long)
   set_tests_properties(e2e.int16_dot.${case}.batch_invariance PROPERTIES
                        FIXTURES_REQUIRED "${model_fixture};int16_dot_${case}"
                        ENVIRONMENT "QWENC_TEST_MODEL=${i8d}/${case}-int16-dot.so;QWENC_TEST_WEIGHTS=${weights}")
+  # Prefill on int16-dot too (the default for int8 weights on x86 without
+  # AVX512-BF16; blocks of 32 to 256 inputs across these models, in
+  # prefill's tiles of rows x tokens): the prompt's logits within 1e-3 x std
+  # of the independent reference, decode's within 1e-3 of them, and batches
+  # (prompt chunks apart, on the prefill stages) within the reference's 1e-3.
+  add_test(NAME e2e.int16_dot.${case}.prefill_compile
+           COMMAND bash -c "mkdir -p '${i8d}' && '${BIN}/qwenc' '${weights}/config.json' -o '${i8d}/${case}-int16-prefill.so' --decode-math int16-dot --prefill-math int16-dot --quiet")
+  set_tests_properties(e2e.int16_dot.${case}.prefill_compile PROPERTIES FIXTURES_REQUIRED ${model_fixture}
+                       FIXTURES_SETUP int16_prefill_${case})
+  add_test(NAME e2e.int16_dot.${case}.prefill_matches_reference
+           COMMAND bash -c "'${BIN}/qwenrun' --model '${i8d}/${case}-int16-prefill.so' --weights '${weights}' --tokens ${tokens} --max-tokens 0 --quiet --dump-logits '${i8d}/${case}-int16-prefill.bin' && '${BIN}/check-logits' '${weights}' ${tokens} '${i8d}/${case}-int16-prefill.bin'")
+  set_tests_properties(e2e.int16_dot.${case}.prefill_matches_reference PROPERTIES
+                       FIXTURES_REQUIRED "${model_fixture};int16_prefill_${case}" PASS_REGULAR_EXPRESSION "PASS")
+  add_test(NAME e2e.int16_dot.${case}.prefill_decode_matches_prefill COMMAND ${BIN}/test-session)
+  set_tests_properties(e2e.int16_dot.${case}.prefill_decode_matches_prefill PROPERTIES
+                       FIXTURES_REQUIRED "${model_fixture};int16_prefill_${case}"
+                       ENVIRONMENT "QWENC_TEST_MODEL=${i8d}/${case}-int16-prefill.so;QWENC_TEST_WEIGHTS=${weights};QWENC_TEST_TOLERANCE=1e-3")
+  add_test(NAME e2e.int16_dot.${case}.prefill_batch_invariance COMMAND ${BIN}/test-batch)
+  set_tests_properties(e2e.int16_dot.${case}.prefill_batch_invariance PROPERTIES
+                       FIXTURES_REQUIRED "${model_fixture};int16_prefill_${case}"
+                       ENVIRONMENT "QWENC_TEST_MODEL=${i8d}/${case}-int16-prefill.so;QWENC_TEST_WEIGHTS=${weights}")
 endforeach()
 # qwenrun --eval-decode: the same tokens one at a time, through the decode
 # stages: int16-dot's logits against the independent reference.
@@ -128,7 +154,7 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
 endif()
 
 # Refusals: the integer maths need int8 weights and inputs in whole
-# 32-blocks; int16-dot is decode's alone; decode knows no other math.
+# 32-blocks; decode knows no other math.
 foreach(math int8-dot int16-dot)
   add_test(NAME e2e.${math}.refuses_dims_off_the_block
            COMMAND ${EXPECT_ERROR} "int8_untied/config.json: --decode-math ${math} needs hidden_size and intermediate_size divisible by 32 \\(hidden_size is 120\\)"
@@ -136,5 +162,5 @@ foreach(math int8-dot int16-dot)
   set_tests_properties(e2e.${math}.refuses_dims_off_the_block PROPERTIES FIXTURES_REQUIRED int8_untied_model)
   qwenc_refuses_flags(${math}_on_bf16 "--decode-math ${math} needs int8 weights \\(these are bf16\\)" --decode-math ${math})
 endforeach()
-qwenc_refuses_flags(int16_dot_as_prefill "--prefill-math must be f32, bf16-dot or int8-dot \\(got 'int16-dot'\\)" --prefill-math int16-dot)
+qwenc_refuses_flags(int16_dot_prefill_on_bf16 "--prefill-math int16-dot needs int8 weights \\(these are bf16\\)" --prefill-math int16-dot)
 qwenc_refuses_flags(decode_math "--decode-math must be f32, bf16-dot, int8-dot, bf16x2-dot or int16-dot \\(got 'fp8'\\)" --decode-math fp8)

@@ -78,9 +78,13 @@ TEST_CASE("a manifest naming an unknown math, or one its weights cannot take, is
     j = small_manifest(DType::BF16).to_json();
     j["prefill_math"] = "bf16x2-dot";
     CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"), Catch::Contains("m.so: bad manifest: prefill_math 'bf16x2-dot' is a decode math"));
+    // int16-dot prefills too (int8 weights on x86 without AVX512-BF16), bf16 weights never.
     j = small_manifest(DType::I8).to_json();
     j["prefill_math"] = "int16-dot";
-    CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"), Catch::Contains("m.so: bad manifest: prefill_math 'int16-dot' is a decode math"));
+    CHECK(Manifest::from_json(j, "m.so").prefill_math == MatMath::Int16Dot);
+    j = small_manifest(DType::BF16).to_json();
+    j["prefill_math"] = "int16-dot";
+    CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"), Catch::Contains("prefill_math 'int16-dot' does not go with bf16 weights"));
     j = small_manifest(DType::I8).to_json();
     j.erase("batch_math");
     CHECK_THROWS_WITH(Manifest::from_json(j, "m.so"), Catch::Contains("m.so: bad manifest:"));

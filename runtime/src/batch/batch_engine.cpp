@@ -218,12 +218,16 @@ std::vector<StepEvent> BatchEngine::step() {
     float *logits = sampled.empty() ? nullptr : logits_.data();
 
     // A prompt chunk beside generated tokens shares their products when the
-    // batch math is prefill's; else it runs on the prefill stages apart (as
-    // in a session: one more pass over the weights in such a step) and the
-    // generated tokens on the batch stages, each computed as it would be
-    // alone. Its row is the last (decodes first), as is its logits' row.
+    // batch stages are prefill's (the same math, on prefill's tiles); else
+    // it runs on the prefill stages apart (as in a session: one more pass
+    // over the weights in such a step) and the generated tokens on the
+    // batch stages, each computed as it would be alone: batch tiles are
+    // made for a few tokens, and a chunk of hundreds on them ran at half
+    // prefill's speed (int16-dot). Its row is the last (decodes first), as
+    // is its logits' row.
     const Manifest &m = model_.object().manifest();
-    const bool chunk_apart = rows.size() > 1 && rows.back().seq->prefilling() && m.prefill_math != m.batch_math;
+    const bool shared_stages = m.prefill_math == m.batch_math && !mat_math_has_batch_tiles(m.batch_math);
+    const bool chunk_apart = rows.size() > 1 && rows.back().seq->prefilling() && !shared_stages;
     const size_t together = chunk_apart ? rows.size() - 1 : rows.size();
     if (together == 1) {
         run_alone(rows[0], logits);
