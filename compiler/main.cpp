@@ -160,7 +160,7 @@ static MatMath default_decode_math(const EmitOptions &opts, const ModelConfig &c
 // (bench/HISTORY.md). int8 weights on other x86 targets prefill on
 // decode's int16-dot: a vpmaddwd does twice an FMA's multiply-adds, and
 // its logits stay within ~6e-4 of f32's, far closer than Q8_0's (AVX2:
-// 1.3-1.5x f32's prefill, bench/RESULTS.md). Decode keeps its own math,
+// 1.2-1.6x f32's prefill, bench/RESULTS.md). Decode keeps its own math,
 // and batched steps decode's numerics (Manifest::batch_math). Else f32,
 // which matches the reference; --prefill-math f32 asks for it anywhere.
 static MatMath default_prefill_math(const EmitOptions &opts, const ModelConfig &config) {
