@@ -373,10 +373,11 @@ void CpuGenericSchedule::int_dot_linear(Linear &l, Phase phase, Func root) {
         return;
     }
     const int rows = tile_rows(t_.rows, l.out_dim, task);
+    const int tokens = int16 && t_.int16_tokens > 0 ? t_.int16_tokens : t_.tokens;
     scaled_result(l);
     init_prefill(y);
-    tile_prefill(y, task, rows, t_.tokens);
-    partial.compute_at(y, ot).bound_extent(t, t_.tokens).vectorize(u);
+    tile_prefill(y, task, rows, tokens);
+    partial.compute_at(y, ot).bound_extent(t, tokens).vectorize(u);
     partial.update().reorder(u, o, t, ro).vectorize(u).unroll(o).unroll(t);
     weight_scales(lanes);
     // int16-dot's blocks (its prefill on x86 without AVX512-BF16): each

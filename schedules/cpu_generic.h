@@ -81,6 +81,10 @@ struct CpuTiles {
     // their own (bench/HISTORY.md); now a row widens into one register, as
     // bf16's does, and AVX2 measured the same tiles as bf16's fastest.
     int int8_tokens = 3;
+    // ...for int16-dot prefill (int8 weights, int16 activations), whose
+    // tile holds int32 sums and shares each widened weight vector across
+    // its tokens; 0: `tokens`.
+    int int16_tokens = 0;
     int parallel_rows = 64;  // output rows per parallel task
     // Attention: most vectors of value sums in registers at once
     // (a task's query heads x a slice of head_dim; see sum_v_slice in cpu_generic.cpp).

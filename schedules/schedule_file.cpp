@@ -20,6 +20,7 @@ const std::vector<FieldRef> &field_refs() {
         {{"rows", 1, 16}, &CpuTiles::rows},
         {{"tokens", 1, 16}, &CpuTiles::tokens},
         {{"int8_tokens", 1, 16}, &CpuTiles::int8_tokens},
+        {{"int16_tokens", 0, 16}, &CpuTiles::int16_tokens},
         {{"decode_rows", 1, 16}, &CpuTiles::decode_rows},
         {{"decode_vectors", 1, 8}, &CpuTiles::decode_vectors},
         {{"long_row_inputs", 64, 1 << 20}, &CpuTiles::long_row_inputs},

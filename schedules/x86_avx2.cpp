@@ -15,6 +15,9 @@ IsaFamily x86_avx2_family() {
     // elements they take one register a row, and qwenc tune found 2 x 4
     // fastest (bench/HISTORY.md).
     t.int8_tokens = 4;
+    // int16-dot prefill: 2 rows x 5 tokens, 10 int32 sums; faster than
+    // 2 x 4 in five interleaved rounds (bench/HISTORY.md).
+    t.int16_tokens = 5;
     // int16-dot's batched steps in tiles of 1 row x 8 tokens: with each
     // block's lanes summed in int32 (layers.cpp), a step is one widened
     // weight vector, 8 products and 8 adds into 8 int32 sums, and a step of

@@ -147,6 +147,14 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
                    --target x86-64-linux-avx-avx2-f16c-fma-sse41 --quiet)
   set_tests_properties(e2e.int16_dot.tied_avx2.compile PROPERTIES FIXTURES_REQUIRED int8_tied_model
                        FIXTURES_SETUP int16_dot_tied_avx2)
+  # int16-dot prefill's token tile from a schedule file (int16_tokens; 5 by
+  # default on AVX2): 3 tokens, so the 20-token prompt ends in a part tile.
+  set(i16_tiles ${i8d}/int16_tokens.json)
+  file(WRITE ${i16_tiles} "{\"qwenc_schedule\": 1, \"schedule\": \"x86-avx2\", \"tiles\": {\"int16_tokens\": 3}}\n")
+  add_test(NAME e2e.int16_dot.tied_avx2.prefill_tile_from_schedule_matches_reference
+           COMMAND bash -c "'${BIN}/qwenc' '${E2E_DIR}/int8_tied/config.json' -o '${i8d}/tied-int16-t3.so' --target x86-64-linux-avx-avx2-f16c-fma-sse41 --schedule '${i16_tiles}' --prefill-math int16-dot --quiet && '${BIN}/qwenrun' --model '${i8d}/tied-int16-t3.so' --weights '${E2E_DIR}/int8_tied' --tokens ${i8d_tied_tokens} --max-tokens 0 --quiet --dump-logits '${i8d}/tied-int16-t3.bin' && '${BIN}/check-logits' '${E2E_DIR}/int8_tied' ${i8d_tied_tokens} '${i8d}/tied-int16-t3.bin'")
+  set_tests_properties(e2e.int16_dot.tied_avx2.prefill_tile_from_schedule_matches_reference PROPERTIES
+                       FIXTURES_REQUIRED int8_tied_model PASS_REGULAR_EXPRESSION "PASS")
   add_test(NAME e2e.int16_dot.tied_avx2.batch_invariance COMMAND ${BIN}/test-batch)
   set_tests_properties(e2e.int16_dot.tied_avx2.batch_invariance PROPERTIES
                        FIXTURES_REQUIRED "int8_tied_model;int16_dot_tied_avx2"

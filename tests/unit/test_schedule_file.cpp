@@ -56,7 +56,7 @@ TEST_CASE("a schedule file's tiles replace the family's defaults, and only those
 
 TEST_CASE("what schedule_file_json writes reads back") {
     const std::map<std::string, int> tiles = {{"decode_vectors", 2}, {"rows", 8}, {"dot_token_vectors", 1}, {"dot_decode_vectors", 12},
-                                              {"int8_tokens", 2}};
+                                              {"int8_tokens", 2}, {"int16_tokens", 3}};
     const std::string path = write_file("roundtrip", schedule_file_json("x86-avx2", tiles).dump());
     const ScheduleFile f = read_schedule_file(path);
     CHECK(f.schedule == "x86-avx2");
@@ -64,6 +64,7 @@ TEST_CASE("what schedule_file_json writes reads back") {
     CHECK(tiles_for_target(kAvx2, &f).decode_vectors == 2);
     CHECK(tiles_for_target(kAvx2, &f).dot_decode_vectors == 12);
     CHECK(tiles_for_target(kAvx2, &f).int8_tokens == 2);
+    CHECK(tiles_for_target(kAvx2, &f).int16_tokens == 3);
 }
 
 TEST_CASE("a schedule file for another family is refused, naming both") {
