@@ -159,8 +159,8 @@ static MatMath default_decode_math(const EmitOptions &opts, const ModelConfig &c
 // (Q8_0's numerics) for int8, both faster than f32 activations
 // (bench/HISTORY.md). int8 weights on other x86 targets prefill on
 // decode's int16-dot: a vpmaddwd does twice an FMA's multiply-adds, and
-// its logits stay within ~6e-4 of f32's, far closer than Q8_0's (AVX2:
-// 1.2-1.6x f32's prefill, bench/RESULTS.md). Decode keeps its own math,
+// its logits stay within ~6e-4 of f32's, far closer than Q8_0's (AVX2
+// figures: bench/RESULTS.md). Decode keeps its own math,
 // and batched steps decode's numerics (Manifest::batch_math). Else f32,
 // which matches the reference; --prefill-math f32 asks for it anywhere.
 static MatMath default_prefill_math(const EmitOptions &opts, const ModelConfig &config) {
@@ -170,8 +170,8 @@ static MatMath default_prefill_math(const EmitOptions &opts, const ModelConfig &
     if (target_without_bf16(opts)) {
         bool x86 = true;
         for (const Halide::Target &t : opts.targets) x86 = x86 && t.arch == Halide::Target::X86;
-        const bool int16 = x86 && opts.weight_dtype == DType::I8 && default_decode_math(opts, config) == MatMath::Int16Dot;
-        return int16 ? MatMath::Int16Dot : MatMath::F32;
+        // (int16-dot decode: int8 weights whose dimensions it takes.)
+        return x86 && default_decode_math(opts, config) == MatMath::Int16Dot ? MatMath::Int16Dot : MatMath::F32;
     }
     for (MatMath m : {MatMath::Bf16Dot, MatMath::Int8Dot})
         if (mat_math_weight_dtype(m) == opts.weight_dtype && !dim_off_multiple(config, m)) return m;

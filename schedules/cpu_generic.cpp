@@ -238,9 +238,19 @@ void CpuGenericSchedule::int_dot_batch(Linear &l) {
     BatchTile b = batch_tiles(l, l.r.x, int_dot_lane_inputs(q), t_.int_batch_rows, t_.int_batch_tokens);
     Stage inner = b.tile.update();
     inner.reorder(b.u, o, t, b.rr).vectorize(b.u).unroll(o).unroll(t);
+    groups_for_tile(q, LoopLevel(b.tile, b.rr));
+}
+
+// An integer dot product's group sums made for a whole register tile of
+// rows x tokens at `at` (prefill's and the batch's tiles): each group
+// vector per row and token, unrolled, and int16-dot's steps through a
+// block outermost, so that each step's widened weights and inputs serve
+// the whole tile (in the graph's order each row and token stepped through
+// its block alone, loading every weight and input once per product).
+void CpuGenericSchedule::groups_for_tile(const Linear::IntDot &q, const LoopLevel &at) {
     for (Func g : {q.group, q.group_lo}) {
         if (!g.defined()) continue;
-        g.compute_at(b.tile, b.rr).vectorize(j).unroll(o).unroll(t);
+        g.compute_at(at).vectorize(j).unroll(o).unroll(t);
         block_steps_outermost(g, q);
         for (int s = 0; s < g.num_update_definitions(); s++)
             g.update(s).atomic().vectorize(q.k.x).vectorize(j).unroll(o).unroll(t);
@@ -380,16 +390,7 @@ void CpuGenericSchedule::int_dot_linear(Linear &l, Phase phase, Func root) {
     partial.compute_at(y, ot).bound_extent(t, tokens).vectorize(u);
     partial.update().reorder(u, o, t, ro).vectorize(u).unroll(o).unroll(t);
     weight_scales(lanes);
-    // int16-dot's blocks (its prefill on x86 without AVX512-BF16): each
-    // step's widened weights and inputs serve the whole tile, as in its
-    // batch tiles; in the graph's order each row and token stepped through
-    // its block alone, loading every weight and input once per product.
-    for (Func g : {q.group, q.group_lo}) {
-        if (!g.defined()) continue;
-        g.compute_at(partial, ro).vectorize(j).unroll(o).unroll(t);
-        block_steps_outermost(g, q);
-        for (int u = 0; u < g.num_update_definitions(); u++) g.update(u).atomic().vectorize(q.k.x).vectorize(j).unroll(o).unroll(t);
-    }
+    groups_for_tile(q, LoopLevel(partial, ro));
 }
 
 // Decode: each row's lanes of partial sums are added as a vector (a tree of

@@ -154,6 +154,7 @@ protected:
     void int_dot_batch(Linear &l);
     static int int_dot_lane_inputs(const Linear::IntDot &q);
     static void block_steps_outermost(Halide::Func g, const Linear::IntDot &q);
+    static void groups_for_tile(const Linear::IntDot &q, const Halide::LoopLevel &at);
     void bf16x2_dot_decode(Linear &l, Halide::Func root);
     int dot_task_rows(int64_t out_dim, int64_t in_dim) const;
     void stage_bf16_inputs(std::initializer_list<const Linear *> linears, Phase phase);
