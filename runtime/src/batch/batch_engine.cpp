@@ -222,9 +222,9 @@ std::vector<StepEvent> BatchEngine::step() {
     // it runs on the prefill stages apart (as in a session: one more pass
     // over the weights in such a step) and the generated tokens on the
     // batch stages, each computed as it would be alone: batch tiles are
-    // made for a few tokens, and a chunk of hundreds on them ran at half
-    // prefill's speed (int16-dot). Its row is the last (decodes first), as
-    // is its logits' row.
+    // made for a few tokens, and a chunk of hundreds on them is far slower
+    // than on prefill's (int16-dot: bench/HISTORY.md). Its row is the last
+    // (decodes first), as is its logits' row.
     const Manifest &m = model_.object().manifest();
     const bool shared_stages = m.prefill_math == m.batch_math && !mat_math_has_batch_tiles(m.batch_math);
     const bool chunk_apart = rows.size() > 1 && rows.back().seq->prefilling() && !shared_stages;
