@@ -99,9 +99,9 @@ stages on random weights in memory (--prefill-tokens tokens through one
 layer), and, given --weights MODEL_DIR, decode's through the runtime:
 each candidate compiled into an object and decoded over the model's own
 weights. Candidates run round-robin, each against the defaults in the same
-round, median of --rounds. It takes --weight-dtype, --prefill-math (f32 or
-bf16-dot; default: the compiler's for the host, f32 where that is an
-integer dot product) and --decode-math as above (without --weights decode
+round, median of --rounds. It takes --weight-dtype, --prefill-math (f32,
+bf16-dot or int16-dot; default: the compiler's for the host, f32 where
+that is int8-dot) and --decode-math as above (without --weights decode
 is not tuned), and --threads N (default: every core), --prefill-tokens N
 (default 128), --rounds N (default 7), --quiet.
 )";
@@ -290,12 +290,11 @@ static int tune_main(int argc, char **argv) {
     opts.output = args.get("output");
     opts.weight_dtype = host.weight_dtype;
     // Prefill's default is the compiler's for the host, so that the tiles
-    // tuned are the ones a default object uses; but f32 where that is an
-    // integer dot product, which tune does not time (see tune_schedule).
+    // tuned are the ones a default object uses; but f32 where that is
+    // int8-dot, which tune cannot JIT-compile (see tune_schedule).
     const MatMath compiled_prefill = default_prefill_math(host, config);
-    const bool integer_prefill = compiled_prefill == MatMath::Int8Dot || compiled_prefill == MatMath::Int16Dot;
-    opts.prefill_math = parse_math(args, "prefill-math", {MatMath::F32, MatMath::Bf16Dot}, host, config, config_path,
-                                   integer_prefill ? MatMath::F32 : compiled_prefill);
+    opts.prefill_math = parse_math(args, "prefill-math", {MatMath::F32, MatMath::Bf16Dot, MatMath::Int16Dot}, host, config,
+                                   config_path, compiled_prefill == MatMath::Int8Dot ? MatMath::F32 : compiled_prefill);
     // Decode is timed only with --weights; without them the default stays f32,
     // which tune_schedule does not ask weights for.
     opts.decode_math = parse_math(args, "decode-math", {MatMath::F32, MatMath::Bf16Dot, MatMath::Int8Dot, MatMath::Bf16x2Dot, MatMath::Int16Dot},

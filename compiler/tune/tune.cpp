@@ -330,7 +330,8 @@ void tune_schedule(const ModelConfig &c, const std::string &config_path, const T
     tuner.say("tuning the " + family + " schedule for " + config_path + " on " + target.to_string());
 
     // The register tile of prefill's products (rows x tokens, or for
-    // bf16-dot rows x vectors of tokens). A tile may hold most of the vector
+    // bf16-dot rows x vectors of tokens; int16-dot's tokens are a field of
+    // their own, so that tuning them leaves f32 prefill's alone). A tile may hold most of the vector
     // registers as accumulators: 16 ymm on AVX2, 32 zmm or q registers otherwise.
     const int registers = tuner.tiles().vector == 8 ? 16 : 32;
     auto prefill = [&](const CpuTiles &t) { return tuner.prefill_candidate(t); };
@@ -338,6 +339,9 @@ void tune_schedule(const ModelConfig &c, const std::string &config_path, const T
     if (opts.prefill_math == MatMath::Bf16Dot)
         tuner.tune({"prefill", {{"dot_rows", {4, 8}}, {"dot_token_vectors", {1, 2}}}, prefill, per_layer, "layer_tok_s",
                     [&](const CpuTiles &t) { return t.dot_rows * t.dot_token_vectors <= registers - 4; }});
+    else if (opts.prefill_math == MatMath::Int16Dot)  // its own tokens (0: prefill's `tokens`)
+        tuner.tune({"prefill", {{"rows", {2, 4}}, {"int16_tokens", {3, 4, 5, 6}}}, prefill, per_layer, "layer_tok_s",
+                    [&](const CpuTiles &t) { return t.rows * (t.int16_tokens > 0 ? t.int16_tokens : t.tokens) <= registers - 4; }});
     else if (opts.weight_dtype == DType::I8)
         tuner.tune({"prefill", {{"rows", {2, 4, 8}}, {"int8_tokens", {3, 4, 6}}}, prefill, per_layer, "layer_tok_s",
                     [&](const CpuTiles &t) { return t.rows * t.int8_tokens <= registers - 4; }});
