@@ -339,10 +339,16 @@ void tune_schedule(const ModelConfig &c, const std::string &config_path, const T
     if (opts.prefill_math == MatMath::Bf16Dot)
         tuner.tune({"prefill", {{"dot_rows", {4, 8}}, {"dot_token_vectors", {1, 2}}}, prefill, per_layer, "layer_tok_s",
                     [&](const CpuTiles &t) { return t.dot_rows * t.dot_token_vectors <= registers - 4; }});
-    else if (opts.prefill_math == MatMath::Int16Dot)  // its own tokens (0: prefill's `tokens`)
+    else if (opts.prefill_math == MatMath::Int16Dot) {
+        // Its own tokens (0: prefill's `tokens`); a candidate with the
+        // defaults' tile under another name is not timed twice.
+        auto tokens = [](const CpuTiles &t) { return t.int16_tokens > 0 ? t.int16_tokens : t.tokens; };
+        const CpuTiles defaults = tuner.tiles();
         tuner.tune({"prefill", {{"rows", {2, 4}}, {"int16_tokens", {3, 4, 5, 6}}}, prefill, per_layer, "layer_tok_s",
-                    [&](const CpuTiles &t) { return t.rows * (t.int16_tokens > 0 ? t.int16_tokens : t.tokens) <= registers - 4; }});
-    else if (opts.weight_dtype == DType::I8)
+                    [&](const CpuTiles &t) {
+                        return t.rows * tokens(t) <= registers - 4 && !(t.rows == defaults.rows && tokens(t) == tokens(defaults));
+                    }});
+    } else if (opts.weight_dtype == DType::I8)
         tuner.tune({"prefill", {{"rows", {2, 4, 8}}, {"int8_tokens", {3, 4, 6}}}, prefill, per_layer, "layer_tok_s",
                     [&](const CpuTiles &t) { return t.rows * t.int8_tokens <= registers - 4; }});
     else
