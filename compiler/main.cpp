@@ -41,7 +41,8 @@ options:
                            (int8 weights; see --decode-math). Default:
                            bf16-dot / int8-dot where every target has
                            avx512_sapphirerapids; int16-dot for int8 weights
-                           on other x86 targets; else f32. Batched steps
+                           on AVX2 targets (not AVX-512 ones without
+                           avx512_sapphirerapids); else f32. Batched steps
                            compute as decode does.
   --decode-math M          how decode multiplies matrices: f32; bf16x2-dot
                            (bf16 weights, avx512_sapphirerapids targets: each
@@ -157,10 +158,12 @@ static MatMath default_decode_math(const EmitOptions &opts, const ModelConfig &c
 // have AVX512-BF16 and VNNI (avx512_sapphirerapids), the dot-product units,
 // as llama.cpp and vLLM compute there: bf16-dot for bf16 weights, int8-dot
 // (Q8_0's numerics) for int8, both faster than f32 activations
-// (bench/HISTORY.md). int8 weights on other x86 targets prefill on
-// decode's int16-dot: a vpmaddwd does twice an FMA's multiply-adds, and
-// its logits stay within ~6e-4 of f32's, far closer than Q8_0's (AVX2
-// figures: bench/RESULTS.md). Decode keeps its own math,
+// (bench/HISTORY.md). int8 weights on AVX2 targets prefill on decode's
+// int16-dot: a vpmaddwd does twice an FMA's multiply-adds, and its logits
+// stay within ~6e-4 of f32's, far closer than Q8_0's (AVX2 figures:
+// bench/RESULTS.md); but not where a target has AVX-512 without
+// AVX512-BF16, whose f32 prefill ran as fast or faster (bench/HISTORY.md).
+// Decode keeps its own math,
 // and batched steps decode's numerics (Manifest::batch_math). Else f32,
 // which matches the reference; --prefill-math f32 asks for it anywhere.
 static MatMath default_prefill_math(const EmitOptions &opts, const ModelConfig &config) {
@@ -168,10 +171,12 @@ static MatMath default_prefill_math(const EmitOptions &opts, const ModelConfig &
     if (config.quant4.format == Quant4Format::Rows) return default_decode_math(opts, config);
     if (config.quant4.active() || opts.targets.empty()) return MatMath::F32;
     if (target_without_bf16(opts)) {
-        bool x86 = true;
-        for (const Halide::Target &t : opts.targets) x86 = x86 && t.arch == Halide::Target::X86;
+        bool avx2 = true;  // every target x86, and those without AVX512-BF16 without AVX-512
+        for (const Halide::Target &t : opts.targets)
+            avx2 = avx2 && t.arch == Halide::Target::X86 &&
+                   (t.has_feature(Halide::Target::AVX512_SapphireRapids) || !t.has_feature(Halide::Target::AVX512));
         // (int16-dot decode: int8 weights whose dimensions it takes.)
-        return x86 && default_decode_math(opts, config) == MatMath::Int16Dot ? MatMath::Int16Dot : MatMath::F32;
+        return avx2 && default_decode_math(opts, config) == MatMath::Int16Dot ? MatMath::Int16Dot : MatMath::F32;
     }
     for (MatMath m : {MatMath::Bf16Dot, MatMath::Int8Dot})
         if (mat_math_weight_dtype(m) == opts.weight_dtype && !dim_off_multiple(config, m)) return m;

@@ -6,13 +6,15 @@
 # int16-dot for int8 weights on x86 and arm_dot_prod targets; f32 when the
 # config's dimensions are not multiples of 32. Prefill: bf16-dot / int8-dot
 # where every target has avx512_sapphirerapids, int16-dot for int8 weights
-# on other x86 targets, else f32. Batched steps: decode's own math. And
-# what a flag says when it is given.
+# on other x86 targets unless one has AVX-512 without AVX512-BF16, else
+# f32. Batched steps: decode's own math. And what a flag says when it is
+# given.
 set -eu
 qwenc=$1 model=$2 out=$3
 mkdir -p "$out"
 bf16_target=x86-64-linux-avx-avx2-avx512-avx512_cannonlake-avx512_sapphirerapids-avx512_skylake-f16c-fma-sse41
 avx2_target=x86-64-linux-avx-avx2-f16c-fma-sse41
+skx_target=x86-64-linux-avx-avx2-avx512-avx512_skylake-f16c-fma-sse41
 field_of() { "$(dirname "$0")/manifest_field.sh" "$1" "$2"; }
 math_of() { field_of "$1" decode_math; }
 expect() {  # expect DECODE/PREFILL/BATCH OBJECT ARGS...
@@ -32,6 +34,8 @@ expect int16-dot/int8-dot/int16-dot int8.so --target "$bf16_target" --weight-dty
 expect int16-dot/int16-dot/int16-dot int8-avx2.so --target "$avx2_target" --weight-dtype int8
 expect int16-dot/int16-dot/int16-dot int8-list.so --target "$bf16_target,$avx2_target" --weight-dtype int8
 expect int16-dot/f32/int16-dot int8-exact.so --target "$avx2_target" --weight-dtype int8 --prefill-math f32
+expect int16-dot/f32/int16-dot int8-skx.so --target "$skx_target" --weight-dtype int8
+expect int16-dot/f32/int16-dot int8-skx-list.so --target "$skx_target,$avx2_target" --weight-dtype int8
 expect int8-dot/int8-dot/int8-dot int8-asked.so --target "$bf16_target" --weight-dtype int8 --decode-math int8-dot
 # A batch stage whose math has no batch tiles of its own (f32) is its
 # prefill twin's pipeline, compiled once under both names; the bf16 and
