@@ -163,9 +163,9 @@ static MatMath default_decode_math(const EmitOptions &opts, const ModelConfig &c
 // stay within ~6e-4 of f32's, far closer than Q8_0's (AVX2 figures:
 // bench/RESULTS.md); but not where a target has AVX-512 without
 // AVX512-BF16, whose f32 prefill ran as fast or faster (bench/HISTORY.md).
-// Decode keeps its own math,
-// and batched steps decode's numerics (Manifest::batch_math). Else f32,
-// which matches the reference; --prefill-math f32 asks for it anywhere.
+// Decode keeps its own math, and batched steps decode's numerics
+// (Manifest::batch_math). Else f32, which matches the reference;
+// --prefill-math f32 asks for it anywhere.
 static MatMath default_prefill_math(const EmitOptions &opts, const ModelConfig &config) {
     // qwenc-int4's rows prefill on decode's int8-dot too (int_dot's tiles).
     if (config.quant4.format == Quant4Format::Rows) return default_decode_math(opts, config);

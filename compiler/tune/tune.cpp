@@ -331,8 +331,9 @@ void tune_schedule(const ModelConfig &c, const std::string &config_path, const T
 
     // The register tile of prefill's products (rows x tokens, or for
     // bf16-dot rows x vectors of tokens; int16-dot's tokens are a field of
-    // their own, so that tuning them leaves f32 prefill's alone). A tile may hold most of the vector
-    // registers as accumulators: 16 ymm on AVX2, 32 zmm or q registers otherwise.
+    // their own, so that tuning them leaves f32 prefill's alone). A tile
+    // may hold most of the vector registers as accumulators: 16 ymm on
+    // AVX2, 32 zmm or q registers otherwise.
     const int registers = tuner.tiles().vector == 8 ? 16 : 32;
     auto prefill = [&](const CpuTiles &t) { return tuner.prefill_candidate(t); };
     const std::string per_layer = "tokens/s through one layer";

@@ -2,7 +2,7 @@
 # tune_prefill_default.sh QWENC CONFIG.json OUT: qwenc tune, given no
 # --prefill-math, tunes the prefill math that qwenc compiles by default for
 # the host (bf16-dot for bf16 weights on AVX512-BF16 hosts, int16-dot for
-# int8 weights on other x86 hosts; f32 elsewhere), so that the tiles it
+# int8 weights on AVX2 hosts; f32 elsewhere), so that the tiles it
 # writes are the ones a default object uses; but f32 where that is
 # int8-dot, which tune cannot JIT-compile.
 set -eu
