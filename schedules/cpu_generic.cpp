@@ -383,7 +383,7 @@ void CpuGenericSchedule::int_dot_linear(Linear &l, Phase phase, Func root) {
         return;
     }
     const int rows = tile_rows(t_.rows, l.out_dim, task);
-    const int tokens = int16 && t_.int16_tokens > 0 ? t_.int16_tokens : t_.tokens;
+    const int tokens = int16 ? t_.int16_prefill_tokens() : t_.tokens;
     scaled_result(l);
     init_prefill(y);
     tile_prefill(y, task, rows, tokens);

@@ -85,6 +85,7 @@ struct CpuTiles {
     // tile holds int32 sums and shares each widened weight vector across
     // its tokens; 0: `tokens`.
     int int16_tokens = 0;
+    int int16_prefill_tokens() const { return int16_tokens > 0 ? int16_tokens : tokens; }
     int parallel_rows = 64;  // output rows per parallel task
     // Attention: most vectors of value sums in registers at once
     // (a task's query heads x a slice of head_dim; see sum_v_slice in cpu_generic.cpp).

@@ -343,11 +343,12 @@ void tune_schedule(const ModelConfig &c, const std::string &config_path, const T
     else if (opts.prefill_math == MatMath::Int16Dot) {
         // Its own tokens (0: prefill's `tokens`); a candidate with the
         // defaults' tile under another name is not timed twice.
-        auto tokens = [](const CpuTiles &t) { return t.int16_tokens > 0 ? t.int16_tokens : t.tokens; };
         const CpuTiles defaults = tuner.tiles();
         tuner.tune({"prefill", {{"rows", {2, 4}}, {"int16_tokens", {3, 4, 5, 6}}}, prefill, per_layer, "layer_tok_s",
                     [&](const CpuTiles &t) {
-                        return t.rows * tokens(t) <= registers - 4 && !(t.rows == defaults.rows && tokens(t) == tokens(defaults));
+                        const int tokens = t.int16_prefill_tokens();
+                        return t.rows * tokens <= registers - 4 &&
+                               !(t.rows == defaults.rows && tokens == defaults.int16_prefill_tokens());
                     }});
     } else if (opts.weight_dtype == DType::I8)
         tuner.tune({"prefill", {{"rows", {2, 4, 8}}, {"int8_tokens", {3, 4, 6}}}, prefill, per_layer, "layer_tok_s",
