@@ -210,9 +210,6 @@ CpuGenericSchedule::BatchTile CpuGenericSchedule::batch_tiles(Linear &l, RVar st
         .unroll(ox)
         .unroll(ti);
     tile.compute_at(partial, to).vectorize(u);
-    // A software prefetch runs batch_prefetch vectors ahead in each of the
-    // tile's rows.
-    if (t_.batch_prefetch > 0) tile.update().prefetch(l.weights, rr, rr, t_.batch_prefetch);
     return {tile, u, rr};
 }
 
@@ -227,6 +224,9 @@ void CpuGenericSchedule::bf16_dot_batch(Linear &l) {
     if (x2) inner.reorder(pair, b.u, l.r.y, o, t, b.rr).unroll(l.r.y);
     else inner.reorder(pair, b.u, o, t, b.rr);
     inner.atomic().vectorize(pair).vectorize(b.u).unroll(o).unroll(t);
+    // A software prefetch runs batch_prefetch vectors ahead in each of the
+    // tile's rows.
+    if (t_.batch_prefetch > 0) inner.prefetch(l.weights, b.rr, b.rr, t_.batch_prefetch);
 }
 
 // int16-dot (int8 weights): each lane one group of inputs (vpmaddwd's pair
@@ -239,6 +239,11 @@ void CpuGenericSchedule::int_dot_batch(Linear &l) {
     Stage inner = b.tile.update();
     inner.reorder(b.u, o, t, b.rr).vectorize(b.u).unroll(o).unroll(t);
     groups_for_tile(q, LoopLevel(b.tile, b.rr));
+    // The weights are read by the group sums, so the prefetch goes there,
+    // batch_prefetch steps (vectors of inputs) ahead in each of the tile's
+    // rows: on the tile's own loop, as bf16's, Halide emitted none, and the
+    // first token pass over each chunk waited on its loads.
+    if (t_.batch_prefetch > 0 && q.k.dimensions() > 1) q.group.update().prefetch(l.weights, q.k.y, q.k.y, t_.batch_prefetch);
 }
 
 // An integer dot product's group sums made for a whole register tile of
@@ -303,6 +308,12 @@ void CpuGenericSchedule::bf16x2_dot_decode(Linear &l, Func root) {
     inner.atomic().vectorize(pair).vectorize(ui).unroll(part).unroll(uo);
 }
 
+// Whether a product's per-token work on its input (quantization, staging)
+// runs as a parallel loop over the tokens: in prefill. A batched step's few
+// tokens take less time than the loop's thread-pool round trip: int8 at 8
+// sequences on Zen 5, qkv_batch 25 -> 10 ms a step (bench/HISTORY.md).
+bool CpuGenericSchedule::prefill_tokens_in_parallel(Phase phase) { return phase == Phase::Prefill; }
+
 // Integer dot products of int8 weights (vpdpbusd for int8-dot, vpdpwssd for
 // int16-dot where the target has AVX512-VNNI): each lane of the partial
 // sums takes a group of 4 (2) products per step; group is made for one
@@ -319,16 +330,17 @@ void CpuGenericSchedule::int_dot_linear(Linear &l, Phase phase, Func root) {
     int width = t_.vector;
     while (width > 1 && n_groups % width != 0) width /= 2;
     // The input's quantization: small, once per call.
+    const bool per_token = prefill_tokens_in_parallel(phase);
     for (Func f : {q.amax, q.block_scale, q.x_q, q.offset, q.x_hi, q.x_lo, q.zero_sum}) {
         if (!f.defined()) continue;  // int16-dot has no offset, only its split form x_hi and x_lo
         f.compute_root();
-        if (!decode) f.parallel(t);
+        if (per_token) f.parallel(t);
     }
     q.amax.update().vectorize(j, t_.vector, kGuard);
-    if (!decode) q.amax.update().parallel(t);
+    if (per_token) q.amax.update().parallel(t);
     if (q.offset.defined()) {
-        if (decode) q.offset.update().unscheduled();  // a serial sum over one token's inputs
-        else q.offset.update().parallel(t);
+        if (per_token) q.offset.update().parallel(t);
+        else q.offset.update().unscheduled();  // a serial sum over a few tokens' inputs
     }
     q.x_q.vectorize(j, 4 * t_.vector, kGuard);
     for (Func f : {q.x_hi, q.x_lo})
@@ -336,7 +348,7 @@ void CpuGenericSchedule::int_dot_linear(Linear &l, Phase phase, Func root) {
     if (q.zero_sum.defined()) {  // qwenc-int4's rows: a word's zero share, summed in place
         q.zero_sum.vectorize(j, t_.vector, kGuard);
         q.zero_sum.update().vectorize(j, t_.vector, kGuard);
-        if (!decode) q.zero_sum.update().parallel(t);
+        if (per_token) q.zero_sum.update().parallel(t);
     }
     q.block_scale.vectorize(j, t_.vector, kGuard);
     const int group = int(*as_const_int(q.k.x.extent()));

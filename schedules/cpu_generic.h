@@ -154,6 +154,7 @@ protected:
     void bf16_dot_batch(Linear &l);
     void int_dot_batch(Linear &l);
     static int int_dot_lane_inputs(const Linear::IntDot &q);
+    static bool prefill_tokens_in_parallel(Phase phase);
     static void block_steps_outermost(Halide::Func g, const Linear::IntDot &q);
     static void groups_for_tile(const Linear::IntDot &q, const Halide::LoopLevel &at);
     void bf16x2_dot_decode(Linear &l, Halide::Func root);

@@ -93,10 +93,10 @@ void CpuGenericSchedule::quant4_linear(Linear &l, Phase phase, Func root) {
     q.x_sum.compute_root();
     if (q.x_by_nibble.defined()) {
         q.x_by_nibble.compute_root().vectorize(j, t_.vector, kGuard);
-        if (!decode) q.x_by_nibble.parallel(t);
+        if (prefill_tokens_in_parallel(phase)) q.x_by_nibble.parallel(t);
     }
-    if (decode) {
-        q.x_sum.update().unscheduled();  // a serial sum over one token's inputs
+    if (!prefill_tokens_in_parallel(phase)) {
+        q.x_sum.update().unscheduled();  // a serial sum over a few tokens' inputs
     } else {
         q.x.parallel(t);
         q.x_sum.parallel(t);
