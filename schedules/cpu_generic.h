@@ -52,8 +52,9 @@ struct CpuTiles {
     // pausing while a whole row tile is reused (0: whole rows). A software
     // prefetch runs batch_prefetch vectors ahead in each of the tile's rows
     // (0: none); int16-dot's batches prefetch as many steps of their group
-    // sums (a vector of int8 weights a row) ahead. On Zen 4, 16 x 1 tiles in chunks of 512 beat 8 x 2 over
-    // whole rows by 1.16-1.28x at 8 sequences (bench/HISTORY.md).
+    // sums (a vector of int8 weights a row) ahead. On Zen 4, 16 x 1 tiles
+    // in chunks of 512 beat 8 x 2 over whole rows by 1.16-1.28x at 8
+    // sequences (bench/HISTORY.md).
     int batch_rows = 16;
     int batch_tokens = 1;
     int batch_prefetch = 16;

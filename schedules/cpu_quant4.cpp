@@ -80,6 +80,7 @@ void CpuGenericSchedule::quant4_linear(Linear &l, Phase phase, Func root) {
     constexpr TailStrategy kGuard = TailStrategy::GuardWithIf;
     if (q.int8_dot() && !decode) throw std::logic_error("int8-dot with 4-bit weights is a decode math");
     // The staged input and its group sums: small, once per call.
+    const bool per_token = prefill_tokens_in_parallel(phase);
     q.x.compute_root().vectorize(j, t_.vector, kGuard);
     if (q.int8_dot()) {  // quantized per block, and staged by nibble: once per call
         q.amax.compute_root();
@@ -93,14 +94,14 @@ void CpuGenericSchedule::quant4_linear(Linear &l, Phase phase, Func root) {
     q.x_sum.compute_root();
     if (q.x_by_nibble.defined()) {
         q.x_by_nibble.compute_root().vectorize(j, t_.vector, kGuard);
-        if (prefill_tokens_in_parallel(phase)) q.x_by_nibble.parallel(t);
+        if (per_token) q.x_by_nibble.parallel(t);
     }
-    if (!prefill_tokens_in_parallel(phase)) {
-        q.x_sum.update().unscheduled();  // a serial sum over a few tokens' inputs
-    } else {
+    if (per_token) {
         q.x.parallel(t);
         q.x_sum.parallel(t);
         q.x_sum.update().parallel(t);
+    } else {
+        q.x_sum.update().unscheduled();  // a serial sum over a few tokens' inputs
     }
     const int vectors = decode ? t_.quant4_decode_vectors : t_.quant4_vectors;
     const int tile = quant4_tile(vectors, t_.vector, l.out_dim);
